@@ -1,0 +1,57 @@
+//! Who made a change: recorded with every write in the audit log.
+
+/// The kind of principal behind a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A management API key.
+    ApiKey,
+    /// A signed-in admin user.
+    User,
+    /// Herald itself (reconcilers, automation).
+    System,
+    /// An operator at the command line (`herald ...`).
+    Cli,
+}
+
+impl ActorKind {
+    /// The name stored in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "api_key",
+            Self::User => "user",
+            Self::System => "system",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// A principal and where the request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// What kind of principal.
+    pub kind: ActorKind,
+    /// Its id (key id, user id, reconciler name).
+    pub id: String,
+    /// The client address, when the change came over the network.
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// Herald itself, under a name such as `maintenance-reconciler`.
+    pub fn system(name: &str) -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: name.to_owned(),
+            ip: None,
+        }
+    }
+
+    /// An operator using the command line.
+    pub fn cli() -> Self {
+        Self {
+            kind: ActorKind::Cli,
+            id: "cli".to_owned(),
+            ip: None,
+        }
+    }
+}

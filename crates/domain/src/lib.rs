@@ -1,0 +1,24 @@
+//! Herald's domain: the rules of a status page with no I/O in them.
+//!
+//! Everything here is plain data and pure functions: statuses and their rollup, the incident
+//! and maintenance life cycles, validation of what users send (parse, don't validate), ids,
+//! timestamps in a page's time zone, API keys and passwords. Time is an input: code that needs
+//! "now" takes it from a [`clock::Clock`] passed in by the caller.
+#![forbid(unsafe_code)]
+
+pub mod actor;
+pub mod apikey;
+pub mod clock;
+pub mod component;
+pub mod error;
+pub mod id;
+pub mod incident;
+pub mod page;
+pub mod patch;
+pub mod password;
+pub mod status;
+pub mod template;
+pub mod time;
+pub mod user;
+
+pub use error::{Invalid, Result};
