@@ -336,3 +336,33 @@ mod patch_tests {
         assert!(r.is_err());
     }
 }
+
+/// A change to a group: `component_ids`, when sent, replaces its membership.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub component_ids: Option<Vec<String>>,
+    pub position: Option<i64>,
+}
+
+impl GroupPatch {
+    /// Validates a group patch.
+    pub fn parse(name: Option<&str>, description: Option<Option<&str>>, component_ids: Option<Vec<String>>, position: Option<i64>) -> Result<Self> {
+        if component_ids.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err(crate::Invalid::new(
+                "component_group.components",
+                "component_group.components must list at least one component id",
+            ));
+        }
+        Ok(Self {
+            name: name.map(|n| required_text("component_group.name", n, NAME_MAX)).transpose()?,
+            description: description.map(|d| optional_text("description", d, DESCRIPTION_MAX)).transpose()?,
+            component_ids: component_ids.map(|ids| {
+                let mut seen = std::collections::HashSet::new();
+                ids.into_iter().filter(|c| seen.insert(c.clone())).collect()
+            }),
+            position,
+        })
+    }
+}

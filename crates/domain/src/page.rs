@@ -233,6 +233,7 @@ impl NewPage {
 /// A change to a page's settings: each `Some` replaces the current value. For optional text
 /// fields, `Some(None)` clears the value.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct PagePatch {
     pub name: Option<String>,

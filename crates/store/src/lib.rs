@@ -1,1 +1,93 @@
-//! placeholder
+//! Herald's storage layer: every SQL statement herald runs lives in this crate.
+//!
+//! [`Store`] is the one handle the rest of herald uses. Each public method is one use case
+//! ("post an incident update", "rename a component") and runs in its own transaction, which
+//! also bumps the page's version (public snapshots follow it) and appends to the audit log,
+//! so a change, its audit entry and its consequences commit or vanish together.
+//!
+//! The same code serves SQLite and PostgreSQL through the dialect seam in `db`; the
+//! conformance suite in the integration tests runs every method on both.
+#![forbid(unsafe_code)]
+
+mod audit;
+mod components;
+mod db;
+mod error;
+mod incidents;
+mod keys;
+mod migrations;
+mod pages;
+mod templates;
+mod users;
+mod write;
+
+pub use audit::AuditEntry;
+pub use db::{Backend, DbOptions};
+pub use error::StoreError;
+pub use incidents::{IncidentOrder, IncidentQuery};
+
+use db::{Db, One};
+
+/// Result of a store call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Herald's database.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.db.backend()).finish()
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`). Does not migrate.
+    pub async fn connect(url: &str, opts: &DbOptions) -> Result<Store> {
+        Ok(Store {
+            db: Db::connect(url, opts).await?,
+        })
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<()> {
+        self.db.migrate(&migrations::migrator(self.backend())).await
+    }
+
+    /// The schema version the database is at (0 before any migration).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row: Option<One<Option<i64>>> = self
+            .db
+            .read_opt("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success", vec![])
+            .await
+            .or_else(|e| match e {
+                // No migrations table yet.
+                StoreError::Internal(_) => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(row.and_then(|r| r.v).unwrap_or(0))
+    }
+
+    /// The schema version this build expects.
+    pub fn expected_schema_version() -> i64 {
+        migrations::latest()
+    }
+
+    /// A cheap round trip to the database.
+    pub async fn ping(&self) -> Result<()> {
+        let _: Option<One<i64>> = self.db.read_opt("SELECT 1 AS v", vec![]).await?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}

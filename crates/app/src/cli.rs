@@ -1,0 +1,114 @@
+//! The command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::config::Role;
+
+/// Herald: a status page service, Statuspage-compatible.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); missing is fine.
+    #[arg(long, global = true, env = "HERALD_CONFIG", default_value = "herald.toml")]
+    pub config: PathBuf,
+    /// Database: sqlite://path or postgres://... (overrides HERALD_DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve herald (web, workers and reconcilers, or one role).
+    Serve {
+        /// Address to listen on (overrides HERALD_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// What this process runs.
+        #[arg(long, value_enum)]
+        role: Option<Role>,
+        /// Do not apply migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage pages.
+    Pages {
+        #[command(subcommand)]
+        command: PagesCommand,
+    },
+    /// Manage management-API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Manage admin users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Start a demo on a fresh SQLite file, seeded with a realistic page.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The SQLite file to (re)create.
+        #[arg(long, default_value = "herald-demo.db")]
+        file: PathBuf,
+    },
+}
+
+/// `herald pages ...`
+#[derive(Debug, Subcommand)]
+pub enum PagesCommand {
+    /// Create a page; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        /// IANA time zone, e.g. Europe/Paris.
+        #[arg(long, default_value = "Etc/UTC")]
+        time_zone: String,
+    },
+    /// List pages: id, slug, name.
+    List,
+}
+
+/// `herald keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints it once. Without --page it may use every page.
+    Create {
+        /// A page id or slug the key may use (repeatable).
+        #[arg(long = "page")]
+        pages: Vec<String>,
+        /// The key may read but not write.
+        #[arg(long)]
+        read_only: bool,
+        /// A label to tell keys apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List keys (prefix and last four characters only).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+/// `herald users ...`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an admin user; reads the password from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// owner, incident_manager or viewer.
+        #[arg(long, default_value = "owner")]
+        role: String,
+    },
+}

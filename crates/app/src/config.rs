@@ -1,0 +1,194 @@
+//! Herald's configuration: one typed struct, loaded once, from (lowest to highest)
+//! built-in defaults, `herald.toml`, `HERALD_*` environment variables, then command-line
+//! flags. Secrets never appear in `Debug` output or logs.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// Which parts of herald a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Web, workers and reconcilers in one process (the default; right for SQLite).
+    All,
+    /// Only the HTTP surface.
+    Web,
+    /// Only workers and reconcilers (serves health endpoints).
+    Worker,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for production.
+    Json,
+}
+
+/// Every setting.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on (`HERALD_LISTEN`).
+    pub listen: String,
+    /// `sqlite://path` or `postgres://...` (`HERALD_DATABASE_URL`).
+    pub database_url: String,
+    /// How herald is reached from outside, for links (`HERALD_PUBLIC_URL`); defaults to
+    /// `http://<listen>`.
+    pub public_url: Option<String>,
+    /// What this process runs (`HERALD_ROLE`).
+    pub role: Role,
+    /// Apply migrations at start (`HERALD_MIGRATE`).
+    pub migrate: bool,
+    /// Log format (`HERALD_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Management API requests per key per minute (`HERALD_API_REQUESTS_PER_MINUTE`).
+    pub api_requests_per_minute: u32,
+    /// Largest database pool (`HERALD_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            database_url: "sqlite://./herald.db".to_owned(),
+            public_url: None,
+            role: Role::All,
+            migrate: true,
+            log_format: LogFormat::Pretty,
+            api_requests_per_minute: 60,
+            db_max_connections: 10,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("role", &self.role)
+            .field("migrate", &self.migrate)
+            .field("log_format", &self.log_format)
+            .field("api_requests_per_minute", &self.api_requests_per_minute)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish()
+    }
+}
+
+/// A URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Settings given on the command line; only those set override the rest.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<bool>,
+}
+
+impl Config {
+    /// Loads defaults < `file` (if it exists) < `HERALD_*` < `overrides`.
+    pub fn load(file: &Path, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if file.exists() {
+            fig = fig.merge(Toml::file(file));
+        }
+        let config: Config = fig
+            .merge(Env::prefixed("HERALD_").ignore(&["config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            anyhow::bail!("configuration: listen must be an address such as 127.0.0.1:8080; got {:?}", self.listen);
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            anyhow::bail!("configuration: database_url must start with sqlite:// or postgres://");
+        }
+        if self.api_requests_per_minute == 0 {
+            anyhow::bail!("configuration: api_requests_per_minute must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact_url("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(redact_url("sqlite://./herald.db"), "sqlite://./herald.db");
+        let c = Config {
+            database_url: "postgres://u:hunter2hunter2@db/x".into(),
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("herald.toml", "listen = \"127.0.0.1:9000\"\napi_requests_per_minute = 5\n")?;
+            jail.set_env("HERALD_API_REQUESTS_PER_MINUTE", "7");
+            let c = Config::load(Path::new("herald.toml"), &Overrides::default()).unwrap();
+            assert_eq!(c.listen, "127.0.0.1:9000", "file beats defaults");
+            assert_eq!(c.api_requests_per_minute, 7, "environment beats file");
+            let o = Overrides { listen: Some("127.0.0.1:9001".into()), ..Overrides::default() };
+            let c = Config::load(Path::new("herald.toml"), &o).unwrap();
+            assert_eq!(c.listen, "127.0.0.1:9001", "flags beat everything");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_a_reason() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_LISTEN", "not an address");
+            let e = Config::load(Path::new("none.toml"), &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("listen"), "{e}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,358 @@
+//! The dialect seam: one small API over a SQLite or a PostgreSQL pool.
+//!
+//! Herald's SQL is written once, in the subset both databases share (`$1` placeholders,
+//! `RETURNING`, `ON CONFLICT`, BIGINT millisecond times, TEXT JSON), and runs on either
+//! backend through this module. Where the dialects differ (row locks, job claiming) callers
+//! ask [`Backend`] and pick the statement. Rows decode through `#[derive(sqlx::FromRow)]`
+//! structs, which sqlx implements for both backends' row types.
+//!
+//! SQLite gets one writer connection (every write transaction queues for it, which is what
+//! makes SQLite safe under concurrency: no `SQLITE_BUSY` mid-transaction) and a small pool
+//! of query-only readers. PostgreSQL uses one pool for both.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{FromRow, Postgres, Sqlite, SqlSafeStr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::StoreError;
+
+/// Which database herald runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (one node).
+    Sqlite,
+    /// A PostgreSQL server (one or more nodes).
+    Postgres,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Largest PostgreSQL pool (or SQLite reader pool).
+    pub max_connections: u32,
+    /// How long a request waits for a connection before failing with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// A handle on the database: cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// One bound parameter. Each variant carries an `Option` so NULLs keep their SQL type
+/// (PostgreSQL will not put a text NULL into a BIGINT column).
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident $(, $conv:expr)?);* $(;)?) => {$(
+        impl From<$t> for Arg {
+            fn from(x: $t) -> Self { Arg::$v(Some(arg_from!(@conv x $(, $conv)?))) }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(x: Option<$t>) -> Self { Arg::$v(x.map(|x| arg_from!(@conv x $(, $conv)?))) }
+        }
+    )*};
+    (@conv $x:ident) => { $x };
+    (@conv $x:ident, $conv:expr) => { ($conv)($x) };
+}
+
+arg_from! {
+    i64 => I64;
+    f64 => F64;
+    bool => Bool;
+    String => Text;
+    &str => Text, |s: &str| s.to_owned();
+    &String => Text, |s: &String| s.clone();
+    DateTime<Utc> => I64, |t: DateTime<Utc>| t.timestamp_millis();
+    &DateTime<Utc> => I64, |t: &DateTime<Utc>| t.timestamp_millis();
+}
+
+/// Builds a `Vec<Arg>` from values of mixed types.
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { vec![$($crate::db::Arg::from($a)),*] };
+}
+pub(crate) use args;
+
+/// A row type that decodes on both backends.
+pub(crate) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::I64(v) => q.bind(v),
+                Arg::F64(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// Runs one statement on a sqlx executor of either backend. `$exec_sqlite`/`$exec_pg` are
+/// expressions giving an executor; `$op` is `fetch_all`, `fetch_optional`, `fetch_one` or
+/// `execute`.
+macro_rules! dispatch {
+    (rows $self:expr, $sql:expr, $args:expr, $op:ident, $T:ty) => {
+        match $self {
+            Conn::Sqlite(e) => bind_all!(sqlx::query_as::<Sqlite, $T>($sql), $args).$op(e).await,
+            Conn::Pg(e) => bind_all!(sqlx::query_as::<Postgres, $T>($sql), $args).$op(e).await,
+        }
+    };
+}
+
+/// An executor of either backend, borrowed for one statement.
+enum Conn<'a> {
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    Pg(&'a mut sqlx::PgConnection),
+}
+
+impl Conn<'_> {
+    async fn fetch_all<T: Row>(self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, sqlx::Error> {
+        dispatch!(rows self, sql, args, fetch_all, T)
+    }
+    async fn fetch_optional<T: Row>(self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>, sqlx::Error> {
+        dispatch!(rows self, sql, args, fetch_optional, T)
+    }
+    async fn execute(self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64, sqlx::Error> {
+        match self {
+            Conn::Sqlite(e) => bind_all!(sqlx::query::<Sqlite>(sql), args).execute(e).await.map(|r| r.rows_affected()),
+            Conn::Pg(e) => bind_all!(sqlx::query::<Postgres>(sql), args).execute(e).await.map(|r| r.rows_affected()),
+        }
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url` (`sqlite://path` or `postgres://...`).
+    pub(crate) async fn connect(url: &str, opts: &DbOptions) -> Result<Db, StoreError> {
+        if url.starts_with("sqlite:") {
+            let base = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("bad SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // Every acknowledged write survives power loss (DESIGN.md, Storage).
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(10)))
+                .connect_with(base.clone())
+                .await
+                .map_err(StoreError::from)?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.clamp(1, 8))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(base.pragma("query_only", "1"))
+                .await
+                .map_err(StoreError::from)?;
+            Ok(Db::Sqlite { writer, reader })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(2))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect(url)
+                .await
+                .map_err(StoreError::from)?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(StoreError::Config(
+                "the database URL must start with sqlite:// or postgres://".to_owned(),
+            ))
+        }
+    }
+
+    /// Which backend this is.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// All rows of a read-only query.
+    pub(crate) async fn read<T: Row>(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, StoreError> {
+        match self {
+            Db::Sqlite { reader, .. } => {
+                let mut c = reader.acquire().await?;
+                Ok(Conn::Sqlite(&mut c).fetch_all(sql, args).await?)
+            }
+            Db::Postgres(p) => {
+                let mut c = p.acquire().await?;
+                Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
+            }
+        }
+    }
+
+    /// At most one row of a read-only query.
+    pub(crate) async fn read_opt<T: Row>(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>, StoreError> {
+        match self {
+            Db::Sqlite { reader, .. } => {
+                let mut c = reader.acquire().await?;
+                Ok(Conn::Sqlite(&mut c).fetch_optional(sql, args).await?)
+            }
+            Db::Postgres(p) => {
+                let mut c = p.acquire().await?;
+                Ok(Conn::Pg(&mut c).fetch_optional(sql, args).await?)
+            }
+        }
+    }
+
+    /// Starts a write transaction. On SQLite this waits for the one writer connection and
+    /// takes the write lock at once (`BEGIN IMMEDIATE`), so a transaction never fails halfway
+    /// for want of the lock.
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+
+    /// The SQLite writer pool or the PostgreSQL pool, for migrations.
+    pub(crate) async fn migrate(&self, migrator: &sqlx::migrate::Migrator) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite { writer, .. } => migrator.run(writer).await,
+            Db::Postgres(p) => migrator.run(p).await,
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Closes every connection.
+    pub(crate) async fn close(&self) {
+        match self {
+            Db::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Pg(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Pg(t) => Conn::Pg(&mut *t),
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub(crate) async fn execute(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64, StoreError> {
+        Ok(self.conn().execute(sql, args).await?)
+    }
+
+    /// All rows of a query.
+    pub(crate) async fn fetch_all<T: Row>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, StoreError> {
+        Ok(self.conn().fetch_all(sql, args).await?)
+    }
+
+    /// At most one row of a query.
+    pub(crate) async fn fetch_optional<T: Row>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>, StoreError> {
+        Ok(self.conn().fetch_optional(sql, args).await?)
+    }
+
+    /// Exactly one row of a query.
+    pub(crate) async fn fetch_one<T: Row>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T, StoreError> {
+        self.fetch_optional(sql, args).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Pg(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A single-column row.
+#[derive(sqlx::FromRow)]
+pub(crate) struct One<T> {
+    pub(crate) v: T,
+}
+
+/// A statement assembled at run time (optional filters, `IN` lists), with its arguments.
+/// Only fixed SQL fragments are ever appended; every value goes through [`SqlBuilder::bind`].
+#[derive(Default)]
+pub(crate) struct SqlBuilder {
+    pub(crate) text: String,
+    pub(crate) args: Vec<Arg>,
+}
+
+impl SqlBuilder {
+    /// Starts with a fixed fragment.
+    pub(crate) fn new(sql: &'static str) -> Self {
+        Self {
+            text: sql.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends a fixed fragment.
+    pub(crate) fn push(&mut self, sql: &'static str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub(crate) fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    /// Appends `(p1, p2, ...)` for the values of an `IN` list (which must not be empty).
+    pub(crate) fn bind_list<A: Into<Arg>>(&mut self, values: impl IntoIterator<Item = A>) -> &mut Self {
+        self.text.push('(');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(v);
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// The statement, marked as audited: it holds only the fixed fragments above.
+    pub(crate) fn finish(self) -> (sqlx::AssertSqlSafe<String>, Vec<Arg>) {
+        (sqlx::AssertSqlSafe(self.text), self.args)
+    }
+}

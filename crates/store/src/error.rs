@@ -1,0 +1,64 @@
+//! What can go wrong in the store, said in terms of how the caller should react.
+
+use herald_domain::Invalid;
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist (or is not visible to the caller).
+    #[error("not found")]
+    NotFound,
+    /// The write clashes with existing data (a taken slug, domain or email).
+    #[error("{0}")]
+    Conflict(String),
+    /// A domain rule failed while planning the write.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The database cannot be reached right now; retrying later may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database URL or options are wrong.
+    #[error("{0}")]
+    Config(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A bug or a corrupt row: details are logged, never shown to clients.
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(conflict_message(d.constraint().unwrap_or(""), d.message()))
+            }
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                StoreError::Conflict("a referenced object does not exist".to_owned())
+            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Turns a unique violation into a sentence. PostgreSQL names the constraint; SQLite names
+/// the columns in its message (`UNIQUE constraint failed: pages.slug`).
+fn conflict_message(constraint: &str, message: &str) -> String {
+    let hay = format!("{constraint} {message}");
+    if hay.contains("slug") {
+        "that slug is already used by another page".to_owned()
+    } else if hay.contains("domain") {
+        "that domain is already used by another page".to_owned()
+    } else if hay.contains("email") {
+        "that email address is already registered".to_owned()
+    } else {
+        "this conflicts with an existing object".to_owned()
+    }
+}

@@ -1,0 +1,64 @@
+//! The migrations, embedded in the binary. Each number exists in both `migrations/sqlite` and
+//! `migrations/postgres`, with the same name; files are append-only and every change is
+//! expand/contract, so the previous release keeps working on the new schema.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::SqlSafeStr;
+use std::borrow::Cow;
+
+use crate::db::Backend;
+
+/// (version, name, SQLite SQL, PostgreSQL SQL). A test checks this list against the folders.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../../migrations/sqlite/0001_initial.sql"),
+    include_str!("../../../migrations/postgres/0001_initial.sql"),
+)];
+
+/// The highest version.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
+/// A migrator for `backend`.
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(version, name, sqlite, pg)| {
+                let sql = match backend {
+                    Backend::Sqlite => *sqlite,
+                    Backend::Postgres => *pg,
+                };
+                Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_listed_once_per_backend() {
+        for dir in ["sqlite", "postgres"] {
+            let path = format!("{}/../../migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
+            let mut files: Vec<String> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            files.sort();
+            let listed: Vec<String> = MIGRATIONS.iter().map(|(v, n, _, _)| format!("{v:04}_{n}.sql")).collect();
+            assert_eq!(files, listed, "migrations/{dir} and MIGRATIONS differ");
+        }
+    }
+
+    #[test]
+    fn versions_increase_by_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.0, i as i64 + 1);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! API key authentication for the management API.
+//!
+//! A key may come as `Authorization: OAuth <key>` (Statuspage's form), `Bearer <key>`, a bare
+//! key in the header (what the generated swagger clients send unless told the prefix), or
+//! `?api_key=<key>`. Its checksum is verified before any database access; then its hash is
+//! looked up on every request (never cached), so revoking a key takes effect at once on
+//! every node.
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use herald_domain::actor::{Actor, ActorKind};
+use herald_domain::apikey::{self, ApiKey};
+use herald_domain::page::Page;
+use std::net::SocketAddr;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// An authenticated API caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key used.
+    pub key: ApiKey,
+    /// The key as an audit-log actor.
+    pub actor: Actor,
+}
+
+fn presented_key(parts: &Parts) -> Option<String> {
+    if let Some(h) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let h = h.trim();
+        let key = ["OAuth ", "Bearer ", "Token "]
+            .iter()
+            .find_map(|p| h.strip_prefix(p))
+            .unwrap_or(h);
+        return Some(key.trim().to_owned());
+    }
+    let query = parts.uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "api_key")
+        .map(|(_, v)| v.into_owned())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = presented_key(parts).ok_or(ApiError::Unauthorized)?;
+        let hash = apikey::check(&presented).ok_or(ApiError::Unauthorized)?;
+        let key = state
+            .store()
+            .find_key_by_hash(&hash)
+            .await?
+            .filter(|k| k.revoked_at.is_none())
+            .ok_or(ApiError::Unauthorized)?;
+        state
+            .limiter()
+            .check(&key.id)
+            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Caller {
+            actor: Actor {
+                kind: ActorKind::ApiKey,
+                id: key.id.clone(),
+                ip,
+            },
+            key,
+        })
+    }
+}
+
+impl Caller {
+    /// The page `page_id` if this key may see it; 404 otherwise, whether it exists or not,
+    /// so a key learns nothing about other tenants' pages.
+    pub async fn page(&self, state: &AppState, page_id: &str) -> ApiResult<Page> {
+        if !self.key.can_access(page_id) {
+            return Err(ApiError::NotFound);
+        }
+        state.store().get_page(page_id).await?.ok_or(ApiError::NotFound)
+    }
+
+    /// Like [`Caller::page`], for a write: a read-only key gets 403.
+    pub async fn page_for_write(&self, state: &AppState, page_id: &str) -> ApiResult<Page> {
+        let page = self.page(state, page_id).await?;
+        if self.key.read_only {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(auth: Option<&str>, uri: &str) -> Parts {
+        let mut b = Request::builder().uri(uri);
+        if let Some(a) = auth {
+            b = b.header(AUTHORIZATION, a);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn keys_are_read_from_every_accepted_place() {
+        assert_eq!(presented_key(&parts(Some("OAuth abc"), "/")).as_deref(), Some("abc"));
+        assert_eq!(presented_key(&parts(Some("Bearer abc"), "/")).as_deref(), Some("abc"));
+        assert_eq!(presented_key(&parts(Some("abc"), "/")).as_deref(), Some("abc"));
+        assert_eq!(presented_key(&parts(None, "/v1/pages?x=1&api_key=a%2Bb")).as_deref(), Some("a+b"));
+        assert_eq!(presented_key(&parts(None, "/v1/pages")), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! Request bodies: JSON or Rails-style forms (`incident[name]=…&incident[component_ids][]=…`),
+//! as Statuspage accepts, into one typed value.
+//!
+//! Malformed JSON is a 400; well-formed JSON with a wrong type, a missing required field or an
+//! unknown enum value is a 422 naming the field (`component.status: unknown variant ...`).
+//! Unknown fields are ignored. Another content type is a 415. An empty body reads as `{}`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A request body parsed into `T`.
+#[derive(Debug)]
+pub struct ApiBody<T>(pub T);
+
+/// Parses JSON, telling syntax errors (400) from data errors (422).
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::Unprocessable {
+                message: if path == "." { inner.to_string() } else { format!("{path}: {inner}") },
+                field: (path != ".").then_some(path),
+            },
+            _ => ApiError::BadRequest(format!("Malformed JSON: {inner}")),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("Malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_qs::Config::new()
+        .max_depth(4)
+        .use_form_encoding(true)
+        .deserialize_bytes(bytes)
+        .map_err(|e| ApiError::Unprocessable {
+            field: None,
+            message: format!("Invalid form body: {e}"),
+        })
+}
+
+impl<T, S> FromRequest<S> for ApiBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return parse_json(b"{}").map(ApiBody);
+        }
+        match content_type.as_deref() {
+            Some("application/json") => parse_json(&bytes),
+            Some(ct) if ct.ends_with("+json") => parse_json(&bytes),
+            Some("application/x-www-form-urlencoded") => parse_form(&bytes),
+            Some(other) => Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Type {other} is not supported; send application/json or application/x-www-form-urlencoded"
+            ))),
+            None => Err(ApiError::UnsupportedMediaType(
+                "send a Content-Type header: application/json or application/x-www-form-urlencoded".to_owned(),
+            )),
+        }
+        .map(ApiBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_domain::component::ComponentInput;
+    use herald_domain::incident::IncidentInput;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    struct Env {
+        component: ComponentInput,
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct IncEnv {
+        incident: IncidentInput,
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_type_errors_422_with_the_field() {
+        assert!(matches!(parse_json::<Env>(b"{\"component\": "), Err(ApiError::BadRequest(_))));
+        match parse_json::<Env>(br#"{"component": {"name": 5}}"#) {
+            Err(ApiError::Unprocessable { field, message }) => {
+                assert_eq!(field.as_deref(), Some("component.name"));
+                assert!(message.starts_with("component.name: invalid type"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Env>(br#"{"component": {"status": "on_fire"}}"#) {
+            Err(ApiError::Unprocessable { message, .. }) => assert!(message.contains("unknown variant"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse_json::<Env>(b"{}"), Err(ApiError::Unprocessable { .. })));
+        assert!(matches!(parse_json::<Env>(br#"{"component": {}} trailing"#), Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn rails_style_forms_fill_nested_fields() {
+        let f: IncEnv = parse_form(
+            b"incident%5Bname%5D=DB+down&incident[component_ids][]=a&incident[component_ids][]=b&incident[components][a]=major_outage&incident[deliver_notifications]=false",
+        )
+        .unwrap();
+        assert_eq!(f.incident.name.as_deref(), Some("DB down"));
+        assert_eq!(f.incident.component_ids.unwrap(), ["a", "b"]);
+        assert_eq!(f.incident.components.unwrap()["a"].as_str(), "major_outage");
+        assert_eq!(f.incident.deliver_notifications, Some(false));
+    }
+}

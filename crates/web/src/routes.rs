@@ -1,0 +1,130 @@
+//! The whole URL surface of herald, in one table.
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, patch, put};
+use axum::Router;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api::v1::{components, groups, incidents, openapi, pages, postmortem, templates};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest request body accepted (incident bodies are at most 25,000 characters).
+const BODY_LIMIT: usize = 1024 * 1024;
+/// Longest a request may take before the client gets a 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    let p = "/pages/{page_id}";
+    let v1 = Router::new()
+        .route("/pages", get(pages::list_pages))
+        .route(p, get(pages::get_page).patch(pages::update_page).put(pages::update_page))
+        .route(
+            &format!("{p}/components"),
+            get(components::list_components).post(components::create_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}"),
+            get(components::get_component)
+                .patch(components::update_component)
+                .put(components::update_component)
+                .delete(components::delete_component),
+        )
+        .route(
+            &format!("{p}/component-groups"),
+            get(groups::list_groups).post(groups::create_group),
+        )
+        .route(
+            &format!("{p}/component-groups/{{group_id}}"),
+            get(groups::get_group)
+                .patch(groups::update_group)
+                .put(groups::update_group)
+                .delete(groups::delete_group),
+        )
+        .route(
+            &format!("{p}/incidents"),
+            get(incidents::list_incidents).post(incidents::create_incident),
+        )
+        .route(&format!("{p}/incidents/unresolved"), get(incidents::list_unresolved))
+        .route(&format!("{p}/incidents/upcoming"), get(incidents::list_upcoming))
+        .route(
+            &format!("{p}/incidents/active_maintenance"),
+            get(incidents::list_active_maintenance),
+        )
+        .route(&format!("{p}/incidents/scheduled"), get(incidents::list_scheduled))
+        .route(
+            &format!("{p}/incidents/{{incident_id}}"),
+            get(incidents::get_incident)
+                .patch(incidents::update_incident)
+                .put(incidents::update_incident)
+                .delete(incidents::delete_incident),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/incident_updates/{{incident_update_id}}"),
+            patch(incidents::update_incident_update).put(incidents::update_incident_update),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/postmortem"),
+            get(postmortem::get_postmortem)
+                .put(postmortem::save_postmortem)
+                .delete(postmortem::delete_postmortem),
+        )
+        .route(&format!("{p}/incidents/{{incident_id}}/postmortem/publish"), put(postmortem::publish))
+        .route(&format!("{p}/incidents/{{incident_id}}/postmortem/revert"), put(postmortem::revert))
+        .route(
+            &format!("{p}/incident_templates"),
+            get(templates::list_templates).post(templates::create_template),
+        )
+        .route(
+            &format!("{p}/incident_templates/{{template_id}}"),
+            get(templates::get_template).delete(templates::delete_template),
+        )
+        .route("/openapi.json", get(openapi::openapi_json))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+
+    Router::new()
+        .nest("/v1", v1)
+        .route("/", get(home))
+        .route("/livez", get(livez))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            ApiError::Internal.into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// What a worker-only node serves: health endpoints and nothing else.
+pub fn health_router() -> Router {
+    Router::new().route("/livez", get(livez)).fallback(not_found).layer(TraceLayer::new_for_http())
+}
+
+async fn home() -> Html<&'static str> {
+    Html(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>herald</title>\
+         <h1>herald</h1><p>The management API is at <a href=\"/v1/openapi.json\">/v1</a>.</p></html>",
+    )
+}
+
+async fn livez() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><h1>Not found</h1>")).into_response()
+}

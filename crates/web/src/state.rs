@@ -1,0 +1,75 @@
+//! What every handler can reach: the store, the clock, settings and the rate limiter.
+
+use chrono::{DateTime, Utc};
+use herald_domain::clock::Clock;
+use herald_store::Store;
+use std::sync::Arc;
+
+use crate::ratelimit::KeyLimiter;
+
+/// Settings of the HTTP surface, from herald's configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where herald is reached from outside, e.g. `https://status.example.com`; used to build
+    /// page URLs and incident shortlinks.
+    pub public_url: String,
+    /// Management API requests allowed per key per minute (Statuspage: 60).
+    pub api_requests_per_minute: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            api_requests_per_minute: 60,
+        }
+    }
+}
+
+/// Shared state of the web tier; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: WebConfig,
+    limiter: KeyLimiter,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> Self {
+        let limiter = KeyLimiter::new(config.api_requests_per_minute);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config,
+                limiter,
+            }),
+        }
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &WebConfig {
+        &self.inner.config
+    }
+
+    /// The per-key rate limiter.
+    pub(crate) fn limiter(&self) -> &KeyLimiter {
+        &self.inner.limiter
+    }
+}
