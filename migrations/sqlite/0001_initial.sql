@@ -40,7 +40,9 @@ CREATE TABLE component_status_log (
     status       TEXT NOT NULL,
     at           BIGINT NOT NULL
 );
-CREATE INDEX component_status_log_component ON component_status_log (component_id, at);
+-- Rows of one page are written in commit order with non-decreasing times (see write.rs),
+-- so (at, id) orders a component's history.
+CREATE INDEX component_status_log_component ON component_status_log (component_id, at, id);
 
 CREATE TABLE incidents (
     id                  TEXT PRIMARY KEY,
@@ -106,9 +108,11 @@ CREATE TABLE incident_updates (
     wants_twitter_update  BOOLEAN NOT NULL,
     twitter_updated_at    BIGINT,
     -- JSON array of {code, name, old_status, new_status}, or NULL when none changed.
-    affected_components   TEXT
+    affected_components   TEXT,
+    -- 1, 2, 3... per incident in commit order: orders updates posted in the same millisecond.
+    seq                   BIGINT NOT NULL
 );
-CREATE INDEX incident_updates_incident ON incident_updates (incident_id, display_at);
+CREATE INDEX incident_updates_incident ON incident_updates (incident_id, display_at, seq);
 
 CREATE TABLE incident_templates (
     id                        TEXT PRIMARY KEY,

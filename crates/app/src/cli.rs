@@ -10,7 +10,12 @@ use crate::config::Role;
 #[command(name = "herald", version, about)]
 pub struct Cli {
     /// Configuration file (TOML); missing is fine.
-    #[arg(long, global = true, env = "HERALD_CONFIG", default_value = "herald.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "HERALD_CONFIG",
+        default_value = "herald.toml"
+    )]
     pub config: PathBuf,
     /// Database: sqlite://path or postgres://... (overrides HERALD_DATABASE_URL).
     #[arg(long, global = true)]

@@ -21,7 +21,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
         ..Overrides::default()
     };
-    if let Command::Serve { listen, role, no_migrate } = &cli.command {
+    if let Command::Serve {
+        listen,
+        role,
+        no_migrate,
+    } = &cli.command
+    {
         overrides.listen.clone_from(listen);
         overrides.role = *role;
         overrides.migrate = no_migrate.then_some(false);
@@ -44,15 +49,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server::run(&config, store, listener, clock, shutdown::on_signal()).await
         }
         Command::Migrate => {
-            let store = server::open_store(&Config { migrate: false, ..config.clone() }).await?;
+            let store = server::open_store(&Config {
+                migrate: false,
+                ..config.clone()
+            })
+            .await?;
             store.migrate().await?;
-            tracing::info!(version = store.schema_version().await?, "schema is up to date");
+            tracing::info!(
+                version = store.schema_version().await?,
+                "schema is up to date"
+            );
             Ok(())
         }
         Command::Pages { command } => {
             let store = server::open_store(&config).await?;
             match command {
-                PagesCommand::Create { name, slug, time_zone } => {
+                PagesCommand::Create {
+                    name,
+                    slug,
+                    time_zone,
+                } => {
                     let new = NewPage::parse(&name, &slug, Some(&time_zone))?;
                     let page = store.create_page(&new, &Actor::cli(), now).await?;
                     writeln!(out, "{}", page.id)?;
@@ -68,20 +84,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { command } => {
             let store = server::open_store(&config).await?;
             match command {
-                KeysCommand::Create { pages, read_only, name } => {
+                KeysCommand::Create {
+                    pages,
+                    read_only,
+                    name,
+                } => {
                     let ids = resolve_pages(&store, &pages).await?;
                     let key = apikey::generate();
                     store
-                        .create_key(&name, &key, read_only, (!ids.is_empty()).then_some(ids.as_slice()), &Actor::cli(), now)
+                        .create_key(
+                            &name,
+                            &key,
+                            read_only,
+                            (!ids.is_empty()).then_some(ids.as_slice()),
+                            &Actor::cli(),
+                            now,
+                        )
                         .await?;
                     writeln!(out, "{}", key.secret)?;
                 }
                 KeysCommand::List => {
                     for k in store.list_keys().await? {
                         let scope = k.page_ids.map_or("all pages".to_owned(), |p| p.join(","));
-                        let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                        let mode = if k.read_only { "read-only" } else { "read-write" };
-                        writeln!(out, "{}\t{}…{}\t{}\t{mode}\t{state}\t{scope}", k.id, k.prefix, k.last4, k.name)?;
+                        let state = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        let mode = if k.read_only {
+                            "read-only"
+                        } else {
+                            "read-write"
+                        };
+                        writeln!(
+                            out,
+                            "{}\t{}…{}\t{}\t{mode}\t{state}\t{scope}",
+                            k.id, k.prefix, k.last4, k.name
+                        )?;
                     }
                 }
                 KeysCommand::Revoke { id } => {
@@ -90,14 +129,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Users { command: UsersCommand::Create { email, role } } => {
+        Command::Users {
+            command: UsersCommand::Create { email, role },
+        } => {
             let store = server::open_store(&config).await?;
             let email = herald_domain::page::parse_email("email", &email)?;
             let role = UserRole::parse("role", &role)?;
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let hash = herald_domain::password::hash(password.trim_end_matches(['\r', '\n']))?;
-            let user = store.create_user(&email, &hash, role, &Actor::cli(), now).await?;
+            let user = store
+                .create_user(&email, &hash, role, &Actor::cli(), now)
+                .await?;
             writeln!(out, "{}", user.id)?;
             Ok(())
         }

@@ -2,8 +2,8 @@
 //! built-in defaults, `herald.toml`, `HERALD_*` environment variables, then command-line
 //! flags. Secrets never appear in `Debug` output or logs.
 
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -92,7 +92,11 @@ pub fn redact_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
             format!("{scheme}://{masked}@{host}{tail}")
         }
         None => url.to_owned(),
@@ -130,9 +134,13 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            anyhow::bail!("configuration: listen must be an address such as 127.0.0.1:8080; got {:?}", self.listen);
+            anyhow::bail!(
+                "configuration: listen must be an address such as 127.0.0.1:8080; got {:?}",
+                self.listen
+            );
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
             anyhow::bail!("configuration: database_url must start with sqlite:// or postgres://");
         }
         if self.api_requests_per_minute == 0 {
@@ -157,7 +165,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(redact_url("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
         assert_eq!(redact_url("sqlite://./herald.db"), "sqlite://./herald.db");
         let c = Config {
@@ -168,14 +179,24 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closure returns figment::Error"
+    )]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("herald.toml", "listen = \"127.0.0.1:9000\"\napi_requests_per_minute = 5\n")?;
+            jail.create_file(
+                "herald.toml",
+                "listen = \"127.0.0.1:9000\"\napi_requests_per_minute = 5\n",
+            )?;
             jail.set_env("HERALD_API_REQUESTS_PER_MINUTE", "7");
             let c = Config::load(Path::new("herald.toml"), &Overrides::default()).unwrap();
             assert_eq!(c.listen, "127.0.0.1:9000", "file beats defaults");
             assert_eq!(c.api_requests_per_minute, 7, "environment beats file");
-            let o = Overrides { listen: Some("127.0.0.1:9001".into()), ..Overrides::default() };
+            let o = Overrides {
+                listen: Some("127.0.0.1:9001".into()),
+                ..Overrides::default()
+            };
             let c = Config::load(Path::new("herald.toml"), &o).unwrap();
             assert_eq!(c.listen, "127.0.0.1:9001", "flags beat everything");
             Ok(())
@@ -183,6 +204,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closure returns figment::Error"
+    )]
     fn bad_settings_are_refused_with_a_reason() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HERALD_LISTEN", "not an address");

@@ -12,11 +12,14 @@ use herald_domain::actor::Actor;
 use herald_domain::apikey;
 use herald_domain::clock::Clock;
 use herald_domain::component::{ComponentInput, GroupInput, NewComponent};
-use herald_domain::incident::{plan_create, plan_update, publish_postmortem, save_postmortem_draft, IncidentInput, PostmortemInput};
+use herald_domain::incident::{
+    IncidentInput, PostmortemInput, plan_create, plan_update, publish_postmortem,
+    save_postmortem_draft,
+};
 use herald_domain::page::{NewPage, Page, PagePatch};
 use herald_domain::template::{Template, TemplateInput};
 use herald_store::Store;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -36,24 +39,41 @@ pub struct Seeded {
 }
 
 /// Recreates `file`, seeds it, prints where to look, and serves until stopped.
-pub async fn run(config: &Config, listen: &str, file: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+pub async fn run(
+    config: &Config,
+    listen: &str,
+    file: &Path,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let f = format!("{}{suffix}", file.display());
         match std::fs::remove_file(&f) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).with_context(|| format!("cannot remove {f}")),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {f}"));
+            }
             _ => {}
         }
     }
     let store = server::open_store(config).await?;
     let seeded = seed(&store, clock.now()).await?;
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let base = config.public_url();
     let mut out = std::io::stdout().lock();
     writeln!(out, "herald demo is running on a fresh {}", file.display())?;
     writeln!(out, "  status page:  {}", seeded.page.public_url(&base))?;
-    writeln!(out, "  API base:     {base}/v1   (page id {})", seeded.page.id)?;
+    writeln!(
+        out,
+        "  API base:     {base}/v1   (page id {})",
+        seeded.page.id
+    )?;
     writeln!(out, "  API key:      {}", seeded.api_key)?;
-    writeln!(out, "  try:          curl -H 'Authorization: OAuth {}' {base}/v1/pages/{}/incidents/unresolved", seeded.api_key, seeded.page.id)?;
+    writeln!(
+        out,
+        "  try:          curl -H 'Authorization: OAuth {}' {base}/v1/pages/{}/incidents/unresolved",
+        seeded.api_key, seeded.page.id
+    )?;
     drop(out);
     server::run(config, store, listener, clock, shutdown::on_signal()).await
 }
@@ -81,14 +101,21 @@ impl Seeder<'_> {
 
     /// `{"Component name": "status"}` → `{"<id>": "status"}`.
     fn statuses(&self, by_name: &[(&str, &str)]) -> Value {
-        Value::Object(by_name.iter().map(|(n, s)| (self.id(n), json!(s))).collect())
+        Value::Object(
+            by_name
+                .iter()
+                .map(|(n, s)| (self.id(n), json!(s)))
+                .collect(),
+        )
     }
 
     async fn open(&self, at: DateTime<Utc>, v: Value) -> anyhow::Result<String> {
         let i = input(v)?;
         let created = self
             .store
-            .create_incident(&self.page.id, &self.actor, at, |p, comps| plan_create(&i, &p.id, comps, at, p.zone))
+            .create_incident(&self.page.id, &self.actor, at, |p, comps, at| {
+                plan_create(&i, &p.id, comps, at, p.zone)
+            })
             .await?;
         Ok(created.id)
     }
@@ -96,28 +123,56 @@ impl Seeder<'_> {
     async fn post(&self, id: &str, at: DateTime<Utc>, v: Value) -> anyhow::Result<()> {
         let i = input(v)?;
         self.store
-            .update_incident(&self.page.id, id, &self.actor, at, |p, cur, comps| plan_update(cur, &i, comps, at, p.zone))
+            .update_incident(&self.page.id, id, &self.actor, at, |p, cur, comps, at| {
+                plan_update(cur, &i, comps, at, p.zone)
+            })
             .await?;
         Ok(())
     }
 
     /// A short realtime incident on one component: opened, then resolved `minutes` later.
-    async fn blip(&self, days_ago: i64, name: &str, component: &str, status: &str, minutes: i64, first: &str, last: &str) -> anyhow::Result<()> {
-        let start = self.ago(days_ago, 0);
+    async fn blip(&self, b: Blip<'_>) -> anyhow::Result<()> {
+        let start = self.ago(b.days_ago, 0);
         let id = self
-            .open(start, json!({"name": name, "status": "investigating", "body": first, "components": self.statuses(&[(component, status)])}))
+            .open(
+                start,
+                json!({"name": b.name, "status": "investigating", "body": b.first,
+                    "components": self.statuses(&[(b.component, b.status)])}),
+            )
             .await?;
-        let end = start + TimeDelta::minutes(minutes);
-        self.post(&id, end, json!({"status": "resolved", "body": last, "components": self.statuses(&[(component, "operational")])}))
-            .await
+        let end = start + TimeDelta::minutes(b.minutes);
+        self.post(
+            &id,
+            end,
+            json!({"status": "resolved", "body": b.last,
+                "components": self.statuses(&[(b.component, "operational")])}),
+        )
+        .await
     }
+}
+
+/// A past incident that hit one component for a while.
+struct Blip<'a> {
+    days_ago: i64,
+    name: &'a str,
+    component: &'a str,
+    status: &'a str,
+    minutes: i64,
+    first: &'a str,
+    last: &'a str,
 }
 
 /// Seeds a demo page at `now` and returns it with a new API key.
 pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
     let actor = Actor::system("demo-seed");
     let created = now - TimeDelta::days(120);
-    let page = store.create_page(&NewPage::parse("Acme Cloud", "acme", Some("Etc/UTC"))?, &actor, created).await?;
+    let page = store
+        .create_page(
+            &NewPage::parse("Acme Cloud", "acme", Some("Etc/UTC"))?,
+            &actor,
+            created,
+        )
+        .await?;
     let patch: PagePatch = serde_json::from_value(json!({
         "headline": "Live status of Acme Cloud's services",
         "page_description": "Acme Cloud hosts APIs, dashboards and data for 40,000 teams.",
@@ -126,9 +181,17 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         "custom_footer_text": "Questions? Write to support@acme.example.",
         "notifications_from_email": "status@acme.example",
     }))?;
-    let page = store.update_page(&page.id, &actor, created, |p| p.apply(&patch)).await?;
+    let page = store
+        .update_page(&page.id, &actor, created, |p| p.apply(&patch))
+        .await?;
 
-    let mut s = Seeder { store, page, actor, now, ids: HashMap::new() };
+    let mut s = Seeder {
+        store,
+        page,
+        actor,
+        now,
+        ids: HashMap::new(),
+    };
     let born = s.ago(100, 0);
     let start_date = s.page.zone.date(born).to_string();
     let components: [(&str, &str, &str); 10] = [
@@ -139,42 +202,95 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         ("Database", "Managed PostgreSQL clusters", "core"),
         ("CDN", "Static asset delivery in 40 regions", "edge"),
         ("DNS", "Authoritative DNS for customer domains", "edge"),
-        ("Email Delivery", "Transactional e-mail sent on your behalf", ""),
+        (
+            "Email Delivery",
+            "Transactional e-mail sent on your behalf",
+            "",
+        ),
         ("Billing", "Invoices and payment processing", ""),
         ("Support Portal", "help.acme.example", ""),
     ];
     for (name, description, _) in components {
-        let c: ComponentInput = serde_json::from_value(json!({"name": name, "description": description, "start_date": start_date}))?;
-        let c = store.create_component(&s.page.id, &NewComponent::parse(&c)?, &s.actor, born).await?;
+        let c: ComponentInput = serde_json::from_value(
+            json!({"name": name, "description": description, "start_date": start_date}),
+        )?;
+        let c = store
+            .create_component(&s.page.id, &NewComponent::parse(&c)?, &s.actor, born)
+            .await?;
         s.ids.insert(name, c.id);
     }
-    for (group, key, description) in [("Core Platform", "core", "The services behind every request"), ("Edge Network", "edge", "Where traffic enters")] {
-        let members = components.iter().filter(|c| c.2 == key).map(|c| s.id(c.0)).collect();
+    for (group, key, description) in [
+        ("Core Platform", "core", "The services behind every request"),
+        ("Edge Network", "edge", "Where traffic enters"),
+    ] {
+        let members = components
+            .iter()
+            .filter(|c| c.2 == key)
+            .map(|c| s.id(c.0))
+            .collect();
         store
-            .create_group(&s.page.id, &GroupInput::parse(group, Some(description), members)?, &s.actor, born)
+            .create_group(
+                &s.page.id,
+                &GroupInput::parse(group, Some(description), members)?,
+                &s.actor,
+                born,
+            )
             .await?;
     }
 
-    s.blip(78, "DNS resolution failures in eu-west", "DNS", "partial_outage", 47,
-        "Some customers in Europe cannot resolve their domains. We are investigating.",
-        "Resolution has recovered after we withdrew a faulty anycast route.").await?;
-    s.blip(61, "Slow dashboard loading", "Dashboard", "degraded_performance", 125,
-        "The dashboard is loading slowly for some users.",
-        "A cache node was replaced; dashboard load times are back to normal.").await?;
-    s.blip(40, "Webhook delivery delays", "Webhooks", "degraded_performance", 95,
-        "Webhook deliveries are delayed by up to 20 minutes.",
-        "All queued webhooks have been delivered.").await?;
-    s.blip(5, "Email delivery delays to Microsoft domains", "Email Delivery", "degraded_performance", 180,
-        "E-mails to outlook.com and hotmail.com addresses are delayed.",
-        "Microsoft lifted the rate limit; delayed e-mails have been delivered.").await?;
+    s.blip(Blip {
+        days_ago: 78,
+        name: "DNS resolution failures in eu-west",
+        component: "DNS",
+        status: "partial_outage",
+        minutes: 47,
+        first: "Some customers in Europe cannot resolve their domains. We are investigating.",
+        last: "Resolution has recovered after we withdrew a faulty anycast route.",
+    })
+    .await?;
+    s.blip(Blip {
+        days_ago: 61,
+        name: "Slow dashboard loading",
+        component: "Dashboard",
+        status: "degraded_performance",
+        minutes: 125,
+        first: "The dashboard is loading slowly for some users.",
+        last: "A cache node was replaced; dashboard load times are back to normal.",
+    })
+    .await?;
+    s.blip(Blip {
+        days_ago: 40,
+        name: "Webhook delivery delays",
+        component: "Webhooks",
+        status: "degraded_performance",
+        minutes: 95,
+        first: "Webhook deliveries are delayed by up to 20 minutes.",
+        last: "All queued webhooks have been delivered.",
+    })
+    .await?;
+    s.blip(Blip {
+        days_ago: 5,
+        name: "Email delivery delays to Microsoft domains",
+        component: "Email Delivery",
+        status: "degraded_performance",
+        minutes: 180,
+        first: "E-mails to outlook.com and hotmail.com addresses are delayed.",
+        last: "Microsoft lifted the rate limit; delayed e-mails have been delivered.",
+    })
+    .await?;
 
     // An authentication outage that got worse before it got better.
     let t = s.ago(26, 0);
     let auth = s.open(t, json!({"name": "Authentication outage", "status": "investigating",
         "body": "Users cannot sign in. We are investigating.", "components": s.statuses(&[("Authentication", "major_outage")])})).await?;
-    s.post(&auth, t + TimeDelta::minutes(38), json!({"status": "monitoring",
+    s.post(
+        &auth,
+        t + TimeDelta::minutes(38),
+        json!({"status": "monitoring",
         "body": "An expired signing certificate was replaced. Most sign-ins work again.",
-        "components": s.statuses(&[("Authentication", "partial_outage")])})).await?;
+        "components": s.statuses(&[("Authentication", "partial_outage")])}),
+    )
+    .await?;
     s.post(&auth, t + TimeDelta::minutes(58), json!({"status": "resolved",
         "body": "Sign-in works for everyone.", "components": s.statuses(&[("Authentication", "operational")])})).await?;
 
@@ -185,24 +301,44 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         "components": s.statuses(&[("API", "partial_outage")])})).await?;
     s.post(&api, t + TimeDelta::minutes(14), json!({"status": "identified",
         "body": "A configuration change reduced the API's connection pool. We are rolling it back."})).await?;
-    s.post(&api, t + TimeDelta::minutes(31), json!({"status": "monitoring",
+    s.post(
+        &api,
+        t + TimeDelta::minutes(31),
+        json!({"status": "monitoring",
         "body": "The rollback is complete and error rates are falling.",
-        "components": s.statuses(&[("API", "degraded_performance")])})).await?;
-    s.post(&api, t + TimeDelta::minutes(62), json!({"status": "resolved",
+        "components": s.statuses(&[("API", "degraded_performance")])}),
+    )
+    .await?;
+    s.post(
+        &api,
+        t + TimeDelta::minutes(62),
+        json!({"status": "resolved",
         "body": "Error rates have been normal for 30 minutes. This incident is resolved.",
-        "components": s.statuses(&[("API", "operational")])})).await?;
+        "components": s.statuses(&[("API", "operational")])}),
+    )
+    .await?;
     let pm_at = t + TimeDelta::days(2);
     let draft = PostmortemInput {
         body_draft: Some("## What happened\n\nA configuration change shrank the API's database connection pool from 200 to 20 connections. Under normal load, 8% of requests waited too long for a connection and failed with HTTP 503 for 62 minutes.\n\n## What we are changing\n\n- Pool sizes are now checked by a canary before a rollout continues.\n- An alert fires when more than 1% of requests wait for a connection.".into()),
         ..PostmortemInput::default()
     };
-    let publish = PostmortemInput { notify_subscribers: Some(true), ..PostmortemInput::default() };
+    let publish = PostmortemInput {
+        notify_subscribers: Some(true),
+        ..PostmortemInput::default()
+    };
     store
-        .modify_incident(&s.page.id, &api, "postmortem.publish", &s.actor, pm_at, |i| {
-            let mut i = i.clone();
-            i.postmortem = save_postmortem_draft(&i.postmortem, &draft, pm_at)?;
-            publish_postmortem(&i, &publish, pm_at)
-        })
+        .modify_incident(
+            &s.page.id,
+            &api,
+            "postmortem.publish",
+            &s.actor,
+            pm_at,
+            |i, pm_at| {
+                let mut i = i.clone();
+                i.postmortem = save_postmortem_draft(&i.postmortem, &draft, pm_at)?;
+                publish_postmortem(&i, &publish, pm_at)
+            },
+        )
         .await?;
 
     // A completed maintenance.
@@ -211,23 +347,42 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         "scheduled_for": t.to_rfc3339(), "scheduled_until": (t + TimeDelta::hours(2)).to_rfc3339(),
         "body": "We are moving static assets to a new CDN. Assets may load slowly for a few minutes.",
         "component_ids": [s.id("CDN")]})).await?;
-    s.post(&cdn, t, json!({"status": "in_progress", "body": "The migration has started.",
-        "components": s.statuses(&[("CDN", "under_maintenance")])})).await?;
-    s.post(&cdn, t + TimeDelta::minutes(80), json!({"status": "completed", "body": "The migration is complete.",
-        "components": s.statuses(&[("CDN", "operational")])})).await?;
+    s.post(
+        &cdn,
+        t,
+        json!({"status": "in_progress", "body": "The migration has started.",
+        "components": s.statuses(&[("CDN", "under_maintenance")])}),
+    )
+    .await?;
+    s.post(
+        &cdn,
+        t + TimeDelta::minutes(80),
+        json!({"status": "completed", "body": "The migration is complete.",
+        "components": s.statuses(&[("CDN", "operational")])}),
+    )
+    .await?;
 
     // The incident in progress, with three updates.
     let t = s.ago(0, 35);
-    let live = s.open(t, json!({"name": "Delayed webhook deliveries", "status": "investigating",
+    let live = s
+        .open(
+            t,
+            json!({"name": "Delayed webhook deliveries", "status": "investigating",
         "body": "Webhook deliveries are delayed by up to 10 minutes. We are investigating.",
-        "components": s.statuses(&[("Webhooks", "degraded_performance")])})).await?;
+        "components": s.statuses(&[("Webhooks", "degraded_performance")])}),
+        )
+        .await?;
     s.post(&live, t + TimeDelta::minutes(15), json!({"status": "identified",
         "body": "One queue partition fell behind after a node restart. We are adding capacity to drain it."})).await?;
     s.post(&live, t + TimeDelta::minutes(30), json!({"status": "identified",
         "body": "The backlog is shrinking; new deliveries arrive within 2 minutes. Older ones follow in order."})).await?;
 
     // An upcoming maintenance.
-    let start = (now + TimeDelta::days(3)).date_naive().and_hms_opt(2, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+    let start = (now + TimeDelta::days(3))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
     s.open(s.ago(1, 0), json!({"name": "Database engine upgrade", "status": "scheduled",
         "scheduled_for": start.to_rfc3339(), "scheduled_until": (start + TimeDelta::hours(2)).to_rfc3339(),
         "scheduled_remind_prior": true, "scheduled_auto_in_progress": true, "scheduled_auto_completed": true,
@@ -236,15 +391,35 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         "component_ids": [s.id("Database")]})).await?;
 
     for (name, title, body) in [
-        ("Investigating errors", "Elevated error rates", "We are investigating elevated error rates and will post an update within 30 minutes."),
-        ("Third-party outage", "Degraded service due to an upstream provider", "An upstream provider is having an outage. We are working with them and will update this page."),
+        (
+            "Investigating errors",
+            "Elevated error rates",
+            "We are investigating elevated error rates and will post an update within 30 minutes.",
+        ),
+        (
+            "Third-party outage",
+            "Degraded service due to an upstream provider",
+            "An upstream provider is having an outage. We are working with them and will update this page.",
+        ),
     ] {
-        let t: TemplateInput = serde_json::from_value(json!({"name": name, "title": title, "body": body, "update_status": "investigating"}))?;
-        store.create_template(&Template::parse(&s.page.id, &t, now)?, &s.actor, now).await?;
+        let t: TemplateInput = serde_json::from_value(
+            json!({"name": name, "title": title, "body": body, "update_status": "investigating"}),
+        )?;
+        store
+            .create_template(&Template::parse(&s.page.id, &t, now)?, &s.actor, now)
+            .await?;
     }
 
     let key = apikey::generate();
-    store.create_key("demo", &key, false, None, &s.actor, now).await?;
-    let page = store.get_page(&s.page.id).await?.context("the demo page vanished")?;
-    Ok(Seeded { page, api_key: key.secret })
+    store
+        .create_key("demo", &key, false, None, &s.actor, now)
+        .await?;
+    let page = store
+        .get_page(&s.page.id)
+        .await?
+        .context("the demo page vanished")?;
+    Ok(Seeded {
+        page,
+        api_key: key.secret,
+    })
 }

@@ -25,7 +25,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// Runs herald on `listener` until `shutdown` is cancelled.
-pub async fn run(config: &Config, store: Store, listener: TcpListener, clock: Arc<dyn Clock>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    config: &Config,
+    store: Store,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let web = WebConfig {
         public_url: config.public_url(),
         api_requests_per_minute: config.api_requests_per_minute,

@@ -18,7 +18,10 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[expect(clippy::disallowed_methods, reason = "the one place herald reads the real clock")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place herald reads the real clock"
+    )]
     fn now(&self) -> DateTime<Utc> {
         truncate_ms(Utc::now())
     }

@@ -7,9 +7,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
+use crate::Result;
 use crate::error::{optional_text, required_text};
 use crate::status::ComponentStatus;
-use crate::Result;
 
 /// Longest component or group name.
 pub const NAME_MAX: usize = 255;
@@ -146,7 +146,11 @@ impl NewComponent {
     /// Validates a component to create. Only the name is required.
     pub fn parse(input: &ComponentInput) -> Result<Self> {
         Ok(Self {
-            name: required_text("component.name", input.name.as_deref().unwrap_or(""), NAME_MAX)?,
+            name: required_text(
+                "component.name",
+                input.name.as_deref().unwrap_or(""),
+                NAME_MAX,
+            )?,
             description: optional_text(
                 "component.description",
                 input.description.as_ref().and_then(|d| d.as_deref()),
@@ -225,7 +229,11 @@ pub struct GroupInput {
 
 impl GroupInput {
     /// Validates a group. Statuspage requires a name and at least one component.
-    pub fn parse(name: &str, description: Option<&str>, component_ids: Vec<String>) -> Result<Self> {
+    pub fn parse(
+        name: &str,
+        description: Option<&str>,
+        component_ids: Vec<String>,
+    ) -> Result<Self> {
         let name = required_text("component_group.name", name, NAME_MAX)?;
         let description = optional_text("description", description, DESCRIPTION_MAX)?;
         if component_ids.is_empty() {
@@ -235,7 +243,10 @@ impl GroupInput {
             ));
         }
         let mut seen = std::collections::HashSet::new();
-        let component_ids: Vec<String> = component_ids.into_iter().filter(|c| seen.insert(c.clone())).collect();
+        let component_ids: Vec<String> = component_ids
+            .into_iter()
+            .filter(|c| seen.insert(c.clone()))
+            .collect();
         Ok(Self {
             name,
             description,
@@ -332,7 +343,8 @@ mod patch_tests {
 
     #[test]
     fn unknown_statuses_do_not_parse() {
-        let r: std::result::Result<ComponentInput, _> = serde_json::from_str(r#"{"status": "on_fire"}"#);
+        let r: std::result::Result<ComponentInput, _> =
+            serde_json::from_str(r#"{"status": "on_fire"}"#);
         assert!(r.is_err());
     }
 }
@@ -348,7 +360,12 @@ pub struct GroupPatch {
 
 impl GroupPatch {
     /// Validates a group patch.
-    pub fn parse(name: Option<&str>, description: Option<Option<&str>>, component_ids: Option<Vec<String>>, position: Option<i64>) -> Result<Self> {
+    pub fn parse(
+        name: Option<&str>,
+        description: Option<Option<&str>>,
+        component_ids: Option<Vec<String>>,
+        position: Option<i64>,
+    ) -> Result<Self> {
         if component_ids.as_ref().is_some_and(|c| c.is_empty()) {
             return Err(crate::Invalid::new(
                 "component_group.components",
@@ -356,8 +373,12 @@ impl GroupPatch {
             ));
         }
         Ok(Self {
-            name: name.map(|n| required_text("component_group.name", n, NAME_MAX)).transpose()?,
-            description: description.map(|d| optional_text("description", d, DESCRIPTION_MAX)).transpose()?,
+            name: name
+                .map(|n| required_text("component_group.name", n, NAME_MAX))
+                .transpose()?,
+            description: description
+                .map(|d| optional_text("description", d, DESCRIPTION_MAX))
+                .transpose()?,
             component_ids: component_ids.map(|ids| {
                 let mut seen = std::collections::HashSet::new();
                 ids.into_iter().filter(|c| seen.insert(c.clone())).collect()

@@ -49,8 +49,13 @@ fn bounded_text(field: &str, v: &str, max: usize) -> Result<String> {
             format!("{field} is too long ({n} characters; the maximum is {max})"),
         ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(Invalid::new(field, format!("{field} contains control characters")));
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Invalid::new(
+            field,
+            format!("{field} contains control characters"),
+        ));
     }
     Ok(v.to_owned())
 }
@@ -84,6 +89,9 @@ mod tests {
     fn blank_optional_text_becomes_none() {
         assert_eq!(optional_text("d", Some("  "), 5).unwrap(), None);
         assert_eq!(optional_text("d", None, 5).unwrap(), None);
-        assert_eq!(optional_text("d", Some(" x "), 5).unwrap(), Some("x".into()));
+        assert_eq!(
+            optional_text("d", Some(" x "), 5).unwrap(),
+            Some("x".into())
+        );
     }
 }

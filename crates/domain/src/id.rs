@@ -21,7 +21,9 @@ pub fn generate() -> String {
 /// Whether `s` has the shape of an id herald could have issued. Used to answer 404 early
 /// for garbage without touching the database.
 pub fn looks_valid(s: &str) -> bool {
-    s.len() == LEN && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    s.len() == LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub const BODY_MAX: usize = 25_000;
 /// Longest postmortem.
 pub const POSTMORTEM_MAX: usize = 100_000;
 
+/// A maintenance window: (start, end).
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Whether an incident is unplanned or a scheduled maintenance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IncidentKind {
@@ -211,7 +214,10 @@ fn check_metadata(v: &serde_json::Value) -> Result<serde_json::Value> {
     match v {
         serde_json::Value::Object(m) if m.values().all(serde_json::Value::is_object) => {
             if v.to_string().len() > 16 * 1024 {
-                return Err(Invalid::new("incident.metadata", "incident.metadata is larger than 16 KiB"));
+                return Err(Invalid::new(
+                    "incident.metadata",
+                    "incident.metadata is larger than 16 KiB",
+                ));
             }
             Ok(v.clone())
         }
@@ -232,8 +238,14 @@ fn resolve_components(
     let find = |field: &str, id: &str| -> Result<&Component> {
         match page_components.iter().find(|c| c.id == id) {
             Some(c) if !c.is_group => Ok(c),
-            Some(_) => Err(Invalid::new(field, format!("{field}: {id:?} is a component group; name its components instead"))),
-            None => Err(Invalid::new(field, format!("{field}: no component {id:?} on this page"))),
+            Some(_) => Err(Invalid::new(
+                field,
+                format!("{field}: {id:?} is a component group; name its components instead"),
+            )),
+            None => Err(Invalid::new(
+                field,
+                format!("{field}: no component {id:?} on this page"),
+            )),
         }
     };
     let mut ids = Vec::new();
@@ -280,7 +292,9 @@ fn body_of(input: &IncidentInput) -> Result<Option<String>> {
             if n > BODY_MAX {
                 return Err(Invalid::new(
                     "incident.body",
-                    format!("incident.body is too long ({n} characters; the maximum is {BODY_MAX})"),
+                    format!(
+                        "incident.body is too long ({n} characters; the maximum is {BODY_MAX})"
+                    ),
                 ));
             }
             Ok(Some(b.trim().to_owned()))
@@ -288,7 +302,7 @@ fn body_of(input: &IncidentInput) -> Result<Option<String>> {
     }
 }
 
-fn window(input: &IncidentInput, zone: PageZone, current: (Option<DateTime<Utc>>, Option<DateTime<Utc>>)) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+fn window(input: &IncidentInput, zone: PageZone, current: Window) -> Result<Window> {
     let parse = |field: &str, v: &Option<String>| -> Result<Option<DateTime<Utc>>> {
         v.as_deref()
             .filter(|s| !s.trim().is_empty())
@@ -303,12 +317,27 @@ fn window(input: &IncidentInput, zone: PageZone, current: (Option<DateTime<Utc>>
 fn apply_flags(flags: &mut MaintenanceFlags, input: &IncidentInput) {
     let pairs = [
         (&mut flags.remind_prior, input.scheduled_remind_prior),
-        (&mut flags.auto_in_progress, input.scheduled_auto_in_progress),
+        (
+            &mut flags.auto_in_progress,
+            input.scheduled_auto_in_progress,
+        ),
         (&mut flags.auto_completed, input.scheduled_auto_completed),
-        (&mut flags.auto_transition_to_maintenance_state, input.auto_transition_to_maintenance_state),
-        (&mut flags.auto_transition_to_operational_state, input.auto_transition_to_operational_state),
-        (&mut flags.auto_transition_deliver_notifications_at_start, input.auto_transition_deliver_notifications_at_start),
-        (&mut flags.auto_transition_deliver_notifications_at_end, input.auto_transition_deliver_notifications_at_end),
+        (
+            &mut flags.auto_transition_to_maintenance_state,
+            input.auto_transition_to_maintenance_state,
+        ),
+        (
+            &mut flags.auto_transition_to_operational_state,
+            input.auto_transition_to_operational_state,
+        ),
+        (
+            &mut flags.auto_transition_deliver_notifications_at_start,
+            input.auto_transition_deliver_notifications_at_start,
+        ),
+        (
+            &mut flags.auto_transition_deliver_notifications_at_end,
+            input.auto_transition_deliver_notifications_at_end,
+        ),
     ];
     for (dst, src) in pairs {
         if let Some(v) = src {
@@ -317,7 +346,14 @@ fn apply_flags(flags: &mut MaintenanceFlags, input: &IncidentInput) {
     }
 }
 
-fn new_update(incident: &Incident, status: IncidentStatus, body: String, at: DateTime<Utc>, input: &IncidentInput, changes: &[AffectedComponent]) -> Result<IncidentUpdate> {
+fn new_update(
+    incident: &Incident,
+    status: IncidentStatus,
+    body: String,
+    at: DateTime<Utc>,
+    input: &IncidentInput,
+    changes: &[AffectedComponent],
+) -> Result<IncidentUpdate> {
     Ok(IncidentUpdate {
         id: crate::id::generate(),
         incident_id: incident.id.clone(),
@@ -350,8 +386,18 @@ fn stamp_status(incident: &mut Incident, status: IncidentStatus, at: DateTime<Ut
 }
 
 /// Plans a new incident or maintenance from what the client sent.
-pub fn plan_create(input: &IncidentInput, page_id: &str, page_components: &[Component], now: DateTime<Utc>, zone: PageZone) -> Result<IncidentChange> {
-    let name = required_text("incident.name", input.name.as_deref().unwrap_or(""), NAME_MAX)?;
+pub fn plan_create(
+    input: &IncidentInput,
+    page_id: &str,
+    page_components: &[Component],
+    now: DateTime<Utc>,
+    zone: PageZone,
+) -> Result<IncidentChange> {
+    let name = required_text(
+        "incident.name",
+        input.name.as_deref().unwrap_or(""),
+        NAME_MAX,
+    )?;
     let body = body_of(input)?.unwrap_or_default();
     let backfilled = input.backfilled.unwrap_or(false);
     let has_window = input.scheduled_for.is_some() || input.scheduled_until.is_some();
@@ -361,7 +407,17 @@ pub fn plan_create(input: &IncidentInput, page_id: &str, page_components: &[Comp
         None if backfilled => IncidentStatus::Resolved,
         None => IncidentStatus::Investigating,
     };
-    let kind = if status.is_maintenance() { IncidentKind::Maintenance } else { IncidentKind::Realtime };
+    if status == IncidentStatus::Postmortem {
+        return Err(Invalid::new(
+            "incident.status",
+            "incident.status postmortem is set by publishing the postmortem of a resolved incident",
+        ));
+    }
+    let kind = if status.is_maintenance() {
+        IncidentKind::Maintenance
+    } else {
+        IncidentKind::Realtime
+    };
     let (scheduled_for, scheduled_until) = window(input, zone, (None, None))?;
     if kind == IncidentKind::Realtime && has_window {
         return Err(Invalid::new(
@@ -375,29 +431,51 @@ pub fn plan_create(input: &IncidentInput, page_id: &str, page_components: &[Comp
     let mut created_at = now;
     if backfilled {
         if kind == IncidentKind::Maintenance || !status.is_closed() {
-            return Err(Invalid::new("incident.status", "a backfilled incident must be created resolved"));
+            return Err(Invalid::new(
+                "incident.status",
+                "a backfilled incident must be created resolved",
+            ));
         }
         if input.components.as_ref().is_some_and(|c| !c.is_empty()) {
-            return Err(Invalid::new("incident.components", "a backfilled incident cannot change component statuses"));
+            return Err(Invalid::new(
+                "incident.components",
+                "a backfilled incident cannot change component statuses",
+            ));
         }
         let date = input.backfill_date.as_deref().ok_or_else(|| {
-            Invalid::new("incident.backfill_date", "incident.backfill_date is required for a backfilled incident")
+            Invalid::new(
+                "incident.backfill_date",
+                "incident.backfill_date is required for a backfilled incident",
+            )
         })?;
         created_at = match crate::time::parse_date("incident.backfill_date", date) {
-            Ok(d) => zone
-                .parse_datetime("incident.backfill_date", &d.and_time(NaiveTime::MIN).format("%Y-%m-%dT%H:%M:%S").to_string())?,
+            Ok(d) => zone.parse_datetime(
+                "incident.backfill_date",
+                &d.and_time(NaiveTime::MIN)
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string(),
+            )?,
             Err(_) => zone.parse_datetime("incident.backfill_date", date)?,
         };
         if created_at > now {
-            return Err(Invalid::new("incident.backfill_date", "incident.backfill_date cannot be in the future"));
+            return Err(Invalid::new(
+                "incident.backfill_date",
+                "incident.backfill_date cannot be in the future",
+            ));
         }
     }
     let (component_ids, changes) = resolve_components(input, page_components)?;
     let mut flags = MaintenanceFlags::default();
     if kind == IncidentKind::Maintenance {
         apply_flags(&mut flags, input);
-    } else if input.scheduled_remind_prior.is_some() || input.scheduled_auto_in_progress.is_some() || input.scheduled_auto_completed.is_some() {
-        return Err(Invalid::new("incident.scheduled_remind_prior", "maintenance options are only for scheduled maintenances"));
+    } else if input.scheduled_remind_prior.is_some()
+        || input.scheduled_auto_in_progress.is_some()
+        || input.scheduled_auto_completed.is_some()
+    {
+        return Err(Invalid::new(
+            "incident.scheduled_remind_prior",
+            "maintenance options are only for scheduled maintenances",
+        ));
     }
     let impact_override = input.impact_override.flatten();
     let mut incident = Incident {
@@ -424,10 +502,14 @@ pub fn plan_create(input: &IncidentInput, page_id: &str, page_components: &[Comp
         updates: Vec::new(),
     };
     stamp_status(&mut incident, status, created_at);
-    incident.impact = impact_override.unwrap_or_else(|| computed_impact(kind, Impact::None, &changes));
+    incident.impact =
+        impact_override.unwrap_or_else(|| computed_impact(kind, Impact::None, &changes));
     let update = new_update(&incident, status, body, created_at, input, &changes)?;
     Ok(IncidentChange {
-        component_changes: changes.iter().map(|c| (c.code.clone(), c.new_status)).collect(),
+        component_changes: changes
+            .iter()
+            .map(|c| (c.code.clone(), c.new_status))
+            .collect(),
         incident,
         new_update: Some(update),
     })
@@ -440,37 +522,65 @@ fn check_window(from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Re
             "incident.scheduled_until",
             "incident.scheduled_until must be after scheduled_for",
         )),
-        (None, _) => Err(Invalid::new("incident.scheduled_for", "incident.scheduled_for is required for a scheduled maintenance")),
-        (_, None) => Err(Invalid::new("incident.scheduled_until", "incident.scheduled_until is required for a scheduled maintenance")),
+        (None, _) => Err(Invalid::new(
+            "incident.scheduled_for",
+            "incident.scheduled_for is required for a scheduled maintenance",
+        )),
+        (_, None) => Err(Invalid::new(
+            "incident.scheduled_until",
+            "incident.scheduled_until is required for a scheduled maintenance",
+        )),
     }
 }
 
 /// Plans a change to an incident. Sending `status`, `body` or `components` posts a new update
 /// to the timeline (that is how Statuspage clients "post an update"); other fields change the
 /// incident itself.
-pub fn plan_update(current: &Incident, input: &IncidentInput, page_components: &[Component], now: DateTime<Utc>, zone: PageZone) -> Result<IncidentChange> {
+pub fn plan_update(
+    current: &Incident,
+    input: &IncidentInput,
+    page_components: &[Component],
+    now: DateTime<Utc>,
+    zone: PageZone,
+) -> Result<IncidentChange> {
     let mut incident = current.clone();
     incident.updates.clear();
     if let Some(name) = input.name.as_deref() {
         incident.name = required_text("incident.name", name, NAME_MAX)?;
     }
     if let Some(status) = input.status {
-        let kind = if status.is_maintenance() { IncidentKind::Maintenance } else { IncidentKind::Realtime };
+        let kind = if status.is_maintenance() {
+            IncidentKind::Maintenance
+        } else {
+            IncidentKind::Realtime
+        };
         if kind != current.kind {
             return Err(Invalid::new(
                 "incident.status",
                 match current.kind {
-                    IncidentKind::Maintenance => format!("incident.status {:?} is not a maintenance status; use scheduled, in_progress, verifying or completed", status.as_str()),
-                    IncidentKind::Realtime => format!("incident.status {:?} is a maintenance status; an incident uses investigating, identified, monitoring or resolved", status.as_str()),
+                    IncidentKind::Maintenance => format!(
+                        "incident.status {:?} is not a maintenance status; use scheduled, in_progress, verifying or completed",
+                        status.as_str()
+                    ),
+                    IncidentKind::Realtime => format!(
+                        "incident.status {:?} is a maintenance status; an incident uses investigating, identified, monitoring or resolved",
+                        status.as_str()
+                    ),
                 },
             ));
         }
         if status == IncidentStatus::Postmortem && current.postmortem.published_at.is_none() {
-            return Err(Invalid::new("incident.status", "incident.status postmortem is set by publishing the postmortem"));
+            return Err(Invalid::new(
+                "incident.status",
+                "incident.status postmortem is set by publishing the postmortem",
+            ));
         }
     }
     if input.backfilled.is_some() || input.backfill_date.is_some() {
-        return Err(Invalid::new("incident.backfilled", "only a new incident can be backfilled"));
+        return Err(Invalid::new(
+            "incident.backfilled",
+            "only a new incident can be backfilled",
+        ));
     }
     if let Some(m) = &input.metadata {
         incident.metadata = check_metadata(m)?;
@@ -479,13 +589,20 @@ pub fn plan_update(current: &Incident, input: &IncidentInput, page_components: &
         incident.impact_override = o;
     }
     if current.kind == IncidentKind::Maintenance {
-        let (from, until) = window(input, zone, (current.scheduled_for, current.scheduled_until))?;
+        let (from, until) = window(
+            input,
+            zone,
+            (current.scheduled_for, current.scheduled_until),
+        )?;
         check_window(from, until)?;
         incident.scheduled_for = from;
         incident.scheduled_until = until;
         apply_flags(&mut incident.flags, input);
     } else if input.scheduled_for.is_some() || input.scheduled_until.is_some() {
-        return Err(Invalid::new("incident.scheduled_for", "incident.scheduled_for is only for scheduled maintenances"));
+        return Err(Invalid::new(
+            "incident.scheduled_for",
+            "incident.scheduled_for is only for scheduled maintenances",
+        ));
     }
     let (extra_ids, changes) = resolve_components(input, page_components)?;
     for id in extra_ids {
@@ -499,13 +616,31 @@ pub fn plan_update(current: &Incident, input: &IncidentInput, page_components: &
     if posts_update {
         let status = input.status.unwrap_or(current.status);
         stamp_status(&mut incident, status, now);
-        update = Some(new_update(&incident, status, body.unwrap_or_default(), now, input, &changes)?);
+        update = Some(new_update(
+            &incident,
+            status,
+            body.unwrap_or_default(),
+            now,
+            input,
+            &changes,
+        )?);
     }
-    let computed = computed_impact(current.kind, if current.impact_override.is_some() { Impact::None } else { current.impact }, &changes);
+    let computed = computed_impact(
+        current.kind,
+        if current.impact_override.is_some() {
+            Impact::None
+        } else {
+            current.impact
+        },
+        &changes,
+    );
     incident.impact = incident.impact_override.unwrap_or(computed);
     incident.updated_at = now;
     Ok(IncidentChange {
-        component_changes: changes.iter().map(|c| (c.code.clone(), c.new_status)).collect(),
+        component_changes: changes
+            .iter()
+            .map(|c| (c.code.clone(), c.new_status))
+            .collect(),
         incident,
         new_update: update,
     })
@@ -524,12 +659,22 @@ pub struct IncidentUpdateInput {
 }
 
 /// Applies an edit to a past update.
-pub fn edit_update(current: &IncidentUpdate, input: &IncidentUpdateInput, now: DateTime<Utc>, zone: PageZone) -> Result<IncidentUpdate> {
+pub fn edit_update(
+    current: &IncidentUpdate,
+    input: &IncidentUpdateInput,
+    now: DateTime<Utc>,
+    zone: PageZone,
+) -> Result<IncidentUpdate> {
     let mut u = current.clone();
     if let Some(b) = input.body.as_deref() {
         let n = b.chars().count();
         if n > BODY_MAX {
-            return Err(Invalid::new("incident_update.body", format!("incident_update.body is too long ({n} characters; the maximum is {BODY_MAX})")));
+            return Err(Invalid::new(
+                "incident_update.body",
+                format!(
+                    "incident_update.body is too long ({n} characters; the maximum is {BODY_MAX})"
+                ),
+            ));
         }
         u.body = b.trim().to_owned();
     }
@@ -558,11 +703,22 @@ pub struct PostmortemInput {
 }
 
 /// Saves a postmortem draft.
-pub fn save_postmortem_draft(current: &Postmortem, input: &PostmortemInput, now: DateTime<Utc>) -> Result<Postmortem> {
-    let draft = input.body_draft.as_deref().ok_or_else(|| Invalid::new("postmortem.body_draft", "postmortem.body_draft is required"))?;
+pub fn save_postmortem_draft(
+    current: &Postmortem,
+    input: &PostmortemInput,
+    now: DateTime<Utc>,
+) -> Result<Postmortem> {
+    let draft = input.body_draft.as_deref().ok_or_else(|| {
+        Invalid::new("postmortem.body_draft", "postmortem.body_draft is required")
+    })?;
     let n = draft.chars().count();
     if n > POSTMORTEM_MAX {
-        return Err(Invalid::new("postmortem.body_draft", format!("postmortem.body_draft is too long ({n} characters; the maximum is {POSTMORTEM_MAX})")));
+        return Err(Invalid::new(
+            "postmortem.body_draft",
+            format!(
+                "postmortem.body_draft is too long ({n} characters; the maximum is {POSTMORTEM_MAX})"
+            ),
+        ));
     }
     let mut p = current.clone();
     p.body_draft = Some(draft.to_owned());
@@ -574,23 +730,44 @@ pub fn save_postmortem_draft(current: &Postmortem, input: &PostmortemInput, now:
 
 /// Publishes the draft. Only a resolved incident can have a published postmortem; the
 /// incident's status becomes `postmortem`.
-pub fn publish_postmortem(incident: &Incident, input: &PostmortemInput, now: DateTime<Utc>) -> Result<Incident> {
-    if incident.kind != IncidentKind::Realtime || !matches!(incident.status, IncidentStatus::Resolved | IncidentStatus::Postmortem) {
-        return Err(Invalid::new("postmortem", "a postmortem can only be published for a resolved incident"));
+pub fn publish_postmortem(
+    incident: &Incident,
+    input: &PostmortemInput,
+    now: DateTime<Utc>,
+) -> Result<Incident> {
+    if incident.kind != IncidentKind::Realtime
+        || !matches!(
+            incident.status,
+            IncidentStatus::Resolved | IncidentStatus::Postmortem
+        )
+    {
+        return Err(Invalid::new(
+            "postmortem",
+            "a postmortem can only be published for a resolved incident",
+        ));
     }
     let mut i = incident.clone();
     i.updates.clear();
     let p = &mut i.postmortem;
     let draft = match &p.body_draft {
         Some(d) if !d.trim().is_empty() => d.clone(),
-        _ => return Err(Invalid::new("postmortem.body_draft", "write a postmortem draft before publishing it")),
+        _ => {
+            return Err(Invalid::new(
+                "postmortem.body_draft",
+                "write a postmortem draft before publishing it",
+            ));
+        }
     };
     p.body = Some(draft);
     p.body_updated_at = Some(now);
     p.published_at = Some(now);
     p.notify_subscribers = input.notify_subscribers.unwrap_or(false);
     p.notify_twitter = input.notify_twitter.unwrap_or(false);
-    p.custom_tweet = optional_text("postmortem.custom_tweet", input.custom_tweet.as_deref(), 280)?;
+    p.custom_tweet = optional_text(
+        "postmortem.custom_tweet",
+        input.custom_tweet.as_deref(),
+        280,
+    )?;
     p.updated_at = Some(now);
     i.status = IncidentStatus::Postmortem;
     i.updated_at = now;
@@ -600,7 +777,10 @@ pub fn publish_postmortem(incident: &Incident, input: &PostmortemInput, now: Dat
 /// Takes a published postmortem back to draft; the incident returns to `resolved`.
 pub fn revert_postmortem(incident: &Incident, now: DateTime<Utc>) -> Result<Incident> {
     if incident.postmortem.published_at.is_none() {
-        return Err(Invalid::new("postmortem", "the postmortem is not published"));
+        return Err(Invalid::new(
+            "postmortem",
+            "the postmortem is not published",
+        ));
     }
     let mut i = incident.clone();
     i.updates.clear();

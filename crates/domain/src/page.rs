@@ -110,8 +110,24 @@ pub enum Branding {
 
 /// Slugs that would shadow herald's own paths.
 const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "assets", "static", "p", "v1", "v2", "livez", "readyz", "metrics", "embed",
-    "history", "incidents", "uptime", "subscribe", "manage", "login", "logout",
+    "admin",
+    "api",
+    "assets",
+    "static",
+    "p",
+    "v1",
+    "v2",
+    "livez",
+    "readyz",
+    "metrics",
+    "embed",
+    "history",
+    "incidents",
+    "uptime",
+    "subscribe",
+    "manage",
+    "login",
+    "logout",
 ];
 
 /// Parses a page slug: 1–63 lowercase letters, digits and dashes, starting with a letter or
@@ -120,12 +136,15 @@ pub fn parse_slug(field: &str, s: &str) -> Result<String> {
     let s = s.trim();
     let ok = !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-');
     if !ok {
         return Err(Invalid::new(
             field,
-            format!("{field} must be 1 to 63 lowercase letters, digits or dashes, not starting with a dash; got {s:?}"),
+            format!(
+                "{field} must be 1 to 63 lowercase letters, digits or dashes, not starting with a dash; got {s:?}"
+            ),
         ));
     }
     if RESERVED_SLUGS.contains(&s) {
@@ -160,7 +179,10 @@ pub fn parse_color(field: &str, s: &str) -> Result<String> {
     if (hex.len() == 3 || hex.len() == 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(s.to_ascii_lowercase())
     } else {
-        Err(Invalid::new(field, format!("{field} must be a colour such as #2ecc71; got {s:?}")))
+        Err(Invalid::new(
+            field,
+            format!("{field} must be a colour such as #2ecc71; got {s:?}"),
+        ))
     }
 }
 
@@ -173,12 +195,18 @@ pub fn parse_web_url(field: &str, s: &str) -> Result<String> {
     let ok = match rest {
         Some(r) => {
             let host = r.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !r.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+            !host.is_empty()
+                && !r.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>'
+                })
         }
         None => false,
     };
     if !ok || s.len() > 2048 {
-        return Err(Invalid::new(field, format!("{field} must be an http or https URL; got {s:?}")));
+        return Err(Invalid::new(
+            field,
+            format!("{field} must be an http or https URL; got {s:?}"),
+        ));
     }
     Ok(s.to_owned())
 }
@@ -192,13 +220,18 @@ pub fn parse_email(field: &str, s: &str) -> Result<String> {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
                 && domain.matches('@').count() == 0
         });
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(Invalid::new(field, format!("{field} must be an email address; got {s:?}")))
+        Err(Invalid::new(
+            field,
+            format!("{field} must be an email address; got {s:?}"),
+        ))
     }
 }
 
@@ -316,7 +349,13 @@ pub struct PagePatch {
 
 type Check = fn(&str, &str) -> Result<String>;
 
-fn set_opt(dst: &mut Option<String>, src: &Option<Option<String>>, field: &str, check: Option<Check>, max: usize) -> Result<()> {
+fn set_opt(
+    dst: &mut Option<String>,
+    src: &Option<Option<String>>,
+    field: &str,
+    check: Option<Check>,
+    max: usize,
+) -> Result<()> {
     if let Some(v) = src {
         *dst = match optional_text(field, v.as_deref(), max)? {
             Some(text) => Some(match check {
@@ -342,70 +381,230 @@ impl Page {
         if let Some(tz) = &patch.time_zone {
             p.zone = PageZone::parse("page.time_zone", tz)?;
         }
-        set_opt(&mut p.domain, &patch.domain, "page.domain", Some(parse_domain), 253)?;
+        set_opt(
+            &mut p.domain,
+            &patch.domain,
+            "page.domain",
+            Some(parse_domain),
+            253,
+        )?;
         let s = &mut p.settings;
         if let Some(b) = &patch.branding {
             s.branding = match b.as_str() {
                 "basic" => Branding::Basic,
                 "premium" => Branding::Premium,
-                _ => return Err(Invalid::new("page.branding", format!("page.branding must be one of basic, premium; got {b:?}"))),
+                _ => {
+                    return Err(Invalid::new(
+                        "page.branding",
+                        format!("page.branding must be one of basic, premium; got {b:?}"),
+                    ));
+                }
             };
         }
-        let texts: [(&mut Option<String>, &Option<Option<String>>, &str, Option<Check>, usize); 9] = [
-            (&mut s.page_description, &patch.page_description, "page.page_description", None, 4000),
-            (&mut s.headline, &patch.headline, "page.headline", None, 255),
-            (&mut s.subdomain, &patch.subdomain, "page.subdomain", Some(parse_slug), 63),
-            (&mut s.twitter_username, &patch.twitter_username, "page.twitter_username", None, 64),
-            (&mut s.ip_restrictions, &patch.ip_restrictions, "page.ip_restrictions", None, 4000),
-            (&mut s.city, &patch.city, "page.city", None, 255),
-            (&mut s.state, &patch.state, "page.state", None, 255),
-            (&mut s.country, &patch.country, "page.country", None, 255),
-            (&mut s.notifications_email_footer, &patch.notifications_email_footer, "page.notifications_email_footer", None, 10_000),
-        ];
-        for (dst, src, field, check, max) in texts {
-            set_opt(dst, src, field, check, max)?;
-        }
-        set_opt(&mut s.notifications_from_email, &patch.notifications_from_email, "page.notifications_from_email", Some(parse_email), 254)?;
-        set_opt(&mut s.custom_header_text, &patch.custom_header_text, "page.custom_header_text", None, 1000)?;
-        set_opt(&mut s.custom_footer_text, &patch.custom_footer_text, "page.custom_footer_text", None, 1000)?;
-        let urls: [(&mut Option<String>, &Option<Option<String>>, &str); 7] = [
-            (&mut s.url, &patch.url, "page.url"),
-            (&mut s.support_url, &patch.support_url, "page.support_url"),
-            (&mut s.favicon_logo, &patch.favicon_logo, "page.favicon_logo"),
-            (&mut s.transactional_logo, &patch.transactional_logo, "page.transactional_logo"),
-            (&mut s.hero_cover, &patch.hero_cover, "page.hero_cover"),
-            (&mut s.email_logo, &patch.email_logo, "page.email_logo"),
-            (&mut s.twitter_logo, &patch.twitter_logo, "page.twitter_logo"),
-        ];
-        for (dst, src, field) in urls {
-            set_opt(dst, src, field, Some(parse_web_url), 2048)?;
-        }
-        let colors: [(&mut Option<String>, &Option<Option<String>>, &str); 12] = [
-            (&mut s.css_body_background_color, &patch.css_body_background_color, "page.css_body_background_color"),
-            (&mut s.css_font_color, &patch.css_font_color, "page.css_font_color"),
-            (&mut s.css_light_font_color, &patch.css_light_font_color, "page.css_light_font_color"),
-            (&mut s.css_greens, &patch.css_greens, "page.css_greens"),
-            (&mut s.css_yellows, &patch.css_yellows, "page.css_yellows"),
-            (&mut s.css_oranges, &patch.css_oranges, "page.css_oranges"),
-            (&mut s.css_blues, &patch.css_blues, "page.css_blues"),
-            (&mut s.css_reds, &patch.css_reds, "page.css_reds"),
-            (&mut s.css_border_color, &patch.css_border_color, "page.css_border_color"),
-            (&mut s.css_graph_color, &patch.css_graph_color, "page.css_graph_color"),
-            (&mut s.css_link_color, &patch.css_link_color, "page.css_link_color"),
-            (&mut s.css_no_data, &patch.css_no_data, "page.css_no_data"),
-        ];
-        for (dst, src, field) in colors {
-            set_opt(dst, src, field, Some(parse_color), 7)?;
-        }
+        let text: Option<Check> = None;
+        let (url, color): (Option<Check>, Option<Check>) = (Some(parse_web_url), Some(parse_color));
+        set_opt(
+            &mut s.page_description,
+            &patch.page_description,
+            "page.page_description",
+            text,
+            4000,
+        )?;
+        set_opt(&mut s.headline, &patch.headline, "page.headline", text, 255)?;
+        set_opt(
+            &mut s.subdomain,
+            &patch.subdomain,
+            "page.subdomain",
+            Some(parse_slug),
+            63,
+        )?;
+        set_opt(
+            &mut s.twitter_username,
+            &patch.twitter_username,
+            "page.twitter_username",
+            text,
+            64,
+        )?;
+        set_opt(
+            &mut s.ip_restrictions,
+            &patch.ip_restrictions,
+            "page.ip_restrictions",
+            text,
+            4000,
+        )?;
+        set_opt(&mut s.city, &patch.city, "page.city", text, 255)?;
+        set_opt(&mut s.state, &patch.state, "page.state", text, 255)?;
+        set_opt(&mut s.country, &patch.country, "page.country", text, 255)?;
+        set_opt(
+            &mut s.notifications_email_footer,
+            &patch.notifications_email_footer,
+            "page.notifications_email_footer",
+            text,
+            10_000,
+        )?;
+        set_opt(
+            &mut s.notifications_from_email,
+            &patch.notifications_from_email,
+            "page.notifications_from_email",
+            Some(parse_email),
+            254,
+        )?;
+        set_opt(
+            &mut s.custom_header_text,
+            &patch.custom_header_text,
+            "page.custom_header_text",
+            text,
+            1000,
+        )?;
+        set_opt(
+            &mut s.custom_footer_text,
+            &patch.custom_footer_text,
+            "page.custom_footer_text",
+            text,
+            1000,
+        )?;
+        set_opt(&mut s.url, &patch.url, "page.url", url, 2048)?;
+        set_opt(
+            &mut s.support_url,
+            &patch.support_url,
+            "page.support_url",
+            url,
+            2048,
+        )?;
+        set_opt(
+            &mut s.favicon_logo,
+            &patch.favicon_logo,
+            "page.favicon_logo",
+            url,
+            2048,
+        )?;
+        set_opt(
+            &mut s.transactional_logo,
+            &patch.transactional_logo,
+            "page.transactional_logo",
+            url,
+            2048,
+        )?;
+        set_opt(
+            &mut s.hero_cover,
+            &patch.hero_cover,
+            "page.hero_cover",
+            url,
+            2048,
+        )?;
+        set_opt(
+            &mut s.email_logo,
+            &patch.email_logo,
+            "page.email_logo",
+            url,
+            2048,
+        )?;
+        set_opt(
+            &mut s.twitter_logo,
+            &patch.twitter_logo,
+            "page.twitter_logo",
+            url,
+            2048,
+        )?;
+        set_opt(
+            &mut s.css_body_background_color,
+            &patch.css_body_background_color,
+            "page.css_body_background_color",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_font_color,
+            &patch.css_font_color,
+            "page.css_font_color",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_light_font_color,
+            &patch.css_light_font_color,
+            "page.css_light_font_color",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_greens,
+            &patch.css_greens,
+            "page.css_greens",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_yellows,
+            &patch.css_yellows,
+            "page.css_yellows",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_oranges,
+            &patch.css_oranges,
+            "page.css_oranges",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_blues,
+            &patch.css_blues,
+            "page.css_blues",
+            color,
+            7,
+        )?;
+        set_opt(&mut s.css_reds, &patch.css_reds, "page.css_reds", color, 7)?;
+        set_opt(
+            &mut s.css_border_color,
+            &patch.css_border_color,
+            "page.css_border_color",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_graph_color,
+            &patch.css_graph_color,
+            "page.css_graph_color",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_link_color,
+            &patch.css_link_color,
+            "page.css_link_color",
+            color,
+            7,
+        )?;
+        set_opt(
+            &mut s.css_no_data,
+            &patch.css_no_data,
+            "page.css_no_data",
+            color,
+            7,
+        )?;
         let flags: [(&mut bool, Option<bool>); 8] = [
             (&mut s.hidden_from_search, patch.hidden_from_search),
             (&mut s.allow_page_subscribers, patch.allow_page_subscribers),
-            (&mut s.allow_incident_subscribers, patch.allow_incident_subscribers),
-            (&mut s.allow_email_subscribers, patch.allow_email_subscribers),
+            (
+                &mut s.allow_incident_subscribers,
+                patch.allow_incident_subscribers,
+            ),
+            (
+                &mut s.allow_email_subscribers,
+                patch.allow_email_subscribers,
+            ),
             (&mut s.allow_sms_subscribers, patch.allow_sms_subscribers),
             (&mut s.allow_rss_atom_feeds, patch.allow_rss_atom_feeds),
-            (&mut s.allow_webhook_subscribers, patch.allow_webhook_subscribers),
-            (&mut s.viewers_must_be_team_members, patch.viewers_must_be_team_members),
+            (
+                &mut s.allow_webhook_subscribers,
+                patch.allow_webhook_subscribers,
+            ),
+            (
+                &mut s.viewers_must_be_team_members,
+                patch.viewers_must_be_team_members,
+            ),
         ];
         for (dst, src) in flags {
             if let Some(v) = src {
@@ -455,7 +654,10 @@ mod tests {
 
     #[test]
     fn domains_are_host_names() {
-        assert_eq!(parse_domain("d", "Status.Example.COM.").unwrap(), "status.example.com");
+        assert_eq!(
+            parse_domain("d", "Status.Example.COM.").unwrap(),
+            "status.example.com"
+        );
         assert!(parse_domain("d", "localhost").is_err());
         assert!(parse_domain("d", "a b.com").is_err());
         assert!(parse_domain("d", "evil.com/<script>").is_err());
@@ -513,14 +715,22 @@ mod tests {
     fn clearing_an_optional_field() {
         let mut p = page();
         p.settings.headline = Some("x".into());
-        let q = p.apply(&PagePatch { headline: Some(None), ..Default::default() }).unwrap();
+        let q = p
+            .apply(&PagePatch {
+                headline: Some(None),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(q.settings.headline, None);
     }
 
     #[test]
     fn public_url_prefers_the_custom_domain() {
         let mut p = page();
-        assert_eq!(p.public_url("http://127.0.0.1:8080/"), "http://127.0.0.1:8080/p/acme");
+        assert_eq!(
+            p.public_url("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080/p/acme"
+        );
         p.domain = Some("status.acme.example".into());
         assert_eq!(p.public_url("http://x"), "https://status.acme.example");
     }

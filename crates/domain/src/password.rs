@@ -12,10 +12,16 @@ pub const MIN_LEN: usize = 10;
 /// Checks the password policy and hashes it.
 pub fn hash(password: &str) -> Result<String, Invalid> {
     if password.chars().count() < MIN_LEN {
-        return Err(Invalid::new("password", format!("password must be at least {MIN_LEN} characters")));
+        return Err(Invalid::new(
+            "password",
+            format!("password must be at least {MIN_LEN} characters"),
+        ));
     }
     if password.len() > 1024 {
-        return Err(Invalid::new("password", "password is too long (the maximum is 1024 bytes)"));
+        return Err(Invalid::new(
+            "password",
+            "password is too long (the maximum is 1024 bytes)",
+        ));
     }
     Argon2::default()
         .hash_password(password.as_bytes())
@@ -26,7 +32,11 @@ pub fn hash(password: &str) -> Result<String, Invalid> {
 /// Whether `password` matches the stored PHC string.
 pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

@@ -242,7 +242,9 @@ pub fn page_status(input: &RollupInput) -> PageStatus {
     let indicator = from_incidents.max(from_components);
     if indicator == Impact::None {
         let maintenance = input.maintenance_in_progress
-            || input.components.contains(&ComponentStatus::UnderMaintenance);
+            || input
+                .components
+                .contains(&ComponentStatus::UnderMaintenance);
         return if maintenance {
             PageStatus {
                 indicator: Impact::Maintenance,
@@ -300,7 +302,11 @@ mod tests {
     fn unknown_values_are_rejected_with_the_allowed_list() {
         let e = ComponentStatus::parse("component.status", "broken").unwrap_err();
         assert_eq!(e.field, "component.status");
-        assert!(e.message.contains("operational, under_maintenance"), "{}", e.message);
+        assert!(
+            e.message.contains("operational, under_maintenance"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -312,9 +318,18 @@ mod tests {
 
     #[test]
     fn components_map_to_indicators() {
-        assert_eq!(rollup(&[C::DegradedPerformance], &[], false).indicator, Impact::Minor);
-        assert_eq!(rollup(&[C::PartialOutage], &[], false).indicator, Impact::Major);
-        assert_eq!(rollup(&[C::MajorOutage], &[], false).indicator, Impact::Critical);
+        assert_eq!(
+            rollup(&[C::DegradedPerformance], &[], false).indicator,
+            Impact::Minor
+        );
+        assert_eq!(
+            rollup(&[C::PartialOutage], &[], false).indicator,
+            Impact::Major
+        );
+        assert_eq!(
+            rollup(&[C::MajorOutage], &[], false).indicator,
+            Impact::Critical
+        );
         assert_eq!(
             rollup(&[C::DegradedPerformance], &[], false).description,
             "Partially Degraded Service"
@@ -333,17 +348,26 @@ mod tests {
 
     #[test]
     fn maintenance_shows_only_when_nothing_is_worse() {
-        assert_eq!(rollup(&[C::Operational], &[], true).indicator, Impact::Maintenance);
+        assert_eq!(
+            rollup(&[C::Operational], &[], true).indicator,
+            Impact::Maintenance
+        );
         assert_eq!(
             rollup(&[C::UnderMaintenance], &[], false).description,
             "Service Under Maintenance"
         );
-        assert_eq!(rollup(&[C::UnderMaintenance, C::PartialOutage], &[], true).indicator, Impact::Major);
+        assert_eq!(
+            rollup(&[C::UnderMaintenance, C::PartialOutage], &[], true).indicator,
+            Impact::Major
+        );
     }
 
     #[test]
     fn group_status_is_the_worst_child() {
-        assert_eq!(C::worst([C::Operational, C::UnderMaintenance, C::DegradedPerformance]), C::DegradedPerformance);
+        assert_eq!(
+            C::worst([C::Operational, C::UnderMaintenance, C::DegradedPerformance]),
+            C::DegradedPerformance
+        );
         assert_eq!(C::worst([]), C::Operational);
     }
 

@@ -50,13 +50,20 @@ impl Template {
     pub fn parse(page_id: &str, input: &TemplateInput, now: DateTime<Utc>) -> Result<Self> {
         let body = input.body.as_deref().unwrap_or("");
         if body.chars().count() > crate::incident::BODY_MAX {
-            return Err(Invalid::new("template.body", "template.body is too long (the maximum is 25000 characters)"));
+            return Err(Invalid::new(
+                "template.body",
+                "template.body is too long (the maximum is 25000 characters)",
+            ));
         }
         Ok(Self {
             id: crate::id::generate(),
             page_id: page_id.to_owned(),
             name: required_text("template.name", input.name.as_deref().unwrap_or(""), 255)?,
-            title: required_text("template.title", input.title.as_deref().unwrap_or(""), crate::incident::NAME_MAX)?,
+            title: required_text(
+                "template.title",
+                input.title.as_deref().unwrap_or(""),
+                crate::incident::NAME_MAX,
+            )?,
             body: body.trim().to_owned(),
             group_id: optional_text("template.group_id", input.group_id.as_deref(), 64)?,
             update_status: input.update_status,
@@ -76,9 +83,26 @@ mod tests {
     #[test]
     fn a_template_needs_a_name_and_a_title() {
         let now = crate::clock::from_ms(0);
-        let e = Template::parse("p", &TemplateInput { name: Some("x".into()), ..Default::default() }, now).unwrap_err();
+        let e = Template::parse(
+            "p",
+            &TemplateInput {
+                name: Some("x".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap_err();
         assert_eq!(e.field, "template.title");
-        let t = Template::parse("p", &TemplateInput { name: Some("DB".into()), title: Some("Database slow".into()), ..Default::default() }, now).unwrap();
+        let t = Template::parse(
+            "p",
+            &TemplateInput {
+                name: Some("DB".into()),
+                title: Some("Database slow".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
         assert!(t.should_send_notifications);
         assert_eq!(t.body, "");
     }

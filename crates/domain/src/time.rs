@@ -39,7 +39,19 @@ impl PageZone {
 
     /// Whether timestamps print with `Z`.
     fn is_utc(self) -> bool {
-        matches!(self.0, Tz::Etc__UTC | Tz::UTC | Tz::Etc__UCT | Tz::Etc__Universal | Tz::Etc__Zulu | Tz::Universal | Tz::Zulu | Tz::UCT | Tz::Etc__GMT | Tz::GMT)
+        matches!(
+            self.0,
+            Tz::Etc__UTC
+                | Tz::UTC
+                | Tz::Etc__UCT
+                | Tz::Etc__Universal
+                | Tz::Etc__Zulu
+                | Tz::Universal
+                | Tz::Zulu
+                | Tz::UCT
+                | Tz::Etc__GMT
+                | Tz::GMT
+        )
     }
 
     /// `t` formatted as Statuspage does.
@@ -64,7 +76,10 @@ impl PageZone {
 
     /// The UTC offset at `t`, in seconds east of UTC.
     pub fn offset_seconds(self, t: DateTime<Utc>) -> i32 {
-        self.0.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc()
+        self.0
+            .offset_from_utc_datetime(&t.naive_utc())
+            .fix()
+            .local_minus_utc()
     }
 
     /// Parses a timestamp sent by a client: RFC 3339 with an offset, or a local date-time
@@ -75,16 +90,23 @@ impl PageZone {
         let bad = || {
             Invalid::new(
                 field,
-                format!("{field} must be an ISO 8601 timestamp such as 2025-03-10T02:00:00Z; got {s:?}"),
+                format!(
+                    "{field} must be an ISO 8601 timestamp such as 2025-03-10T02:00:00Z; got {s:?}"
+                ),
             )
         };
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(crate::clock::truncate_ms(t.with_timezone(&Utc)));
         }
-        let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-            .ok_or_else(bad)?;
+        let naive = [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .ok_or_else(bad)?;
         self.0
             .from_local_datetime(&naive)
             .earliest()
@@ -95,8 +117,12 @@ impl PageZone {
 
 /// Parses a `YYYY-MM-DD` date.
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, Invalid> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Invalid::new(field, format!("{field} must be a date such as 2024-01-31; got {s:?}")))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Invalid::new(
+            field,
+            format!("{field} must be a date such as 2024-01-31; got {s:?}"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -108,7 +134,10 @@ mod tests {
     fn utc_pages_print_z_and_three_digits() {
         let t = from_ms(1_606_983_081_385);
         assert_eq!(PageZone::UTC.format(t), "2020-12-03T08:11:21.385Z");
-        assert_eq!(PageZone::UTC.format(from_ms(1_606_983_081_000)), "2020-12-03T08:11:21.000Z");
+        assert_eq!(
+            PageZone::UTC.format(from_ms(1_606_983_081_000)),
+            "2020-12-03T08:11:21.000Z"
+        );
     }
 
     #[test]
@@ -138,6 +167,9 @@ mod tests {
     #[test]
     fn dates_parse_strictly() {
         assert!(parse_date("d", "2024-02-30").is_err());
-        assert_eq!(parse_date("d", "2024-02-29").unwrap().to_string(), "2024-02-29");
+        assert_eq!(
+            parse_date("d", "2024-02-29").unwrap().to_string(),
+            "2024-02-29"
+        );
     }
 }

@@ -44,7 +44,8 @@ impl Store {
         if let Some(p) = page_id {
             sql.push(" WHERE page_id = ").bind(p);
         }
-        sql.push(" ORDER BY id DESC LIMIT ").bind(limit.clamp(1, 10_000));
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .bind(limit.clamp(1, 10_000));
         let (text, args) = sql.finish();
         let rows: Vec<AuditRow> = self.db.read(text, args).await?;
         Ok(rows

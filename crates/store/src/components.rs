@@ -2,15 +2,18 @@
 //! uptime).
 
 use chrono::{DateTime, Utc};
+use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
-use herald_domain::component::{derive_group_statuses, display_order, Component, ComponentPatch, GroupInput, GroupPatch, NewComponent};
+use herald_domain::component::{
+    Component, ComponentPatch, GroupInput, GroupPatch, NewComponent, derive_group_statuses,
+    display_order,
+};
 use herald_domain::status::ComponentStatus;
-use herald_domain::Invalid;
 use serde_json::json;
 
-use crate::db::{args, One, Tx};
-use crate::write::{diff, Write};
+use crate::db::{One, Tx, args};
+use crate::write::{Write, diff};
 use crate::{Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -33,10 +36,12 @@ pub(crate) struct ComponentRow {
 impl ComponentRow {
     fn into_component(self) -> Result<Component> {
         Ok(Component {
-            status: self
-                .status
-                .parse()
-                .map_err(|()| StoreError::Internal(format!("component {} has status {:?}", self.id, self.status)))?,
+            status: self.status.parse().map_err(|()| {
+                StoreError::Internal(format!(
+                    "component {} has status {:?}",
+                    self.id, self.status
+                ))
+            })?,
             start_date: self.start_date.as_deref().and_then(|d| d.parse().ok()),
             id: self.id,
             page_id: self.page_id,
@@ -54,7 +59,10 @@ impl ComponentRow {
 }
 
 fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
-    let mut v = rows.into_iter().map(ComponentRow::into_component).collect::<Result<Vec<_>>>()?;
+    let mut v = rows
+        .into_iter()
+        .map(ComponentRow::into_component)
+        .collect::<Result<Vec<_>>>()?;
     derive_group_statuses(&mut v);
     Ok(display_order(&v).into_iter().cloned().collect())
 }
@@ -62,12 +70,21 @@ fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
 /// Every component of a page, inside a write transaction (which holds the page's lock), with
 /// group statuses derived.
 pub(crate) async fn page_components_tx(tx: &mut Tx, page_id: &str) -> Result<Vec<Component>> {
-    let rows: Vec<ComponentRow> = tx.fetch_all("SELECT * FROM components WHERE page_id = $1", args![page_id]).await?;
+    let rows: Vec<ComponentRow> = tx
+        .fetch_all(
+            "SELECT * FROM components WHERE page_id = $1",
+            args![page_id],
+        )
+        .await?;
     to_components(rows)
 }
 
 /// Sets a component's status and logs the change, if it is one.
-pub(crate) async fn set_status(w: &mut Write<'_>, c: &Component, status: ComponentStatus) -> Result<()> {
+pub(crate) async fn set_status(
+    w: &mut Write<'_>,
+    c: &Component,
+    status: ComponentStatus,
+) -> Result<()> {
     if c.status == status || c.is_group {
         return Ok(());
     }
@@ -79,7 +96,13 @@ pub(crate) async fn set_status(w: &mut Write<'_>, c: &Component, status: Compone
     log_status(&mut w.tx, &c.page_id, &c.id, status, w.now).await
 }
 
-async fn log_status(tx: &mut Tx, page_id: &str, id: &str, status: ComponentStatus, at: DateTime<Utc>) -> Result<()> {
+async fn log_status(
+    tx: &mut Tx,
+    page_id: &str,
+    id: &str,
+    status: ComponentStatus,
+    at: DateTime<Utc>,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO component_status_log (component_id, page_id, status, at) VALUES ($1, $2, $3, $4)",
         args![id, page_id, status.as_str(), at],
@@ -104,18 +127,31 @@ fn find<'a>(all: &'a [Component], id: &str) -> Result<&'a Component> {
 }
 
 /// Checks that `group_id` names a group on the page that `component` may join.
-fn check_group(all: &[Component], group_id: &str, component: Option<&Component>) -> std::result::Result<(), Invalid> {
+fn check_group(
+    all: &[Component],
+    group_id: &str,
+    component: Option<&Component>,
+) -> std::result::Result<(), Invalid> {
     let field = "component.group_id";
     match all.iter().find(|c| c.id == group_id) {
         Some(g) if g.is_group => {
             if component.is_some_and(|c| c.is_group) {
-                Err(Invalid::new(field, "a component group cannot be put inside another group"))
+                Err(Invalid::new(
+                    field,
+                    "a component group cannot be put inside another group",
+                ))
             } else {
                 Ok(())
             }
         }
-        Some(_) => Err(Invalid::new(field, format!("{field}: {group_id:?} is a component, not a group"))),
-        None => Err(Invalid::new(field, format!("{field}: no component group {group_id:?} on this page"))),
+        Some(_) => Err(Invalid::new(
+            field,
+            format!("{field}: {group_id:?} is a component, not a group"),
+        )),
+        None => Err(Invalid::new(
+            field,
+            format!("{field}: no component group {group_id:?} on this page"),
+        )),
     }
 }
 
@@ -152,18 +188,31 @@ impl Store {
     pub async fn list_components(&self, page_id: &str) -> Result<Vec<Component>> {
         let rows: Vec<ComponentRow> = self
             .db
-            .read("SELECT * FROM components WHERE page_id = $1", args![page_id])
+            .read(
+                "SELECT * FROM components WHERE page_id = $1",
+                args![page_id],
+            )
             .await?;
         to_components(rows)
     }
 
     /// One component or group of a page.
     pub async fn get_component(&self, page_id: &str, id: &str) -> Result<Option<Component>> {
-        Ok(self.list_components(page_id).await?.into_iter().find(|c| c.id == id))
+        Ok(self
+            .list_components(page_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id))
     }
 
     /// Creates a component, at the end of its group (or of the page).
-    pub async fn create_component(&self, page_id: &str, new: &NewComponent, actor: &Actor, now: DateTime<Utc>) -> Result<Component> {
+    pub async fn create_component(
+        &self,
+        page_id: &str,
+        new: &NewComponent,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Component> {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         if let Some(g) = &new.group_id {
@@ -192,13 +241,27 @@ impl Store {
         log_status(&mut w.tx, page_id, &id, new.status, now).await?;
         let created = page_components_tx(&mut w.tx, page_id).await?;
         let c = find(&created, &id)?.clone();
-        w.audit(Some(page_id), "component.create", "component", &id, audit_diff(None, Some(&c))).await?;
+        w.audit(
+            Some(page_id),
+            "component.create",
+            "component",
+            &id,
+            audit_diff(None, Some(&c)),
+        )
+        .await?;
         w.commit().await?;
         Ok(c)
     }
 
     /// Changes a component (not a group: see [`Store::update_group`]).
-    pub async fn update_component(&self, page_id: &str, id: &str, patch: &ComponentPatch, actor: &Actor, now: DateTime<Utc>) -> Result<Component> {
+    pub async fn update_component(
+        &self,
+        page_id: &str,
+        id: &str,
+        patch: &ComponentPatch,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Component> {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
@@ -254,13 +317,26 @@ impl Store {
         }
         let after = page_components_tx(&mut w.tx, page_id).await?;
         let c = find(&after, id)?.clone();
-        w.audit(Some(page_id), "component.update", "component", id, audit_diff(Some(&current), Some(&c))).await?;
+        w.audit(
+            Some(page_id),
+            "component.update",
+            "component",
+            id,
+            audit_diff(Some(&current), Some(&c)),
+        )
+        .await?;
         w.commit().await?;
         Ok(c)
     }
 
     /// Deletes a component, or a group (whose children then stand at the top level).
-    pub async fn delete_component(&self, page_id: &str, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<Component> {
+    pub async fn delete_component(
+        &self,
+        page_id: &str,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Component> {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
@@ -275,20 +351,43 @@ impl Store {
                 pos += 1;
             }
         }
-        w.tx.execute("DELETE FROM components WHERE id = $1", args![id]).await?;
-        let kind = if current.is_group { "component_group" } else { "component" };
-        w.audit(Some(page_id), &format!("{kind}.delete"), kind, id, audit_diff(Some(&current), None)).await?;
+        w.tx.execute("DELETE FROM components WHERE id = $1", args![id])
+            .await?;
+        let kind = if current.is_group {
+            "component_group"
+        } else {
+            "component"
+        };
+        w.audit(
+            Some(page_id),
+            &format!("{kind}.delete"),
+            kind,
+            id,
+            audit_diff(Some(&current), None),
+        )
+        .await?;
         w.commit().await?;
         Ok(current)
     }
 
     /// A page's groups.
     pub async fn list_groups(&self, page_id: &str) -> Result<Vec<Component>> {
-        Ok(self.list_components(page_id).await?.into_iter().filter(|c| c.is_group).collect())
+        Ok(self
+            .list_components(page_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.is_group)
+            .collect())
     }
 
     /// Creates a group and moves the listed components into it, in the order given.
-    pub async fn create_group(&self, page_id: &str, input: &GroupInput, actor: &Actor, now: DateTime<Utc>) -> Result<Component> {
+    pub async fn create_group(
+        &self,
+        page_id: &str,
+        input: &GroupInput,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Component> {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let id = herald_domain::id::generate();
@@ -312,15 +411,28 @@ impl Store {
         let after = page_components_tx(&mut w.tx, page_id).await?;
         let g = find(&after, &id)?.clone();
         let members: Vec<&str> = input.component_ids.iter().map(String::as_str).collect();
-        w.audit(Some(page_id), "component_group.create", "component_group", &id, json!({"name": [null, g.name], "components": [null, members]}))
-            .await?;
+        w.audit(
+            Some(page_id),
+            "component_group.create",
+            "component_group",
+            &id,
+            json!({"name": [null, g.name], "components": [null, members]}),
+        )
+        .await?;
         w.commit().await?;
         Ok(g)
     }
 
     /// Changes a group; a new component list replaces its membership (components dropped
     /// from the list move to the top level).
-    pub async fn update_group(&self, page_id: &str, id: &str, patch: &GroupPatch, actor: &Actor, now: DateTime<Utc>) -> Result<Component> {
+    pub async fn update_group(
+        &self,
+        page_id: &str,
+        id: &str,
+        patch: &GroupPatch,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Component> {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
@@ -328,14 +440,21 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let name = patch.name.clone().unwrap_or_else(|| current.name.clone());
-        let description = patch.description.clone().unwrap_or_else(|| current.description.clone());
+        let description = patch
+            .description
+            .clone()
+            .unwrap_or_else(|| current.description.clone());
         let position = patch.position.unwrap_or(current.position);
         w.tx.execute(
             "UPDATE components SET name = $2, description = $3, position = $4, updated_at = $5 WHERE id = $1",
             args![id, &name, description.as_deref(), position, now],
         )
         .await?;
-        let before: Vec<String> = all.iter().filter(|c| c.group_id.as_deref() == Some(id)).map(|c| c.id.clone()).collect();
+        let before: Vec<String> = all
+            .iter()
+            .filter(|c| c.group_id.as_deref() == Some(id))
+            .map(|c| c.id.clone())
+            .collect();
         if let Some(ids) = &patch.component_ids {
             let mut pos = next_position(&mut w.tx, page_id, None).await?;
             for old in before.iter().filter(|o| !ids.contains(o)) {
@@ -350,29 +469,59 @@ impl Store {
         }
         let after = page_components_tx(&mut w.tx, page_id).await?;
         let g = find(&after, id)?.clone();
-        let members: Vec<String> = after.iter().filter(|c| c.group_id.as_deref() == Some(id)).map(|c| c.id.clone()).collect();
+        let members: Vec<String> = after
+            .iter()
+            .filter(|c| c.group_id.as_deref() == Some(id))
+            .map(|c| c.id.clone())
+            .collect();
         let changes = diff(&[
             ("name", json!(current.name), json!(g.name)),
-            ("description", json!(current.description), json!(g.description)),
+            (
+                "description",
+                json!(current.description),
+                json!(g.description),
+            ),
             ("position", json!(current.position), json!(g.position)),
             ("components", json!(before), json!(members)),
         ]);
-        w.audit(Some(page_id), "component_group.update", "component_group", id, changes).await?;
+        w.audit(
+            Some(page_id),
+            "component_group.update",
+            "component_group",
+            id,
+            changes,
+        )
+        .await?;
         w.commit().await?;
         Ok(g)
     }
 }
 
 /// Puts `ids` (components of this page, not groups) into `group_id`, positions in list order.
-async fn set_members(w: &mut Write<'_>, all: &[Component], group_id: &str, ids: &[String]) -> Result<()> {
+async fn set_members(
+    w: &mut Write<'_>,
+    all: &[Component],
+    group_id: &str,
+    ids: &[String],
+) -> Result<()> {
     for (i, cid) in ids.iter().enumerate() {
         match all.iter().find(|c| c.id == *cid) {
             Some(c) if !c.is_group => {}
             Some(_) => {
-                return Err(Invalid::new("component_group.components", format!("component_group.components: {cid:?} is a group; groups cannot be nested")).into());
+                return Err(Invalid::new(
+                    "component_group.components",
+                    format!(
+                        "component_group.components: {cid:?} is a group; groups cannot be nested"
+                    ),
+                )
+                .into());
             }
             None => {
-                return Err(Invalid::new("component_group.components", format!("component_group.components: no component {cid:?} on this page")).into());
+                return Err(Invalid::new(
+                    "component_group.components",
+                    format!("component_group.components: no component {cid:?} on this page"),
+                )
+                .into());
             }
         }
         w.tx.execute(

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{FromRow, Postgres, Sqlite, SqlSafeStr};
+use sqlx::{FromRow, Postgres, SqlSafeStr, Sqlite};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -100,8 +100,12 @@ macro_rules! args {
 pub(crate) use args;
 
 /// A row type that decodes on both backends.
-pub(crate) trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+pub(crate) trait Row:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
 
 macro_rules! bind_all {
     ($q:expr, $args:expr) => {{
@@ -124,8 +128,16 @@ macro_rules! bind_all {
 macro_rules! dispatch {
     (rows $self:expr, $sql:expr, $args:expr, $op:ident, $T:ty) => {
         match $self {
-            Conn::Sqlite(e) => bind_all!(sqlx::query_as::<Sqlite, $T>($sql), $args).$op(e).await,
-            Conn::Pg(e) => bind_all!(sqlx::query_as::<Postgres, $T>($sql), $args).$op(e).await,
+            Conn::Sqlite(e) => {
+                bind_all!(sqlx::query_as::<Sqlite, $T>($sql), $args)
+                    .$op(e)
+                    .await
+            }
+            Conn::Pg(e) => {
+                bind_all!(sqlx::query_as::<Postgres, $T>($sql), $args)
+                    .$op(e)
+                    .await
+            }
         }
     };
 }
@@ -137,16 +149,30 @@ enum Conn<'a> {
 }
 
 impl Conn<'_> {
-    async fn fetch_all<T: Row>(self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, sqlx::Error> {
+    async fn fetch_all<T: Row>(
+        self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, sqlx::Error> {
         dispatch!(rows self, sql, args, fetch_all, T)
     }
-    async fn fetch_optional<T: Row>(self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>, sqlx::Error> {
+    async fn fetch_optional<T: Row>(
+        self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, sqlx::Error> {
         dispatch!(rows self, sql, args, fetch_optional, T)
     }
     async fn execute(self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64, sqlx::Error> {
         match self {
-            Conn::Sqlite(e) => bind_all!(sqlx::query::<Sqlite>(sql), args).execute(e).await.map(|r| r.rows_affected()),
-            Conn::Pg(e) => bind_all!(sqlx::query::<Postgres>(sql), args).execute(e).await.map(|r| r.rows_affected()),
+            Conn::Sqlite(e) => bind_all!(sqlx::query::<Sqlite>(sql), args)
+                .execute(e)
+                .await
+                .map(|r| r.rows_affected()),
+            Conn::Pg(e) => bind_all!(sqlx::query::<Postgres>(sql), args)
+                .execute(e)
+                .await
+                .map(|r| r.rows_affected()),
         }
     }
 }
@@ -200,7 +226,11 @@ impl Db {
     }
 
     /// All rows of a read-only query.
-    pub(crate) async fn read<T: Row>(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn read<T: Row>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
         match self {
             Db::Sqlite { reader, .. } => {
                 let mut c = reader.acquire().await?;
@@ -214,7 +244,11 @@ impl Db {
     }
 
     /// At most one row of a read-only query.
-    pub(crate) async fn read_opt<T: Row>(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>, StoreError> {
+    pub(crate) async fn read_opt<T: Row>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, StoreError> {
         match self {
             Db::Sqlite { reader, .. } => {
                 let mut c = reader.acquire().await?;
@@ -238,7 +272,10 @@ impl Db {
     }
 
     /// The SQLite writer pool or the PostgreSQL pool, for migrations.
-    pub(crate) async fn migrate(&self, migrator: &sqlx::migrate::Migrator) -> Result<(), StoreError> {
+    pub(crate) async fn migrate(
+        &self,
+        migrator: &sqlx::migrate::Migrator,
+    ) -> Result<(), StoreError> {
         match self {
             Db::Sqlite { writer, .. } => migrator.run(writer).await,
             Db::Postgres(p) => migrator.run(p).await,
@@ -273,23 +310,41 @@ impl Tx {
     }
 
     /// Runs a statement; returns the number of rows it changed.
-    pub(crate) async fn execute(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64, StoreError> {
+    pub(crate) async fn execute(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<u64, StoreError> {
         Ok(self.conn().execute(sql, args).await?)
     }
 
     /// All rows of a query.
-    pub(crate) async fn fetch_all<T: Row>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn fetch_all<T: Row>(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
         Ok(self.conn().fetch_all(sql, args).await?)
     }
 
     /// At most one row of a query.
-    pub(crate) async fn fetch_optional<T: Row>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>, StoreError> {
+    pub(crate) async fn fetch_optional<T: Row>(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, StoreError> {
         Ok(self.conn().fetch_optional(sql, args).await?)
     }
 
     /// Exactly one row of a query.
-    pub(crate) async fn fetch_one<T: Row>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T, StoreError> {
-        self.fetch_optional(sql, args).await?.ok_or(StoreError::NotFound)
+    pub(crate) async fn fetch_one<T: Row>(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<T, StoreError> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Commits.
@@ -339,7 +394,10 @@ impl SqlBuilder {
     }
 
     /// Appends `(p1, p2, ...)` for the values of an `IN` list (which must not be empty).
-    pub(crate) fn bind_list<A: Into<Arg>>(&mut self, values: impl IntoIterator<Item = A>) -> &mut Self {
+    pub(crate) fn bind_list<A: Into<Arg>>(
+        &mut self,
+        values: impl IntoIterator<Item = A>,
+    ) -> &mut Self {
         self.text.push('(');
         for (i, v) in values.into_iter().enumerate() {
             if i > 0 {

@@ -1,20 +1,23 @@
 //! Incidents, scheduled maintenances, their timelines and postmortems.
 
 use chrono::{DateTime, Utc};
+use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::Component;
-use herald_domain::incident::{AffectedComponent, Incident, IncidentChange, IncidentKind, IncidentUpdate, MaintenanceFlags, Postmortem};
+use herald_domain::incident::{
+    AffectedComponent, Incident, IncidentChange, IncidentKind, IncidentUpdate, MaintenanceFlags,
+    Postmortem,
+};
 use herald_domain::page::Page;
 use herald_domain::status::IncidentStatus;
-use herald_domain::Invalid;
 use serde_json::json;
 use std::collections::HashMap;
 
 use crate::components::{page_components_tx, set_status};
-use crate::db::{args, SqlBuilder, Tx};
+use crate::db::{SqlBuilder, Tx, args};
 use crate::pages::PageRow;
-use crate::write::{diff, Write};
+use crate::write::{Write, diff};
 use crate::{Result, Store, StoreError};
 
 /// Which incidents to list.
@@ -105,10 +108,19 @@ fn ts(v: Option<i64>) -> Option<DateTime<Utc>> {
 impl IncidentRow {
     fn into_incident(self) -> Result<Incident> {
         Ok(Incident {
-            status: self.status.parse().map_err(|()| corrupt("status", &self.id, &self.status))?,
-            impact: self.impact.parse().map_err(|()| corrupt("impact", &self.id, &self.impact))?,
+            status: self
+                .status
+                .parse()
+                .map_err(|()| corrupt("status", &self.id, &self.status))?,
+            impact: self
+                .impact
+                .parse()
+                .map_err(|()| corrupt("impact", &self.id, &self.impact))?,
             impact_override: match &self.impact_override {
-                Some(i) => Some(i.parse().map_err(|()| corrupt("impact_override", &self.id, i))?),
+                Some(i) => Some(
+                    i.parse()
+                        .map_err(|()| corrupt("impact_override", &self.id, i))?,
+                ),
                 None => None,
             },
             kind: IncidentKind::from_stored(&self.kind),
@@ -127,8 +139,10 @@ impl IncidentRow {
                 auto_completed: self.scheduled_auto_completed,
                 auto_transition_to_maintenance_state: self.auto_transition_to_maintenance_state,
                 auto_transition_to_operational_state: self.auto_transition_to_operational_state,
-                auto_transition_deliver_notifications_at_start: self.auto_transition_deliver_notifications_at_start,
-                auto_transition_deliver_notifications_at_end: self.auto_transition_deliver_notifications_at_end,
+                auto_transition_deliver_notifications_at_start: self
+                    .auto_transition_deliver_notifications_at_start,
+                auto_transition_deliver_notifications_at_end: self
+                    .auto_transition_deliver_notifications_at_end,
             },
             backfilled: self.backfilled,
             postmortem: Postmortem {
@@ -175,7 +189,10 @@ struct UpdateRow {
 impl UpdateRow {
     fn into_update(self) -> Result<IncidentUpdate> {
         Ok(IncidentUpdate {
-            status: self.status.parse().map_err(|()| corrupt("update status", &self.id, &self.status))?,
+            status: self
+                .status
+                .parse()
+                .map_err(|()| corrupt("update status", &self.id, &self.status))?,
             affected_components: match &self.affected_components {
                 Some(j) => Some(
                     serde_json::from_str::<Vec<AffectedComponent>>(j)
@@ -265,8 +282,9 @@ async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
     };
     tx.execute(
         "INSERT INTO incident_updates (id, incident_id, status, body, created_at, updated_at, display_at, deliver_notifications, \
-           custom_tweet, tweet_id, wants_twitter_update, twitter_updated_at, affected_components) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+           custom_tweet, tweet_id, wants_twitter_update, twitter_updated_at, affected_components, seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+           (SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_updates WHERE incident_id = $2)) \
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, display_at = excluded.display_at, \
            deliver_notifications = excluded.deliver_notifications, wants_twitter_update = excluded.wants_twitter_update",
         args![
@@ -282,7 +300,10 @@ async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
 /// The incident row and its component links, inside a write transaction.
 async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
     let row: IncidentRow = tx
-        .fetch_one("SELECT * FROM incidents WHERE id = $1 AND page_id = $2", args![id, page_id])
+        .fetch_one(
+            "SELECT * FROM incidents WHERE id = $1 AND page_id = $2",
+            args![id, page_id],
+        )
         .await?;
     let mut i = row.into_incident()?;
     let links: Vec<LinkRow> = tx
@@ -310,12 +331,27 @@ fn incident_audit(before: Option<&Incident>, after: &Incident) -> serde_json::Va
         .unwrap_or_default()
     };
     let (b, a) = (f(before), f(Some(after)));
-    let names = ["name", "status", "impact", "scheduled_for", "scheduled_until", "postmortem_published_at"];
-    diff(&names.iter().zip(b.into_iter().zip(a)).map(|(n, (b, a))| (*n, b, a)).collect::<Vec<_>>())
+    let names = [
+        "name",
+        "status",
+        "impact",
+        "scheduled_for",
+        "scheduled_until",
+        "postmortem_published_at",
+    ];
+    diff(
+        &names
+            .iter()
+            .zip(b.into_iter().zip(a))
+            .map(|(n, (b, a))| (*n, b, a))
+            .collect::<Vec<_>>(),
+    )
 }
 
 async fn page_tx(tx: &mut Tx, page_id: &str) -> Result<Page> {
-    let row: PageRow = tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![page_id]).await?;
+    let row: PageRow = tx
+        .fetch_one("SELECT * FROM pages WHERE id = $1", args![page_id])
+        .await?;
     row.into_page()
 }
 
@@ -328,17 +364,27 @@ impl Store {
             sql.push(" AND kind = ").bind(kind.as_str());
         }
         if !q.statuses.is_empty() {
-            sql.push(" AND status IN ").bind_list(q.statuses.iter().map(|s| s.as_str()));
+            sql.push(" AND status IN ")
+                .bind_list(q.statuses.iter().map(|s| s.as_str()));
         }
         if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
-            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            sql.push(" AND LOWER(name) LIKE ").bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            sql.push(" AND LOWER(name) LIKE ")
+                .bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
         }
         sql.push(match q.order {
             IncidentOrder::NewestFirst => " ORDER BY created_at DESC, id DESC",
             IncidentOrder::SoonestScheduled => " ORDER BY scheduled_for ASC, created_at ASC, id",
         });
-        sql.push(" LIMIT ").bind(q.limit.clamp(0, 1000)).push(" OFFSET ").bind(q.offset.max(0));
+        sql.push(" LIMIT ")
+            .bind(q.limit.clamp(0, 1000))
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
         let (text, args) = sql.finish();
         let rows: Vec<IncidentRow> = self.db.read(text, args).await?;
         self.attach(rows).await
@@ -348,7 +394,10 @@ impl Store {
     pub async fn get_incident(&self, page_id: &str, id: &str) -> Result<Option<Incident>> {
         let rows: Vec<IncidentRow> = self
             .db
-            .read("SELECT * FROM incidents WHERE id = $1 AND page_id = $2", args![id, page_id])
+            .read(
+                "SELECT * FROM incidents WHERE id = $1 AND page_id = $2",
+                args![id, page_id],
+            )
             .await?;
         Ok(self.attach(rows).await?.pop())
     }
@@ -357,62 +406,111 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut incidents = rows.into_iter().map(IncidentRow::into_incident).collect::<Result<Vec<_>>>()?;
+        let mut incidents = rows
+            .into_iter()
+            .map(IncidentRow::into_incident)
+            .collect::<Result<Vec<_>>>()?;
         let ids: Vec<&str> = incidents.iter().map(|i| i.id.as_str()).collect();
         let mut sql = SqlBuilder::new("SELECT * FROM incident_updates WHERE incident_id IN ");
-        sql.bind_list(ids.iter().copied()).push(" ORDER BY display_at DESC, created_at DESC, id DESC");
+        sql.bind_list(ids.iter().copied())
+            .push(" ORDER BY display_at DESC, seq DESC");
         let (text, a) = sql.finish();
         let updates: Vec<UpdateRow> = self.db.read(text, a).await?;
-        let mut sql = SqlBuilder::new("SELECT incident_id, component_id FROM incident_components WHERE incident_id IN ");
-        sql.bind_list(ids.iter().copied()).push(" ORDER BY position");
+        let mut sql = SqlBuilder::new(
+            "SELECT incident_id, component_id FROM incident_components WHERE incident_id IN ",
+        );
+        sql.bind_list(ids.iter().copied())
+            .push(" ORDER BY position");
         let (text, a) = sql.finish();
         let links: Vec<LinkRow> = self.db.read(text, a).await?;
         let mut by_incident: HashMap<String, Vec<IncidentUpdate>> = HashMap::new();
         for u in updates {
             let u = u.into_update()?;
-            by_incident.entry(u.incident_id.clone()).or_default().push(u);
+            by_incident
+                .entry(u.incident_id.clone())
+                .or_default()
+                .push(u);
         }
         for i in &mut incidents {
             i.updates = by_incident.remove(&i.id).unwrap_or_default();
-            i.component_ids = links.iter().filter(|l| l.incident_id == i.id).map(|l| l.component_id.clone()).collect();
+            i.component_ids = links
+                .iter()
+                .filter(|l| l.incident_id == i.id)
+                .map(|l| l.component_id.clone())
+                .collect();
         }
         Ok(incidents)
     }
 
     /// Creates an incident or maintenance. `plan` gets the page and its components as they
     /// are inside the transaction and returns what to write.
-    pub async fn create_incident<F>(&self, page_id: &str, actor: &Actor, now: DateTime<Utc>, plan: F) -> Result<Incident>
+    pub async fn create_incident<F>(
+        &self,
+        page_id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        plan: F,
+    ) -> Result<Incident>
     where
-        F: FnOnce(&Page, &[Component]) -> std::result::Result<IncidentChange, Invalid> + Send,
+        F: FnOnce(
+                &Page,
+                &[Component],
+                DateTime<Utc>,
+            ) -> std::result::Result<IncidentChange, Invalid>
+            + Send,
     {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         let components = page_components_tx(&mut w.tx, page_id).await?;
-        let change = plan(&page, &components)?;
+        let change = plan(&page, &components, w.now)?;
         let id = change.incident.id.clone();
         self.apply(&mut w, &components, None, &change).await?;
         w.commit().await?;
-        self.get_incident(page_id, &id).await?.ok_or(StoreError::NotFound)
+        self.get_incident(page_id, &id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Changes an incident (and posts an update when the plan has one). `plan` gets the page,
     /// the incident and the components as they are inside the transaction, which holds the
     /// page's lock: concurrent updates queue, and none is lost.
-    pub async fn update_incident<F>(&self, page_id: &str, id: &str, actor: &Actor, now: DateTime<Utc>, plan: F) -> Result<Incident>
+    pub async fn update_incident<F>(
+        &self,
+        page_id: &str,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        plan: F,
+    ) -> Result<Incident>
     where
-        F: FnOnce(&Page, &Incident, &[Component]) -> std::result::Result<IncidentChange, Invalid> + Send,
+        F: FnOnce(
+                &Page,
+                &Incident,
+                &[Component],
+                DateTime<Utc>,
+            ) -> std::result::Result<IncidentChange, Invalid>
+            + Send,
     {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let components = page_components_tx(&mut w.tx, page_id).await?;
-        let change = plan(&page, &current, &components)?;
-        self.apply(&mut w, &components, Some(&current), &change).await?;
+        let change = plan(&page, &current, &components, w.now)?;
+        self.apply(&mut w, &components, Some(&current), &change)
+            .await?;
         w.commit().await?;
-        self.get_incident(page_id, id).await?.ok_or(StoreError::NotFound)
+        self.get_incident(page_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
-    async fn apply(&self, w: &mut Write<'_>, components: &[Component], before: Option<&Incident>, change: &IncidentChange) -> Result<()> {
+    async fn apply(
+        &self,
+        w: &mut Write<'_>,
+        components: &[Component],
+        before: Option<&Incident>,
+        change: &IncidentChange,
+    ) -> Result<()> {
         let i = &change.incident;
         save_incident(&mut w.tx, i).await?;
         if let Some(u) = &change.new_update {
@@ -432,65 +530,132 @@ impl Store {
         if let (Some(u), Some(obj)) = (&change.new_update, changes.as_object_mut()) {
             obj.insert("update".to_owned(), json!({"id": u.id, "status": u.status.as_str(), "components": u.affected_components.as_ref().map(|a| a.len()).unwrap_or(0)}));
         }
-        w.audit(Some(&i.page_id), action, "incident", &i.id, changes).await
+        w.audit(Some(&i.page_id), action, "incident", &i.id, changes)
+            .await
     }
 
     /// Rewrites an incident's own fields (postmortem, name...) through `change`, which gets
     /// the current incident inside the transaction. `action` names the change in the audit log.
-    pub async fn modify_incident<F>(&self, page_id: &str, id: &str, action: &str, actor: &Actor, now: DateTime<Utc>, change: F) -> Result<Incident>
+    pub async fn modify_incident<F>(
+        &self,
+        page_id: &str,
+        id: &str,
+        action: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        change: F,
+    ) -> Result<Incident>
     where
-        F: FnOnce(&Incident) -> std::result::Result<Incident, Invalid> + Send,
+        F: FnOnce(&Incident, DateTime<Utc>) -> std::result::Result<Incident, Invalid> + Send,
     {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
-        let new = change(&current)?;
+        let new = change(&current, w.now)?;
         save_incident(&mut w.tx, &new).await?;
-        w.audit(Some(page_id), action, "incident", id, incident_audit(Some(&current), &new)).await?;
+        w.audit(
+            Some(page_id),
+            action,
+            "incident",
+            id,
+            incident_audit(Some(&current), &new),
+        )
+        .await?;
         w.commit().await?;
-        self.get_incident(page_id, id).await?.ok_or(StoreError::NotFound)
+        self.get_incident(page_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Deletes an incident and its timeline; returns it as it was.
-    pub async fn delete_incident(&self, page_id: &str, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<Incident> {
-        let before = self.get_incident(page_id, id).await?.ok_or(StoreError::NotFound)?;
+    pub async fn delete_incident(
+        &self,
+        page_id: &str,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let before = self
+            .get_incident(page_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
-        let n = w
-            .tx
-            .execute("DELETE FROM incidents WHERE id = $1 AND page_id = $2", args![id, page_id])
+        let n =
+            w.tx.execute(
+                "DELETE FROM incidents WHERE id = $1 AND page_id = $2",
+                args![id, page_id],
+            )
             .await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        w.audit(Some(page_id), "incident.delete", "incident", id, json!({"name": [before.name, null]})).await?;
+        w.audit(
+            Some(page_id),
+            "incident.delete",
+            "incident",
+            id,
+            json!({"name": [before.name, null]}),
+        )
+        .await?;
         w.commit().await?;
         Ok(before)
     }
 
     /// Edits a past update through `change` (body, display time, notification flag).
-    pub async fn update_incident_update<F>(&self, page_id: &str, incident_id: &str, update_id: &str, actor: &Actor, now: DateTime<Utc>, change: F) -> Result<IncidentUpdate>
+    pub async fn update_incident_update<F>(
+        &self,
+        page_id: &str,
+        incident_id: &str,
+        update_id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        change: F,
+    ) -> Result<IncidentUpdate>
     where
-        F: FnOnce(&Page, &IncidentUpdate) -> std::result::Result<IncidentUpdate, Invalid> + Send,
+        F: FnOnce(
+                &Page,
+                &IncidentUpdate,
+                DateTime<Utc>,
+            ) -> std::result::Result<IncidentUpdate, Invalid>
+            + Send,
     {
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         load_tx(&mut w.tx, page_id, incident_id).await?;
-        let row: UpdateRow = w
-            .tx
-            .fetch_one(
+        let row: UpdateRow =
+            w.tx.fetch_one(
                 "SELECT * FROM incident_updates WHERE id = $1 AND incident_id = $2",
                 args![update_id, incident_id],
             )
             .await?;
         let current = row.into_update()?;
-        let new = change(&page, &current)?;
+        let new = change(&page, &current, w.now)?;
         save_update(&mut w.tx, &new).await?;
-        w.tx.execute("UPDATE incidents SET updated_at = $2 WHERE id = $1", args![incident_id, now]).await?;
+        w.tx.execute(
+            "UPDATE incidents SET updated_at = $2 WHERE id = $1",
+            args![incident_id, w.now],
+        )
+        .await?;
         let changes = diff(&[
             ("body", json!(current.body), json!(new.body)),
-            ("display_at", json!(current.display_at.timestamp_millis()), json!(new.display_at.timestamp_millis())),
-            ("deliver_notifications", json!(current.deliver_notifications), json!(new.deliver_notifications)),
+            (
+                "display_at",
+                json!(current.display_at.timestamp_millis()),
+                json!(new.display_at.timestamp_millis()),
+            ),
+            (
+                "deliver_notifications",
+                json!(current.deliver_notifications),
+                json!(new.deliver_notifications),
+            ),
         ]);
-        w.audit(Some(page_id), "incident_update.update", "incident_update", update_id, changes).await?;
+        w.audit(
+            Some(page_id),
+            "incident_update.update",
+            "incident_update",
+            update_id,
+            changes,
+        )
+        .await?;
         w.commit().await?;
         Ok(new)
     }

@@ -30,7 +30,15 @@ struct KeyPageRow {
 
 impl Store {
     /// Stores a new key's hash. `page_ids: None` lets it use every page.
-    pub async fn create_key(&self, name: &str, key: &GeneratedKey, read_only: bool, page_ids: Option<&[String]>, actor: &Actor, now: DateTime<Utc>) -> Result<ApiKey> {
+    pub async fn create_key(
+        &self,
+        name: &str,
+        key: &GeneratedKey,
+        read_only: bool,
+        page_ids: Option<&[String]>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKey> {
         let mut w = Write::begin(&self.db, actor, now).await?;
         let id = herald_domain::id::generate();
         w.tx.execute(
@@ -47,7 +55,10 @@ impl Store {
                 )
                 .await?;
             if n == 0 {
-                return Err(StoreError::Invalid(herald_domain::Invalid::new("page", format!("no page {p:?}"))));
+                return Err(StoreError::Invalid(herald_domain::Invalid::new(
+                    "page",
+                    format!("no page {p:?}"),
+                )));
             }
         }
         w.audit(None, "api_key.create", "api_key", &id, json!({"prefix": [null, key.prefix], "read_only": [null, read_only], "pages": [null, page_ids]}))
@@ -66,7 +77,13 @@ impl Store {
                     .db
                     .read("SELECT key_id, page_id FROM api_key_pages WHERE key_id = $1 ORDER BY page_id", args![&r.id])
                     .await?;
-                Some(pages.into_iter().filter(|p| p.key_id == r.id).map(|p| p.page_id).collect())
+                Some(
+                    pages
+                        .into_iter()
+                        .filter(|p| p.key_id == r.id)
+                        .map(|p| p.page_id)
+                        .collect(),
+                )
             };
             out.push(ApiKey {
                 id: r.id,
@@ -84,19 +101,31 @@ impl Store {
 
     /// The key with this hash, revoked or not.
     pub async fn find_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let rows: Vec<KeyRow> = self.db.read("SELECT * FROM api_keys WHERE hash = $1", args![hash]).await?;
+        let rows: Vec<KeyRow> = self
+            .db
+            .read("SELECT * FROM api_keys WHERE hash = $1", args![hash])
+            .await?;
         Ok(self.keys_where(rows).await?.pop())
     }
 
     /// A key by id.
     pub async fn get_key(&self, id: &str) -> Result<Option<ApiKey>> {
-        let rows: Vec<KeyRow> = self.db.read("SELECT * FROM api_keys WHERE id = $1", args![id]).await?;
+        let rows: Vec<KeyRow> = self
+            .db
+            .read("SELECT * FROM api_keys WHERE id = $1", args![id])
+            .await?;
         Ok(self.keys_where(rows).await?.pop())
     }
 
     /// Every key, newest first.
     pub async fn list_keys(&self) -> Result<Vec<ApiKey>> {
-        let rows: Vec<KeyRow> = self.db.read("SELECT * FROM api_keys ORDER BY created_at DESC, id", vec![]).await?;
+        let rows: Vec<KeyRow> = self
+            .db
+            .read(
+                "SELECT * FROM api_keys ORDER BY created_at DESC, id",
+                vec![],
+            )
+            .await?;
         self.keys_where(rows).await
     }
 
@@ -104,14 +133,23 @@ impl Store {
     /// looked up on every request, never cached).
     pub async fn revoke_key(&self, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<ApiKey> {
         let mut w = Write::begin(&self.db, actor, now).await?;
-        let n = w
-            .tx
-            .execute("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", args![id, now])
+        let n =
+            w.tx.execute(
+                "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                args![id, now],
+            )
             .await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        w.audit(None, "api_key.revoke", "api_key", id, json!({"revoked_at": [null, now.timestamp_millis()]})).await?;
+        w.audit(
+            None,
+            "api_key.revoke",
+            "api_key",
+            id,
+            json!({"revoked_at": [null, now.timestamp_millis()]}),
+        )
+        .await?;
         w.commit().await?;
         self.get_key(id).await?.ok_or(StoreError::NotFound)
     }

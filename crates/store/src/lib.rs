@@ -39,7 +39,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.db.backend()).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.db.backend())
+            .finish()
     }
 }
 
@@ -65,7 +67,10 @@ impl Store {
     pub async fn schema_version(&self) -> Result<i64> {
         let row: Option<One<Option<i64>>> = self
             .db
-            .read_opt("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success", vec![])
+            .read_opt(
+                "SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success",
+                vec![],
+            )
             .await
             .or_else(|e| match e {
                 // No migrations table yet.
@@ -82,7 +87,10 @@ impl Store {
 
     /// A cheap round trip to the database.
     pub async fn ping(&self) -> Result<()> {
-        let _: Option<One<i64>> = self.db.read_opt("SELECT 1 AS v", vec![]).await?;
+        let _: Option<One<i64>> = self
+            .db
+            .read_opt("SELECT CAST(1 AS BIGINT) AS v", vec![])
+            .await?;
         Ok(())
     }
 

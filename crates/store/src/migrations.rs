@@ -2,8 +2,8 @@
 //! `migrations/postgres`, with the same name; files are append-only and every change is
 //! expand/contract, so the previous release keeps working on the new schema.
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 use crate::db::Backend;
@@ -31,7 +31,13 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
                     Backend::Sqlite => *sqlite,
                     Backend::Postgres => *pg,
                 };
-                Migration::new(*version, Cow::Borrowed(*name), MigrationType::Simple, sql.into_sql_str(), false)
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*name),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
             })
             .collect(),
     )
@@ -50,7 +56,10 @@ mod tests {
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
                 .collect();
             files.sort();
-            let listed: Vec<String> = MIGRATIONS.iter().map(|(v, n, _, _)| format!("{v:04}_{n}.sql")).collect();
+            let listed: Vec<String> = MIGRATIONS
+                .iter()
+                .map(|(v, n, _, _)| format!("{v:04}_{n}.sql"))
+                .collect();
             assert_eq!(files, listed, "migrations/{dir} and MIGRATIONS differ");
         }
     }

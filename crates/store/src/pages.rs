@@ -1,15 +1,15 @@
 //! Pages.
 
 use chrono::{DateTime, Utc};
+use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::page::{NewPage, Page, PageSettings};
 use herald_domain::time::PageZone;
-use herald_domain::Invalid;
 use serde_json::json;
 
 use crate::db::args;
-use crate::write::{diff, Write};
+use crate::write::{Write, diff};
 use crate::{Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -50,7 +50,12 @@ fn settings_json(s: &PageSettings) -> Result<String> {
 
 impl Store {
     /// Creates a page.
-    pub async fn create_page(&self, new: &NewPage, actor: &Actor, now: DateTime<Utc>) -> Result<Page> {
+    pub async fn create_page(
+        &self,
+        new: &NewPage,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Page> {
         let mut w = Write::begin(&self.db, actor, now).await?;
         let id = herald_domain::id::generate();
         let settings = PageSettings::new_page();
@@ -60,8 +65,14 @@ impl Store {
             args![&id, &new.slug, &new.name, new.zone.name(), settings_json(&settings)?, new.hidden, now],
         )
         .await?;
-        w.audit(Some(&id), "page.create", "page", &id, json!({"name": [null, new.name], "slug": [null, new.slug]}))
-            .await?;
+        w.audit(
+            Some(&id),
+            "page.create",
+            "page",
+            &id,
+            json!({"name": [null, new.name], "slug": [null, new.slug]}),
+        )
+        .await?;
         w.commit().await?;
         self.get_page(&id).await?.ok_or(StoreError::NotFound)
     }
@@ -80,13 +91,19 @@ impl Store {
 
     /// A page by id.
     pub async fn get_page(&self, id: &str) -> Result<Option<Page>> {
-        let row: Option<PageRow> = self.db.read_opt("SELECT * FROM pages WHERE id = $1", args![id]).await?;
+        let row: Option<PageRow> = self
+            .db
+            .read_opt("SELECT * FROM pages WHERE id = $1", args![id])
+            .await?;
         row.map(PageRow::into_page).transpose()
     }
 
     /// A page by slug.
     pub async fn find_page_by_slug(&self, slug: &str) -> Result<Option<Page>> {
-        let row: Option<PageRow> = self.db.read_opt("SELECT * FROM pages WHERE slug = $1", args![slug]).await?;
+        let row: Option<PageRow> = self
+            .db
+            .read_opt("SELECT * FROM pages WHERE slug = $1", args![slug])
+            .await?;
         row.map(PageRow::into_page).transpose()
     }
 
@@ -101,12 +118,20 @@ impl Store {
 
     /// Changes a page: `change` gets the current page (read inside the transaction) and
     /// returns the new one, or a rule it breaks.
-    pub async fn update_page<F>(&self, id: &str, actor: &Actor, now: DateTime<Utc>, change: F) -> Result<Page>
+    pub async fn update_page<F>(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        change: F,
+    ) -> Result<Page>
     where
         F: FnOnce(&Page) -> std::result::Result<Page, Invalid> + Send,
     {
         let mut w = Write::on_page(&self.db, id, actor, now).await?;
-        let current: PageRow = w.tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![id]).await?;
+        let current: PageRow =
+            w.tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![id])
+                .await?;
         let current = current.into_page()?;
         let new = change(&current)?;
         w.tx.execute(
@@ -120,14 +145,19 @@ impl Store {
             ("name", json!(current.name), json!(new.name)),
             ("slug", json!(current.slug), json!(new.slug)),
             ("domain", json!(current.domain), json!(new.domain)),
-            ("time_zone", json!(current.zone.name()), json!(new.zone.name())),
+            (
+                "time_zone",
+                json!(current.zone.name()),
+                json!(new.zone.name()),
+            ),
         ];
         if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
             for (k, v) in a {
                 fields.push((k.as_str(), b.get(k).cloned().unwrap_or_default(), v.clone()));
             }
         }
-        w.audit(Some(id), "page.update", "page", id, diff(&fields)).await?;
+        w.audit(Some(id), "page.update", "page", id, diff(&fields))
+            .await?;
         w.commit().await?;
         self.get_page(id).await?.ok_or(StoreError::NotFound)
     }
@@ -139,7 +169,10 @@ impl Store {
             id: String,
             version: i64,
         }
-        let rows: Vec<V> = self.db.read("SELECT id, version FROM pages", vec![]).await?;
+        let rows: Vec<V> = self
+            .db
+            .read("SELECT id, version FROM pages", vec![])
+            .await?;
         Ok(rows.into_iter().map(|r| (r.id, r.version)).collect())
     }
 }

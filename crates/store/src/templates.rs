@@ -1,10 +1,10 @@
 //! Incident templates.
 
 use chrono::{DateTime, Utc};
+use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::template::Template;
-use herald_domain::Invalid;
 use serde_json::json;
 
 use crate::components::page_components_tx;
@@ -32,8 +32,9 @@ impl TemplateRow {
     fn into_template(self) -> Result<Template> {
         Ok(Template {
             update_status: self.update_status.as_deref().and_then(|s| s.parse().ok()),
-            component_ids: serde_json::from_str(&self.component_ids)
-                .map_err(|e| StoreError::Internal(format!("template {} component_ids: {e}", self.id)))?,
+            component_ids: serde_json::from_str(&self.component_ids).map_err(|e| {
+                StoreError::Internal(format!("template {} component_ids: {e}", self.id))
+            })?,
             id: self.id,
             page_id: self.page_id,
             name: self.name,
@@ -53,7 +54,10 @@ impl Store {
     pub async fn list_templates(&self, page_id: &str) -> Result<Vec<Template>> {
         let rows: Vec<TemplateRow> = self
             .db
-            .read("SELECT * FROM incident_templates WHERE page_id = $1 ORDER BY name, id", args![page_id])
+            .read(
+                "SELECT * FROM incident_templates WHERE page_id = $1 ORDER BY name, id",
+                args![page_id],
+            )
             .await?;
         rows.into_iter().map(TemplateRow::into_template).collect()
     }
@@ -62,21 +66,34 @@ impl Store {
     pub async fn get_template(&self, page_id: &str, id: &str) -> Result<Option<Template>> {
         let row: Option<TemplateRow> = self
             .db
-            .read_opt("SELECT * FROM incident_templates WHERE id = $1 AND page_id = $2", args![id, page_id])
+            .read_opt(
+                "SELECT * FROM incident_templates WHERE id = $1 AND page_id = $2",
+                args![id, page_id],
+            )
             .await?;
         row.map(TemplateRow::into_template).transpose()
     }
 
     /// Saves a new template; every component it names must be a component of the page.
-    pub async fn create_template(&self, t: &Template, actor: &Actor, now: DateTime<Utc>) -> Result<Template> {
+    pub async fn create_template(
+        &self,
+        t: &Template,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Template> {
         let mut w = Write::on_page(&self.db, &t.page_id, actor, now).await?;
         let components = page_components_tx(&mut w.tx, &t.page_id).await?;
         for cid in &t.component_ids {
             if !components.iter().any(|c| c.id == *cid && !c.is_group) {
-                return Err(Invalid::new("template.component_ids", format!("template.component_ids: no component {cid:?} on this page")).into());
+                return Err(Invalid::new(
+                    "template.component_ids",
+                    format!("template.component_ids: no component {cid:?} on this page"),
+                )
+                .into());
             }
         }
-        let ids = serde_json::to_string(&t.component_ids).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let ids = serde_json::to_string(&t.component_ids)
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
         w.tx.execute(
             "INSERT INTO incident_templates (id, page_id, name, title, body, group_id, update_status, should_tweet, \
                should_send_notifications, component_ids, created_at, updated_at) \
@@ -87,17 +104,46 @@ impl Store {
             ],
         )
         .await?;
-        w.audit(Some(&t.page_id), "template.create", "template", &t.id, json!({"name": [null, t.name]})).await?;
+        w.audit(
+            Some(&t.page_id),
+            "template.create",
+            "template",
+            &t.id,
+            json!({"name": [null, t.name]}),
+        )
+        .await?;
         w.commit().await?;
-        self.get_template(&t.page_id, &t.id).await?.ok_or(StoreError::NotFound)
+        self.get_template(&t.page_id, &t.id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Deletes a template; returns it as it was.
-    pub async fn delete_template(&self, page_id: &str, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<Template> {
-        let t = self.get_template(page_id, id).await?.ok_or(StoreError::NotFound)?;
+    pub async fn delete_template(
+        &self,
+        page_id: &str,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Template> {
+        let t = self
+            .get_template(page_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
-        w.tx.execute("DELETE FROM incident_templates WHERE id = $1 AND page_id = $2", args![id, page_id]).await?;
-        w.audit(Some(page_id), "template.delete", "template", id, json!({"name": [t.name, null]})).await?;
+        w.tx.execute(
+            "DELETE FROM incident_templates WHERE id = $1 AND page_id = $2",
+            args![id, page_id],
+        )
+        .await?;
+        w.audit(
+            Some(page_id),
+            "template.delete",
+            "template",
+            id,
+            json!({"name": [t.name, null]}),
+        )
+        .await?;
         w.commit().await?;
         Ok(t)
     }

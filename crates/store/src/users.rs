@@ -23,10 +23,9 @@ impl UserRow {
     fn into_user(self) -> Result<(User, String)> {
         Ok((
             User {
-                role: self
-                    .role
-                    .parse::<Role>()
-                    .map_err(|()| StoreError::Internal(format!("user {} has role {:?}", self.id, self.role)))?,
+                role: self.role.parse::<Role>().map_err(|()| {
+                    StoreError::Internal(format!("user {} has role {:?}", self.id, self.role))
+                })?,
                 id: self.id,
                 email: self.email,
                 created_at: from_ms(self.created_at),
@@ -38,7 +37,14 @@ impl UserRow {
 
 impl Store {
     /// Creates a user; the email is stored lowercase and must be unused.
-    pub async fn create_user(&self, email: &str, password_hash: &str, role: Role, actor: &Actor, now: DateTime<Utc>) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
         let email = email.trim().to_lowercase();
         let mut w = Write::begin(&self.db, actor, now).await?;
         let id = herald_domain::id::generate();
@@ -47,7 +53,14 @@ impl Store {
             args![&id, &email, password_hash, role.as_str(), now],
         )
         .await?;
-        w.audit(None, "user.create", "user", &id, json!({"email": [null, email], "role": [null, role.as_str()]})).await?;
+        w.audit(
+            None,
+            "user.create",
+            "user",
+            &id,
+            json!({"email": [null, email], "role": [null, role.as_str()]}),
+        )
+        .await?;
         w.commit().await?;
         Ok(User {
             id,

@@ -4,7 +4,7 @@
 //! both keys (clients read one or the other), plus `field` on validation errors. Internal
 //! details are logged here, once, and never sent.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::Invalid;
 use herald_store::StoreError;
@@ -30,7 +30,10 @@ pub enum ApiError {
     /// 415: a body that is neither JSON nor a form.
     UnsupportedMediaType(String),
     /// 422: well-formed but breaks a rule.
-    Unprocessable { field: Option<String>, message: String },
+    Unprocessable {
+        field: Option<String>,
+        message: String,
+    },
     /// 429, with the seconds to wait.
     TooManyRequests { retry_after: u64 },
     /// 503: the database is unreachable.
@@ -44,19 +47,40 @@ impl ApiError {
         match self {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "Could not authenticate".into()),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "You are not authorized to access this resource.".into()),
-            Self::NotFound => (StatusCode::NOT_FOUND, "The requested resource could not be found.".into()),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.".into()),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "You are not authorized to access this resource.".into(),
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "The requested resource could not be found.".into(),
+            ),
+            Self::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.".into())
+            }
             Self::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.".into()),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.".into(),
+            ),
             Self::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m.clone()),
-            Self::Unprocessable { message, .. } => (StatusCode::UNPROCESSABLE_ENTITY, message.clone()),
+            Self::Unprocessable { message, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, message.clone())
+            }
             Self::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                format!("Rate limit exceeded: retry in {retry_after} s (1 request/second per API key, over 60 s)."),
+                format!(
+                    "Rate limit exceeded: retry in {retry_after} s (1 request/second per API key, over 60 s)."
+                ),
             ),
-            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable; try again shortly.".into()),
-            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged.".into()),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable; try again shortly.".into(),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; it has been logged.".into(),
+            ),
         }
     }
 }

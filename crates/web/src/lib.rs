@@ -18,14 +18,26 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Serves only the health endpoints (a worker-only node).
-pub async fn serve_health(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, routes::health_router()).with_graceful_shutdown(shutdown).await
+pub async fn serve_health(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, routes::health_router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves herald on `listener` until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = tower::ServiceExt::map_request(routes::router(state), middleware::strip_json_suffix);
-    axum::serve(listener, axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

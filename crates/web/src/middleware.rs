@@ -26,13 +26,19 @@ mod tests {
     use super::*;
 
     fn path(p: &str) -> String {
-        let req = Request::builder().uri(p).body(axum::body::Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri(p)
+            .body(axum::body::Body::empty())
+            .unwrap();
         strip_json_suffix(req).uri().to_string()
     }
 
     #[test]
     fn json_suffixes_are_stripped_under_v1_only() {
-        assert_eq!(path("/v1/pages/abc/incidents.json?limit=5"), "/v1/pages/abc/incidents?limit=5");
+        assert_eq!(
+            path("/v1/pages/abc/incidents.json?limit=5"),
+            "/v1/pages/abc/incidents?limit=5"
+        );
         assert_eq!(path("/v1/pages.json"), "/v1/pages");
         assert_eq!(path("/v1/openapi.json"), "/v1/openapi.json");
         assert_eq!(path("/api/v2/summary.json"), "/api/v2/summary.json");

@@ -28,10 +28,12 @@ impl KeyLimiter {
 
     /// `Ok` when the key may make a request now, else the whole seconds to wait.
     pub(crate) fn check(&self, key_id: &str) -> Result<(), u64> {
-        self.limiter.check_key(&key_id.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
+        self.limiter
+            .check_key(&key_id.to_owned())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(self.clock.now());
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            })
     }
 }
 

@@ -1,10 +1,10 @@
 //! The whole URL surface of herald, in one table.
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, patch, put};
-use axum::Router;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -25,7 +25,12 @@ pub fn router(state: AppState) -> Router {
     let p = "/pages/{page_id}";
     let v1 = Router::new()
         .route("/pages", get(pages::list_pages))
-        .route(p, get(pages::get_page).patch(pages::update_page).put(pages::update_page))
+        .route(
+            p,
+            get(pages::get_page)
+                .patch(pages::update_page)
+                .put(pages::update_page),
+        )
         .route(
             &format!("{p}/components"),
             get(components::list_components).post(components::create_component),
@@ -52,13 +57,22 @@ pub fn router(state: AppState) -> Router {
             &format!("{p}/incidents"),
             get(incidents::list_incidents).post(incidents::create_incident),
         )
-        .route(&format!("{p}/incidents/unresolved"), get(incidents::list_unresolved))
-        .route(&format!("{p}/incidents/upcoming"), get(incidents::list_upcoming))
+        .route(
+            &format!("{p}/incidents/unresolved"),
+            get(incidents::list_unresolved),
+        )
+        .route(
+            &format!("{p}/incidents/upcoming"),
+            get(incidents::list_upcoming),
+        )
         .route(
             &format!("{p}/incidents/active_maintenance"),
             get(incidents::list_active_maintenance),
         )
-        .route(&format!("{p}/incidents/scheduled"), get(incidents::list_scheduled))
+        .route(
+            &format!("{p}/incidents/scheduled"),
+            get(incidents::list_scheduled),
+        )
         .route(
             &format!("{p}/incidents/{{incident_id}}"),
             get(incidents::get_incident)
@@ -76,8 +90,14 @@ pub fn router(state: AppState) -> Router {
                 .put(postmortem::save_postmortem)
                 .delete(postmortem::delete_postmortem),
         )
-        .route(&format!("{p}/incidents/{{incident_id}}/postmortem/publish"), put(postmortem::publish))
-        .route(&format!("{p}/incidents/{{incident_id}}/postmortem/revert"), put(postmortem::revert))
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/postmortem/publish"),
+            put(postmortem::publish),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/postmortem/revert"),
+            put(postmortem::revert),
+        )
         .route(
             &format!("{p}/incident_templates"),
             get(templates::list_templates).post(templates::create_template),
@@ -101,7 +121,10 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             ApiError::Internal.into_response()
@@ -111,7 +134,10 @@ pub fn router(state: AppState) -> Router {
 
 /// What a worker-only node serves: health endpoints and nothing else.
 pub fn health_router() -> Router {
-    Router::new().route("/livez", get(livez)).fallback(not_found).layer(TraceLayer::new_for_http())
+    Router::new()
+        .route("/livez", get(livez))
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
 }
 
 async fn home() -> Html<&'static str> {
@@ -126,5 +152,9 @@ async fn livez() -> &'static str {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><h1>Not found</h1>")).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><title>Not found</title><h1>Not found</h1>"),
+    )
+        .into_response()
 }

@@ -6,7 +6,7 @@
 //! looked up on every request (never cached), so revoking a key takes effect at once on
 //! every node.
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use herald_domain::actor::{Actor, ActorKind};
@@ -27,7 +27,11 @@ pub struct Caller {
 }
 
 fn presented_key(parts: &Parts) -> Option<String> {
-    if let Some(h) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(h) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let h = h.trim();
         let key = ["OAuth ", "Bearer ", "Token "]
             .iter()
@@ -72,23 +76,61 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-impl Caller {
-    /// The page `page_id` if this key may see it; 404 otherwise, whether it exists or not,
-    /// so a key learns nothing about other tenants' pages.
-    pub async fn page(&self, state: &AppState, page_id: &str) -> ApiResult<Page> {
-        if !self.key.can_access(page_id) {
-            return Err(ApiError::NotFound);
-        }
-        state.store().get_page(page_id).await?.ok_or(ApiError::NotFound)
-    }
+/// The page named by `{page_id}` in the path, which the caller may read. Extracted before
+/// the body, so that a request for a page the key may not see is a 404 whatever it carries:
+/// a key learns nothing about other tenants' pages.
+#[derive(Debug, Clone)]
+pub struct ReadPage {
+    pub caller: Caller,
+    pub page: Page,
+}
 
-    /// Like [`Caller::page`], for a write: a read-only key gets 403.
-    pub async fn page_for_write(&self, state: &AppState, page_id: &str) -> ApiResult<Page> {
-        let page = self.page(state, page_id).await?;
-        if self.key.read_only {
+/// Like [`ReadPage`], for a write: a read-only key then gets 403 (still before the body is
+/// looked at).
+#[derive(Debug, Clone)]
+pub struct WritePage {
+    pub caller: Caller,
+    pub page: Page,
+}
+
+async fn path_page(parts: &mut Parts, state: &AppState) -> ApiResult<ReadPage> {
+    let caller = Caller::from_request_parts(parts, state).await?;
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    let page_id = params
+        .iter()
+        .find(|(k, _)| *k == "page_id")
+        .map(|(_, v)| v.to_owned())
+        .ok_or(ApiError::NotFound)?;
+    if !caller.key.can_access(&page_id) {
+        return Err(ApiError::NotFound);
+    }
+    let page = state
+        .store()
+        .get_page(&page_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(ReadPage { caller, page })
+}
+
+impl FromRequestParts<AppState> for ReadPage {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        path_page(parts, state).await
+    }
+}
+
+impl FromRequestParts<AppState> for WritePage {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ReadPage { caller, page } = path_page(parts, state).await?;
+        if caller.key.read_only {
             return Err(ApiError::Forbidden);
         }
-        Ok(page)
+        Ok(WritePage { caller, page })
     }
 }
 
@@ -107,10 +149,22 @@ mod tests {
 
     #[test]
     fn keys_are_read_from_every_accepted_place() {
-        assert_eq!(presented_key(&parts(Some("OAuth abc"), "/")).as_deref(), Some("abc"));
-        assert_eq!(presented_key(&parts(Some("Bearer abc"), "/")).as_deref(), Some("abc"));
-        assert_eq!(presented_key(&parts(Some("abc"), "/")).as_deref(), Some("abc"));
-        assert_eq!(presented_key(&parts(None, "/v1/pages?x=1&api_key=a%2Bb")).as_deref(), Some("a+b"));
+        assert_eq!(
+            presented_key(&parts(Some("OAuth abc"), "/")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_key(&parts(Some("Bearer abc"), "/")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_key(&parts(Some("abc"), "/")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_key(&parts(None, "/v1/pages?x=1&api_key=a%2Bb")).as_deref(),
+            Some("a+b")
+        );
         assert_eq!(presented_key(&parts(None, "/v1/pages")), None);
     }
 }

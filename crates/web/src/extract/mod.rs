@@ -4,6 +4,6 @@ mod auth;
 mod body;
 mod params;
 
-pub use auth::Caller;
+pub use auth::{Caller, ReadPage, WritePage};
 pub use body::ApiBody;
 pub use params::{ApiPath, ApiQuery, ListParams};

@@ -48,14 +48,20 @@ impl ListParams {
     pub fn window(&self) -> Result<(i64, i64), ApiError> {
         let page = self.page.unwrap_or(1);
         if page < 1 {
-            return Err(ApiError::BadRequest(format!("page must be 1 or more; got {page}")));
+            return Err(ApiError::BadRequest(format!(
+                "page must be 1 or more; got {page}"
+            )));
         }
         let size = self.limit.or(self.per_page).unwrap_or(100);
         if size < 1 {
-            return Err(ApiError::BadRequest(format!("per_page must be 1 or more; got {size}")));
+            return Err(ApiError::BadRequest(format!(
+                "per_page must be 1 or more; got {size}"
+            )));
         }
         let size = size.min(100);
-        let offset = (page - 1).checked_mul(size).ok_or_else(|| ApiError::BadRequest("page is too large".to_owned()))?;
+        let offset = (page - 1)
+            .checked_mul(size)
+            .ok_or_else(|| ApiError::BadRequest("page is too large".to_owned()))?;
         Ok((size, offset))
     }
 }
@@ -67,13 +73,48 @@ mod tests {
     #[test]
     fn windows_are_bounded() {
         assert_eq!(ListParams::default().window().unwrap(), (100, 0));
-        let p = ListParams { page: Some(3), per_page: Some(10), ..Default::default() };
+        let p = ListParams {
+            page: Some(3),
+            per_page: Some(10),
+            ..Default::default()
+        };
         assert_eq!(p.window().unwrap(), (10, 20));
-        let p = ListParams { per_page: Some(5000), ..Default::default() };
+        let p = ListParams {
+            per_page: Some(5000),
+            ..Default::default()
+        };
         assert_eq!(p.window().unwrap(), (100, 0));
-        assert!(ListParams { page: Some(0), ..Default::default() }.window().is_err());
-        assert!(ListParams { page: Some(-1), ..Default::default() }.window().is_err());
-        assert!(ListParams { limit: Some(0), ..Default::default() }.window().is_err());
-        assert!(ListParams { page: Some(i64::MAX), ..Default::default() }.window().is_err());
+        assert!(
+            ListParams {
+                page: Some(0),
+                ..Default::default()
+            }
+            .window()
+            .is_err()
+        );
+        assert!(
+            ListParams {
+                page: Some(-1),
+                ..Default::default()
+            }
+            .window()
+            .is_err()
+        );
+        assert!(
+            ListParams {
+                limit: Some(0),
+                ..Default::default()
+            }
+            .window()
+            .is_err()
+        );
+        assert!(
+            ListParams {
+                page: Some(i64::MAX),
+                ..Default::default()
+            }
+            .window()
+            .is_err()
+        );
     }
 }

@@ -1,16 +1,16 @@
 //! `/v1/pages/{page_id}/components`: component CRUD.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use herald_domain::component::{ComponentInput, ComponentPatch, NewComponent};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::dto::ComponentV1;
-use super::{window, ErrorBody};
+use super::{ErrorBody, window};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiBody, ApiPath, ApiQuery, Caller, ListParams};
+use crate::extract::{ApiBody, ApiPath, ApiQuery, ListParams, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// `{"component": {...}}`
@@ -25,13 +25,14 @@ pub struct ComponentEnvelope {
     responses((status = 200, body = [ComponentV1]), (status = 404, body = ErrorBody)))]
 pub async fn list_components(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    ReadPage { page, .. }: ReadPage,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Vec<ComponentV1>>> {
-    let page = caller.page(&app, &page_id).await?;
     let all = app.store().list_components(&page.id).await?;
-    let shown = all.iter().map(|c| ComponentV1::new(c, &all, page.zone)).collect();
+    let shown = all
+        .iter()
+        .map(|c| ComponentV1::new(c, &all, page.zone))
+        .collect();
     Ok(Json(window(shown, params.window()?)))
 }
 
@@ -41,15 +42,19 @@ pub async fn list_components(
     responses((status = 201, body = ComponentV1), (status = 422, body = ErrorBody)))]
 pub async fn create_component(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    WritePage { page, caller }: WritePage,
     ApiBody(body): ApiBody<ComponentEnvelope>,
 ) -> ApiResult<(StatusCode, Json<ComponentV1>)> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let new = NewComponent::parse(&body.component)?;
-    let c = app.store().create_component(&page.id, &new, &caller.actor, app.now()).await?;
+    let c = app
+        .store()
+        .create_component(&page.id, &new, &caller.actor, app.now())
+        .await?;
     let all = app.store().list_components(&page.id).await?;
-    Ok((StatusCode::CREATED, Json(ComponentV1::new(&c, &all, page.zone))))
+    Ok((
+        StatusCode::CREATED,
+        Json(ComponentV1::new(&c, &all, page.zone)),
+    ))
 }
 
 /// One component.
@@ -58,12 +63,14 @@ pub async fn create_component(
     responses((status = 200, body = ComponentV1), (status = 404, body = ErrorBody)))]
 pub async fn get_component(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, component_id)): ApiPath<(String, String)>,
+    ReadPage { page, .. }: ReadPage,
+    ApiPath((_, component_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ComponentV1>> {
-    let page = caller.page(&app, &page_id).await?;
     let all = app.store().list_components(&page.id).await?;
-    let c = all.iter().find(|c| c.id == component_id).ok_or(ApiError::NotFound)?;
+    let c = all
+        .iter()
+        .find(|c| c.id == component_id)
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(ComponentV1::new(c, &all, page.zone)))
 }
 
@@ -73,11 +80,10 @@ pub async fn get_component(
     responses((status = 200, body = ComponentV1), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_component(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, component_id)): ApiPath<(String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, component_id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<ComponentEnvelope>,
 ) -> ApiResult<Json<ComponentV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let patch = ComponentPatch::parse(&body.component)?;
     let c = app
         .store()
@@ -93,10 +99,9 @@ pub async fn update_component(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_component(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, component_id)): ApiPath<(String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, component_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     app.store()
         .delete_component(&page.id, &component_id, &caller.actor, app.now())
         .await?;

@@ -266,7 +266,10 @@ impl IncidentUpdateV1 {
             created_at: z.format(u.created_at),
             updated_at: z.format(u.updated_at),
             display_at: z.format(u.display_at),
-            affected_components: u.affected_components.as_ref().map(|v| v.iter().map(Into::into).collect()),
+            affected_components: u
+                .affected_components
+                .as_ref()
+                .map(|v| v.iter().map(Into::into).collect()),
             deliver_notifications: u.deliver_notifications,
             custom_tweet: u.custom_tweet.clone(),
             tweet_id: u.tweet_id.clone(),
@@ -351,9 +354,15 @@ impl IncidentV1 {
             scheduled_auto_completed: f.auto_completed,
             auto_transition_to_maintenance_state: f.auto_transition_to_maintenance_state,
             auto_transition_to_operational_state: f.auto_transition_to_operational_state,
-            auto_transition_deliver_notifications_at_start: f.auto_transition_deliver_notifications_at_start,
-            auto_transition_deliver_notifications_at_end: f.auto_transition_deliver_notifications_at_end,
-            incident_updates: i.updates.iter().map(|u| IncidentUpdateV1::new(u, z)).collect(),
+            auto_transition_deliver_notifications_at_start: f
+                .auto_transition_deliver_notifications_at_start,
+            auto_transition_deliver_notifications_at_end: f
+                .auto_transition_deliver_notifications_at_end,
+            incident_updates: i
+                .updates
+                .iter()
+                .map(|u| IncidentUpdateV1::new(u, z))
+                .collect(),
             components: i
                 .component_ids
                 .iter()

@@ -1,16 +1,16 @@
 //! `/v1/pages/{page_id}/component-groups`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use herald_domain::component::{GroupInput, GroupPatch};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::dto::GroupV1;
-use super::{window, ErrorBody};
+use super::{ErrorBody, window};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiBody, ApiPath, ApiQuery, Caller, ListParams};
+use crate::extract::{ApiBody, ApiPath, ApiQuery, ListParams, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// The group's fields inside `component_group`.
@@ -40,13 +40,15 @@ pub struct GroupEnvelope {
     responses((status = 200, body = [GroupV1])))]
 pub async fn list_groups(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    ReadPage { page, .. }: ReadPage,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Vec<GroupV1>>> {
-    let page = caller.page(&app, &page_id).await?;
     let all = app.store().list_components(&page.id).await?;
-    let groups = all.iter().filter(|c| c.is_group).map(|g| GroupV1::new(g, &all, page.zone)).collect();
+    let groups = all
+        .iter()
+        .filter(|c| c.is_group)
+        .map(|g| GroupV1::new(g, &all, page.zone))
+        .collect();
     Ok(Json(window(groups, params.window()?)))
 }
 
@@ -56,17 +58,18 @@ pub async fn list_groups(
     responses((status = 201, body = GroupV1), (status = 422, body = ErrorBody)))]
 pub async fn create_group(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    WritePage { page, caller }: WritePage,
     ApiBody(body): ApiBody<GroupEnvelope>,
 ) -> ApiResult<(StatusCode, Json<GroupV1>)> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let input = GroupInput::parse(
         body.component_group.name.as_deref().unwrap_or(""),
         body.description.flatten().as_deref(),
         body.component_group.components.unwrap_or_default(),
     )?;
-    let g = app.store().create_group(&page.id, &input, &caller.actor, app.now()).await?;
+    let g = app
+        .store()
+        .create_group(&page.id, &input, &caller.actor, app.now())
+        .await?;
     let all = app.store().list_components(&page.id).await?;
     Ok((StatusCode::CREATED, Json(GroupV1::new(&g, &all, page.zone))))
 }
@@ -77,12 +80,14 @@ pub async fn create_group(
     responses((status = 200, body = GroupV1), (status = 404, body = ErrorBody)))]
 pub async fn get_group(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, group_id)): ApiPath<(String, String)>,
+    ReadPage { page, .. }: ReadPage,
+    ApiPath((_, group_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<GroupV1>> {
-    let page = caller.page(&app, &page_id).await?;
     let all = app.store().list_components(&page.id).await?;
-    let g = all.iter().find(|c| c.id == group_id && c.is_group).ok_or(ApiError::NotFound)?;
+    let g = all
+        .iter()
+        .find(|c| c.id == group_id && c.is_group)
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(GroupV1::new(g, &all, page.zone)))
 }
 
@@ -92,11 +97,10 @@ pub async fn get_group(
     responses((status = 200, body = GroupV1), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_group(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, group_id)): ApiPath<(String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, group_id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<GroupEnvelope>,
 ) -> ApiResult<Json<GroupV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let g = body.component_group;
     let patch = GroupPatch::parse(
         g.name.as_deref(),
@@ -118,13 +122,17 @@ pub async fn update_group(
     responses((status = 200, body = GroupV1), (status = 404, body = ErrorBody)))]
 pub async fn delete_group(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, group_id)): ApiPath<(String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, group_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<GroupV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let all = app.store().list_components(&page.id).await?;
-    let g = all.iter().find(|c| c.id == group_id && c.is_group).ok_or(ApiError::NotFound)?;
+    let g = all
+        .iter()
+        .find(|c| c.id == group_id && c.is_group)
+        .ok_or(ApiError::NotFound)?;
     let shown = GroupV1::new(g, &all, page.zone);
-    app.store().delete_component(&page.id, &group_id, &caller.actor, app.now()).await?;
+    app.store()
+        .delete_component(&page.id, &group_id, &caller.actor, app.now())
+        .await?;
     Ok(Json(shown))
 }

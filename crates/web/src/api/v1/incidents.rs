@@ -1,20 +1,22 @@
 //! `/v1/pages/{page_id}/incidents`: incidents and scheduled maintenances (one resource), and
 //! edits of past incident updates.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
-use herald_domain::incident::{edit_update, plan_create, plan_update, IncidentInput, IncidentKind, IncidentUpdateInput};
+use herald_domain::incident::{
+    IncidentInput, IncidentKind, IncidentUpdateInput, edit_update, plan_create, plan_update,
+};
 use herald_domain::page::Page;
 use herald_domain::status::IncidentStatus;
 use herald_store::{IncidentOrder, IncidentQuery};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::dto::{IncidentUpdateV1, IncidentV1};
 use super::ErrorBody;
+use super::dto::{IncidentUpdateV1, IncidentV1};
 use crate::error::ApiResult;
-use crate::extract::{ApiBody, ApiPath, ApiQuery, Caller, ListParams};
+use crate::extract::{ApiBody, ApiPath, ApiQuery, ListParams, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// `{"incident": {...}}`
@@ -29,72 +31,107 @@ pub struct IncidentUpdateEnvelope {
     pub incident_update: IncidentUpdateInput,
 }
 
-async fn respond(app: &AppState, page: &Page, incidents: &[herald_domain::incident::Incident]) -> ApiResult<Vec<IncidentV1>> {
+async fn respond(
+    app: &AppState,
+    page: &Page,
+    incidents: &[herald_domain::incident::Incident],
+) -> ApiResult<Vec<IncidentV1>> {
     let components = app.store().list_components(&page.id).await?;
     let base = &app.config().public_url;
-    Ok(incidents.iter().map(|i| IncidentV1::new(i, page, &components, base)).collect())
+    Ok(incidents
+        .iter()
+        .map(|i| IncidentV1::new(i, page, &components, base))
+        .collect())
 }
 
-async fn one(app: &AppState, page: &Page, incident: &herald_domain::incident::Incident) -> ApiResult<IncidentV1> {
+async fn one(
+    app: &AppState,
+    page: &Page,
+    incident: &herald_domain::incident::Incident,
+) -> ApiResult<IncidentV1> {
     let mut v = respond(app, page, std::slice::from_ref(incident)).await?;
     v.pop().ok_or(crate::error::ApiError::Internal)
 }
 
-async fn list(app: &AppState, caller: &Caller, page_id: &str, params: &ListParams, mut query: IncidentQuery) -> ApiResult<Json<Vec<IncidentV1>>> {
-    let page = caller.page(app, page_id).await?;
+async fn list(
+    app: &AppState,
+    page: &Page,
+    params: &ListParams,
+    mut query: IncidentQuery,
+) -> ApiResult<Json<Vec<IncidentV1>>> {
     (query.limit, query.offset) = params.window()?;
     query.q.clone_from(&params.q);
     let incidents = app.store().list_incidents(&page.id, &query).await?;
-    Ok(Json(respond(app, &page, &incidents).await?))
+    Ok(Json(respond(app, page, &incidents).await?))
 }
 
 /// Incidents and maintenances, newest first (`q` searches names).
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents", tag = "incidents",
     params(("page_id" = String, Path), ListParams),
     responses((status = 200, body = [IncidentV1])))]
-pub async fn list_incidents(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<IncidentV1>>> {
-    list(&app, &caller, &page_id, &p, IncidentQuery::default()).await
+pub async fn list_incidents(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<IncidentV1>>> {
+    list(&app, &page, &p, IncidentQuery::default()).await
 }
 
 /// Incidents still open (investigating, identified, monitoring).
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents/unresolved", tag = "incidents",
     params(("page_id" = String, Path), ListParams),
     responses((status = 200, body = [IncidentV1])))]
-pub async fn list_unresolved(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<IncidentV1>>> {
+pub async fn list_unresolved(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<IncidentV1>>> {
     let q = IncidentQuery {
         kind: Some(IncidentKind::Realtime),
-        statuses: vec![IncidentStatus::Investigating, IncidentStatus::Identified, IncidentStatus::Monitoring],
+        statuses: vec![
+            IncidentStatus::Investigating,
+            IncidentStatus::Identified,
+            IncidentStatus::Monitoring,
+        ],
         ..IncidentQuery::default()
     };
-    list(&app, &caller, &page_id, &p, q).await
+    list(&app, &page, &p, q).await
 }
 
 /// Maintenances not yet started, soonest first.
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents/upcoming", tag = "incidents",
     params(("page_id" = String, Path), ListParams),
     responses((status = 200, body = [IncidentV1])))]
-pub async fn list_upcoming(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<IncidentV1>>> {
+pub async fn list_upcoming(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<IncidentV1>>> {
     let q = IncidentQuery {
         kind: Some(IncidentKind::Maintenance),
         statuses: vec![IncidentStatus::Scheduled],
         order: IncidentOrder::SoonestScheduled,
         ..IncidentQuery::default()
     };
-    list(&app, &caller, &page_id, &p, q).await
+    list(&app, &page, &p, q).await
 }
 
 /// Maintenances in progress or verifying.
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents/active_maintenance", tag = "incidents",
     params(("page_id" = String, Path), ListParams),
     responses((status = 200, body = [IncidentV1])))]
-pub async fn list_active_maintenance(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<IncidentV1>>> {
+pub async fn list_active_maintenance(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<IncidentV1>>> {
     let q = IncidentQuery {
         kind: Some(IncidentKind::Maintenance),
         statuses: vec![IncidentStatus::InProgress, IncidentStatus::Verifying],
         order: IncidentOrder::SoonestScheduled,
         ..IncidentQuery::default()
     };
-    list(&app, &caller, &page_id, &p, q).await
+    list(&app, &page, &p, q).await
 }
 
 /// Every scheduled maintenance, whatever its status, newest first. (Statuspage does not
@@ -102,12 +139,16 @@ pub async fn list_active_maintenance(State(app): State<AppState>, caller: Caller
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents/scheduled", tag = "incidents",
     params(("page_id" = String, Path), ListParams),
     responses((status = 200, body = [IncidentV1])))]
-pub async fn list_scheduled(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<IncidentV1>>> {
+pub async fn list_scheduled(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<IncidentV1>>> {
     let q = IncidentQuery {
         kind: Some(IncidentKind::Maintenance),
         ..IncidentQuery::default()
     };
-    list(&app, &caller, &page_id, &p, q).await
+    list(&app, &page, &p, q).await
 }
 
 /// Creates an incident, or a scheduled maintenance (`status: scheduled` with a window).
@@ -116,19 +157,24 @@ pub async fn list_scheduled(State(app): State<AppState>, caller: Caller, ApiPath
     responses((status = 201, body = IncidentV1), (status = 422, body = ErrorBody)))]
 pub async fn create_incident(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    WritePage { page, caller }: WritePage,
     ApiBody(body): ApiBody<IncidentEnvelope>,
 ) -> ApiResult<(StatusCode, Json<IncidentV1>)> {
-    let page = caller.page_for_write(&app, &page_id).await?;
-    let now = app.now();
     let incident = app
         .store()
-        .create_incident(&page.id, &caller.actor, now, |page, components| {
-            plan_create(&body.incident, &page.id, components, now, page.zone)
-        })
+        .create_incident(
+            &page.id,
+            &caller.actor,
+            app.now(),
+            |page, components, now| {
+                plan_create(&body.incident, &page.id, components, now, page.zone)
+            },
+        )
         .await?;
-    Ok((StatusCode::CREATED, Json(one(&app, &page, &incident).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(one(&app, &page, &incident).await?),
+    ))
 }
 
 /// One incident with its timeline.
@@ -137,10 +183,9 @@ pub async fn create_incident(
     responses((status = 200, body = IncidentV1), (status = 404, body = ErrorBody)))]
 pub async fn get_incident(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, incident_id)): ApiPath<(String, String)>,
+    ReadPage { page, .. }: ReadPage,
+    ApiPath((_, incident_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentV1>> {
-    let page = caller.page(&app, &page_id).await?;
     let incident = app
         .store()
         .get_incident(&page.id, &incident_id)
@@ -155,17 +200,21 @@ pub async fn get_incident(
     responses((status = 200, body = IncidentV1), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_incident(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, incident_id)): ApiPath<(String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, incident_id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<IncidentEnvelope>,
 ) -> ApiResult<Json<IncidentV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
-    let now = app.now();
     let incident = app
         .store()
-        .update_incident(&page.id, &incident_id, &caller.actor, now, |page, current, components| {
-            plan_update(current, &body.incident, components, now, page.zone)
-        })
+        .update_incident(
+            &page.id,
+            &incident_id,
+            &caller.actor,
+            app.now(),
+            |page, current, components, now| {
+                plan_update(current, &body.incident, components, now, page.zone)
+            },
+        )
         .await?;
     Ok(Json(one(&app, &page, &incident).await?))
 }
@@ -176,10 +225,9 @@ pub async fn update_incident(
     responses((status = 200, body = IncidentV1), (status = 404, body = ErrorBody)))]
 pub async fn delete_incident(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, incident_id)): ApiPath<(String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, incident_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let incident = app
         .store()
         .delete_incident(&page.id, &incident_id, &caller.actor, app.now())
@@ -194,17 +242,20 @@ pub async fn delete_incident(
     responses((status = 200, body = IncidentUpdateV1), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_incident_update(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath((page_id, incident_id, update_id)): ApiPath<(String, String, String)>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, incident_id, update_id)): ApiPath<(String, String, String)>,
     ApiBody(body): ApiBody<IncidentUpdateEnvelope>,
 ) -> ApiResult<Json<IncidentUpdateV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
-    let now = app.now();
     let u = app
         .store()
-        .update_incident_update(&page.id, &incident_id, &update_id, &caller.actor, now, |page, current| {
-            edit_update(current, &body.incident_update, now, page.zone)
-        })
+        .update_incident_update(
+            &page.id,
+            &incident_id,
+            &update_id,
+            &caller.actor,
+            app.now(),
+            |page, current, now| edit_update(current, &body.incident_update, now, page.zone),
+        )
         .await?;
     Ok(Json(IncidentUpdateV1::new(&u, page.zone)))
 }

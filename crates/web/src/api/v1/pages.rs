@@ -1,15 +1,15 @@
 //! `/v1/pages`: list, get and update pages.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use herald_domain::page::PagePatch;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::dto::PageV1;
 use super::ErrorBody;
+use super::dto::PageV1;
 use crate::error::ApiResult;
-use crate::extract::{ApiBody, ApiPath, Caller};
+use crate::extract::{ApiBody, Caller, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// `{"page": {...}}`
@@ -21,11 +21,18 @@ pub struct PageEnvelope {
 /// The pages this key may use.
 #[utoipa::path(get, path = "/v1/pages", tag = "pages",
     responses((status = 200, body = [PageV1]), (status = 401, body = ErrorBody)))]
-pub async fn list_pages(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<PageV1>>> {
+pub async fn list_pages(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<PageV1>>> {
     let pages = app.store().list_pages(false).await?;
     let base = &app.config().public_url;
     Ok(Json(
-        pages.iter().filter(|p| caller.key.can_access(&p.id)).map(|p| PageV1::new(p, base)).collect(),
+        pages
+            .iter()
+            .filter(|p| caller.key.can_access(&p.id))
+            .map(|p| PageV1::new(p, base))
+            .collect(),
     ))
 }
 
@@ -33,8 +40,10 @@ pub async fn list_pages(State(app): State<AppState>, caller: Caller) -> ApiResul
 #[utoipa::path(get, path = "/v1/pages/{page_id}", tag = "pages",
     params(("page_id" = String, Path)),
     responses((status = 200, body = PageV1), (status = 404, body = ErrorBody)))]
-pub async fn get_page(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>) -> ApiResult<Json<PageV1>> {
-    let page = caller.page(&app, &page_id).await?;
+pub async fn get_page(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+) -> ApiResult<Json<PageV1>> {
     Ok(Json(PageV1::new(&page, &app.config().public_url)))
 }
 
@@ -44,14 +53,14 @@ pub async fn get_page(State(app): State<AppState>, caller: Caller, ApiPath(page_
     responses((status = 200, body = PageV1), (status = 422, body = ErrorBody)))]
 pub async fn update_page(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    WritePage { page, caller }: WritePage,
     ApiBody(body): ApiBody<PageEnvelope>,
 ) -> ApiResult<Json<PageV1>> {
-    caller.page_for_write(&app, &page_id).await?;
     let page = app
         .store()
-        .update_page(&page_id, &caller.actor, app.now(), |current| current.apply(&body.page))
+        .update_page(&page.id, &caller.actor, app.now(), |current| {
+            current.apply(&body.page)
+        })
         .await?;
     Ok(Json(PageV1::new(&page, &app.config().public_url)))
 }

@@ -1,16 +1,20 @@
 //! `/v1/pages/{page_id}/incidents/{incident_id}/postmortem`: draft, publish, revert, delete.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
-use herald_domain::incident::{publish_postmortem, revert_postmortem, save_postmortem_draft, Incident, Postmortem, PostmortemInput};
+use chrono::{DateTime, Utc};
+use herald_domain::incident::{
+    Incident, Postmortem, PostmortemInput, publish_postmortem, revert_postmortem,
+    save_postmortem_draft,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::dto::PostmortemV1;
 use super::ErrorBody;
+use super::dto::PostmortemV1;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiBody, ApiPath, Caller};
+use crate::extract::{ApiBody, ApiPath, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// `{"postmortem": {...}}`; optional on publish and revert.
@@ -32,23 +36,36 @@ type Ids = ApiPath<(String, String)>;
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents/{incident_id}/postmortem", tag = "postmortem",
     params(("page_id" = String, Path), ("incident_id" = String, Path)),
     responses((status = 200, body = PostmortemV1), (status = 404, body = ErrorBody)))]
-pub async fn get_postmortem(State(app): State<AppState>, caller: Caller, ApiPath((page_id, incident_id)): Ids) -> ApiResult<Json<PostmortemV1>> {
-    let page = caller.page(&app, &page_id).await?;
-    let i = app.store().get_incident(&page.id, &incident_id).await?.ok_or(ApiError::NotFound)?;
+pub async fn get_postmortem(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiPath((_, incident_id)): Ids,
+) -> ApiResult<Json<PostmortemV1>> {
+    let i = app
+        .store()
+        .get_incident(&page.id, &incident_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(PostmortemV1::new(&i, page.zone)))
 }
 
 async fn modify(
     app: &AppState,
-    caller: &Caller,
-    (page_id, incident_id): (String, String),
+    WritePage { page, caller }: WritePage,
+    (_, incident_id): (String, String),
     action: &str,
-    change: impl FnOnce(&Incident) -> Result<Incident, herald_domain::Invalid> + Send,
+    change: impl FnOnce(&Incident, DateTime<Utc>) -> Result<Incident, herald_domain::Invalid> + Send,
 ) -> ApiResult<Json<PostmortemV1>> {
-    let page = caller.page_for_write(app, &page_id).await?;
     let i = app
         .store()
-        .modify_incident(&page.id, &incident_id, action, &caller.actor, app.now(), change)
+        .modify_incident(
+            &page.id,
+            &incident_id,
+            action,
+            &caller.actor,
+            app.now(),
+            change,
+        )
         .await?;
     Ok(Json(PostmortemV1::new(&i, page.zone)))
 }
@@ -57,10 +74,14 @@ async fn modify(
 #[utoipa::path(put, path = "/v1/pages/{page_id}/incidents/{incident_id}/postmortem", tag = "postmortem",
     params(("page_id" = String, Path), ("incident_id" = String, Path)), request_body = PostmortemEnvelope,
     responses((status = 200, body = PostmortemV1), (status = 422, body = ErrorBody)))]
-pub async fn save_postmortem(State(app): State<AppState>, caller: Caller, ApiPath(ids): Ids, ApiBody(body): ApiBody<PostmortemEnvelope>) -> ApiResult<Json<PostmortemV1>> {
-    let now = app.now();
+pub async fn save_postmortem(
+    State(app): State<AppState>,
+    scope: WritePage,
+    ApiPath(ids): Ids,
+    ApiBody(body): ApiBody<PostmortemEnvelope>,
+) -> ApiResult<Json<PostmortemV1>> {
     let input = body.input();
-    modify(&app, &caller, ids, "postmortem.save_draft", |i| {
+    modify(&app, scope, ids, "postmortem.save_draft", |i, now| {
         let mut i = i.clone();
         i.postmortem = save_postmortem_draft(&i.postmortem, &input, now)?;
         Ok(i)
@@ -72,27 +93,44 @@ pub async fn save_postmortem(State(app): State<AppState>, caller: Caller, ApiPat
 #[utoipa::path(put, path = "/v1/pages/{page_id}/incidents/{incident_id}/postmortem/publish", tag = "postmortem",
     params(("page_id" = String, Path), ("incident_id" = String, Path)), request_body = PostmortemEnvelope,
     responses((status = 200, body = PostmortemV1), (status = 422, body = ErrorBody)))]
-pub async fn publish(State(app): State<AppState>, caller: Caller, ApiPath(ids): Ids, ApiBody(body): ApiBody<PostmortemEnvelope>) -> ApiResult<Json<PostmortemV1>> {
-    let now = app.now();
+pub async fn publish(
+    State(app): State<AppState>,
+    scope: WritePage,
+    ApiPath(ids): Ids,
+    ApiBody(body): ApiBody<PostmortemEnvelope>,
+) -> ApiResult<Json<PostmortemV1>> {
     let input = body.input();
-    modify(&app, &caller, ids, "postmortem.publish", |i| publish_postmortem(i, &input, now)).await
+    modify(&app, scope, ids, "postmortem.publish", |i, now| {
+        publish_postmortem(i, &input, now)
+    })
+    .await
 }
 
 /// Takes a published postmortem back to draft.
 #[utoipa::path(put, path = "/v1/pages/{page_id}/incidents/{incident_id}/postmortem/revert", tag = "postmortem",
     params(("page_id" = String, Path), ("incident_id" = String, Path)),
     responses((status = 200, body = PostmortemV1), (status = 422, body = ErrorBody)))]
-pub async fn revert(State(app): State<AppState>, caller: Caller, ApiPath(ids): Ids) -> ApiResult<Json<PostmortemV1>> {
-    let now = app.now();
-    modify(&app, &caller, ids, "postmortem.revert", |i| revert_postmortem(i, now)).await
+pub async fn revert(
+    State(app): State<AppState>,
+    scope: WritePage,
+    ApiPath(ids): Ids,
+) -> ApiResult<Json<PostmortemV1>> {
+    modify(&app, scope, ids, "postmortem.revert", |i, now| {
+        revert_postmortem(i, now)
+    })
+    .await
 }
 
 /// Deletes the postmortem, draft and published text alike.
 #[utoipa::path(delete, path = "/v1/pages/{page_id}/incidents/{incident_id}/postmortem", tag = "postmortem",
     params(("page_id" = String, Path), ("incident_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_postmortem(State(app): State<AppState>, caller: Caller, ApiPath(ids): Ids) -> ApiResult<StatusCode> {
-    let _deleted = modify(&app, &caller, ids, "postmortem.delete", |i| {
+pub async fn delete_postmortem(
+    State(app): State<AppState>,
+    scope: WritePage,
+    ApiPath(ids): Ids,
+) -> ApiResult<StatusCode> {
+    let _deleted = modify(&app, scope, ids, "postmortem.delete", |i, _| {
         let mut i = i.clone();
         if i.status == herald_domain::status::IncidentStatus::Postmortem {
             i.status = herald_domain::status::IncidentStatus::Resolved;

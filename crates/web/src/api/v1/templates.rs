@@ -1,16 +1,16 @@
 //! `/v1/pages/{page_id}/incident_templates`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use herald_domain::template::{Template, TemplateInput};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::dto::TemplateV1;
-use super::{window, ErrorBody};
+use super::{ErrorBody, window};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiBody, ApiPath, ApiQuery, Caller, ListParams};
+use crate::extract::{ApiBody, ApiPath, ApiQuery, ListParams, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// `{"template": {...}}`
@@ -23,11 +23,17 @@ pub struct TemplateEnvelope {
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incident_templates", tag = "incident templates",
     params(("page_id" = String, Path), ListParams),
     responses((status = 200, body = [TemplateV1])))]
-pub async fn list_templates(State(app): State<AppState>, caller: Caller, ApiPath(page_id): ApiPath<String>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<Vec<TemplateV1>>> {
-    let page = caller.page(&app, &page_id).await?;
+pub async fn list_templates(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<TemplateV1>>> {
     let components = app.store().list_components(&page.id).await?;
     let all = app.store().list_templates(&page.id).await?;
-    let shown = all.iter().map(|t| TemplateV1::new(t, &components, page.zone)).collect();
+    let shown = all
+        .iter()
+        .map(|t| TemplateV1::new(t, &components, page.zone))
+        .collect();
     Ok(Json(window(shown, p.window()?)))
 }
 
@@ -37,25 +43,33 @@ pub async fn list_templates(State(app): State<AppState>, caller: Caller, ApiPath
     responses((status = 201, body = TemplateV1), (status = 422, body = ErrorBody)))]
 pub async fn create_template(
     State(app): State<AppState>,
-    caller: Caller,
-    ApiPath(page_id): ApiPath<String>,
+    WritePage { page, caller }: WritePage,
     ApiBody(body): ApiBody<TemplateEnvelope>,
 ) -> ApiResult<(StatusCode, Json<TemplateV1>)> {
-    let page = caller.page_for_write(&app, &page_id).await?;
     let now = app.now();
     let t = Template::parse(&page.id, &body.template, now)?;
     let t = app.store().create_template(&t, &caller.actor, now).await?;
     let components = app.store().list_components(&page.id).await?;
-    Ok((StatusCode::CREATED, Json(TemplateV1::new(&t, &components, page.zone))))
+    Ok((
+        StatusCode::CREATED,
+        Json(TemplateV1::new(&t, &components, page.zone)),
+    ))
 }
 
 /// One template (herald extension).
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incident_templates/{template_id}", tag = "incident templates",
     params(("page_id" = String, Path), ("template_id" = String, Path)),
     responses((status = 200, body = TemplateV1), (status = 404, body = ErrorBody)))]
-pub async fn get_template(State(app): State<AppState>, caller: Caller, ApiPath((page_id, id)): ApiPath<(String, String)>) -> ApiResult<Json<TemplateV1>> {
-    let page = caller.page(&app, &page_id).await?;
-    let t = app.store().get_template(&page.id, &id).await?.ok_or(ApiError::NotFound)?;
+pub async fn get_template(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiPath((_, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<TemplateV1>> {
+    let t = app
+        .store()
+        .get_template(&page.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let components = app.store().list_components(&page.id).await?;
     Ok(Json(TemplateV1::new(&t, &components, page.zone)))
 }
@@ -64,9 +78,15 @@ pub async fn get_template(State(app): State<AppState>, caller: Caller, ApiPath((
 #[utoipa::path(delete, path = "/v1/pages/{page_id}/incident_templates/{template_id}", tag = "incident templates",
     params(("page_id" = String, Path), ("template_id" = String, Path)),
     responses((status = 200, body = TemplateV1), (status = 404, body = ErrorBody)))]
-pub async fn delete_template(State(app): State<AppState>, caller: Caller, ApiPath((page_id, id)): ApiPath<(String, String)>) -> ApiResult<Json<TemplateV1>> {
-    let page = caller.page_for_write(&app, &page_id).await?;
-    let t = app.store().delete_template(&page.id, &id, &caller.actor, app.now()).await?;
+pub async fn delete_template(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<TemplateV1>> {
+    let t = app
+        .store()
+        .delete_template(&page.id, &id, &caller.actor, app.now())
+        .await?;
     let components = app.store().list_components(&page.id).await?;
     Ok(Json(TemplateV1::new(&t, &components, page.zone)))
 }

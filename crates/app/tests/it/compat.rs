@@ -1,0 +1,59 @@
+//! Compatibility with real Statuspage client packages, run against a real herald.
+//!
+//! The clients run in their own language's runtime, installed by `scripts/test.sh` (the
+//! Python client into `target/compat-venv`). A missing runtime fails the test: it never
+//! silently passes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python that has the compatibility clients installed.
+fn compat_python() -> PathBuf {
+    let p = std::env::var_os("HERALD_COMPAT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/compat-venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test.sh, which installs tests/compat/requirements.txt into it",
+        p.display()
+    );
+    p
+}
+
+async fn the_pypi_statuspage_client_manages_everything(b: Backend) {
+    // Arrange
+    let app = TestApp::spawn(b).await;
+    let script = repo_root().join("tests/compat/v1_python_client.py");
+    // Act: the client creates, lists, updates and deletes components, groups, incidents,
+    // maintenances and templates, through its own models (which validate every enum).
+    let out = tokio::task::spawn_blocking({
+        let (base, key, page) = (app.url("/v1"), app.key.clone(), app.page.id.clone());
+        move || {
+            Command::new(compat_python())
+                .arg(script)
+                .args([&base, &key, &page])
+                .output()
+                .expect("run python")
+        }
+    })
+    .await
+    .unwrap();
+    // Assert
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all steps passed"), "{stdout}");
+}
+
+both_backends!(the_pypi_statuspage_client_manages_everything);

@@ -1,0 +1,22 @@
+//! Herald's one integration-test binary: every test drives a real herald (HTTP on port 0)
+//! or the real store, on SQLite and on PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation is a failed test"
+)]
+
+mod helpers;
+
+mod api_auth;
+mod api_bad_input;
+mod api_components;
+mod api_groups;
+mod api_incidents;
+mod api_pages;
+mod api_postmortem;
+mod cli;
+pub mod compat;
+mod openapi;
+mod store_conformance;
