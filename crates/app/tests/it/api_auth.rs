@@ -185,7 +185,9 @@ async fn a_key_never_reaches_another_pages_data(b: Backend) {
     let b_ids = fill(&app).await;
     let b_before = dump(&app, &app.key, &app.page.id).await;
     let other = app.new_page("tenant-a").await;
-    let a_key = app.new_key(Some(std::slice::from_ref(&other.id)), false).await;
+    let a_key = app
+        .new_key(Some(std::slice::from_ref(&other.id)), false)
+        .await;
     let doc = app.get("/v1/openapi.json").await.json();
     // Act: every documented operation, with A's key on B's ids.
     let mut tried = 0;
@@ -223,7 +225,9 @@ async fn a_read_only_key_reads_but_every_write_is_403(b: Backend) {
     let app = TestApp::spawn(b).await;
     let ids = fill(&app).await;
     let before = dump(&app, &app.key, &app.page.id).await;
-    let ro = app.new_key(Some(std::slice::from_ref(&app.page.id)), true).await;
+    let ro = app
+        .new_key(Some(std::slice::from_ref(&app.page.id)), true)
+        .await;
     let doc = app.get("/v1/openapi.json").await.json();
     let mut writes = 0;
     for (method, template) in operations(&doc) {

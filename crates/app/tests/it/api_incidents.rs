@@ -109,6 +109,7 @@ async fn maintenances_are_listed_where_clients_look_for_them(b: Backend) {
             "scheduled_until": "2099-03-10T04:00:00Z", "scheduled_auto_in_progress": true}))
         .await;
     assert_eq!(m["impact"], "maintenance");
+    assert_v1_snapshot!("v1_maintenance_created", &m);
     assert_eq!(m["scheduled_for"], "2099-03-10T02:00:00.000Z");
     assert_eq!(m["scheduled_auto_in_progress"], true);
     assert_eq!(
@@ -218,6 +219,7 @@ async fn a_past_update_can_be_edited(b: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_v1_snapshot!("v1_incident_update", &r.json());
     assert_eq!(r.json()["body"], "First");
     assert_eq!(r.json()["display_at"], "2025-03-04T10:00:00.000Z");
     let again = app

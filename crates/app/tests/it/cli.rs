@@ -170,6 +170,58 @@ async fn the_demo_seed_builds_a_lived_in_page(b: Backend) {
     assert!(herald_domain::apikey::check(&seeded.api_key).is_some());
 }
 
+#[tokio::test]
+async fn serve_stops_cleanly_on_sigterm() {
+    // Arrange
+    let db = TestDb::new(Backend::Sqlite).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("HERALD_DATABASE_URL", &db.url)
+        .env("HERALD_CONFIG", "/nonexistent/herald.toml")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/livez");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "herald serve did not come up");
+    // Act
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Assert: it exits on its own, successfully, and quickly.
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reqwest::get(&url).await.is_err(), "the port is closed");
+}
+
 both_backends!(
     the_cli_creates_pages_keys_and_users_printing_only_what_was_asked,
     migrate_brings_an_empty_database_to_the_current_schema,

@@ -369,13 +369,13 @@ macro_rules! assert_v1_snapshot {
     ($name:expr, $value:expr) => {
         insta::with_settings!({sort_maps => false}, {
             insta::assert_json_snapshot!($name, $value, {
-                ".**.id" => "[id]",
-                ".**.page_id" => "[id]",
-                ".**.group_id" => "[id]",
-                ".**.incident_id" => "[id]",
-                ".**.code" => "[id]",
-                ".**.shortlink" => "[shortlink]",
-                ".**.page_url" => "[page_url]",
+                ".**.id" => insta::dynamic_redaction($crate::helpers::redact_id),
+                ".**.page_id" => insta::dynamic_redaction($crate::helpers::redact_id),
+                ".**.group_id" => insta::dynamic_redaction($crate::helpers::redact_id),
+                ".**.incident_id" => insta::dynamic_redaction($crate::helpers::redact_id),
+                ".**.code" => insta::dynamic_redaction($crate::helpers::redact_id),
+                ".**.shortlink" => insta::dynamic_redaction(|v, _| $crate::helpers::redact_str(v, "[shortlink]")),
+                ".**.page_url" => insta::dynamic_redaction(|v, _| $crate::helpers::redact_str(v, "[page_url]")),
                 ".**.created_at" => insta::dynamic_redaction($crate::helpers::redact_ts),
                 ".**.updated_at" => insta::dynamic_redaction($crate::helpers::redact_ts),
                 ".**.started_at" => insta::dynamic_redaction($crate::helpers::redact_ts),
@@ -389,27 +389,43 @@ macro_rules! assert_v1_snapshot {
                 ".**.postmortem_body_last_updated_at" => insta::dynamic_redaction($crate::helpers::redact_ts),
                 ".**.body_updated_at" => insta::dynamic_redaction($crate::helpers::redact_ts),
                 ".**.body_draft_updated_at" => insta::dynamic_redaction($crate::helpers::redact_ts),
-                ".**.start_date" => "[date]",
+                ".**.start_date" => insta::dynamic_redaction(|v, _| $crate::helpers::redact_str(v, "[date]")),
             });
         });
     };
 }
 
-/// Replaces a timestamp after checking its shape.
-pub fn redact_ts(
-    value: insta::internals::Content,
-    _path: insta::internals::ContentPath<'_>,
-) -> String {
-    match value.as_str() {
-        None => "null".to_owned(),
-        Some(s) => {
-            assert!(
-                is_statuspage_timestamp(s),
-                "timestamp {s:?} is not ISO 8601 with 3 fractional digits and an offset"
-            );
-            "[ts]".to_owned()
-        }
+use insta::internals::{Content, ContentPath};
+
+/// Replaces a string (keeping `null` visible in the snapshot).
+pub fn redact_str(value: Content, with: &str) -> Content {
+    if value.as_str().is_some() {
+        Content::from(with)
+    } else {
+        value
     }
+}
+
+/// Replaces an id after checking it is one herald could have issued.
+pub fn redact_id(value: Content, _path: ContentPath<'_>) -> Content {
+    if let Some(s) = value.as_str() {
+        assert!(
+            herald_domain::id::looks_valid(s),
+            "id {s:?} is not 12 lowercase base-36 characters"
+        );
+    }
+    redact_str(value, "[id]")
+}
+
+/// Replaces a timestamp after checking its shape.
+pub fn redact_ts(value: Content, _path: ContentPath<'_>) -> Content {
+    if let Some(s) = value.as_str() {
+        assert!(
+            is_statuspage_timestamp(s),
+            "timestamp {s:?} is not ISO 8601 with 3 fractional digits and an offset"
+        );
+    }
+    redact_str(value, "[ts]")
 }
 
 /// `2020-12-03T08:11:21.385Z` or `2019-06-24T06:07:14.473-07:00`.

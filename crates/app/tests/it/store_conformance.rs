@@ -402,7 +402,14 @@ async fn templates_keys_users_and_the_audit_log(b: Backend) {
 
     let k = apikey::generate();
     let key = store
-        .create_key("ci", &k, true, Some(std::slice::from_ref(&p.id)), &actor, from_ms(T0))
+        .create_key(
+            "ci",
+            &k,
+            true,
+            Some(std::slice::from_ref(&p.id)),
+            &actor,
+            from_ms(T0),
+        )
         .await
         .unwrap();
     assert_eq!(key.page_ids.as_deref(), Some(&[p.id.clone()][..]));
