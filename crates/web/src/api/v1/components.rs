@@ -50,6 +50,7 @@ pub async fn create_component(
         .store()
         .create_component(&page.id, &new, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     let all = app.store().list_components(&page.id).await?;
     Ok((
         StatusCode::CREATED,
@@ -89,6 +90,7 @@ pub async fn update_component(
         .store()
         .update_component(&page.id, &component_id, &patch, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     let all = app.store().list_components(&page.id).await?;
     Ok(Json(ComponentV1::new(&c, &all, page.zone)))
 }
@@ -105,5 +107,6 @@ pub async fn delete_component(
     app.store()
         .delete_component(&page.id, &component_id, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

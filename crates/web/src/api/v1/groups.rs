@@ -70,6 +70,7 @@ pub async fn create_group(
         .store()
         .create_group(&page.id, &input, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     let all = app.store().list_components(&page.id).await?;
     Ok((StatusCode::CREATED, Json(GroupV1::new(&g, &all, page.zone))))
 }
@@ -112,6 +113,7 @@ pub async fn update_group(
         .store()
         .update_group(&page.id, &group_id, &patch, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     let all = app.store().list_components(&page.id).await?;
     Ok(Json(GroupV1::new(&group, &all, page.zone)))
 }
@@ -134,5 +136,6 @@ pub async fn delete_group(
     app.store()
         .delete_component(&page.id, &group_id, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     Ok(Json(shown))
 }

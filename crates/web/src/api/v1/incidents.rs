@@ -171,6 +171,7 @@ pub async fn create_incident(
             },
         )
         .await?;
+    app.page_changed(&page.id).await;
     Ok((
         StatusCode::CREATED,
         Json(one(&app, &page, &incident).await?),
@@ -216,6 +217,7 @@ pub async fn update_incident(
             },
         )
         .await?;
+    app.page_changed(&page.id).await;
     Ok(Json(one(&app, &page, &incident).await?))
 }
 
@@ -232,6 +234,7 @@ pub async fn delete_incident(
         .store()
         .delete_incident(&page.id, &incident_id, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     Ok(Json(one(&app, &page, &incident).await?))
 }
 
@@ -257,5 +260,6 @@ pub async fn update_incident_update(
             |page, current, now| edit_update(current, &body.incident_update, now, page.zone),
         )
         .await?;
+    app.page_changed(&page.id).await;
     Ok(Json(IncidentUpdateV1::new(&u, page.zone)))
 }

@@ -62,5 +62,6 @@ pub async fn update_page(
             current.apply(&body.page)
         })
         .await?;
+    app.page_changed(&page.id).await;
     Ok(Json(PageV1::new(&page, &app.config().public_url)))
 }

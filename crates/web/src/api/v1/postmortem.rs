@@ -67,6 +67,7 @@ async fn modify(
             change,
         )
         .await?;
+    app.page_changed(&page.id).await;
     Ok(Json(PostmortemV1::new(&i, page.zone)))
 }
 

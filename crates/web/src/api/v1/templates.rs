@@ -49,6 +49,7 @@ pub async fn create_template(
     let now = app.now();
     let t = Template::parse(&page.id, &body.template, now)?;
     let t = app.store().create_template(&t, &caller.actor, now).await?;
+    app.page_changed(&page.id).await;
     let components = app.store().list_components(&page.id).await?;
     Ok((
         StatusCode::CREATED,
@@ -87,6 +88,7 @@ pub async fn delete_template(
         .store()
         .delete_template(&page.id, &id, &caller.actor, app.now())
         .await?;
+    app.page_changed(&page.id).await;
     let components = app.store().list_components(&page.id).await?;
     Ok(Json(TemplateV1::new(&t, &components, page.zone)))
 }
