@@ -56,6 +56,20 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Inspect and replay jobs of the durable queue.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Post-deploy canary: exits 0 only if the deployment at --url works end to end.
+    Verify {
+        /// The deployment's base URL, e.g. https://status.example.com.
+        #[arg(long)]
+        url: String,
+        /// How long to wait for every link (e.g. 60s, 2m).
+        #[arg(long, default_value = "60s")]
+        timeout: String,
+    },
     /// Start a demo on a fresh SQLite file, seeded with a realistic page.
     Demo {
         /// Address to listen on.
@@ -116,4 +130,20 @@ pub enum UsersCommand {
         #[arg(long, default_value = "owner")]
         role: String,
     },
+}
+
+/// `herald jobs ...`
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs in a state (default: discarded, the dead letters).
+    List {
+        #[arg(long, default_value = "discarded")]
+        state: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Put a discarded job back in its queue (same id and idempotency key).
+    Replay { id: i64 },
+    /// Cancel a job that has not run yet.
+    Cancel { id: i64 },
 }

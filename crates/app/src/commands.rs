@@ -11,9 +11,9 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-use crate::cli::{Cli, Command, KeysCommand, PagesCommand, UsersCommand};
+use crate::cli::{Cli, Command, JobsCommand, KeysCommand, PagesCommand, UsersCommand};
 use crate::config::{Config, Overrides};
-use crate::{demo, server, shutdown, telemetry};
+use crate::{demo, server, shutdown, telemetry, verify};
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -142,6 +142,53 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .create_user(&email, &hash, role, &Actor::cli(), now)
                 .await?;
             writeln!(out, "{}", user.id)?;
+            Ok(())
+        }
+        Command::Jobs { command } => {
+            let store = server::open_store(&config).await?;
+            match command {
+                JobsCommand::List { state, limit } => {
+                    let state = herald_store::JobState::ALL
+                        .into_iter()
+                        .find(|s| s.as_str() == state)
+                        .with_context(|| format!("unknown state {state:?}"))?;
+                    for j in store.list_jobs(state, limit).await? {
+                        let error = j.last_error.unwrap_or_default();
+                        writeln!(
+                            out,
+                            "{}\t{}\t{}\t{}\tattempt {}/{}\t{}",
+                            j.id,
+                            j.queue,
+                            j.kind,
+                            j.state.as_str(),
+                            j.attempt,
+                            j.max_attempts,
+                            error
+                        )?;
+                    }
+                }
+                JobsCommand::Replay { id } => {
+                    store.replay_job(id, &Actor::cli(), now).await?;
+                    writeln!(out, "{id}")?;
+                }
+                JobsCommand::Cancel { id } => {
+                    store.cancel_job(id, &Actor::cli(), now).await?;
+                    writeln!(out, "{id}")?;
+                }
+            }
+            Ok(())
+        }
+        Command::Verify { url, timeout } => {
+            let store = server::open_store(&Config {
+                migrate: false,
+                ..config.clone()
+            })
+            .await?;
+            let timeout = verify::parse_duration(&timeout)?;
+            let passed = verify::verify(&store, clock.as_ref(), &url, timeout)
+                .await
+                .map_err(verify::into_error)?;
+            writeln!(out, "ok: {}", passed.join(", "))?;
             Ok(())
         }
         Command::Demo { listen, file } => demo::run(&config, &listen, &file, clock).await,

@@ -51,6 +51,21 @@ pub struct Config {
     pub api_requests_per_minute: u32,
     /// Largest database pool (`HERALD_DB_MAX_CONNECTIONS`).
     pub db_max_connections: u32,
+    /// Concurrent jobs per queue on a worker (`HERALD_WORKER_CONCURRENCY`).
+    pub worker_concurrency: usize,
+    /// Job outcomes committed per transaction; 1 commits each job alone
+    /// (`HERALD_WORKER_ACK_BATCH`).
+    pub worker_ack_batch: usize,
+    /// How often idle workers look for jobs without being woken (`HERALD_WORKER_POLL_MS`).
+    pub worker_poll_ms: u64,
+    /// Worker heartbeat period (`HERALD_WORKER_HEARTBEAT_MS`).
+    pub worker_heartbeat_ms: u64,
+    /// A worker silent this long is presumed dead and its jobs run again elsewhere
+    /// (`HERALD_WORKER_STALE_MS`).
+    pub worker_stale_ms: u64,
+    /// Test-only fault injection (`HERALD_FAULT`): `worker_never_claims` starts the workers
+    /// but never claims a job, as in Statuspage's 2017 incident. Never set in production.
+    pub fault: Option<String>,
 }
 
 impl Default for Config {
@@ -64,6 +79,12 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             api_requests_per_minute: 60,
             db_max_connections: 10,
+            worker_concurrency: 16,
+            worker_ack_batch: 500,
+            worker_poll_ms: 1000,
+            worker_heartbeat_ms: 2000,
+            worker_stale_ms: 10_000,
+            fault: None,
         }
     }
 }
@@ -79,6 +100,12 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("api_requests_per_minute", &self.api_requests_per_minute)
             .field("db_max_connections", &self.db_max_connections)
+            .field("worker_concurrency", &self.worker_concurrency)
+            .field("worker_ack_batch", &self.worker_ack_batch)
+            .field("worker_poll_ms", &self.worker_poll_ms)
+            .field("worker_heartbeat_ms", &self.worker_heartbeat_ms)
+            .field("worker_stale_ms", &self.worker_stale_ms)
+            .field("fault", &self.fault)
             .finish()
     }
 }
@@ -142,6 +169,20 @@ impl Config {
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
         {
             anyhow::bail!("configuration: database_url must start with sqlite:// or postgres://");
+        }
+        if let Some(f) = self
+            .fault
+            .as_deref()
+            .filter(|f| *f != "worker_never_claims")
+        {
+            anyhow::bail!(
+                "configuration: unknown fault {f:?} (the only one is worker_never_claims, for tests)"
+            );
+        }
+        if self.worker_concurrency == 0 || self.worker_stale_ms < 2 * self.worker_heartbeat_ms {
+            anyhow::bail!(
+                "configuration: worker_concurrency must be at least 1 and worker_stale_ms at least twice worker_heartbeat_ms"
+            );
         }
         if self.api_requests_per_minute == 0 {
             anyhow::bail!("configuration: api_requests_per_minute must be at least 1");

@@ -6,6 +6,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod jobs;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod verify;

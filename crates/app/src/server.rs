@@ -7,7 +7,11 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use herald_worker::{Metrics, Runner};
+use tokio::task::JoinSet;
+
 use crate::config::{Config, Role};
+use crate::jobs;
 
 /// Opens (and, unless disabled, migrates) the database named in `config`.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -24,7 +28,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Runs herald on `listener` until `shutdown` is cancelled.
+/// Runs herald on `listener` until `shutdown` is cancelled: the HTTP surface, and unless
+/// the role is `web`, the job runner, the reconcilers and the job-notification relay. At
+/// shutdown the HTTP server finishes in-flight requests and the runner drains its jobs.
 pub async fn run(
     config: &Config,
     store: Store,
@@ -32,18 +38,41 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let mut background = JoinSet::new();
+    let runner = if config.role == Role::Web {
+        None
+    } else {
+        let rc = jobs::runner_config(config);
+        let node = rc.worker_id.clone();
+        let runner = Runner::new(
+            store.clone(),
+            clock.clone(),
+            jobs::registry(),
+            rc,
+            metrics.clone(),
+        );
+        let status = runner.status();
+        background.spawn(runner.run(shutdown.clone()));
+        let driver = jobs::driver(&store, clock.clone(), &node, metrics.clone());
+        background.spawn(driver.run(shutdown.clone()));
+        let (s, stop) = (store.clone(), shutdown.clone());
+        background.spawn(async move { s.relay_job_notifications(stop.cancelled_owned()).await });
+        Some(status)
+    };
     let web = WebConfig {
         public_url: config.public_url(),
         api_requests_per_minute: config.api_requests_per_minute,
     };
-    let state = AppState::new(store.clone(), clock, web);
+    let state = AppState::new(store.clone(), clock, web, metrics, runner);
     tracing::info!(addr = %listener.local_addr()?, role = ?config.role, backend = ?store.backend(), "herald is serving");
     let stop = shutdown.clone();
     let stopped = async move { stop.cancelled().await };
     match config.role {
-        Role::Worker => herald_web::serve_health(listener, stopped).await?,
+        Role::Worker => herald_web::serve_health(listener, state, stopped).await?,
         Role::All | Role::Web => herald_web::serve(listener, state, stopped).await?,
     }
+    while background.join_next().await.is_some() {}
     store.close().await;
     Ok(())
 }

@@ -795,5 +795,60 @@ pub fn revert_postmortem(incident: &Incident, now: DateTime<Utc>) -> Result<Inci
     Ok(i)
 }
 
+/// What a maintenance's automation should post at `now`, if anything: the start (status
+/// `in_progress`, components to `under_maintenance` when asked) once the window opens, the
+/// end (status `completed`, components back to `operational` when asked) once it closes.
+/// Feed the result to [`plan_update`].
+pub fn auto_transition(current: &Incident, now: DateTime<Utc>) -> Option<IncidentInput> {
+    if current.kind != IncidentKind::Maintenance {
+        return None;
+    }
+    let f = &current.flags;
+    let set = |status: ComponentStatus| {
+        Some(
+            current
+                .component_ids
+                .iter()
+                .map(|id| (id.clone(), status))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    };
+    let start = current.status == IncidentStatus::Scheduled
+        && f.auto_in_progress
+        && current.scheduled_for.is_some_and(|t| t <= now);
+    let end = matches!(
+        current.status,
+        IncidentStatus::InProgress | IncidentStatus::Verifying
+    ) && f.auto_completed
+        && current.scheduled_until.is_some_and(|t| t <= now);
+    if start {
+        Some(IncidentInput {
+            status: Some(IncidentStatus::InProgress),
+            body: Some("Scheduled maintenance is now in progress.".to_owned()),
+            components: if f.auto_transition_to_maintenance_state {
+                set(ComponentStatus::UnderMaintenance)
+            } else {
+                None
+            },
+            deliver_notifications: Some(f.auto_transition_deliver_notifications_at_start),
+            ..IncidentInput::default()
+        })
+    } else if end {
+        Some(IncidentInput {
+            status: Some(IncidentStatus::Completed),
+            body: Some("Scheduled maintenance has been completed.".to_owned()),
+            components: if f.auto_transition_to_operational_state {
+                set(ComponentStatus::Operational)
+            } else {
+                None
+            },
+            deliver_notifications: Some(f.auto_transition_deliver_notifications_at_end),
+            ..IncidentInput::default()
+        })
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests;

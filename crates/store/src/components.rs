@@ -213,7 +213,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         if let Some(g) = &new.group_id {
             check_group(&all, g, None)?;
@@ -262,7 +262,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if current.is_group {
@@ -337,7 +337,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if current.is_group {
@@ -388,7 +388,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let id = herald_domain::id::generate();
         // The group takes the place of its first member that stood at the top level.
@@ -433,7 +433,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if !current.is_group {

@@ -459,7 +459,7 @@ impl Store {
             ) -> std::result::Result<IncidentChange, Invalid>
             + Send,
     {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         let components = page_components_tx(&mut w.tx, page_id).await?;
         let change = plan(&page, &components, w.now)?;
@@ -491,7 +491,7 @@ impl Store {
             ) -> std::result::Result<IncidentChange, Invalid>
             + Send,
     {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let components = page_components_tx(&mut w.tx, page_id).await?;
@@ -548,7 +548,7 @@ impl Store {
     where
         F: FnOnce(&Incident, DateTime<Utc>) -> std::result::Result<Incident, Invalid> + Send,
     {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let new = change(&current, w.now)?;
         save_incident(&mut w.tx, &new).await?;
@@ -578,7 +578,7 @@ impl Store {
             .get_incident(page_id, id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let n =
             w.tx.execute(
                 "DELETE FROM incidents WHERE id = $1 AND page_id = $2",
@@ -618,7 +618,7 @@ impl Store {
             ) -> std::result::Result<IncidentUpdate, Invalid>
             + Send,
     {
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         load_tx(&mut w.tx, page_id, incident_id).await?;
         let row: UpdateRow =
@@ -658,5 +658,71 @@ impl Store {
         .await?;
         w.commit().await?;
         Ok(new)
+    }
+
+    /// Maintenances whose automation has something to do at `now`: start, complete, or
+    /// remind subscribers (those starting before `remind_until`). Across all pages, as
+    /// (page id, incident id).
+    pub async fn due_maintenances(
+        &self,
+        now: DateTime<Utc>,
+        remind_until: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Due {
+            page_id: String,
+            id: String,
+        }
+        let rows: Vec<Due> = self
+            .db
+            .read(
+                "SELECT page_id, id FROM incidents WHERE kind = 'maintenance' AND ( \
+                   (status = 'scheduled' AND scheduled_auto_in_progress AND scheduled_for <= $1) \
+                   OR (status IN ('in_progress', 'verifying') AND scheduled_auto_completed AND scheduled_until <= $1) \
+                   OR (status = 'scheduled' AND scheduled_remind_prior AND scheduled_reminded_at IS NULL AND scheduled_for <= $2)) \
+                 ORDER BY scheduled_for, id",
+                args![now, remind_until],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|d| (d.page_id, d.id)).collect())
+    }
+
+    /// Marks a scheduled maintenance that asked for a reminder and starts before
+    /// `remind_until` as reminded, and enqueues `jobs` (the reminder notifications) in the
+    /// same transaction, once: returns false when there is nothing to remind (already
+    /// reminded, not asked for, not yet time, or no longer scheduled).
+    pub async fn mark_reminded(
+        &self,
+        page_id: &str,
+        id: &str,
+        remind_until: DateTime<Utc>,
+        jobs: &[crate::NewJob],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
+        let n = w
+            .tx
+            .execute(
+                "UPDATE incidents SET scheduled_reminded_at = $3 WHERE id = $1 AND page_id = $2 \
+                 AND scheduled_reminded_at IS NULL AND status = 'scheduled' AND kind = 'maintenance' \
+                 AND scheduled_remind_prior AND scheduled_for <= $4",
+                args![id, page_id, w.now, remind_until],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        w.enqueue(jobs).await?;
+        w.audit(
+            Some(page_id),
+            "maintenance.remind",
+            "incident",
+            id,
+            json!({"scheduled_reminded_at": [null, w.now.timestamp_millis()]}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(true)
     }
 }

@@ -39,7 +39,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<ApiKey> {
-        let mut w = Write::begin(&self.db, actor, now).await?;
+        let mut w = Write::begin(self, actor, now).await?;
         let id = herald_domain::id::generate();
         w.tx.execute(
             "INSERT INTO api_keys (id, name, prefix, last4, hash, read_only, all_pages, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -132,7 +132,7 @@ impl Store {
     /// Revokes a key: it stops working on the very next request, on every node (keys are
     /// looked up on every request, never cached).
     pub async fn revoke_key(&self, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<ApiKey> {
-        let mut w = Write::begin(&self.db, actor, now).await?;
+        let mut w = Write::begin(self, actor, now).await?;
         let n =
             w.tx.execute(
                 "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",

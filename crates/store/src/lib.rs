@@ -14,7 +14,10 @@ mod components;
 mod db;
 mod error;
 mod incidents;
+mod jobs;
 mod keys;
+pub mod kinds;
+mod leader;
 mod migrations;
 mod pages;
 mod templates;
@@ -25,8 +28,12 @@ pub use audit::AuditEntry;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
 pub use incidents::{IncidentOrder, IncidentQuery};
+pub use jobs::{Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, later};
+pub use leader::Leadership;
 
 use db::{Db, One};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Result of a store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -35,6 +42,20 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    signals: Arc<Signals>,
+}
+
+/// In-process wake-ups: a commit that enqueued jobs wakes this process's workers at once
+/// (other nodes hear of it through PostgreSQL's NOTIFY, and everyone polls as a fallback).
+#[derive(Debug, Default)]
+pub struct Signals {
+    jobs: Notify,
+}
+
+impl Signals {
+    fn jobs_enqueued(&self) {
+        self.jobs.notify_waiters();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -50,6 +71,7 @@ impl Store {
     pub async fn connect(url: &str, opts: &DbOptions) -> Result<Store> {
         Ok(Store {
             db: Db::connect(url, opts).await?,
+            signals: Arc::default(),
         })
     }
 
@@ -92,6 +114,12 @@ impl Store {
             .read_opt("SELECT CAST(1 AS BIGINT) AS v", vec![])
             .await?;
         Ok(())
+    }
+
+    /// Notified when this process commits new jobs (call `notified()` and `enable()` it
+    /// before looking for work, so a wake-up between the look and the wait is not lost).
+    pub fn jobs_signal(&self) -> &Notify {
+        &self.signals.jobs
     }
 
     /// Closes every connection.

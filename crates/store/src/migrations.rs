@@ -9,12 +9,20 @@ use std::borrow::Cow;
 use crate::db::Backend;
 
 /// (version, name, SQLite SQL, PostgreSQL SQL). A test checks this list against the folders.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/sqlite/0001_initial.sql"),
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "jobs",
+        include_str!("../../../migrations/sqlite/0002_jobs.sql"),
+        include_str!("../../../migrations/postgres/0002_jobs.sql"),
+    ),
+];
 
 /// The highest version.
 pub(crate) fn latest() -> i64 {

@@ -56,7 +56,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Page> {
-        let mut w = Write::begin(&self.db, actor, now).await?;
+        let mut w = Write::begin(self, actor, now).await?;
         let id = herald_domain::id::generate();
         let settings = PageSettings::new_page();
         w.tx.execute(
@@ -128,7 +128,7 @@ impl Store {
     where
         F: FnOnce(&Page) -> std::result::Result<Page, Invalid> + Send,
     {
-        let mut w = Write::on_page(&self.db, id, actor, now).await?;
+        let mut w = Write::on_page(self, id, actor, now).await?;
         let current: PageRow =
             w.tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![id])
                 .await?;

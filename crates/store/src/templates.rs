@@ -81,7 +81,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Template> {
-        let mut w = Write::on_page(&self.db, &t.page_id, actor, now).await?;
+        let mut w = Write::on_page(self, &t.page_id, actor, now).await?;
         let components = page_components_tx(&mut w.tx, &t.page_id).await?;
         for cid in &t.component_ids {
             if !components.iter().any(|c| c.id == *cid && !c.is_group) {
@@ -130,7 +130,7 @@ impl Store {
             .get_template(page_id, id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let mut w = Write::on_page(&self.db, page_id, actor, now).await?;
+        let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.tx.execute(
             "DELETE FROM incident_templates WHERE id = $1 AND page_id = $2",
             args![id, page_id],

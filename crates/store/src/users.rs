@@ -46,7 +46,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<User> {
         let email = email.trim().to_lowercase();
-        let mut w = Write::begin(&self.db, actor, now).await?;
+        let mut w = Write::begin(self, actor, now).await?;
         let id = herald_domain::id::generate();
         w.tx.execute(
             "INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",

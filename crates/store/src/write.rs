@@ -3,28 +3,44 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
-use serde_json::Value;
-
 use herald_domain::clock::from_ms;
+use serde_json::Value;
+use std::sync::Arc;
 
-use crate::Result;
-use crate::db::{Db, One, Tx, args};
+use crate::db::{One, Tx, args};
+use crate::jobs::NewJob;
+use crate::{Result, Signals, Store};
 
 /// A write in progress.
 pub(crate) struct Write<'a> {
     pub(crate) tx: Tx,
     pub(crate) actor: &'a Actor,
     pub(crate) now: DateTime<Utc>,
+    signals: Arc<Signals>,
+    enqueued: bool,
 }
 
 impl<'a> Write<'a> {
     /// Starts a write transaction.
-    pub(crate) async fn begin(db: &Db, actor: &'a Actor, now: DateTime<Utc>) -> Result<Write<'a>> {
+    pub(crate) async fn begin(
+        store: &Store,
+        actor: &'a Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Write<'a>> {
         Ok(Write {
-            tx: db.begin().await?,
+            tx: store.db.begin().await?,
             actor,
             now,
+            signals: store.signals.clone(),
+            enqueued: false,
         })
+    }
+
+    /// Enqueues jobs in this transaction: they exist if and only if the write commits.
+    pub(crate) async fn enqueue(&mut self, jobs: &[NewJob]) -> Result<u64> {
+        let n = crate::jobs::enqueue_tx(&mut self.tx, jobs, self.now).await?;
+        self.enqueued |= n > 0;
+        Ok(n)
     }
 
     /// Starts a write transaction on one page. Its first statement bumps the page's version
@@ -37,12 +53,12 @@ impl<'a> Write<'a> {
     /// times in commit order, so a component's status history, ordered by time, ends in its
     /// current status. Fails with `NotFound` when the page does not exist.
     pub(crate) async fn on_page(
-        db: &Db,
+        store: &Store,
         page_id: &str,
         actor: &'a Actor,
         now: DateTime<Utc>,
     ) -> Result<Write<'a>> {
-        let mut w = Self::begin(db, actor, now).await?;
+        let mut w = Self::begin(store, actor, now).await?;
         let row: Option<One<i64>> =
             w.tx.fetch_optional(
                 "UPDATE pages SET version = version + 1, \
@@ -84,9 +100,13 @@ impl<'a> Write<'a> {
         Ok(())
     }
 
-    /// Commits.
+    /// Commits, then wakes this process's workers if jobs were enqueued.
     pub(crate) async fn commit(self) -> Result<()> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        if self.enqueued {
+            self.signals.jobs_enqueued();
+        }
+        Ok(())
     }
 }
 

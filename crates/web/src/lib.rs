@@ -6,6 +6,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod health;
 mod middleware;
 mod ratelimit;
 pub mod routes;
@@ -17,12 +18,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
-/// Serves only the health endpoints (a worker-only node).
+/// Serves only health and metrics (a worker-only node).
 pub async fn serve_health(
     listener: TcpListener,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, routes::health_router())
+    axum::serve(listener, routes::health_router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::v1::{components, groups, incidents, openapi, pages, postmortem, templates};
 use crate::error::ApiError;
+use crate::health;
 use crate::state::AppState;
 
 /// Largest request body accepted (incident bodies are at most 25,000 characters).
@@ -113,8 +114,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", v1)
         .route("/", get(home))
-        .route("/livez", get(livez))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::track,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
@@ -132,11 +139,18 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// What a worker-only node serves: health endpoints and nothing else.
-pub fn health_router() -> Router {
+/// What a worker-only node serves: health and metrics, nothing else.
+pub fn health_router(state: AppState) -> Router {
     Router::new()
-        .route("/livez", get(livez))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            health::track,
+        ))
+        .with_state(state)
         .layer(TraceLayer::new_for_http())
 }
 
@@ -145,10 +159,6 @@ async fn home() -> Html<&'static str> {
         "<!doctype html><html lang=en><meta charset=utf-8><title>herald</title>\
          <h1>herald</h1><p>The management API is at <a href=\"/v1/openapi.json\">/v1</a>.</p></html>",
     )
-}
-
-async fn livez() -> &'static str {
-    "ok"
 }
 
 async fn not_found() -> Response {

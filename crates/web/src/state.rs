@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use herald_domain::clock::Clock;
 use herald_store::Store;
+use herald_worker::{Metrics, RunnerStatus};
 use std::sync::Arc;
 
 use crate::ratelimit::KeyLimiter;
@@ -37,11 +38,20 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: WebConfig,
     limiter: KeyLimiter,
+    metrics: Arc<Metrics>,
+    runner: Option<Arc<RunnerStatus>>,
 }
 
 impl AppState {
-    /// Builds the state.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, config: WebConfig) -> Self {
+    /// Builds the state. `runner` is this process's job runner, when it runs one: readiness
+    /// then also covers the worker tier.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+        metrics: Arc<Metrics>,
+        runner: Option<Arc<RunnerStatus>>,
+    ) -> Self {
         let limiter = KeyLimiter::new(config.api_requests_per_minute);
         Self {
             inner: Arc::new(Inner {
@@ -49,8 +59,20 @@ impl AppState {
                 clock,
                 config,
                 limiter,
+                metrics,
+                runner,
             }),
         }
+    }
+
+    /// Every metric family.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// This process's job runner, if it runs one.
+    pub fn runner(&self) -> Option<&RunnerStatus> {
+        self.inner.runner.as_deref()
     }
 
     /// The database.

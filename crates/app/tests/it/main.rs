@@ -21,3 +21,5 @@ mod cli;
 pub mod compat;
 mod openapi;
 mod store_conformance;
+mod worker_model;
+mod worker_queue;

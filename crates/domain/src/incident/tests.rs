@@ -348,3 +348,72 @@ fn editing_an_update_changes_its_display_time() {
         "2025-03-04T09:00:00.000Z"
     );
 }
+
+#[test]
+fn maintenance_automation_starts_and_completes_on_time() {
+    let comps = [comp("db0", S::Operational)];
+    let m = created(
+        r#"{"name": "m", "scheduled_for": "2025-03-10T02:00:00Z", "scheduled_until": "2025-03-10T04:00:00Z",
+            "scheduled_auto_in_progress": true, "scheduled_auto_completed": true,
+            "auto_transition_to_maintenance_state": true, "auto_transition_to_operational_state": true,
+            "component_ids": ["db0"]}"#,
+        &comps,
+    );
+    let at = |s: &str| PageZone::UTC.parse_datetime("t", s).unwrap();
+    assert!(
+        auto_transition(&m, at("2025-03-10T01:59:59Z")).is_none(),
+        "not before the window"
+    );
+    let start = auto_transition(&m, at("2025-03-10T02:00:00Z")).unwrap();
+    let c = plan_update(
+        &m,
+        &start,
+        &comps,
+        at("2025-03-10T02:00:00Z"),
+        PageZone::UTC,
+    )
+    .unwrap();
+    assert_eq!(c.incident.status, IncidentStatus::InProgress);
+    assert_eq!(
+        c.component_changes,
+        [("db0".to_owned(), S::UnderMaintenance)]
+    );
+    assert!(
+        !c.new_update.unwrap().deliver_notifications,
+        "notifications follow the at-start flag"
+    );
+    assert!(
+        auto_transition(&c.incident, at("2025-03-10T03:00:00Z")).is_none(),
+        "nothing to do mid-window"
+    );
+    let end = auto_transition(&c.incident, at("2025-03-10T04:00:01Z")).unwrap();
+    let comps = [comp("db0", S::UnderMaintenance)];
+    let c = plan_update(
+        &c.incident,
+        &end,
+        &comps,
+        at("2025-03-10T04:00:01Z"),
+        PageZone::UTC,
+    )
+    .unwrap();
+    assert_eq!(c.incident.status, IncidentStatus::Completed);
+    assert_eq!(c.component_changes, [("db0".to_owned(), S::Operational)]);
+    assert!(
+        auto_transition(&c.incident, at("2025-03-11T00:00:00Z")).is_none(),
+        "completed stays completed"
+    );
+}
+
+#[test]
+fn maintenance_without_automation_is_left_alone() {
+    let m = created(
+        r#"{"name": "m", "scheduled_for": "2025-03-10T02:00:00Z", "scheduled_until": "2025-03-10T04:00:00Z"}"#,
+        &[],
+    );
+    let at = PageZone::UTC
+        .parse_datetime("t", "2025-03-11T00:00:00Z")
+        .unwrap();
+    assert!(auto_transition(&m, at).is_none());
+    let i = created(r#"{"name": "i"}"#, &[]);
+    assert!(auto_transition(&i, at).is_none());
+}

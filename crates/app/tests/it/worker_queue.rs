@@ -1,0 +1,399 @@
+//! The job queue and its runner, on both backends: at-least-once, retries with backoff,
+//! dead letters and replay, panics and deadlines, fairness across pages, fencing and
+//! graceful shutdown.
+
+use chrono::TimeDelta;
+use herald_domain::actor::Actor;
+use herald_domain::clock::{Clock, SystemClock};
+use herald_store::kinds::KindSpec;
+use herald_store::{Finish, JobState, NewJob, Outcome, Store};
+use herald_worker::{
+    BoxFuture, Handler, JobContext, JobError, Metrics, Registry, Runner, RunnerConfig,
+};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestDb};
+
+const TEST: KindSpec = KindSpec {
+    name: "test.record",
+    queue: "test",
+    max_attempts: 5,
+    timeout: Duration::from_secs(5),
+    backoff_base: Duration::from_millis(50),
+    backoff_cap: Duration::from_millis(200),
+};
+
+/// (job id, attempt, page id) of one run.
+type Run = (i64, i64, Option<String>);
+
+/// Records what it ran; fails, panics or sleeps as the payload says.
+#[derive(Clone, Default)]
+struct Recorder {
+    runs: Arc<Mutex<Vec<Run>>>,
+}
+
+impl Handler for Recorder {
+    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            let p = &ctx.job.payload;
+            self.runs
+                .lock()
+                .unwrap()
+                .push((ctx.job.id, ctx.job.attempt, ctx.job.page_id.clone()));
+            if let Some(ms) = p["sleep_ms"].as_u64() {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            let fail_until = p["fail_until_attempt"].as_i64().unwrap_or(0);
+            if ctx.job.attempt <= fail_until {
+                return Err(JobError::Retryable {
+                    error: format!("failing attempt {}", ctx.job.attempt),
+                    retry_after: p["retry_after_ms"].as_u64().map(Duration::from_millis),
+                });
+            }
+            if p["permanent"] == true {
+                return Err(JobError::permanent("bad request"));
+            }
+            if p["panic"] == true && ctx.job.attempt == 1 {
+                panic!("handler bug");
+            }
+            Ok(())
+        })
+    }
+}
+
+struct Worker {
+    store: Store,
+    recorder: Recorder,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn config() -> RunnerConfig {
+    RunnerConfig {
+        poll_interval: Duration::from_millis(100),
+        promote_interval: Duration::from_millis(20),
+        heartbeat_interval: Duration::from_millis(200),
+        stale_after: Duration::from_secs(2),
+        sweep_interval: Duration::from_millis(100),
+        default_concurrency: 4,
+        shutdown_grace: Duration::from_millis(300),
+        ..RunnerConfig::default()
+    }
+}
+
+async fn start(store: &Store, config: RunnerConfig) -> Worker {
+    let recorder = Recorder::default();
+    let mut registry = Registry::default();
+    registry.register(TEST, recorder.clone());
+    let runner = Runner::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        registry,
+        config,
+        Arc::new(Metrics::new()),
+    );
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(runner.run(stop.clone()));
+    Worker {
+        store: store.clone(),
+        recorder,
+        stop,
+        task,
+    }
+}
+
+impl Worker {
+    async fn stop(self) -> Recorder {
+        self.stop.cancel();
+        self.task.await.unwrap();
+        self.recorder
+    }
+
+    async fn wait_state(&self, id: i64, state: JobState) -> herald_store::Job {
+        for _ in 0..200 {
+            let j = self.store.get_job(id).await.unwrap().unwrap();
+            if j.state == state {
+                return j;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "job {id} never reached {state:?}: {:?}",
+            self.store.get_job(id).await.unwrap()
+        );
+    }
+}
+
+async fn enqueue(store: &Store, payload: serde_json::Value) -> i64 {
+    let n = store
+        .enqueue(&[TEST.job(None, payload)], SystemClock.now())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    store.list_jobs(JobState::Available, 1).await.unwrap()[0].id
+}
+
+async fn a_job_runs_once_and_completes(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let id = enqueue(&store, json!({})).await;
+    let j = w.wait_state(id, JobState::Completed).await;
+    assert_eq!(j.attempt, 1);
+    assert!(j.finished_at.is_some());
+    let r = w.stop().await;
+    assert_eq!(r.runs.lock().unwrap().len(), 1);
+}
+
+async fn unique_keys_enqueue_once(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let job = NewJob {
+        unique_key: Some("event-1:subscriber-7".into()),
+        ..TEST.job(None, json!({}))
+    };
+    assert_eq!(
+        store
+            .enqueue(&[job.clone(), job.clone()], SystemClock.now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.enqueue(&[job], SystemClock.now()).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .list_jobs(JobState::Available, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn failures_retry_with_backoff_then_succeed(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let id = enqueue(&store, json!({"fail_until_attempt": 2})).await;
+    let j = w.wait_state(id, JobState::Completed).await;
+    assert_eq!(j.attempt, 3);
+    let r = w.stop().await;
+    let attempts: Vec<i64> = r.runs.lock().unwrap().iter().map(|x| x.1).collect();
+    assert_eq!(attempts, [1, 2, 3]);
+}
+
+async fn retry_after_is_honoured(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let before = SystemClock.now();
+    let id = enqueue(
+        &store,
+        json!({"fail_until_attempt": 1, "retry_after_ms": 120_000}),
+    )
+    .await;
+    let j = w.wait_state(id, JobState::Retryable).await;
+    assert!(
+        j.run_at - before >= TimeDelta::seconds(119),
+        "next attempt at {:?}, asked for 120 s",
+        j.run_at - before
+    );
+    assert_eq!(j.last_error.as_deref(), Some("failing attempt 1"));
+    w.stop().await;
+}
+
+async fn permanent_failures_are_dead_letters_that_can_be_replayed(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let id = enqueue(&store, json!({"permanent": true})).await;
+    let dead = w.wait_state(id, JobState::Discarded).await;
+    assert_eq!(dead.attempt, 1, "a permanent error is not retried");
+    assert_eq!(
+        store.list_jobs(JobState::Discarded, 10).await.unwrap()[0].id,
+        id
+    );
+    store
+        .replay_job(id, &Actor::cli(), SystemClock.now())
+        .await
+        .unwrap();
+    // It fails permanently again, with the same id: replays keep the job's identity.
+    let again = w.wait_state(id, JobState::Discarded).await;
+    assert_eq!(again.attempt, 1);
+    let r = w.stop().await;
+    assert_eq!(
+        r.runs.lock().unwrap().iter().filter(|x| x.0 == id).count(),
+        2
+    );
+}
+
+async fn attempts_are_bounded(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let id = enqueue(&store, json!({"fail_until_attempt": 99})).await;
+    let j = w.wait_state(id, JobState::Discarded).await;
+    assert_eq!(j.attempt, TEST.max_attempts);
+    w.stop().await;
+}
+
+async fn a_panic_or_a_hang_is_a_failed_attempt_not_a_dead_worker(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let panicky = enqueue(&store, json!({"panic": true})).await;
+    w.wait_state(panicky, JobState::Completed).await;
+    let job = NewJob {
+        timeout: Duration::from_millis(200),
+        ..TEST.job(None, json!({"sleep_ms": 60_000}))
+    };
+    store.enqueue(&[job], SystemClock.now()).await.unwrap();
+    let hung = store.list_jobs(JobState::Available, 1).await.unwrap()[0].id;
+    let j = w.wait_state(hung, JobState::Retryable).await;
+    assert!(j.last_error.unwrap().contains("deadline"));
+    let ok = enqueue(&store, json!({})).await;
+    w.wait_state(ok, JobState::Completed).await;
+    w.stop().await;
+}
+
+async fn one_pages_backlog_does_not_starve_another(b: Backend) {
+    // Arrange: page A has 400 jobs queued before page B's 5.
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let now = SystemClock.now();
+    let a: Vec<NewJob> = (0..400)
+        .map(|_| TEST.job(Some("pageaaaaaaaa"), json!({})))
+        .collect();
+    store.enqueue(&a, now).await.unwrap();
+    let bj: Vec<NewJob> = (0..5)
+        .map(|_| TEST.job(Some("pagebbbbbbbb"), json!({})))
+        .collect();
+    store.enqueue(&bj, now).await.unwrap();
+    // Act
+    let w = start(
+        &store,
+        RunnerConfig {
+            default_concurrency: 1,
+            batch: 1,
+            ..config()
+        },
+    )
+    .await;
+    for _ in 0..400 {
+        if w.recorder.runs.lock().unwrap().len() >= 405 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let r = w.stop().await;
+    // Assert: B's jobs ran among the first dozen, interleaved with A's.
+    let order: Vec<Option<String>> = r.runs.lock().unwrap().iter().map(|x| x.2.clone()).collect();
+    let last_b = order
+        .iter()
+        .rposition(|p| p.as_deref() == Some("pagebbbbbbbb"))
+        .unwrap();
+    assert!(
+        last_b < 12,
+        "page B's last job ran at position {last_b} of {}",
+        order.len()
+    );
+}
+
+async fn a_lost_lease_cannot_complete_the_job(b: Backend) {
+    // Arrange: worker w1 claims a job, then goes silent; the sweeper requeues it and w2
+    // claims it.
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let t0 = SystemClock.now();
+    store
+        .enqueue(&[TEST.job(None, json!({}))], t0)
+        .await
+        .unwrap();
+    store.worker_heartbeat("w1", "h", t0).await.unwrap();
+    let claimed = store.claim_jobs("test", "w1", 1, t0).await.unwrap();
+    let id = claimed[0].id;
+    let t1 = t0 + TimeDelta::seconds(30);
+    store.worker_heartbeat("w2", "h", t1).await.unwrap();
+    assert_eq!(
+        store
+            .sweep_jobs(t1, t1 - TimeDelta::seconds(10))
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    store.promote_due_jobs(t1).await.unwrap();
+    let reclaimed = store.claim_jobs("test", "w2", 1, t1).await.unwrap();
+    assert_eq!((reclaimed[0].id, reclaimed[0].attempt), (id, 2));
+    // Act: w1 wakes up and reports success with its old attempt.
+    let late = store
+        .finish_jobs(
+            &[Finish {
+                id,
+                attempt: 1,
+                outcome: Outcome::Completed,
+            }],
+            t1,
+        )
+        .await
+        .unwrap();
+    // Assert
+    assert_eq!(late.fenced, [id]);
+    assert_eq!(
+        store.get_job(id).await.unwrap().unwrap().state,
+        JobState::Running
+    );
+    let ok = store
+        .finish_jobs(
+            &[Finish {
+                id,
+                attempt: 2,
+                outcome: Outcome::Completed,
+            }],
+            t1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.applied, 1);
+}
+
+async fn shutdown_hands_unfinished_jobs_back(b: Backend) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let w = start(&store, config()).await;
+    let id = enqueue(&store, json!({"sleep_ms": 30_000})).await;
+    w.wait_state(id, JobState::Running).await;
+    let started = std::time::Instant::now();
+    w.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    let j = store.get_job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (j.state, j.attempt),
+        (JobState::Available, 0),
+        "handed back without spending the attempt"
+    );
+    assert!(
+        store.worker_heartbeats().await.unwrap().is_empty(),
+        "the worker left the list"
+    );
+}
+
+both_backends!(
+    a_job_runs_once_and_completes,
+    unique_keys_enqueue_once,
+    failures_retry_with_backoff_then_succeed,
+    retry_after_is_honoured,
+    permanent_failures_are_dead_letters_that_can_be_replayed,
+    attempts_are_bounded,
+    a_panic_or_a_hang_is_a_failed_attempt_not_a_dead_worker,
+    one_pages_backlog_does_not_starve_another,
+    a_lost_lease_cannot_complete_the_job,
+    shutdown_hands_unfinished_jobs_back,
+);

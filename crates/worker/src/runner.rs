@@ -1,0 +1,480 @@
+//! The job runner: one per worker process. For each queue a fetcher claims batches of due
+//! jobs (as many as it has free slots), runs each in its own task under the kind's deadline
+//! (a panic or a timeout is a failed attempt), and hands the outcome to one acker, which
+//! commits outcomes in batches. Beside them: a heartbeat (so the sweeper on any node knows
+//! this process is alive), and housekeeping that promotes due scheduled/retryable jobs and
+//! sweeps the jobs of dead workers and of attempts past their deadline.
+//!
+//! Wake-up is immediate on enqueue (an in-process signal, and PostgreSQL NOTIFY from other
+//! nodes via the listener in `app`), with polling as the fallback. Shutdown stops claiming,
+//! lets running jobs finish within a grace period, then hands back what is left.
+
+use chrono::{DateTime, Utc};
+use herald_domain::clock::Clock;
+use herald_store::{Finish, Job, Outcome, Store, later};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::retry_delay;
+use crate::handler::{JobContext, JobError, Registry};
+use crate::metrics::{KindLabels, Metrics, QueueLabels};
+
+/// How the runner behaves.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// This process's id in the `workers` table.
+    pub worker_id: String,
+    pub hostname: String,
+    /// Concurrent jobs per queue (queues not named use `default_concurrency`).
+    pub concurrency: HashMap<String, usize>,
+    pub default_concurrency: usize,
+    /// Most jobs claimed at once.
+    pub batch: i64,
+    /// How often an idle fetcher looks for work without being woken.
+    pub poll_interval: Duration,
+    pub heartbeat_interval: Duration,
+    /// A worker silent this long is presumed dead; its jobs are requeued.
+    pub stale_after: Duration,
+    pub sweep_interval: Duration,
+    pub promote_interval: Duration,
+    /// Most outcomes committed in one transaction (1: a commit per job).
+    pub ack_batch: usize,
+    /// How long running jobs may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+    /// Fault injection for tests: start but never claim (the 2017 regression).
+    pub never_claim: bool,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            worker_id: herald_domain::id::generate(),
+            hostname: "localhost".to_owned(),
+            concurrency: HashMap::new(),
+            default_concurrency: 16,
+            batch: 100,
+            poll_interval: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_secs(2),
+            stale_after: Duration::from_secs(10),
+            sweep_interval: Duration::from_secs(2),
+            promote_interval: Duration::from_millis(250),
+            ack_batch: 500,
+            shutdown_grace: Duration::from_secs(10),
+            never_claim: false,
+        }
+    }
+}
+
+/// What readiness checks look at: when each queue's fetcher last looked for work, and when
+/// the heartbeat last succeeded (Unix ms; 0: never).
+#[derive(Debug, Default)]
+pub struct RunnerStatus {
+    loops: HashMap<String, AtomicI64>,
+    heartbeat: AtomicI64,
+}
+
+impl RunnerStatus {
+    fn new(queues: &[&str]) -> Self {
+        Self {
+            loops: queues
+                .iter()
+                .map(|q| ((*q).to_owned(), AtomicI64::new(0)))
+                .collect(),
+            heartbeat: AtomicI64::new(0),
+        }
+    }
+
+    fn touch(&self, queue: &str, now: DateTime<Utc>) {
+        if let Some(a) = self.loops.get(queue) {
+            a.store(now.timestamp_millis(), Ordering::Relaxed);
+        }
+    }
+
+    /// The longest any queue's fetcher has gone without looking for work; `None` if one never
+    /// has (or there are no queues).
+    pub fn stalest_loop(&self, now: DateTime<Utc>) -> Option<Duration> {
+        if self.loops.is_empty() {
+            return None;
+        }
+        let oldest = self
+            .loops
+            .values()
+            .map(|a| a.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0);
+        (oldest > 0).then(|| {
+            Duration::from_millis(u64::try_from(now.timestamp_millis() - oldest).unwrap_or(0))
+        })
+    }
+
+    /// Time since the last successful heartbeat; `None` before the first.
+    pub fn heartbeat_age(&self, now: DateTime<Utc>) -> Option<Duration> {
+        let at = self.heartbeat.load(Ordering::Relaxed);
+        (at > 0)
+            .then(|| Duration::from_millis(u64::try_from(now.timestamp_millis() - at).unwrap_or(0)))
+    }
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    registry: Registry,
+    config: RunnerConfig,
+    status: Arc<RunnerStatus>,
+    metrics: Arc<Metrics>,
+}
+
+struct Done {
+    queue: String,
+    kind: String,
+    finish: Finish,
+}
+
+/// A worker process's job runner.
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+impl Runner {
+    /// A runner for every queue that has handlers in `registry`.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        registry: Registry,
+        config: RunnerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let status = Arc::new(RunnerStatus::new(&registry.queues()));
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                registry,
+                config,
+                status,
+                metrics,
+            }),
+        }
+    }
+
+    /// What readiness checks read.
+    pub fn status(&self) -> Arc<RunnerStatus> {
+        self.inner.status.clone()
+    }
+
+    /// Runs until `shutdown` is cancelled, then drains and hands back unfinished jobs.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let inner = self.inner;
+        let stop_heartbeat = CancellationToken::new();
+        let heartbeat = tokio::spawn(heartbeat_loop(inner.clone(), stop_heartbeat.clone()));
+        let housekeeping = tokio::spawn(housekeeping_loop(inner.clone(), shutdown.clone()));
+        let (tx, rx) = mpsc::channel::<Done>(8192);
+        let acker = tokio::spawn(ack_loop(inner.clone(), rx));
+        let mut fetchers = JoinSet::new();
+        if inner.config.never_claim {
+            tracing::warn!("fault injection: this worker will never claim a job");
+        } else {
+            for queue in inner.registry.queues() {
+                fetchers.spawn(fetch_loop(
+                    inner.clone(),
+                    queue,
+                    tx.clone(),
+                    shutdown.clone(),
+                ));
+            }
+        }
+        drop(tx);
+        tracing::info!(worker.id = %inner.config.worker_id, queues = ?inner.registry.queues(), "worker started");
+        shutdown.cancelled().await;
+        while fetchers.join_next().await.is_some() {}
+        let _ = acker.await;
+        let _ = housekeeping.await;
+        match inner
+            .store
+            .release_worker(&inner.config.worker_id, inner.clock.now())
+            .await
+        {
+            Ok(n) => {
+                tracing::info!(worker.id = %inner.config.worker_id, released = n, "worker stopped")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand back unfinished jobs; the sweeper will")
+            }
+        }
+        stop_heartbeat.cancel();
+        let _ = heartbeat.await;
+    }
+}
+
+async fn heartbeat_loop(inner: Arc<Inner>, stop: CancellationToken) {
+    loop {
+        let now = inner.clock.now();
+        match inner
+            .store
+            .worker_heartbeat(&inner.config.worker_id, &inner.config.hostname, now)
+            .await
+        {
+            Ok(()) => inner
+                .status
+                .heartbeat
+                .store(now.timestamp_millis(), Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(inner.config.heartbeat_interval) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn housekeeping_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
+    let mut last_sweep = Instant::now();
+    loop {
+        let now = inner.clock.now();
+        if let Err(e) = inner.store.promote_due_jobs(now).await {
+            tracing::warn!(error = %e, "promoting due jobs failed");
+        }
+        if last_sweep.elapsed() >= inner.config.sweep_interval {
+            last_sweep = Instant::now();
+            let stale_before =
+                now - chrono::TimeDelta::from_std(inner.config.stale_after).unwrap_or_default();
+            match inner.store.sweep_jobs(now, stale_before).await {
+                Ok((0, 0)) => {}
+                Ok((requeued, discarded)) => tracing::warn!(
+                    requeued,
+                    discarded,
+                    "swept jobs of stopped workers or past their deadline"
+                ),
+                Err(e) => tracing::warn!(error = %e, "sweeping failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(inner.config.promote_interval) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn fetch_loop(
+    inner: Arc<Inner>,
+    queue: &'static str,
+    tx: mpsc::Sender<Done>,
+    shutdown: CancellationToken,
+) {
+    let c = &inner.config;
+    let slots = Arc::new(Semaphore::new(
+        c.concurrency
+            .get(queue)
+            .copied()
+            .unwrap_or(c.default_concurrency)
+            .max(1),
+    ));
+    let mut tasks = JoinSet::new();
+    while !shutdown.is_cancelled() {
+        inner.status.touch(queue, inner.clock.now());
+        while tasks.try_join_next().is_some() {}
+        // Wait for a free slot, but come back regularly so the status stays fresh.
+        let first = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = tokio::time::sleep(c.poll_interval) => continue,
+            _ = shutdown.cancelled() => break,
+        };
+        let mut permits = vec![first];
+        while (permits.len() as i64) < c.batch {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        let woken = inner.store.jobs_signal().notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let jobs = match inner
+            .store
+            .claim_jobs(queue, &c.worker_id, permits.len() as i64, inner.clock.now())
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(queue, error = %e, "claiming jobs failed");
+                drop(permits);
+                tokio::select! {
+                    _ = tokio::time::sleep(c.poll_interval) => {}
+                    _ = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+        };
+        if jobs.is_empty() {
+            drop(permits);
+            tokio::select! {
+                _ = &mut woken => {}
+                _ = tokio::time::sleep(c.poll_interval) => {}
+                _ = shutdown.cancelled() => break,
+            }
+            continue;
+        }
+        for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
+            tasks.spawn(run_one(inner.clone(), job, permit, tx.clone()));
+        }
+    }
+    // Stop claiming; let running jobs finish within the grace period.
+    let drained = tokio::time::timeout(c.shutdown_grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            queue,
+            "jobs still running at the end of the shutdown grace period; handing them back"
+        );
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn run_one(
+    inner: Arc<Inner>,
+    job: Job,
+    permit: OwnedSemaphorePermit,
+    tx: mpsc::Sender<Done>,
+) {
+    let started = Instant::now();
+    let now = inner.clock.now();
+    let waited = (now - job.run_at).num_milliseconds().max(0) as f64 / 1000.0;
+    inner
+        .metrics
+        .job_wait
+        .get_or_create(&QueueLabels {
+            queue: job.queue.clone(),
+        })
+        .observe(waited);
+    let outcome = match inner.registry.get(&job.kind) {
+        None => Outcome::Discard {
+            error: format!("no handler for job kind {:?}", job.kind),
+        },
+        Some(reg) => {
+            let ctx = JobContext {
+                job: job.clone(),
+                worker_id: inner.config.worker_id.clone(),
+                store: inner.store.clone(),
+                clock: inner.clock.clone(),
+            };
+            let handler = reg.handler.clone();
+            // Its own task, so a panic is caught as a failed attempt, not a dead worker.
+            let mut attempt = tokio::spawn(async move { handler.run(&ctx).await });
+            let result = tokio::time::timeout(job.timeout, &mut attempt).await;
+            let end = inner.clock.now();
+            let retry = |error: String, retry_after: Option<Duration>| {
+                let delay = retry_delay(
+                    job.attempt,
+                    reg.spec.backoff_base,
+                    reg.spec.backoff_cap,
+                    retry_after,
+                    &mut rand::rng(),
+                );
+                Outcome::Retry {
+                    at: later(end, delay),
+                    error,
+                }
+            };
+            match result {
+                Err(_) => {
+                    attempt.abort();
+                    retry(
+                        format!(
+                            "the attempt exceeded its {} s deadline",
+                            job.timeout.as_secs_f64()
+                        ),
+                        None,
+                    )
+                }
+                Ok(Err(join)) => retry(
+                    if join.is_panic() {
+                        "the handler panicked".to_owned()
+                    } else {
+                        join.to_string()
+                    },
+                    None,
+                ),
+                Ok(Ok(Ok(()))) => Outcome::Completed,
+                Ok(Ok(Err(JobError::Retryable { error, retry_after }))) => {
+                    retry(error, retry_after)
+                }
+                Ok(Ok(Err(JobError::Permanent(error)))) => Outcome::Discard { error },
+            }
+        }
+    };
+    inner
+        .metrics
+        .job_duration
+        .get_or_create(&KindLabels {
+            queue: job.queue.clone(),
+            kind: job.kind.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    if let Outcome::Retry { error, .. } | Outcome::Discard { error } = &outcome {
+        tracing::warn!(job.id = job.id, job.kind = %job.kind, attempt = job.attempt, error = %error, "job attempt failed");
+    }
+    let done = Done {
+        queue: job.queue,
+        kind: job.kind,
+        finish: Finish {
+            id: job.id,
+            attempt: job.attempt,
+            outcome,
+        },
+    };
+    // If the acker is gone (shutdown), the lease expires and the job runs again.
+    let _ = tx.send(done).await;
+    drop(permit);
+}
+
+async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
+    let max = inner.config.ack_batch.max(1);
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match rx.try_recv() {
+                Ok(d) => batch.push(d),
+                Err(_) => break,
+            }
+        }
+        let finishes: Vec<Finish> = batch.iter().map(|d| d.finish.clone()).collect();
+        let mut tries = 0;
+        let report = loop {
+            match inner.store.finish_jobs(&finishes, inner.clock.now()).await {
+                Ok(r) => break Some(r),
+                Err(e) if tries < 20 => {
+                    tries += 1;
+                    tracing::warn!(error = %e, "recording job outcomes failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, jobs = finishes.len(), "could not record job outcomes; their leases will expire and they will run again");
+                    break None;
+                }
+            }
+        };
+        let Some(report) = report else { continue };
+        for d in &batch {
+            let outcome = if report.fenced.contains(&d.finish.id) {
+                "fenced"
+            } else if report.discarded.contains(&d.finish.id) {
+                "discarded"
+            } else {
+                match d.finish.outcome {
+                    Outcome::Completed => "completed",
+                    Outcome::Retry { .. } => "retried",
+                    Outcome::Discard { .. } => "discarded",
+                }
+            };
+            inner.metrics.job_outcome(&d.queue, &d.kind, outcome);
+        }
+    }
+}
