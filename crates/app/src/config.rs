@@ -63,6 +63,9 @@ pub struct Config {
     /// A worker silent this long is presumed dead and its jobs run again elsewhere
     /// (`HERALD_WORKER_STALE_MS`).
     pub worker_stale_ms: u64,
+    /// This worker process's name in the `workers` table and in logs (`HERALD_WORKER_ID`);
+    /// random when unset.
+    pub worker_id: Option<String>,
     /// Test-only fault injection (`HERALD_FAULT`): `worker_never_claims` starts the workers
     /// but never claims a job, as in Statuspage's 2017 incident. Never set in production.
     pub fault: Option<String>,
@@ -84,6 +87,7 @@ impl Default for Config {
             worker_poll_ms: 1000,
             worker_heartbeat_ms: 2000,
             worker_stale_ms: 10_000,
+            worker_id: None,
             fault: None,
         }
     }
@@ -105,6 +109,7 @@ impl fmt::Debug for Config {
             .field("worker_poll_ms", &self.worker_poll_ms)
             .field("worker_heartbeat_ms", &self.worker_heartbeat_ms)
             .field("worker_stale_ms", &self.worker_stale_ms)
+            .field("worker_id", &self.worker_id)
             .field("fault", &self.fault)
             .finish()
     }

@@ -19,6 +19,10 @@ pub fn registry() -> Registry {
 /// The runner's settings from the configuration.
 pub fn runner_config(config: &Config) -> RunnerConfig {
     RunnerConfig {
+        worker_id: config
+            .worker_id
+            .clone()
+            .unwrap_or_else(herald_domain::id::generate),
         hostname: std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
         default_concurrency: config.worker_concurrency,
         ack_batch: config.worker_ack_batch,

@@ -200,6 +200,17 @@ pub struct FinishReport {
     pub discarded: Vec<i64>,
 }
 
+/// The last run of a reconciler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcilerRun {
+    pub name: String,
+    /// The node (worker id) that ran it: the leader at the time.
+    pub node: String,
+    pub last_run_at: DateTime<Utc>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
 /// Jobs per state of one queue, and how long its oldest due job has waited.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueueStats {
@@ -230,16 +241,21 @@ fn ms(d: Duration) -> i64 {
 /// when the transaction commits; SQLite has one node, woken in-process).
 async fn notify_jobs(tx: &mut Tx) -> Result<()> {
     if let Tx::Pg(_) = tx {
-        tx.execute("SELECT pg_notify('herald_jobs', '')", vec![]).await?;
+        tx.execute("SELECT pg_notify('herald_jobs', '')", vec![])
+            .await?;
     }
     Ok(())
 }
 
-/// Enqueues `jobs` inside a write transaction. Returns how many were inserted (jobs whose
+/// Enqueues `jobs` inside a write transaction. Returns the ids of those inserted (jobs whose
 /// unique key already exists are skipped). Jobs of one (queue, page) get consecutive
 /// `fair_seq` numbers after that page's current backlog.
-pub(crate) async fn enqueue_tx(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
-    let mut inserted = 0;
+pub(crate) async fn enqueue_tx(
+    tx: &mut Tx,
+    jobs: &[NewJob],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let mut inserted = Vec::new();
     // Group by (queue, page) to number each page's backlog.
     let mut groups: Vec<Group<'_>> = Vec::new();
     for j in jobs {
@@ -305,12 +321,13 @@ pub(crate) async fn enqueue_tx(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc>)
                     .bind(now)
                     .push(")");
             }
-            sql.push(" ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING");
+            sql.push(" ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING id AS v");
             let (text, a) = sql.finish();
-            inserted += tx.execute(text, a).await?;
+            let ids: Vec<One<i64>> = tx.fetch_all(text, a).await?;
+            inserted.extend(ids.into_iter().map(|r| r.v));
         }
     }
-    if inserted > 0 {
+    if !inserted.is_empty() {
         notify_jobs(tx).await?;
     }
     Ok(inserted)
@@ -318,8 +335,9 @@ pub(crate) async fn enqueue_tx(tx: &mut Tx, jobs: &[NewJob], now: DateTime<Utc>)
 
 impl Store {
     /// Enqueues jobs in their own transaction (most jobs are enqueued by the write that
-    /// causes them, inside its transaction). Returns how many were inserted.
-    pub async fn enqueue(&self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<u64> {
+    /// causes them, inside its transaction). Returns the ids of the jobs inserted (a job
+    /// whose unique key exists already is not).
+    pub async fn enqueue(&self, jobs: &[NewJob], now: DateTime<Utc>) -> Result<Vec<i64>> {
         let actor = Actor::system("queue");
         let mut w = Write::begin(self, &actor, now).await?;
         let n = w.enqueue(jobs).await?;
@@ -594,15 +612,32 @@ impl Store {
         row.map(JobRow::into_job).transpose()
     }
 
-    /// Jobs in `state`, newest first (`Discarded`: the dead letters).
+    /// Jobs in `state`, newest first (`Discarded`: the dead letters), optionally only those
+    /// of some pages.
     pub async fn list_jobs(&self, state: JobState, limit: i64) -> Result<Vec<Job>> {
-        let rows: Vec<JobRow> = self
-            .db
-            .read(
-                "SELECT * FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2",
-                args![state.as_str(), limit.clamp(1, 10_000)],
-            )
-            .await?;
+        self.list_jobs_of(state, None, limit).await
+    }
+
+    /// Like [`Store::list_jobs`], only jobs of `pages` when given.
+    pub async fn list_jobs_of(
+        &self,
+        state: JobState,
+        pages: Option<&[String]>,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let mut sql = SqlBuilder::new("SELECT * FROM jobs WHERE state = ");
+        sql.bind(state.as_str());
+        if let Some(pages) = pages {
+            if pages.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push(" AND page_id IN ")
+                .bind_list(pages.iter().map(String::as_str));
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .bind(limit.clamp(1, 10_000));
+        let (text, args) = sql.finish();
+        let rows: Vec<JobRow> = self.db.read(text, args).await?;
         rows.into_iter().map(JobRow::into_job).collect()
     }
 
@@ -707,26 +742,29 @@ impl Store {
         tx.commit().await
     }
 
-    /// Each reconciler's last success time and last error.
-    pub async fn reconciler_runs(
-        &self,
-    ) -> Result<Vec<(String, Option<DateTime<Utc>>, Option<String>)>> {
+    /// Each reconciler's last run.
+    pub async fn reconciler_runs(&self) -> Result<Vec<ReconcilerRun>> {
         #[derive(sqlx::FromRow)]
         struct RunRow {
             name: String,
+            node: String,
+            last_run_at: i64,
             last_success_at: Option<i64>,
             last_error: Option<String>,
         }
         let rows: Vec<RunRow> = self
             .db
-            .read(
-                "SELECT name, last_success_at, last_error FROM reconciler_runs ORDER BY name",
-                vec![],
-            )
+            .read("SELECT * FROM reconciler_runs ORDER BY name", vec![])
             .await?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.name, r.last_success_at.map(from_ms), r.last_error))
+            .map(|r| ReconcilerRun {
+                name: r.name,
+                node: r.node,
+                last_run_at: from_ms(r.last_run_at),
+                last_success_at: r.last_success_at.map(from_ms),
+                last_error: r.last_error,
+            })
             .collect())
     }
 

@@ -28,7 +28,9 @@ pub use audit::AuditEntry;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
 pub use incidents::{IncidentOrder, IncidentQuery};
-pub use jobs::{Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, later};
+pub use jobs::{
+    Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,
+};
 pub use leader::Leadership;
 
 use db::{Db, One};

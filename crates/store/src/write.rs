@@ -37,10 +37,10 @@ impl<'a> Write<'a> {
     }
 
     /// Enqueues jobs in this transaction: they exist if and only if the write commits.
-    pub(crate) async fn enqueue(&mut self, jobs: &[NewJob]) -> Result<u64> {
-        let n = crate::jobs::enqueue_tx(&mut self.tx, jobs, self.now).await?;
-        self.enqueued |= n > 0;
-        Ok(n)
+    pub(crate) async fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        let ids = crate::jobs::enqueue_tx(&mut self.tx, jobs, self.now).await?;
+        self.enqueued |= !ids.is_empty();
+        Ok(ids)
     }
 
     /// Starts a write transaction on one page. Its first statement bumps the page's version

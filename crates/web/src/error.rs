@@ -93,6 +93,12 @@ impl IntoResponse for ApiError {
             body["field"] = json!(f);
         }
         let mut resp = (status, axum::Json(body)).into_response();
+        if let Self::PayloadTooLarge = self {
+            // The rest of the body was not read: the connection cannot be reused, so say so
+            // and the client will not send its next request down a closing socket.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Self::TooManyRequests { retry_after } = self {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -4,14 +4,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, patch, put};
+use axum::routing::{get, patch, post, put};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api::v1::{components, groups, incidents, openapi, pages, postmortem, templates};
+use crate::api::v1::{components, groups, incidents, jobs, openapi, pages, postmortem, templates};
 use crate::error::ApiError;
 use crate::health;
 use crate::state::AppState;
@@ -107,6 +107,10 @@ pub fn router(state: AppState) -> Router {
             &format!("{p}/incident_templates/{{template_id}}"),
             get(templates::get_template).delete(templates::delete_template),
         )
+        .route("/jobs", get(jobs::list_jobs))
+        .route("/jobs/{job_id}", get(jobs::get_job))
+        .route("/jobs/{job_id}/replay", post(jobs::replay_job))
+        .route("/jobs/{job_id}/cancel", post(jobs::cancel_job))
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });

@@ -6,7 +6,7 @@
 //! scrape time by [`Metrics::refresh`], so every node reports the same truth.
 
 use chrono::{DateTime, Utc};
-use herald_store::Store;
+use herald_store::{QueueStats, Store};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -196,7 +196,21 @@ impl Metrics {
         let stats = store.queue_stats().await?;
         self.queue_depth.clear();
         self.queue_oldest_due_age.clear();
-        for q in &stats {
+        // Every known queue is reported, at zero when empty: an absent series cannot alert.
+        let mut queues: Vec<QueueStats> = herald_store::kinds::queues()
+            .into_iter()
+            .map(|q| QueueStats {
+                queue: q.to_owned(),
+                ..QueueStats::default()
+            })
+            .collect();
+        for s in stats {
+            match queues.iter_mut().find(|q| q.queue == s.queue) {
+                Some(q) => *q = s,
+                None => queues.push(s),
+            }
+        }
+        for q in &queues {
             for (state, n) in [
                 ("available", q.available),
                 ("scheduled", q.scheduled),
@@ -222,10 +236,10 @@ impl Metrics {
                 .get_or_create(&NameLabels { name: id })
                 .set(age(at));
         }
-        for (name, success, _) in store.reconciler_runs().await? {
-            if let Some(t) = success {
+        for run in store.reconciler_runs().await? {
+            if let Some(t) = run.last_success_at {
                 self.reconciler_last_success
-                    .get_or_create(&NameLabels { name })
+                    .get_or_create(&NameLabels { name: run.name })
                     .set(t.timestamp_millis() as f64 / 1000.0);
             }
         }

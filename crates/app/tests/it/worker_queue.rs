@@ -129,12 +129,12 @@ impl Worker {
 }
 
 async fn enqueue(store: &Store, payload: serde_json::Value) -> i64 {
-    let n = store
+    let ids = store
         .enqueue(&[TEST.job(None, payload)], SystemClock.now())
         .await
         .unwrap();
-    assert_eq!(n, 1);
-    store.list_jobs(JobState::Available, 1).await.unwrap()[0].id
+    assert_eq!(ids.len(), 1);
+    ids[0]
 }
 
 async fn a_job_runs_once_and_completes(b: Backend) {
@@ -160,10 +160,17 @@ async fn unique_keys_enqueue_once(b: Backend) {
         store
             .enqueue(&[job.clone(), job.clone()], SystemClock.now())
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         1
     );
-    assert_eq!(store.enqueue(&[job], SystemClock.now()).await.unwrap(), 0);
+    assert!(
+        store
+            .enqueue(&[job], SystemClock.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store
             .list_jobs(JobState::Available, 10)
@@ -251,8 +258,7 @@ async fn a_panic_or_a_hang_is_a_failed_attempt_not_a_dead_worker(b: Backend) {
         timeout: Duration::from_millis(200),
         ..TEST.job(None, json!({"sleep_ms": 60_000}))
     };
-    store.enqueue(&[job], SystemClock.now()).await.unwrap();
-    let hung = store.list_jobs(JobState::Available, 1).await.unwrap()[0].id;
+    let hung = store.enqueue(&[job], SystemClock.now()).await.unwrap()[0];
     let j = w.wait_state(hung, JobState::Retryable).await;
     assert!(j.last_error.unwrap().contains("deadline"));
     let ok = enqueue(&store, json!({})).await;
@@ -397,3 +403,81 @@ both_backends!(
     a_lost_lease_cannot_complete_the_job,
     shutdown_hands_unfinished_jobs_back,
 );
+
+async fn dead_letters_are_listed_and_replayed_over_the_api_per_page(b: Backend) {
+    // Arrange: a dead letter on the app's page and one on another page.
+    let app = crate::helpers::TestApp::spawn(b).await;
+    let other = app.new_page("other").await;
+    let now = SystemClock.now();
+    for page in [&app.page.id, &other.id] {
+        let job = NewJob {
+            queue: "deadq".into(),
+            ..TEST.job(Some(page), json!({"to": page}))
+        };
+        app.store.enqueue(&[job], now).await.unwrap();
+        let c = app.store.claim_jobs("deadq", "w", 1, now).await.unwrap();
+        app.store
+            .finish_jobs(
+                &[Finish {
+                    id: c[0].id,
+                    attempt: 1,
+                    outcome: Outcome::Discard {
+                        error: "410 Gone".into(),
+                    },
+                }],
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    // Act and assert: the page's key sees only its page's dead letter.
+    let mine = app.get("/v1/jobs").await.json();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["page_id"], app.page.id.as_str());
+    assert_eq!(mine[0]["last_error"], "410 Gone");
+    let id = mine[0]["id"].as_i64().unwrap();
+    let theirs = app
+        .store
+        .list_jobs(JobState::Discarded, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.id != id)
+        .unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/jobs/{}", theirs.id)).await.status,
+        reqwest::StatusCode::NOT_FOUND
+    );
+    let ro = app
+        .new_key(Some(std::slice::from_ref(&app.page.id)), true)
+        .await;
+    let r = app
+        .send_as(
+            &ro,
+            reqwest::Method::POST,
+            &format!("/v1/jobs/{id}/replay"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::FORBIDDEN);
+    let r = app.post(&format!("/v1/jobs/{id}/replay"), &json!({})).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["state"], "available");
+    assert_eq!(r.json()["attempt"], 0);
+    assert_eq!(
+        app.get("/v1/jobs?state=bogus").await.status,
+        reqwest::StatusCode::BAD_REQUEST
+    );
+    let all = app.new_key(None, true).await;
+    let every = app
+        .send_as(&all, reqwest::Method::GET, "/v1/jobs", None)
+        .await
+        .json();
+    assert_eq!(
+        every.as_array().unwrap().len(),
+        1,
+        "the replayed one left the dead letters"
+    );
+}
+
+both_backends!(dead_letters_are_listed_and_replayed_over_the_api_per_page);

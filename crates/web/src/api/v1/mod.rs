@@ -5,6 +5,7 @@ pub mod components;
 pub mod dto;
 pub mod groups;
 pub mod incidents;
+pub mod jobs;
 pub mod openapi;
 pub mod pages;
 pub mod postmortem;

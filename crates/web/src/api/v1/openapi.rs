@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{components, groups, incidents, pages, postmortem, templates};
+use super::{components, groups, incidents, jobs, pages, postmortem, templates};
 
 /// The document.
 #[derive(OpenApi)]
@@ -32,6 +32,7 @@ use super::{components, groups, incidents, pages, postmortem, templates};
         postmortem::get_postmortem, postmortem::save_postmortem, postmortem::publish, postmortem::revert,
         postmortem::delete_postmortem,
         templates::list_templates, templates::create_template, templates::get_template, templates::delete_template,
+        jobs::list_jobs, jobs::get_job, jobs::replay_job, jobs::cancel_job,
     ),
     modifiers(&Auth),
     security(("oauth" = []), ("api_key" = [])),
