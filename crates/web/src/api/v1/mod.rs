@@ -2,7 +2,8 @@
 //! objects and arrays in responses, `{"error", "message"}` errors.
 
 pub mod components;
-pub mod dto;
+/// The v1 response objects (defined in `herald-wire`, shared with webhook payloads).
+pub use herald_wire::v1 as dto;
 pub mod groups;
 pub mod incidents;
 pub mod jobs;

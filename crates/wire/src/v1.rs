@@ -1,4 +1,4 @@
-//! Management API v1 response shapes, field for field as Statuspage's (STATUSPAGE-API.md
+//! Management API v1 objects, field for field as Statuspage's (STATUSPAGE-API.md
 //! §2.3). Responses are bare objects and arrays. Every timestamp is printed in the page's
 //! time zone with three fractional digits.
 
