@@ -18,6 +18,7 @@ pub mod page;
 pub mod password;
 pub mod patch;
 pub mod status;
+pub mod subscriber;
 pub mod template;
 pub mod time;
 pub mod user;
