@@ -63,6 +63,25 @@ pub struct Config {
     /// A worker silent this long is presumed dead and its jobs run again elsewhere
     /// (`HERALD_WORKER_STALE_MS`).
     pub worker_stale_ms: u64,
+    /// SMTP server for e-mail notifications (`HERALD_SMTP_URL`), e.g. `smtp://127.0.0.1:2525`
+    /// or `smtps://user:pass@smtp.example.com`. Unset: e-mail deliveries wait until it is set.
+    pub smtp_url: Option<String>,
+    /// Default sender (`HERALD_SMTP_FROM`); a page's `notifications_from_email` wins.
+    pub smtp_from: String,
+    /// Twilio-compatible SMS API base URL (`HERALD_SMS_URL`), e.g. `https://api.twilio.com`.
+    pub sms_url: Option<String>,
+    /// SMS account (`HERALD_SMS_ACCOUNT_SID`).
+    pub sms_account_sid: Option<String>,
+    /// SMS credential (`HERALD_SMS_AUTH_TOKEN`); never logged.
+    pub sms_auth_token: Option<String>,
+    /// SMS sender number (`HERALD_SMS_FROM`).
+    pub sms_from: Option<String>,
+    /// Ranges the guarded HTTP client may reach although they are not public
+    /// (`HERALD_EGRESS_ALLOW`, comma-separated CIDRs; empty by default).
+    pub egress_allow: String,
+    /// An explicit egress proxy for webhooks (`HERALD_EGRESS_PROXY`); proxy environment
+    /// variables are never used.
+    pub egress_proxy: Option<String>,
     /// This worker process's name in the `workers` table and in logs (`HERALD_WORKER_ID`);
     /// random when unset.
     pub worker_id: Option<String>,
@@ -88,6 +107,14 @@ impl Default for Config {
             worker_heartbeat_ms: 2000,
             worker_stale_ms: 10_000,
             worker_id: None,
+            smtp_url: None,
+            smtp_from: "Herald <noreply@localhost.localdomain>".to_owned(),
+            sms_url: None,
+            sms_account_sid: None,
+            sms_auth_token: None,
+            sms_from: None,
+            egress_allow: String::new(),
+            egress_proxy: None,
             fault: None,
         }
     }
@@ -110,6 +137,14 @@ impl fmt::Debug for Config {
             .field("worker_heartbeat_ms", &self.worker_heartbeat_ms)
             .field("worker_stale_ms", &self.worker_stale_ms)
             .field("worker_id", &self.worker_id)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
+            .field("sms_url", &self.sms_url)
+            .field("sms_account_sid", &self.sms_account_sid)
+            .field("sms_auth_token", &self.sms_auth_token.as_ref().map(|_| "***"))
+            .field("sms_from", &self.sms_from)
+            .field("egress_allow", &self.egress_allow)
+            .field("egress_proxy", &self.egress_proxy.as_deref().map(redact_url))
             .field("fault", &self.fault)
             .finish()
     }
@@ -189,6 +224,7 @@ impl Config {
                 "configuration: worker_concurrency must be at least 1 and worker_stale_ms at least twice worker_heartbeat_ms"
             );
         }
+        herald_notify::egress::EgressPolicy::parse(&self.egress_allow).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         if self.api_requests_per_minute == 0 {
             anyhow::bail!("configuration: api_requests_per_minute must be at least 1");
         }
@@ -208,6 +244,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let c = Config {
+            smtp_url: Some("smtps://mailer:s3cretpw@smtp.example.com".into()),
+            sms_auth_token: Some("tok3n-value".into()),
+            ..Config::default()
+        };
+        let d = format!("{c:?}");
+        assert!(!d.contains("s3cretpw") && !d.contains("tok3n-value"), "{d}");
+    }
 
     #[test]
     fn passwords_are_redacted_from_urls() {

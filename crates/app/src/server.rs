@@ -45,10 +45,11 @@ pub async fn run(
     } else {
         let rc = jobs::runner_config(config);
         let node = rc.worker_id.clone();
+        let notifier = Arc::new(jobs::notifier(config, &store, clock.as_ref()).await?);
         let runner = Runner::new(
             store.clone(),
             clock.clone(),
-            jobs::registry(),
+            jobs::registry(notifier),
             rc,
             metrics.clone(),
         );
@@ -63,6 +64,8 @@ pub async fn run(
     let web = WebConfig {
         public_url: config.public_url(),
         api_requests_per_minute: config.api_requests_per_minute,
+        egress: herald_notify::egress::EgressPolicy::parse(&config.egress_allow)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
     let state = AppState::new(store.clone(), clock, web, metrics, runner);
     tracing::info!(addr = %listener.local_addr()?, role = ?config.role, backend = ?store.backend(), "herald is serving");

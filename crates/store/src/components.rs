@@ -96,6 +96,26 @@ pub(crate) async fn set_status(
     log_status(&mut w.tx, &c.page_id, &c.id, status, w.now).await
 }
 
+/// Records a component status change for webhook subscribers (whose payload carries the
+/// old and new status), inside the write that made it.
+pub(crate) async fn record_component_event(
+    w: &mut Write<'_>,
+    page_id: &str,
+    component_id: &str,
+    old: ComponentStatus,
+    new: ComponentStatus,
+) -> Result<()> {
+    let event = crate::notifications::NewEvent {
+        kind: herald_domain::notification::EventKind::ComponentUpdated,
+        page_id,
+        incident_id: None,
+        update_id: None,
+        component_id: Some(component_id),
+        data: Some(json!({"old_status": old.as_str(), "new_status": new.as_str()})),
+    };
+    crate::notifications::record_event(w, event).await.map(|_| ())
+}
+
 async fn log_status(
     tx: &mut Tx,
     page_id: &str,
@@ -312,8 +332,9 @@ impl Store {
             ],
         )
         .await?;
-        if let Some(s) = patch.status {
+        if let Some(s) = patch.status.filter(|s| *s != current.status) {
             set_status(&mut w, &current, s).await?;
+            record_component_event(&mut w, page_id, id, current.status, s).await?;
         }
         let after = page_components_tx(&mut w.tx, page_id).await?;
         let c = find(&after, id)?.clone();

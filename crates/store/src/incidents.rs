@@ -14,7 +14,9 @@ use herald_domain::status::IncidentStatus;
 use serde_json::json;
 use std::collections::HashMap;
 
-use crate::components::{page_components_tx, set_status};
+use crate::components::{page_components_tx, record_component_event, set_status};
+use crate::notifications::{record_event, NewEvent};
+use herald_domain::notification::EventKind;
 use crate::db::{SqlBuilder, Tx, args};
 use crate::pages::PageRow;
 use crate::write::{Write, diff};
@@ -521,6 +523,16 @@ impl Store {
                 set_status(w, c, *status).await?;
             }
         }
+        // Subscribers hear of each update the author wants delivered (never of backfilled
+        // history), and webhooks of each component change it made.
+        if let Some(u) = change.new_update.as_ref().filter(|u| u.deliver_notifications && !i.backfilled) {
+            let kind = EventKind::of_update(before.is_none(), u.status);
+            let event = NewEvent { kind, page_id: &i.page_id, incident_id: Some(&i.id), update_id: Some(&u.id), component_id: None, data: None };
+            record_event(w, event).await?;
+            for a in u.affected_components.iter().flatten() {
+                record_component_event(w, &i.page_id, &a.code, a.old_status, a.new_status).await?;
+            }
+        }
         let action = match (before, &change.new_update) {
             (None, _) => "incident.create",
             (Some(_), Some(_)) => "incident.post_update",
@@ -550,7 +562,20 @@ impl Store {
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
-        let new = change(&current, w.now)?;
+        let mut new = change(&current, w.now)?;
+        let published = current.postmortem.published_at.is_none() && new.postmortem.published_at.is_some();
+        if published && new.postmortem.notify_subscribers {
+            new.postmortem.notified_subscribers = true;
+            let event = NewEvent {
+                kind: EventKind::PostmortemPublished,
+                page_id,
+                incident_id: Some(id),
+                update_id: None,
+                component_id: None,
+                data: None,
+            };
+            record_event(&mut w, event).await?;
+        }
         save_incident(&mut w.tx, &new).await?;
         w.audit(
             Some(page_id),
@@ -688,15 +713,14 @@ impl Store {
     }
 
     /// Marks a scheduled maintenance that asked for a reminder and starts before
-    /// `remind_until` as reminded, and enqueues `jobs` (the reminder notifications) in the
-    /// same transaction, once: returns false when there is nothing to remind (already
+    /// `remind_until` as reminded, and records the reminder event (whose fan-out tells the
+    /// subscribers) in the same transaction, once: returns false when there is nothing to remind (already
     /// reminded, not asked for, not yet time, or no longer scheduled).
     pub async fn mark_reminded(
         &self,
         page_id: &str,
         id: &str,
         remind_until: DateTime<Utc>,
-        jobs: &[crate::NewJob],
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool> {
@@ -713,7 +737,15 @@ impl Store {
         if n == 0 {
             return Ok(false);
         }
-        w.enqueue(jobs).await?;
+        let event = NewEvent {
+            kind: EventKind::MaintenanceReminder,
+            page_id,
+            incident_id: Some(id),
+            update_id: None,
+            component_id: None,
+            data: None,
+        };
+        record_event(&mut w, event).await?;
         w.audit(
             Some(page_id),
             "maintenance.remind",

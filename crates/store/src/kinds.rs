@@ -55,23 +55,58 @@ pub const CANARY: KindSpec = KindSpec {
     backoff_cap: Duration::from_secs(30),
 };
 
-/// The queue of subscriber notifications.
+/// The queue of fan-out jobs (one per notification event).
 pub const NOTIFY_QUEUE: &str = "notify";
 
-/// Tells a maintenance's subscribers that it starts within the hour; enqueued once per
-/// maintenance by the maintenance reconciler, in the transaction that marks it reminded.
-pub const MAINTENANCE_REMINDER: KindSpec = KindSpec {
-    name: "maintenance.reminder",
+/// Turns one notification event into one delivery job per concerned subscriber and channel,
+/// in large batches. Enqueued in the transaction that records the event.
+pub const NOTIFY_FANOUT: KindSpec = KindSpec {
+    name: "notify.fanout",
     queue: NOTIFY_QUEUE,
-    max_attempts: 25,
+    max_attempts: 50,
+    timeout: Duration::from_secs(300),
+    backoff_base: Duration::from_secs(1),
+    backoff_cap: Duration::from_secs(60),
+};
+
+/// Delivery retries span about three days: 25 attempts with full jitter, doubling from
+/// 30 s up to a 6-hour cap (expected total ≈ 2.5 days, at most ≈ 5 days).
+const DELIVERY_ATTEMPTS: i64 = 25;
+const DELIVERY_BASE: Duration = Duration::from_secs(30);
+const DELIVERY_CAP: Duration = Duration::from_secs(6 * 3600);
+
+/// One e-mail to one subscriber.
+pub const DELIVER_EMAIL: KindSpec = KindSpec {
+    name: "deliver.email",
+    queue: "email",
+    max_attempts: DELIVERY_ATTEMPTS,
     timeout: Duration::from_secs(60),
-    backoff_base: Duration::from_secs(10),
-    backoff_cap: Duration::from_secs(3600),
+    backoff_base: DELIVERY_BASE,
+    backoff_cap: DELIVERY_CAP,
+};
+
+/// One text message to one subscriber.
+pub const DELIVER_SMS: KindSpec = KindSpec {
+    name: "deliver.sms",
+    queue: "sms",
+    max_attempts: DELIVERY_ATTEMPTS,
+    timeout: Duration::from_secs(40),
+    backoff_base: DELIVERY_BASE,
+    backoff_cap: DELIVERY_CAP,
+};
+
+/// One POST to a subscriber's webhook, Slack, Teams or Discord URL.
+pub const DELIVER_HTTP: KindSpec = KindSpec {
+    name: "deliver.http",
+    queue: "webhook",
+    max_attempts: DELIVERY_ATTEMPTS,
+    timeout: Duration::from_secs(40),
+    backoff_base: DELIVERY_BASE,
+    backoff_cap: DELIVERY_CAP,
 };
 
 /// Every kind herald knows.
-pub const ALL: &[KindSpec] = &[CANARY, MAINTENANCE_REMINDER];
-
+pub const ALL: &[KindSpec] = &[CANARY, NOTIFY_FANOUT, DELIVER_EMAIL, DELIVER_SMS, DELIVER_HTTP];
 /// The spec of a stored kind name.
 pub fn spec(name: &str) -> Option<&'static KindSpec> {
     ALL.iter().find(|k| k.name == name)

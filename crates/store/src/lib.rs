@@ -19,7 +19,9 @@ mod keys;
 pub mod kinds;
 mod leader;
 mod migrations;
+mod notifications;
 mod pages;
+mod subscribers;
 mod templates;
 mod users;
 mod write;
@@ -32,6 +34,8 @@ pub use jobs::{
     Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,
 };
 pub use leader::Leadership;
+pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
+pub use subscribers::{SubscriberQuery, WebhookSecrets, QUARANTINE_TTL, UNCONFIRMED_TTL};
 
 use db::{Db, One};
 use std::sync::Arc;

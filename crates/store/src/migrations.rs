@@ -22,6 +22,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0002_jobs.sql"),
         include_str!("../../../migrations/postgres/0002_jobs.sql"),
     ),
+    (
+        5,
+        "notifications",
+        include_str!("../../../migrations/sqlite/0005_notifications.sql"),
+        include_str!("../../../migrations/postgres/0005_notifications.sql"),
+    ),
 ];
 
 /// The highest version.

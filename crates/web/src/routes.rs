@@ -11,7 +11,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api::v1::{components, groups, incidents, jobs, openapi, pages, postmortem, templates};
+use crate::api::v1::{
+    components, groups, incidents, jobs, openapi, pages, postmortem, subscribers, templates,
+};
 use crate::error::ApiError;
 use crate::health;
 use crate::state::AppState;
@@ -106,6 +108,31 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{p}/incident_templates/{{template_id}}"),
             get(templates::get_template).delete(templates::delete_template),
+        )
+        .route(
+            &format!("{p}/subscribers"),
+            get(subscribers::list_subscribers).post(subscribers::create_subscriber),
+        )
+        .route(&format!("{p}/subscribers/unsubscribed"), get(subscribers::list_unsubscribed))
+        .route(&format!("{p}/subscribers/count"), get(subscribers::count))
+        .route(&format!("{p}/subscribers/histogram_by_state"), get(subscribers::histogram))
+        .route(&format!("{p}/subscribers/export.csv"), get(subscribers::export_csv))
+        .route(&format!("{p}/subscribers/unsubscribe"), post(subscribers::bulk_unsubscribe))
+        .route(&format!("{p}/subscribers/reactivate"), post(subscribers::bulk_reactivate))
+        .route(&format!("{p}/subscribers/resend_confirmation"), post(subscribers::bulk_resend))
+        .route(
+            &format!("{p}/subscribers/{{subscriber_id}}"),
+            get(subscribers::get_subscriber)
+                .patch(subscribers::update_subscriber)
+                .delete(subscribers::delete_subscriber),
+        )
+        .route(
+            &format!("{p}/subscribers/{{subscriber_id}}/resend_confirmation"),
+            post(subscribers::resend_one),
+        )
+        .route(
+            &format!("{p}/subscribers/{{subscriber_id}}/rotate_secret"),
+            post(subscribers::rotate_secret),
         )
         .route("/jobs", get(jobs::list_jobs))
         .route("/jobs/{job_id}", get(jobs::get_job))

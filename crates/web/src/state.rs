@@ -16,6 +16,8 @@ pub struct WebConfig {
     pub public_url: String,
     /// Management API requests allowed per key per minute (Statuspage: 60).
     pub api_requests_per_minute: u32,
+    /// What webhook and chat URLs may point at (checked when a subscriber saves one).
+    pub egress: herald_notify::egress::EgressPolicy,
 }
 
 impl Default for WebConfig {
@@ -23,6 +25,7 @@ impl Default for WebConfig {
         Self {
             public_url: "http://127.0.0.1:8080".to_owned(),
             api_requests_per_minute: 60,
+            egress: herald_notify::egress::EgressPolicy::default(),
         }
     }
 }

@@ -455,3 +455,59 @@ impl TemplateV1 {
         }
     }
 }
+
+/// A subscriber (v1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriberV1 {
+    pub id: String,
+    /// `email`, `sms`, `webhook`, `slack`, `teams` or `discord`.
+    pub mode: String,
+    pub email: Option<String>,
+    pub endpoint: Option<String>,
+    pub phone_number: Option<String>,
+    pub phone_country: Option<String>,
+    pub display_phone_number: Option<String>,
+    pub obfuscated_channel_name: Option<String>,
+    pub workspace_name: Option<String>,
+    pub quarantined_at: Option<String>,
+    pub purge_at: Option<String>,
+    /// Ids of the components it follows (empty: the whole page).
+    pub components: Vec<String>,
+    pub page_access_user_id: Option<String>,
+    pub skip_confirmation_notification: bool,
+    pub created_at: String,
+    /// Herald extension: `unconfirmed`, `active`, `quarantined` or `unsubscribed`.
+    pub state: String,
+    /// Herald extension: the incident it follows, for incident subscriptions.
+    pub incident_id: Option<String>,
+    /// Herald extension: the webhook signing secret, present only in the response that
+    /// created the subscriber (or rotated the secret). Store it; it is not shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+impl SubscriberV1 {
+    /// The v1 view of `s`.
+    pub fn new(s: &herald_domain::subscriber::Subscriber, z: PageZone) -> Self {
+        Self {
+            id: s.id.clone(),
+            mode: s.channel.mode().to_owned(),
+            email: s.email.clone(),
+            endpoint: s.endpoint.clone(),
+            phone_number: s.phone_number.clone(),
+            phone_country: s.phone_country.clone(),
+            display_phone_number: s.phone_number.clone(),
+            obfuscated_channel_name: None,
+            workspace_name: None,
+            quarantined_at: z.format_opt(s.quarantined_at),
+            purge_at: z.format_opt(s.purge_at),
+            components: s.component_ids.clone(),
+            page_access_user_id: None,
+            skip_confirmation_notification: false,
+            created_at: z.format(s.created_at),
+            state: s.state.as_str().to_owned(),
+            incident_id: s.incident_id.clone(),
+            webhook_secret: None,
+        }
+    }
+}

@@ -4,9 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::incident::{auto_transition, plan_update};
-use herald_store::kinds::MAINTENANCE_REMINDER;
 use herald_store::{Store, StoreError};
-use serde_json::json;
 use std::time::Duration;
 
 use crate::handler::BoxFuture;
@@ -61,14 +59,9 @@ impl Reconciler for Maintenance {
                     Err(StoreError::Invalid(_) | StoreError::NotFound) => {}
                     Err(e) => return Err(e.to_string()),
                 }
-                let reminder = MAINTENANCE_REMINDER.job(Some(&page_id), json!({"incident_id": id}));
-                let reminder = herald_store::NewJob {
-                    unique_key: Some(format!("maintenance.reminder:{id}")),
-                    ..reminder
-                };
                 match self
                     .store
-                    .mark_reminded(&page_id, &id, now + REMIND_BEFORE, &[reminder], &actor, now)
+                    .mark_reminded(&page_id, &id, now + REMIND_BEFORE, &actor, now)
                     .await
                 {
                     Ok(true) => reminded += 1,
@@ -113,6 +106,31 @@ impl Reconciler for PruneJobs {
             } else {
                 String::new()
             })
+        })
+    }
+}
+
+/// Deletes subscribers who never confirmed within a week and quarantined ones after 90
+/// days, and forgets old rate-limit counts.
+#[derive(Debug, Clone)]
+pub struct Subscribers {
+    pub store: Store,
+}
+
+impl Reconciler for Subscribers {
+    fn name(&self) -> &'static str {
+        "purge-subscribers"
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_secs(900)
+    }
+
+    fn reconcile(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            let n = self.store.purge_subscribers(now).await.map_err(|e| e.to_string())?;
+            self.store.prune_rates(now - TimeDelta::days(2)).await.map_err(|e| e.to_string())?;
+            Ok(if n > 0 { format!("purged {n} subscribers") } else { String::new() })
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod openapi;
 pub mod pages;
 pub mod postmortem;
+pub mod subscribers;
 pub mod templates;
 
 use serde::Serialize;

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{components, groups, incidents, jobs, pages, postmortem, templates};
+use super::{components, groups, incidents, jobs, pages, postmortem, subscribers, templates};
 
 /// The document.
 #[derive(OpenApi)]
@@ -33,6 +33,11 @@ use super::{components, groups, incidents, jobs, pages, postmortem, templates};
         postmortem::delete_postmortem,
         templates::list_templates, templates::create_template, templates::get_template, templates::delete_template,
         jobs::list_jobs, jobs::get_job, jobs::replay_job, jobs::cancel_job,
+        subscribers::list_subscribers, subscribers::list_unsubscribed, subscribers::create_subscriber,
+        subscribers::get_subscriber, subscribers::update_subscriber, subscribers::delete_subscriber,
+        subscribers::resend_one, subscribers::rotate_secret, subscribers::bulk_unsubscribe,
+        subscribers::bulk_reactivate, subscribers::bulk_resend, subscribers::count, subscribers::histogram,
+        subscribers::export_csv,
     ),
     modifiers(&Auth),
     security(("oauth" = []), ("api_key" = [])),

@@ -1,0 +1,102 @@
+//! The fan-out job: one notification event becomes one delivery job per concerned subscriber
+//! and channel, enqueued in batches of 5,000 with unique keys (the delivery id), so a fan-out
+//! that dies halfway and runs again enqueues nothing twice.
+
+use herald_domain::notification::delivery_id;
+use herald_domain::subscriber::Channel;
+use herald_store::kinds::{KindSpec, DELIVER_EMAIL, DELIVER_HTTP, DELIVER_SMS};
+use herald_store::NewJob;
+use herald_worker::{BoxFuture, Handler, JobContext, JobError};
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::render::{component_event, current_status, incident_event, Frozen};
+use crate::Notifier;
+
+/// Subscribers per batch.
+pub const BATCH: i64 = 5000;
+
+/// The delivery job kind of a channel.
+pub fn spec_for(channel: Channel) -> KindSpec {
+    match channel {
+        Channel::Email => DELIVER_EMAIL,
+        Channel::Sms => DELIVER_SMS,
+        Channel::Webhook | Channel::Slack | Channel::Teams | Channel::Discord => DELIVER_HTTP,
+    }
+}
+
+/// Runs fan-out jobs.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    pub notifier: Arc<Notifier>,
+}
+
+impl Handler for Fanout {
+    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            let store = &ctx.store;
+            let event_id = ctx.job.payload["event_id"].as_str().unwrap_or_default();
+            let Some(event) = store.get_event(event_id).await.map_err(JobError::retry)? else {
+                return Err(JobError::permanent(format!("no event {event_id}")));
+            };
+            let Some(page) = store.get_page(&event.page_id).await.map_err(JobError::retry)? else {
+                return Ok(()); // the page was deleted: nobody to tell
+            };
+            let components = store.list_components(&page.id).await.map_err(JobError::retry)?;
+            let incident = match &event.incident_id {
+                Some(i) => match store.get_incident(&page.id, i).await.map_err(JobError::retry)? {
+                    Some(inc) => Some(inc),
+                    None => return Ok(()), // deleted before anyone was told
+                },
+                None => None,
+            };
+            if event.payload.is_none() {
+                // Rendered once; every delivery (and retry) of the event uses this text.
+                let status = current_status(store, &page, &components).await.map_err(JobError::retry)?;
+                let base = &self.notifier.base_url;
+                let rendered: Frozen = match (&incident, &event.component_id) {
+                    (Some(i), _) => incident_event(&event, &page, status, i, &components, base),
+                    (None, Some(c)) => match components.iter().find(|x| x.id == *c) {
+                        Some(comp) => component_event(&event, &page, status, comp, &components, base),
+                        None => return Ok(()),
+                    },
+                    (None, None) => return Err(JobError::permanent("an event about nothing")),
+                };
+                let value = serde_json::to_value(&rendered).map_err(JobError::permanent)?;
+                store.freeze_event_payload(&event.id, &value).await.map_err(JobError::retry)?;
+            }
+            let scope: Vec<String> = match (&incident, &event.component_id) {
+                (Some(i), _) => i.component_ids.clone(),
+                (None, Some(c)) => vec![c.clone()],
+                (None, None) => Vec::new(),
+            };
+            let incident_id = event.incident_id.as_deref();
+            let mut after = String::new();
+            let mut total = 0usize;
+            loop {
+                let batch = store
+                    .event_recipients(&page.id, event.kind, incident_id, &scope, &after, BATCH)
+                    .await
+                    .map_err(JobError::retry)?;
+                let Some(last) = batch.last() else { break };
+                after = last.subscriber_id.clone();
+                let jobs: Vec<NewJob> = batch
+                    .iter()
+                    .map(|r| {
+                        let id = delivery_id(&event.id, &r.subscriber_id);
+                        let mut j = spec_for(r.channel).job(
+                            Some(&page.id),
+                            json!({"event_id": event.id, "subscriber_id": r.subscriber_id, "delivery_id": id}),
+                        );
+                        j.unique_key = Some(id);
+                        j
+                    })
+                    .collect();
+                total += jobs.len();
+                store.enqueue(&jobs, ctx.clock.now()).await.map_err(JobError::retry)?;
+            }
+            tracing::info!(event.id = %event.id, event.kind = event.kind.as_str(), page.id = %page.id, deliveries = total, "fanned out");
+            Ok(())
+        })
+    }
+}

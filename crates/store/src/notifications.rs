@@ -1,0 +1,319 @@
+//! Notification events, their fan-out, the delivery log, shared rate limits and instance
+//! secrets.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use herald_domain::clock::from_ms;
+use herald_domain::notification::EventKind;
+use herald_domain::subscriber::Channel;
+use serde_json::{json, Value};
+
+use crate::db::{args, One, SqlBuilder};
+use crate::kinds::NOTIFY_FANOUT;
+use crate::write::Write;
+use crate::{Result, Store, StoreError};
+
+/// A notification event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub page_id: String,
+    pub kind: EventKind,
+    pub incident_id: Option<String>,
+    pub update_id: Option<String>,
+    pub component_id: Option<String>,
+    /// Facts recorded with the event (a component's `old_status` and `new_status`).
+    pub data: Value,
+    /// The rendered payload, once the fan-out has rendered it.
+    pub payload: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: String,
+    page_id: String,
+    kind: String,
+    incident_id: Option<String>,
+    update_id: Option<String>,
+    component_id: Option<String>,
+    data: Option<String>,
+    payload: Option<String>,
+    created_at: i64,
+}
+
+impl EventRow {
+    fn into_event(self) -> Result<Event> {
+        Ok(Event {
+            kind: self
+                .kind
+                .parse()
+                .map_err(|()| StoreError::Internal(format!("event {} has kind {:?}", self.id, self.kind)))?,
+            payload: self.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()),
+            data: self.data.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(Value::Null),
+            created_at: from_ms(self.created_at),
+            id: self.id,
+            page_id: self.page_id,
+            incident_id: self.incident_id,
+            update_id: self.update_id,
+            component_id: self.component_id,
+        })
+    }
+}
+
+/// What a write tells subscribers about.
+#[derive(Debug, Clone)]
+pub(crate) struct NewEvent<'a> {
+    pub kind: EventKind,
+    pub page_id: &'a str,
+    pub incident_id: Option<&'a str>,
+    pub update_id: Option<&'a str>,
+    pub component_id: Option<&'a str>,
+    pub data: Option<Value>,
+}
+
+/// Records an event and enqueues its fan-out, inside the write that causes it: the event,
+/// and so every notification it leads to, exists if and only if the change commits.
+pub(crate) async fn record_event(w: &mut Write<'_>, e: NewEvent<'_>) -> Result<String> {
+    let id = herald_domain::id::generate();
+    w.tx.execute(
+        "INSERT INTO notification_events (id, page_id, kind, incident_id, update_id, component_id, data, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+        args![&id, e.page_id, e.kind.as_str(), e.incident_id, e.update_id, e.component_id, e.data.map(|d| d.to_string()), w.now],
+    )
+    .await?;
+    let mut job = NOTIFY_FANOUT.job(Some(e.page_id), json!({"event_id": id}));
+    job.unique_key = Some(format!("fanout:{id}"));
+    w.enqueue(&[job]).await?;
+    Ok(id)
+}
+
+/// One (subscriber, channel) a fan-out batch found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipient {
+    pub subscriber_id: String,
+    pub channel: Channel,
+}
+
+/// A delivery's outcome, for the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord<'a> {
+    pub id: &'a str,
+    pub event_id: &'a str,
+    pub subscriber_id: &'a str,
+    pub page_id: &'a str,
+    pub channel: Channel,
+    /// `delivered`, `failed` (will retry), `dead` (gave up), `blocked` (egress refused),
+    /// `skipped` (the subscriber left meanwhile).
+    pub state: &'a str,
+    pub attempt: i64,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// A row of the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub subscriber_id: String,
+    pub page_id: String,
+    pub channel: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    event_id: String,
+    subscriber_id: String,
+    page_id: String,
+    channel: String,
+    state: String,
+    attempts: i64,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    delivered_at: Option<i64>,
+}
+
+impl Store {
+    /// One event.
+    pub async fn get_event(&self, id: &str) -> Result<Option<Event>> {
+        let row: Option<EventRow> = self
+            .db
+            .read_opt("SELECT * FROM notification_events WHERE id = $1", args![id])
+            .await?;
+        row.map(EventRow::into_event).transpose()
+    }
+
+    /// Stores the event's rendered payload unless one is stored already; returns the payload
+    /// every delivery must use (the first one rendered wins, so retries never differ).
+    pub async fn freeze_event_payload(&self, id: &str, payload: &Value) -> Result<Value> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "UPDATE notification_events SET payload = $2 WHERE id = $1 AND payload IS NULL",
+            args![id, payload.to_string()],
+        )
+        .await?;
+        let stored: One<Option<String>> = tx
+            .fetch_one("SELECT payload AS v FROM notification_events WHERE id = $1", args![id])
+            .await?;
+        tx.commit().await?;
+        stored
+            .v
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .ok_or_else(|| StoreError::Internal(format!("event {id} has no payload")))
+    }
+
+    /// The next batch of subscribers an event concerns, after `after` (ordered by id):
+    /// active, of the page, on a channel the event reaches, whose scope (whole page, some of
+    /// `components`, or this incident) includes it.
+    pub async fn event_recipients(
+        &self,
+        page_id: &str,
+        kind: EventKind,
+        incident_id: Option<&str>,
+        components: &[String],
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Recipient>> {
+        #[derive(sqlx::FromRow)]
+        struct RecipientRow {
+            id: String,
+            channel: String,
+        }
+        let channels: Vec<&str> = kind.channels().iter().map(|c| c.as_str()).collect();
+        let mut sql = SqlBuilder::new("SELECT s.id, s.channel FROM subscribers s WHERE s.page_id = ");
+        sql.bind(page_id).push(" AND s.state = 'active' AND s.id > ").bind(after);
+        sql.push(" AND s.channel IN ").bind_list(channels);
+        match incident_id {
+            Some(i) => sql.push(" AND (s.incident_id IS NULL OR s.incident_id = ").bind(i).push(")"),
+            None => sql.push(" AND s.incident_id IS NULL"),
+        };
+        sql.push(" AND (NOT EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id)");
+        if !components.is_empty() {
+            sql.push(" OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN ")
+                .bind_list(components.iter().map(String::as_str))
+                .push(")");
+        }
+        sql.push(") ORDER BY s.id LIMIT ").bind(limit.clamp(1, 10_000));
+        let (text, a) = sql.finish();
+        let rows: Vec<RecipientRow> = self.db.read(text, a).await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Recipient {
+                    channel: r
+                        .channel
+                        .parse()
+                        .map_err(|()| StoreError::Internal(format!("subscriber {} channel {:?}", r.id, r.channel)))?,
+                    subscriber_id: r.id,
+                })
+            })
+            .collect()
+    }
+
+    /// Records an attempt's outcome in the delivery log (one row per delivery).
+    pub async fn record_delivery(&self, d: &DeliveryRecord<'_>, now: DateTime<Utc>) -> Result<()> {
+        let delivered = (d.state == "delivered").then_some(now);
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO deliveries (id, event_id, subscriber_id, page_id, channel, state, attempts, last_status, last_error, \
+               created_at, updated_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
+               last_status = excluded.last_status, last_error = excluded.last_error, updated_at = excluded.updated_at, \
+               delivered_at = COALESCE(deliveries.delivered_at, excluded.delivered_at)",
+            args![
+                d.id,
+                d.event_id,
+                d.subscriber_id,
+                d.page_id,
+                d.channel.as_str(),
+                d.state,
+                d.attempt,
+                d.status.map(i64::from),
+                d.error.as_deref(),
+                now,
+                delivered
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// The newest deliveries of a page.
+    pub async fn list_deliveries(&self, page_id: &str, limit: i64) -> Result<Vec<Delivery>> {
+        let rows: Vec<DeliveryRow> = self
+            .db
+            .read(
+                "SELECT * FROM deliveries WHERE page_id = $1 ORDER BY updated_at DESC, id LIMIT $2",
+                args![page_id, limit.clamp(1, 10_000)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Delivery {
+                id: r.id,
+                event_id: r.event_id,
+                subscriber_id: r.subscriber_id,
+                page_id: r.page_id,
+                channel: r.channel,
+                state: r.state,
+                attempts: r.attempts,
+                last_status: r.last_status,
+                last_error: r.last_error,
+                created_at: from_ms(r.created_at),
+                updated_at: from_ms(r.updated_at),
+                delivered_at: r.delivered_at.map(from_ms),
+            })
+            .collect())
+    }
+
+    /// Counts one use of `bucket` if fewer than `limit` happened within `window`; returns
+    /// whether it was allowed. Shared by every node (subscribe-form abuse limits).
+    pub async fn take_rate(&self, bucket: &str, limit: i64, window: TimeDelta, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let used: One<i64> = tx
+            .fetch_one(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS v FROM rate_events WHERE bucket = $1 AND at > $2",
+                args![bucket, now - window],
+            )
+            .await?;
+        if used.v >= limit {
+            return Ok(false);
+        }
+        tx.execute("INSERT INTO rate_events (bucket, at) VALUES ($1, $2)", args![bucket, now]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Forgets rate-limit uses older than `before`.
+    pub async fn prune_rates(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let n = tx.execute("DELETE FROM rate_events WHERE at < $1", args![before]).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The instance secret `name`, created (randomly, by `make`) on first use and the same
+    /// for every node afterwards.
+    pub async fn instance_secret(&self, name: &str, make: impl FnOnce() -> String, now: DateTime<Utc>) -> Result<String> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO instance_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            args![name, make(), now],
+        )
+        .await?;
+        let v: One<String> = tx
+            .fetch_one("SELECT value AS v FROM instance_secrets WHERE name = $1", args![name])
+            .await?;
+        tx.commit().await?;
+        Ok(v.v)
+    }
+}
