@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/docs/webhooks.md", get(webhook_docs))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -183,6 +184,14 @@ pub fn health_router(state: AppState) -> Router {
         ))
         .with_state(state)
         .layer(TraceLayer::new_for_http())
+}
+
+/// How herald's webhooks are delivered and signed (the `meta.documentation` of payloads).
+async fn webhook_docs() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        include_str!("../../../docs/webhooks.md"),
+    )
 }
 
 async fn home() -> Html<&'static str> {
