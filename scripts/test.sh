@@ -34,6 +34,10 @@ step "Browser test packages (tests/browser: playwright-core, axe-core)"
 if [ ! -f tests/browser/node_modules/.package-lock.json ] || ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.herald-lock; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.herald-lock)
 fi
+step "JavaScript compatibility clients (tests/compat: statuspage.io)"
+if [ ! -f tests/compat/node_modules/.package-lock.json ] || ! cmp -s tests/compat/package-lock.json tests/compat/node_modules/.herald-lock; then
+  (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.herald-lock)
+fi
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "Chromium is required at /usr/bin/chromium (apt-get install chromium)" >&2; exit 1; }
 export HERALD_ARTIFACTS=${HERALD_ARTIFACTS:-$root/artifacts}
 

@@ -88,6 +88,22 @@ pub struct Config {
     /// Test-only fault injection (`HERALD_FAULT`): `worker_never_claims` starts the workers
     /// but never claims a job, as in Statuspage's 2017 incident. Never set in production.
     pub fault: Option<String>,
+    /// The page served at `/`, by id or slug (`HERALD_DEFAULT_PAGE`); unset: the only page
+    /// that is not hidden.
+    pub default_page: Option<String>,
+    /// Share of major-outage time counted as down time (`HERALD_UPTIME_WEIGHT_MAJOR`).
+    pub uptime_weight_major: f64,
+    /// Share of partial-outage time counted as down time (`HERALD_UPTIME_WEIGHT_PARTIAL`).
+    pub uptime_weight_partial: f64,
+    /// Share of degraded-performance time counted as down time
+    /// (`HERALD_UPTIME_WEIGHT_DEGRADED`).
+    pub uptime_weight_degraded: f64,
+    /// Seconds between re-renders of every public page (`HERALD_SNAPSHOT_REFRESH_SECS`).
+    pub snapshot_refresh_secs: u64,
+    /// Milliseconds between page-version polls (`HERALD_SNAPSHOT_POLL_MS`).
+    pub snapshot_poll_ms: u64,
+    /// Listen for other nodes' changes with PostgreSQL LISTEN (`HERALD_SNAPSHOT_LISTEN`).
+    pub snapshot_listen: bool,
 }
 
 impl Default for Config {
@@ -116,6 +132,13 @@ impl Default for Config {
             egress_allow: String::new(),
             egress_proxy: None,
             fault: None,
+            default_page: None,
+            uptime_weight_major: 1.0,
+            uptime_weight_partial: 0.3,
+            uptime_weight_degraded: 0.0,
+            snapshot_refresh_secs: 60,
+            snapshot_poll_ms: 1000,
+            snapshot_listen: true,
         }
     }
 }
@@ -141,11 +164,24 @@ impl fmt::Debug for Config {
             .field("smtp_from", &self.smtp_from)
             .field("sms_url", &self.sms_url)
             .field("sms_account_sid", &self.sms_account_sid)
-            .field("sms_auth_token", &self.sms_auth_token.as_ref().map(|_| "***"))
+            .field(
+                "sms_auth_token",
+                &self.sms_auth_token.as_ref().map(|_| "***"),
+            )
             .field("sms_from", &self.sms_from)
             .field("egress_allow", &self.egress_allow)
-            .field("egress_proxy", &self.egress_proxy.as_deref().map(redact_url))
+            .field(
+                "egress_proxy",
+                &self.egress_proxy.as_deref().map(redact_url),
+            )
             .field("fault", &self.fault)
+            .field("default_page", &self.default_page)
+            .field("uptime_weight_major", &self.uptime_weight_major)
+            .field("uptime_weight_partial", &self.uptime_weight_partial)
+            .field("uptime_weight_degraded", &self.uptime_weight_degraded)
+            .field("snapshot_refresh_secs", &self.snapshot_refresh_secs)
+            .field("snapshot_poll_ms", &self.snapshot_poll_ms)
+            .field("snapshot_listen", &self.snapshot_listen)
             .finish()
     }
 }
@@ -224,11 +260,28 @@ impl Config {
                 "configuration: worker_concurrency must be at least 1 and worker_stale_ms at least twice worker_heartbeat_ms"
             );
         }
-        herald_notify::egress::EgressPolicy::parse(&self.egress_allow).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        herald_notify::egress::EgressPolicy::parse(&self.egress_allow)
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         if self.api_requests_per_minute == 0 {
             anyhow::bail!("configuration: api_requests_per_minute must be at least 1");
         }
+        self.uptime_weights()?;
+        if self.snapshot_refresh_secs == 0 || self.snapshot_poll_ms == 0 {
+            anyhow::bail!(
+                "configuration: snapshot_refresh_secs and snapshot_poll_ms must be at least 1"
+            );
+        }
         Ok(())
+    }
+
+    /// The uptime weights, validated.
+    pub fn uptime_weights(&self) -> anyhow::Result<herald_domain::uptime::UptimeWeights> {
+        herald_domain::uptime::UptimeWeights::new(
+            self.uptime_weight_major,
+            self.uptime_weight_partial,
+            self.uptime_weight_degraded,
+        )
+        .map_err(|e| anyhow::anyhow!("configuration: {}", e.message))
     }
 
     /// The public base URL, without a trailing slash.

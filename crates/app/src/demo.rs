@@ -4,7 +4,8 @@
 //! upcoming maintenance, and incident templates.
 //!
 //! The history is written through the same store methods the API uses, with past times as
-//! their input, so the demo is also a walk through the real write path.
+//! their input, so the demo is also a walk through the real write path. Events are written
+//! oldest first: a page's write times never go backwards (see `store/src/write.rs`).
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -258,6 +259,27 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         last: "A cache node was replaced; dashboard load times are back to normal.",
     })
     .await?;
+    // A completed maintenance.
+    let t = s.ago(45, 0);
+    let cdn = s.open(t - TimeDelta::days(7), json!({"name": "CDN provider migration", "status": "scheduled",
+        "scheduled_for": t.to_rfc3339(), "scheduled_until": (t + TimeDelta::hours(2)).to_rfc3339(),
+        "body": "We are moving static assets to a new CDN. Assets may load slowly for a few minutes.",
+        "component_ids": [s.id("CDN")]})).await?;
+    s.post(
+        &cdn,
+        t,
+        json!({"status": "in_progress", "body": "The migration has started.",
+        "components": s.statuses(&[("CDN", "under_maintenance")])}),
+    )
+    .await?;
+    s.post(
+        &cdn,
+        t + TimeDelta::minutes(80),
+        json!({"status": "completed", "body": "The migration is complete.",
+        "components": s.statuses(&[("CDN", "operational")])}),
+    )
+    .await?;
+
     s.blip(Blip {
         days_ago: 40,
         name: "Webhook delivery delays",
@@ -268,17 +290,6 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         last: "All queued webhooks have been delivered.",
     })
     .await?;
-    s.blip(Blip {
-        days_ago: 5,
-        name: "Email delivery delays to Microsoft domains",
-        component: "Email Delivery",
-        status: "degraded_performance",
-        minutes: 180,
-        first: "E-mails to outlook.com and hotmail.com addresses are delayed.",
-        last: "Microsoft lifted the rate limit; delayed e-mails have been delivered.",
-    })
-    .await?;
-
     // An authentication outage that got worse before it got better.
     let t = s.ago(26, 0);
     let auth = s.open(t, json!({"name": "Authentication outage", "status": "investigating",
@@ -341,26 +352,29 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         )
         .await?;
 
-    // A completed maintenance.
-    let t = s.ago(45, 0);
-    let cdn = s.open(t - TimeDelta::days(7), json!({"name": "CDN provider migration", "status": "scheduled",
-        "scheduled_for": t.to_rfc3339(), "scheduled_until": (t + TimeDelta::hours(2)).to_rfc3339(),
-        "body": "We are moving static assets to a new CDN. Assets may load slowly for a few minutes.",
-        "component_ids": [s.id("CDN")]})).await?;
-    s.post(
-        &cdn,
-        t,
-        json!({"status": "in_progress", "body": "The migration has started.",
-        "components": s.statuses(&[("CDN", "under_maintenance")])}),
-    )
+    s.blip(Blip {
+        days_ago: 5,
+        name: "Email delivery delays to Microsoft domains",
+        component: "Email Delivery",
+        status: "degraded_performance",
+        minutes: 180,
+        first: "E-mails to outlook.com and hotmail.com addresses are delayed.",
+        last: "Microsoft lifted the rate limit; delayed e-mails have been delivered.",
+    })
     .await?;
-    s.post(
-        &cdn,
-        t + TimeDelta::minutes(80),
-        json!({"status": "completed", "body": "The migration is complete.",
-        "components": s.statuses(&[("CDN", "operational")])}),
-    )
-    .await?;
+
+    // An upcoming maintenance.
+    let start = (now + TimeDelta::days(3))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    s.open(s.ago(1, 0), json!({"name": "Database engine upgrade", "status": "scheduled",
+        "scheduled_for": start.to_rfc3339(), "scheduled_until": (start + TimeDelta::hours(2)).to_rfc3339(),
+        "scheduled_remind_prior": true, "scheduled_auto_in_progress": true, "scheduled_auto_completed": true,
+        "auto_transition_to_maintenance_state": true, "auto_transition_to_operational_state": true,
+        "body": "We are upgrading our managed PostgreSQL clusters. Expect up to 30 seconds of write unavailability per cluster.",
+        "component_ids": [s.id("Database")]})).await?;
 
     // The incident in progress, with three updates.
     let t = s.ago(0, 35);
@@ -376,19 +390,6 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         "body": "One queue partition fell behind after a node restart. We are adding capacity to drain it."})).await?;
     s.post(&live, t + TimeDelta::minutes(30), json!({"status": "identified",
         "body": "The backlog is shrinking; new deliveries arrive within 2 minutes. Older ones follow in order."})).await?;
-
-    // An upcoming maintenance.
-    let start = (now + TimeDelta::days(3))
-        .date_naive()
-        .and_hms_opt(2, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or(now);
-    s.open(s.ago(1, 0), json!({"name": "Database engine upgrade", "status": "scheduled",
-        "scheduled_for": start.to_rfc3339(), "scheduled_until": (start + TimeDelta::hours(2)).to_rfc3339(),
-        "scheduled_remind_prior": true, "scheduled_auto_in_progress": true, "scheduled_auto_completed": true,
-        "auto_transition_to_maintenance_state": true, "auto_transition_to_operational_state": true,
-        "body": "We are upgrading our managed PostgreSQL clusters. Expect up to 30 seconds of write unavailability per cluster.",
-        "component_ids": [s.id("Database")]})).await?;
 
     for (name, title, body) in [
         (

@@ -1,12 +1,12 @@
 //! The job handlers and reconcilers this binary runs, and the runner's settings.
 
 use herald_domain::clock::Clock;
-use herald_store::Store;
+use herald_notify::Notifier;
 use herald_notify::egress::{ClientSettings, EgressPolicy, GuardedClient};
 use herald_notify::email::Mailer;
 use herald_notify::links::Links;
 use herald_notify::sms::{Sms, SmsSettings};
-use herald_notify::Notifier;
+use herald_store::Store;
 use herald_worker::reconcilers::{Maintenance, PruneJobs, Subscribers};
 use herald_worker::{Driver, Metrics, Registry, RunnerConfig};
 use std::sync::Arc;
@@ -25,25 +25,52 @@ pub fn registry(notifier: Arc<Notifier>) -> Registry {
 /// The notification machinery from the configuration: the guarded HTTP client, SMTP and
 /// SMS senders, and the key signing links in messages (generated once per installation and
 /// kept in the database, so every node signs alike).
-pub async fn notifier(config: &Config, store: &Store, clock: &dyn Clock) -> anyhow::Result<Notifier> {
+pub async fn notifier(
+    config: &Config,
+    store: &Store,
+    clock: &dyn Clock,
+) -> anyhow::Result<Notifier> {
     let policy = EgressPolicy::parse(&config.egress_allow).map_err(|e| anyhow::anyhow!(e))?;
-    let settings = ClientSettings { proxy: config.egress_proxy.clone(), ..ClientSettings::default() };
+    let settings = ClientSettings {
+        proxy: config.egress_proxy.clone(),
+        ..ClientSettings::default()
+    };
     let http = GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))?;
     let mailer = match &config.smtp_url {
         Some(url) => Some(Mailer::new(url, &config.smtp_from).map_err(|e| anyhow::anyhow!(e))?),
         None => None,
     };
-    let sms = match (&config.sms_url, &config.sms_account_sid, &config.sms_auth_token, &config.sms_from) {
+    let sms = match (
+        &config.sms_url,
+        &config.sms_account_sid,
+        &config.sms_auth_token,
+        &config.sms_from,
+    ) {
         (Some(base_url), Some(account_sid), Some(auth_token), Some(from)) => Some(
-            Sms::new(SmsSettings { base_url: base_url.clone(), account_sid: account_sid.clone(), auth_token: auth_token.clone(), from: from.clone() })
-                .map_err(|e| anyhow::anyhow!(e))?,
+            Sms::new(SmsSettings {
+                base_url: base_url.clone(),
+                account_sid: account_sid.clone(),
+                auth_token: auth_token.clone(),
+                from: from.clone(),
+            })
+            .map_err(|e| anyhow::anyhow!(e))?,
         ),
         _ => None,
     };
     let key = store
-        .instance_secret("link-signing-key", herald_notify::signing::new_secret, clock.now())
+        .instance_secret(
+            "link-signing-key",
+            herald_notify::signing::new_secret,
+            clock.now(),
+        )
         .await?;
-    Ok(Notifier { base_url: config.public_url(), links: Links::new(&key), http, mailer, sms })
+    Ok(Notifier {
+        base_url: config.public_url(),
+        links: Links::new(&key),
+        http,
+        mailer,
+        sms,
+    })
 }
 
 /// The runner's settings from the configuration.

@@ -2,8 +2,10 @@
 
 use herald_domain::clock::Clock;
 use herald_store::{DbOptions, Store};
+use herald_web::public::SnapshotOptions;
 use herald_web::{AppState, WebConfig};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -66,14 +68,33 @@ pub async fn run(
         api_requests_per_minute: config.api_requests_per_minute,
         egress: herald_notify::egress::EgressPolicy::parse(&config.egress_allow)
             .map_err(|e| anyhow::anyhow!(e))?,
+        default_page: config.default_page.clone(),
+        uptime_weights: config.uptime_weights()?,
+        snapshots: SnapshotOptions {
+            refresh_every: Duration::from_secs(config.snapshot_refresh_secs),
+            poll_every: Duration::from_millis(config.snapshot_poll_ms),
+            listen: config.snapshot_listen,
+        },
     };
+    let snapshot_options = web.snapshots.clone();
     let state = AppState::new(store.clone(), clock, web, metrics, runner);
     tracing::info!(addr = %listener.local_addr()?, role = ?config.role, backend = ?store.backend(), "herald is serving");
     let stop = shutdown.clone();
     let stopped = async move { stop.cancelled().await };
     match config.role {
         Role::Worker => herald_web::serve_health(listener, state, stopped).await?,
-        Role::All | Role::Web => herald_web::serve(listener, state, stopped).await?,
+        Role::All | Role::Web => {
+            // Public pages are served from snapshots: render them all before accepting.
+            if let Err(e) = state.publisher().refresh_all().await {
+                tracing::warn!(error = %e, "could not render the public pages at start; the poll will retry");
+            }
+            herald_web::public::spawn_tasks(
+                state.publisher().clone(),
+                &snapshot_options,
+                shutdown.clone(),
+            );
+            herald_web::serve(listener, state, stopped).await?
+        }
     }
     while background.join_next().await.is_some() {}
     store.close().await;

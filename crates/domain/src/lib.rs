@@ -22,6 +22,7 @@ pub mod status;
 pub mod subscriber;
 pub mod template;
 pub mod time;
+pub mod uptime;
 pub mod user;
 
 pub use error::{Invalid, Result};

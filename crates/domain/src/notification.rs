@@ -1,6 +1,6 @@
 //! What subscribers are told about, and on which channels.
 
-use crate::status::{string_enum, IncidentStatus};
+use crate::status::{IncidentStatus, string_enum};
 use crate::subscriber::Channel;
 
 string_enum! {
@@ -28,10 +28,14 @@ impl EventKind {
             (true, IncidentStatus::Scheduled) => Self::MaintenanceScheduled,
             (_, IncidentStatus::InProgress) if !first => Self::MaintenanceStarted,
             (_, IncidentStatus::Completed) => Self::MaintenanceCompleted,
-            (false, IncidentStatus::Scheduled | IncidentStatus::Verifying) => Self::MaintenanceUpdated,
+            (false, IncidentStatus::Scheduled | IncidentStatus::Verifying) => {
+                Self::MaintenanceUpdated
+            }
             (true, s) if s.is_maintenance() => Self::MaintenanceStarted,
             (true, _) => Self::IncidentCreated,
-            (false, IncidentStatus::Resolved | IncidentStatus::Postmortem) => Self::IncidentResolved,
+            (false, IncidentStatus::Resolved | IncidentStatus::Postmortem) => {
+                Self::IncidentResolved
+            }
             (false, _) => Self::IncidentUpdated,
         }
     }
@@ -43,15 +47,24 @@ impl EventKind {
             Channel::Webhook => true,
             Channel::Sms => matches!(
                 self,
-                Self::IncidentCreated | Self::IncidentResolved | Self::MaintenanceStarted | Self::MaintenanceCompleted
+                Self::IncidentCreated
+                    | Self::IncidentResolved
+                    | Self::MaintenanceStarted
+                    | Self::MaintenanceCompleted
             ),
-            Channel::Email | Channel::Slack | Channel::Teams | Channel::Discord => self != Self::ComponentUpdated,
+            Channel::Email | Channel::Slack | Channel::Teams | Channel::Discord => {
+                self != Self::ComponentUpdated
+            }
         }
     }
 
     /// Every channel this kind reaches.
     pub fn channels(self) -> Vec<Channel> {
-        Channel::ALL.iter().copied().filter(|c| self.reaches(*c)).collect()
+        Channel::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.reaches(*c))
+            .collect()
     }
 }
 
@@ -68,13 +81,34 @@ mod tests {
 
     #[test]
     fn updates_map_to_events() {
-        assert_eq!(EventKind::of_update(true, S::Investigating), EventKind::IncidentCreated);
-        assert_eq!(EventKind::of_update(false, S::Identified), EventKind::IncidentUpdated);
-        assert_eq!(EventKind::of_update(false, S::Resolved), EventKind::IncidentResolved);
-        assert_eq!(EventKind::of_update(true, S::Scheduled), EventKind::MaintenanceScheduled);
-        assert_eq!(EventKind::of_update(false, S::InProgress), EventKind::MaintenanceStarted);
-        assert_eq!(EventKind::of_update(false, S::Completed), EventKind::MaintenanceCompleted);
-        assert_eq!(EventKind::of_update(true, S::InProgress), EventKind::MaintenanceStarted);
+        assert_eq!(
+            EventKind::of_update(true, S::Investigating),
+            EventKind::IncidentCreated
+        );
+        assert_eq!(
+            EventKind::of_update(false, S::Identified),
+            EventKind::IncidentUpdated
+        );
+        assert_eq!(
+            EventKind::of_update(false, S::Resolved),
+            EventKind::IncidentResolved
+        );
+        assert_eq!(
+            EventKind::of_update(true, S::Scheduled),
+            EventKind::MaintenanceScheduled
+        );
+        assert_eq!(
+            EventKind::of_update(false, S::InProgress),
+            EventKind::MaintenanceStarted
+        );
+        assert_eq!(
+            EventKind::of_update(false, S::Completed),
+            EventKind::MaintenanceCompleted
+        );
+        assert_eq!(
+            EventKind::of_update(true, S::InProgress),
+            EventKind::MaintenanceStarted
+        );
     }
 
     #[test]

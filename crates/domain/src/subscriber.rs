@@ -33,7 +33,10 @@ string_enum! {
 impl Channel {
     /// Whether messages go to a URL the subscriber gave (and so through the egress guard).
     pub fn is_http(self) -> bool {
-        matches!(self, Self::Webhook | Self::Slack | Self::Teams | Self::Discord)
+        matches!(
+            self,
+            Self::Webhook | Self::Slack | Self::Teams | Self::Discord
+        )
     }
 
     /// Whether the subscriber must confirm before anything is sent (double opt-in).
@@ -103,8 +106,16 @@ impl Subscriber {
     pub fn target(&self) -> String {
         match self.channel {
             Channel::Email => self.email.clone().unwrap_or_default(),
-            Channel::Sms => self.phone_number.as_deref().map(obfuscate_phone).unwrap_or_default(),
-            _ => self.endpoint.as_deref().map(endpoint_host).unwrap_or_default(),
+            Channel::Sms => self
+                .phone_number
+                .as_deref()
+                .map(obfuscate_phone)
+                .unwrap_or_default(),
+            _ => self
+                .endpoint
+                .as_deref()
+                .map(endpoint_host)
+                .unwrap_or_default(),
         }
     }
 }
@@ -115,7 +126,11 @@ fn obfuscate_phone(p: &str) -> String {
 }
 
 fn endpoint_host(url: &str) -> String {
-    url.split("://").nth(1).and_then(|r| r.split(['/', '?', '#']).next()).unwrap_or("").to_owned()
+    url.split("://")
+        .nth(1)
+        .and_then(|r| r.split(['/', '?', '#']).next())
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// A subscriber as clients send it, inside `{"subscriber": {...}}` (and the public form).
@@ -156,19 +171,45 @@ pub struct NewSubscriber {
 
 /// Country calling codes accepted for numbers given without `+`.
 const CALLING_CODES: &[(&str, &str)] = &[
-    ("US", "1"), ("CA", "1"), ("GB", "44"), ("IE", "353"), ("FR", "33"), ("DE", "49"), ("NL", "31"), ("BE", "32"),
-    ("ES", "34"), ("IT", "39"), ("PT", "351"), ("CH", "41"), ("AT", "43"), ("SE", "46"), ("NO", "47"), ("DK", "45"),
-    ("FI", "358"), ("PL", "48"), ("AU", "61"), ("NZ", "64"), ("JP", "81"), ("IN", "91"), ("BR", "55"), ("MX", "52"),
+    ("US", "1"),
+    ("CA", "1"),
+    ("GB", "44"),
+    ("IE", "353"),
+    ("FR", "33"),
+    ("DE", "49"),
+    ("NL", "31"),
+    ("BE", "32"),
+    ("ES", "34"),
+    ("IT", "39"),
+    ("PT", "351"),
+    ("CH", "41"),
+    ("AT", "43"),
+    ("SE", "46"),
+    ("NO", "47"),
+    ("DK", "45"),
+    ("FI", "358"),
+    ("PL", "48"),
+    ("AU", "61"),
+    ("NZ", "64"),
+    ("JP", "81"),
+    ("IN", "91"),
+    ("BR", "55"),
+    ("MX", "52"),
 ];
 
 /// Parses a phone number into E.164 (`+15551234567`).
 pub fn parse_phone(number: &str, country: Option<&str>) -> Result<(String, String)> {
     let field = "subscriber.phone_number";
     let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
-    let junk = number.chars().any(|c| !(c.is_ascii_digit() || " +-().".contains(c)));
+    let junk = number
+        .chars()
+        .any(|c| !(c.is_ascii_digit() || " +-().".contains(c)));
     let country = country.unwrap_or("US").trim().to_ascii_uppercase();
     if junk || digits.is_empty() {
-        return Err(Invalid::new(field, format!("{field} must be a phone number such as +1 555 123 4567")));
+        return Err(Invalid::new(
+            field,
+            format!("{field} must be a phone number such as +1 555 123 4567"),
+        ));
     }
     let e164 = if number.trim_start().starts_with('+') {
         format!("+{digits}")
@@ -177,13 +218,25 @@ pub fn parse_phone(number: &str, country: Option<&str>) -> Result<(String, Strin
             .iter()
             .find(|(c, _)| *c == country)
             .map(|(_, code)| *code)
-            .ok_or_else(|| Invalid::new(field, format!("give the number in international form (+...) for country {country:?}")))?;
-        let national = if code == "1" { digits.trim_start_matches('1') } else { digits.trim_start_matches('0') };
+            .ok_or_else(|| {
+                Invalid::new(
+                    field,
+                    format!("give the number in international form (+...) for country {country:?}"),
+                )
+            })?;
+        let national = if code == "1" {
+            digits.trim_start_matches('1')
+        } else {
+            digits.trim_start_matches('0')
+        };
         format!("+{code}{national}")
     };
     let n = e164.len() - 1;
     if !(8..=15).contains(&n) {
-        return Err(Invalid::new(field, format!("{field} must have 8 to 15 digits with its country code; got {n}")));
+        return Err(Invalid::new(
+            field,
+            format!("{field} must have 8 to 15 digits with its country code; got {n}"),
+        ));
     }
     Ok((e164, country))
 }
@@ -214,24 +267,45 @@ impl NewSubscriber {
     /// Validates a subscription. `admin` may skip confirmation.
     pub fn parse(input: &SubscriberInput, admin: bool) -> Result<Self> {
         let email = input.email.as_deref().filter(|e| !e.trim().is_empty());
-        let phone = input.phone_number.as_deref().filter(|p| !p.trim().is_empty());
+        let phone = input
+            .phone_number
+            .as_deref()
+            .filter(|p| !p.trim().is_empty());
         let endpoint = input.endpoint.as_deref().filter(|e| !e.trim().is_empty());
         let channel = match (input.kind.as_deref(), endpoint, phone, email) {
             (Some(k), Some(_), _, _) => match Channel::parse("subscriber.type", k)? {
                 c @ (Channel::Slack | Channel::Teams | Channel::Discord | Channel::Webhook) => c,
-                _ => return Err(Invalid::new("subscriber.type", "subscriber.type is for chat webhooks: slack, teams or discord")),
+                _ => {
+                    return Err(Invalid::new(
+                        "subscriber.type",
+                        "subscriber.type is for chat webhooks: slack, teams or discord",
+                    ));
+                }
             },
-            (Some(_), None, _, _) => return Err(Invalid::new("subscriber.endpoint", "a chat subscription needs an endpoint URL")),
+            (Some(_), None, _, _) => {
+                return Err(Invalid::new(
+                    "subscriber.endpoint",
+                    "a chat subscription needs an endpoint URL",
+                ));
+            }
             (None, Some(_), _, _) => Channel::Webhook,
             (None, None, Some(_), _) => Channel::Sms,
             (None, None, None, Some(_)) => Channel::Email,
             (None, None, None, None) => {
-                return Err(Invalid::new("subscriber", "give an email, a phone_number or an endpoint to subscribe"));
+                return Err(Invalid::new(
+                    "subscriber",
+                    "give an email, a phone_number or an endpoint to subscribe",
+                ));
             }
         };
-        let email = email.map(|e| parse_email("subscriber.email", e).map(|e| e.to_lowercase())).transpose()?;
+        let email = email
+            .map(|e| parse_email("subscriber.email", e).map(|e| e.to_lowercase()))
+            .transpose()?;
         if channel == Channel::Webhook && email.is_none() {
-            return Err(Invalid::new("subscriber.email", "a webhook subscription needs an email address to tell when the endpoint fails"));
+            return Err(Invalid::new(
+                "subscriber.email",
+                "a webhook subscription needs an email address to tell when the endpoint fails",
+            ));
         }
         let (phone_number, phone_country) = match (channel, phone) {
             (Channel::Sms, Some(p)) => {
@@ -240,8 +314,14 @@ impl NewSubscriber {
             }
             _ => (None, None),
         };
-        let endpoint = endpoint.map(|e| parse_endpoint("subscriber.endpoint", e)).transpose()?;
-        if channel == Channel::Webhook && endpoint.as_deref().is_some_and(|e| e.contains("hooks.slack.com")) {
+        let endpoint = endpoint
+            .map(|e| parse_endpoint("subscriber.endpoint", e))
+            .transpose()?;
+        if channel == Channel::Webhook
+            && endpoint
+                .as_deref()
+                .is_some_and(|e| e.contains("hooks.slack.com"))
+        {
             return Err(Invalid::new(
                 "subscriber.endpoint",
                 "Slack URLs are not webhook endpoints: subscribe with \"type\": \"slack\" instead",
@@ -250,7 +330,8 @@ impl NewSubscriber {
         let mut component_ids = input.component_ids.clone().unwrap_or_default();
         component_ids.sort();
         component_ids.dedup();
-        let confirmed = !channel.needs_confirmation() || (admin && input.skip_confirmation_notification.unwrap_or(false));
+        let confirmed = !channel.needs_confirmation()
+            || (admin && input.skip_confirmation_notification.unwrap_or(false));
         Ok(Self {
             channel,
             email: if channel == Channel::Sms { None } else { email },
@@ -274,28 +355,79 @@ mod tests {
 
     #[test]
     fn the_channel_follows_the_fields_given() {
-        assert_eq!(parse(r#"{"email": "Ops@Example.org"}"#, false).unwrap().channel, Channel::Email);
-        assert_eq!(parse(r#"{"email": "ops@example.org"}"#, false).unwrap().email.as_deref(), Some("ops@example.org"));
-        assert_eq!(parse(r#"{"phone_number": "+44 20 7946 0958"}"#, false).unwrap().channel, Channel::Sms);
-        let w = parse(r#"{"endpoint": "https://hooks.example.com/x", "email": "a@example.org"}"#, false).unwrap();
+        assert_eq!(
+            parse(r#"{"email": "Ops@Example.org"}"#, false)
+                .unwrap()
+                .channel,
+            Channel::Email
+        );
+        assert_eq!(
+            parse(r#"{"email": "ops@example.org"}"#, false)
+                .unwrap()
+                .email
+                .as_deref(),
+            Some("ops@example.org")
+        );
+        assert_eq!(
+            parse(r#"{"phone_number": "+44 20 7946 0958"}"#, false)
+                .unwrap()
+                .channel,
+            Channel::Sms
+        );
+        let w = parse(
+            r#"{"endpoint": "https://hooks.example.com/x", "email": "a@example.org"}"#,
+            false,
+        )
+        .unwrap();
         assert_eq!((w.channel, w.confirmed), (Channel::Webhook, true));
-        let s = parse(r#"{"endpoint": "https://hooks.slack.com/services/T/B/x", "type": "slack"}"#, false).unwrap();
+        let s = parse(
+            r#"{"endpoint": "https://hooks.slack.com/services/T/B/x", "type": "slack"}"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(s.channel, Channel::Slack);
         assert!(parse("{}", false).is_err());
     }
 
     #[test]
     fn email_and_sms_need_confirmation_unless_an_admin_skips_it() {
-        assert!(!parse(r#"{"email": "a@example.org"}"#, false).unwrap().confirmed);
-        assert!(!parse(r#"{"email": "a@example.org", "skip_confirmation_notification": true}"#, false).unwrap().confirmed);
-        assert!(parse(r#"{"email": "a@example.org", "skip_confirmation_notification": true}"#, true).unwrap().confirmed);
+        assert!(
+            !parse(r#"{"email": "a@example.org"}"#, false)
+                .unwrap()
+                .confirmed
+        );
+        assert!(
+            !parse(
+                r#"{"email": "a@example.org", "skip_confirmation_notification": true}"#,
+                false
+            )
+            .unwrap()
+            .confirmed
+        );
+        assert!(
+            parse(
+                r#"{"email": "a@example.org", "skip_confirmation_notification": true}"#,
+                true
+            )
+            .unwrap()
+            .confirmed
+        );
     }
 
     #[test]
     fn phone_numbers_become_e164() {
-        assert_eq!(parse_phone("(555) 123-4567", None).unwrap().0, "+15551234567");
-        assert_eq!(parse_phone("020 7946 0958", Some("gb")).unwrap().0, "+442079460958");
-        assert_eq!(parse_phone("+33 1 23 45 67 89", Some("US")).unwrap().0, "+33123456789");
+        assert_eq!(
+            parse_phone("(555) 123-4567", None).unwrap().0,
+            "+15551234567"
+        );
+        assert_eq!(
+            parse_phone("020 7946 0958", Some("gb")).unwrap().0,
+            "+442079460958"
+        );
+        assert_eq!(
+            parse_phone("+33 1 23 45 67 89", Some("US")).unwrap().0,
+            "+33123456789"
+        );
         assert!(parse_phone("12", None).is_err());
         assert!(parse_phone("call me", None).is_err());
         assert!(parse_phone("0123456789", Some("ZZ")).is_err());
@@ -307,8 +439,17 @@ mod tests {
         assert!(parse_endpoint("e", "ftp://x.example").is_err());
         assert!(parse_endpoint("e", "https://user:pw@x.example/").is_err());
         assert!(parse_endpoint("e", "https:///path").is_err());
-        assert!(parse(r#"{"endpoint": "https://hooks.slack.com/services/x", "email": "a@example.org"}"#, false).is_err());
-        assert!(parse(r#"{"endpoint": "https://hooks.example.com/x"}"#, false).is_err(), "a webhook needs a contact email");
+        assert!(
+            parse(
+                r#"{"endpoint": "https://hooks.slack.com/services/x", "email": "a@example.org"}"#,
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            parse(r#"{"endpoint": "https://hooks.example.com/x"}"#, false).is_err(),
+            "a webhook needs a contact email"
+        );
     }
 
     #[test]
@@ -343,6 +484,9 @@ mod tests {
     #[test]
     fn targets_do_not_reveal_secrets() {
         assert_eq!(obfuscate_phone("+15551234567"), "********4567");
-        assert_eq!(endpoint_host("https://hooks.example.com/secret/token"), "hooks.example.com");
+        assert_eq!(
+            endpoint_host("https://hooks.example.com/secret/token"),
+            "hooks.example.com"
+        );
     }
 }

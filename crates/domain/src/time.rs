@@ -82,6 +82,31 @@ impl PageZone {
             .local_minus_utc()
     }
 
+    /// The first instant of `date` in this zone (local midnight, or the first instant after
+    /// it when a DST change skips midnight).
+    pub fn day_start(self, date: NaiveDate) -> DateTime<Utc> {
+        let mut local = date.and_time(chrono::NaiveTime::MIN);
+        for _ in 0..4 {
+            if let Some(t) = self.0.from_local_datetime(&local).earliest() {
+                return t.with_timezone(&Utc);
+            }
+            local += chrono::TimeDelta::minutes(30);
+        }
+        date.and_time(chrono::NaiveTime::MIN).and_utc()
+    }
+
+    /// `[start, end)` of `date` in this zone, in UTC (23, 24 or 25 hours long).
+    pub fn day_bounds(self, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        let next = date.succ_opt().unwrap_or(date);
+        (self.day_start(date), self.day_start(next))
+    }
+
+    /// `t` in this zone formatted with a `strftime` pattern (`%Z` gives the zone's
+    /// abbreviation, e.g. `UTC` or `CET`).
+    pub fn strftime(self, t: DateTime<Utc>, pattern: &str) -> String {
+        t.with_timezone(&self.0).format(pattern).to_string()
+    }
+
     /// Parses a timestamp sent by a client: RFC 3339 with an offset, or a local date-time
     /// without one (`2025-03-10T02:00`, what an HTML `datetime-local` input sends), which is
     /// read in this page's zone. Sub-millisecond digits are dropped.

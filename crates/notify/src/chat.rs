@@ -2,14 +2,16 @@
 //! the incident. Text is escaped for each format; nothing the user wrote can become markup
 //! or a mention.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::render::Message;
 
 /// Slack's mrkdwn needs `&`, `<` and `>` escaped (and `<!channel>`-style mentions cannot
 /// then be formed).
 fn slack_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Discord markdown: neutralise mentions and links.
@@ -18,14 +20,25 @@ fn discord_escape(s: &str) -> String {
 }
 
 fn component_lines(m: &Message) -> String {
-    m.components.iter().map(|(n, s)| format!("• {n}: {s}")).collect::<Vec<_>>().join("\n")
+    m.components
+        .iter()
+        .map(|(n, s)| format!("• {n}: {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A Slack incoming-webhook body (Block Kit, with a text fallback).
 pub fn slack(m: &Message, color: &str) -> Value {
-    let mut text = format!("*{}* — {}", slack_escape(&m.headline), slack_escape(&m.title));
+    let mut text = format!(
+        "*{}* — {}",
+        slack_escape(&m.headline),
+        slack_escape(&m.title)
+    );
     if !m.body.is_empty() {
-        text.push_str(&format!("\n{}", slack_escape(&herald_domain::markdown::to_text(&m.body))));
+        text.push_str(&format!(
+            "\n{}",
+            slack_escape(&herald_domain::markdown::to_text(&m.body))
+        ));
     }
     if !m.components.is_empty() {
         text.push_str(&format!("\n{}", slack_escape(&component_lines(m))));
@@ -53,7 +66,11 @@ pub fn teams(m: &Message) -> Value {
         body.push(json!({"type": "TextBlock", "text": herald_domain::markdown::to_text(&m.body), "wrap": true}));
     }
     if !m.components.is_empty() {
-        let facts: Vec<Value> = m.components.iter().map(|(n, s)| json!({"title": n, "value": s})).collect();
+        let facts: Vec<Value> = m
+            .components
+            .iter()
+            .map(|(n, s)| json!({"title": n, "value": s}))
+            .collect();
         body.push(json!({"type": "FactSet", "facts": facts}));
     }
     json!({
@@ -120,7 +137,12 @@ mod tests {
     fn discord_disables_mentions() {
         let v = discord(&msg(), "#e74c3c");
         assert_eq!(v["allowed_mentions"]["parse"], json!([]));
-        assert!(!v["embeds"][0]["description"].as_str().unwrap().contains("@everyone"));
+        assert!(
+            !v["embeds"][0]["description"]
+                .as_str()
+                .unwrap()
+                .contains("@everyone")
+        );
         assert_eq!(v["embeds"][0]["color"], 0xe74c3c);
     }
 
@@ -128,6 +150,9 @@ mod tests {
     fn teams_is_an_adaptive_card_with_the_link() {
         let v = teams(&msg());
         assert_eq!(v["attachments"][0]["content"]["type"], "AdaptiveCard");
-        assert_eq!(v["attachments"][0]["content"]["actions"][0]["url"], "https://status.acme.example/incidents/x");
+        assert_eq!(
+            v["attachments"][0]["content"]["actions"][0]["url"],
+            "https://status.acme.example/incidents/x"
+        );
     }
 }

@@ -21,16 +21,16 @@ use herald_domain::subscriber::{Channel, Subscriber, SubscriberState};
 use herald_store::kinds::DELIVER_EMAIL;
 use herald_store::{DeliveryRecord, Event, Store};
 use herald_worker::{BoxFuture, Handler, JobContext, JobError};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::egress::{Reply, SendError};
 use crate::email::{MailError, MailLinks};
 use crate::links::Purpose;
-use crate::render::{color, Frozen};
+use crate::render::{Frozen, color};
 use crate::sms::SmsError;
-use crate::{chat, signing, Notifier};
+use crate::{Notifier, chat, signing};
 
 /// Consecutive failures before deliveries to an endpoint pause.
 pub const PAUSE_AFTER: i64 = 3;
@@ -61,7 +61,11 @@ struct Attempt {
 }
 
 fn ok(status: Option<u16>) -> Attempt {
-    Attempt { state: "delivered", status, result: Ok(()) }
+    Attempt {
+        state: "delivered",
+        status,
+        result: Ok(()),
+    }
 }
 
 fn failed(status: Option<u16>, e: JobError) -> Attempt {
@@ -69,7 +73,11 @@ fn failed(status: Option<u16>, e: JobError) -> Attempt {
         JobError::Permanent(_) => "dead",
         JobError::Retryable { .. } => "failed",
     };
-    Attempt { state, status, result: Err(e) }
+    Attempt {
+        state,
+        status,
+        result: Err(e),
+    }
 }
 
 impl Handler for Deliver {
@@ -91,9 +99,16 @@ impl Deliver {
     async fn event(&self, ctx: &JobContext) -> Result<(), JobError> {
         let store = &ctx.store;
         let p = &ctx.job.payload;
-        let (event_id, subscriber_id) = (p["event_id"].as_str().unwrap_or(""), p["subscriber_id"].as_str().unwrap_or(""));
+        let (event_id, subscriber_id) = (
+            p["event_id"].as_str().unwrap_or(""),
+            p["subscriber_id"].as_str().unwrap_or(""),
+        );
         let delivery = delivery_id(event_id, subscriber_id);
-        let Some(sub) = store.subscriber(subscriber_id).await.map_err(JobError::retry)? else {
+        let Some(sub) = store
+            .subscriber(subscriber_id)
+            .await
+            .map_err(JobError::retry)?
+        else {
             return Ok(()); // deleted: nobody to tell
         };
         let Some(event) = store.get_event(event_id).await.map_err(JobError::retry)? else {
@@ -111,8 +126,18 @@ impl Deliver {
             error,
         };
         if sub.state != SubscriberState::Active {
-            let a = Attempt { state: "skipped", status: None, result: Ok(()) };
-            store.record_delivery(&log(&a, Some(format!("subscriber is {}", sub.state))), ctx.clock.now()).await.map_err(JobError::retry)?;
+            let a = Attempt {
+                state: "skipped",
+                status: None,
+                result: Ok(()),
+            };
+            store
+                .record_delivery(
+                    &log(&a, Some(format!("subscriber is {}", sub.state))),
+                    ctx.clock.now(),
+                )
+                .await
+                .map_err(JobError::retry)?;
             return Ok(());
         }
         let frozen: Frozen = event
@@ -120,17 +145,27 @@ impl Deliver {
             .clone()
             .and_then(|v| serde_json::from_value(v).ok())
             .ok_or_else(|| JobError::retry("the event is not rendered yet"))?;
-        let Some(page) = store.get_page(&sub.page_id).await.map_err(JobError::retry)? else {
+        let Some(page) = store
+            .get_page(&sub.page_id)
+            .await
+            .map_err(JobError::retry)?
+        else {
             return Ok(());
         };
         let now = ctx.clock.now();
         let attempt = match sub.channel {
             Channel::Email => self.email(&sub, &page, &delivery, &frozen, now).await,
             Channel::Sms => self.sms(&sub, &frozen).await,
-            _ => self.http(store, &sub, &event, &delivery, &frozen, now).await,
+            _ => {
+                self.http(store, &sub, &event, &delivery, &frozen, now)
+                    .await
+            }
         };
         let error = attempt.result.as_ref().err().map(ToString::to_string);
-        store.record_delivery(&log(&attempt, error), ctx.clock.now()).await.map_err(JobError::retry)?;
+        store
+            .record_delivery(&log(&attempt, error), ctx.clock.now())
+            .await
+            .map_err(JobError::retry)?;
         attempt.result
     }
 
@@ -138,20 +173,48 @@ impl Deliver {
         let base = page.public_url(&self.notifier.base_url);
         let l = &self.notifier.links;
         MailLinks {
-            manage: format!("{base}/subscriptions/{}", l.token(&sub.id, Purpose::Manage, now)),
-            unsubscribe: format!("{base}/subscriptions/unsubscribe/{}", l.token(&sub.id, Purpose::Unsubscribe, now)),
+            manage: format!(
+                "{base}/subscriptions/{}",
+                l.token(&sub.id, Purpose::Manage, now)
+            ),
+            unsubscribe: format!(
+                "{base}/subscriptions/unsubscribe/{}",
+                l.token(&sub.id, Purpose::Unsubscribe, now)
+            ),
         }
     }
 
-    async fn email(&self, sub: &Subscriber, page: &Page, delivery: &str, frozen: &Frozen, now: DateTime<Utc>) -> Attempt {
+    async fn email(
+        &self,
+        sub: &Subscriber,
+        page: &Page,
+        delivery: &str,
+        frozen: &Frozen,
+        now: DateTime<Utc>,
+    ) -> Attempt {
         let Some(mailer) = &self.notifier.mailer else {
-            return failed(None, JobError::Retryable { error: "e-mail is not configured (smtp_url)".into(), retry_after: Some(Duration::from_secs(600)) });
+            return failed(
+                None,
+                JobError::Retryable {
+                    error: "e-mail is not configured (smtp_url)".into(),
+                    retry_after: Some(Duration::from_secs(600)),
+                },
+            );
         };
-        let Some(to) = &sub.email else { return failed(None, JobError::permanent("no address")) };
+        let Some(to) = &sub.email else {
+            return failed(None, JobError::permanent("no address"));
+        };
         let links = self.unsubscribe_links(sub, page, now);
         let s = &page.settings;
         match mailer
-            .send_notification(to, delivery, &frozen.message, s.notifications_from_email.as_deref(), s.notifications_email_footer.as_deref(), &links)
+            .send_notification(
+                to,
+                delivery,
+                &frozen.message,
+                s.notifications_from_email.as_deref(),
+                s.notifications_email_footer.as_deref(),
+                &links,
+            )
             .await
         {
             Ok(()) => ok(None),
@@ -162,25 +225,52 @@ impl Deliver {
 
     async fn sms(&self, sub: &Subscriber, frozen: &Frozen) -> Attempt {
         let Some(sms) = &self.notifier.sms else {
-            return failed(None, JobError::Retryable { error: "SMS is not configured (sms_url)".into(), retry_after: Some(Duration::from_secs(600)) });
+            return failed(
+                None,
+                JobError::Retryable {
+                    error: "SMS is not configured (sms_url)".into(),
+                    retry_after: Some(Duration::from_secs(600)),
+                },
+            );
         };
-        let Some(to) = &sub.phone_number else { return failed(None, JobError::permanent("no number")) };
+        let Some(to) = &sub.phone_number else {
+            return failed(None, JobError::permanent("no number"));
+        };
         match sms.send(to, &crate::sms::text(&frozen.message)).await {
             Ok(_) => ok(None),
             Err(SmsError::Permanent(e)) => failed(None, JobError::Permanent(e)),
-            Err(SmsError::Transient { error, retry_after }) => failed(None, JobError::Retryable { error, retry_after }),
+            Err(SmsError::Transient { error, retry_after }) => {
+                failed(None, JobError::Retryable { error, retry_after })
+            }
         }
     }
 
-    async fn http(&self, store: &Store, sub: &Subscriber, event: &Event, delivery: &str, frozen: &Frozen, now: DateTime<Utc>) -> Attempt {
-        let Some(url) = &sub.endpoint else { return failed(None, JobError::permanent("no endpoint")) };
-        if let Ok(Some(until)) = store.subscriber_paused_until(&sub.id).await {
-            if until > now {
-                let wait = (until - now).to_std().unwrap_or_default();
-                return failed(None, JobError::Retryable { error: "the endpoint is paused after repeated failures".into(), retry_after: Some(wait) });
-            }
+    async fn http(
+        &self,
+        store: &Store,
+        sub: &Subscriber,
+        event: &Event,
+        delivery: &str,
+        frozen: &Frozen,
+        now: DateTime<Utc>,
+    ) -> Attempt {
+        let Some(url) = &sub.endpoint else {
+            return failed(None, JobError::permanent("no endpoint"));
+        };
+        if let Ok(Some(until)) = store.subscriber_paused_until(&sub.id).await
+            && until > now
+        {
+            let wait = (until - now).to_std().unwrap_or_default();
+            return failed(
+                None,
+                JobError::Retryable {
+                    error: "the endpoint is paused after repeated failures".into(),
+                    retry_after: Some(wait),
+                },
+            );
         }
-        let indicator = serde_json::from_value(frozen.webhook["page"]["status_indicator"].clone()).unwrap_or(herald_domain::status::Impact::None);
+        let indicator = serde_json::from_value(frozen.webhook["page"]["status_indicator"].clone())
+            .unwrap_or(herald_domain::status::Impact::None);
         let (body, headers): (Value, Vec<(&str, String)>) = match sub.channel {
             Channel::Slack => (chat::slack(&frozen.message, color(indicator)), vec![]),
             Channel::Teams => (chat::teams(&frozen.message), vec![]),
@@ -188,8 +278,12 @@ impl Deliver {
             _ => {
                 let mut body = frozen.webhook.clone();
                 let page_url = frozen.message.page_url.clone();
-                let token = self.notifier.links.token(&sub.id, Purpose::Unsubscribe, event.created_at);
-                body["meta"]["unsubscribe"] = json!(format!("{page_url}/subscriptions/unsubscribe/{token}"));
+                let token =
+                    self.notifier
+                        .links
+                        .token(&sub.id, Purpose::Unsubscribe, event.created_at);
+                body["meta"]["unsubscribe"] =
+                    json!(format!("{page_url}/subscriptions/unsubscribe/{token}"));
                 let bytes = body.to_string().into_bytes();
                 let secrets = store.webhook_secrets(&sub.id, now).await.ok().flatten();
                 let mut keys: Vec<&str> = Vec::new();
@@ -203,11 +297,21 @@ impl Deliver {
                 (body, headers)
             }
         };
-        let reply = self.notifier.http.post_json(url, &headers, body.to_string().into_bytes()).await;
+        let reply = self
+            .notifier
+            .http
+            .post_json(url, &headers, body.to_string().into_bytes())
+            .await;
         self.judge(store, sub, reply, now).await
     }
 
-    async fn judge(&self, store: &Store, sub: &Subscriber, reply: Result<Reply, SendError>, now: DateTime<Utc>) -> Attempt {
+    async fn judge(
+        &self,
+        store: &Store,
+        sub: &Subscriber,
+        reply: Result<Reply, SendError>,
+        now: DateTime<Utc>,
+    ) -> Attempt {
         let actor = Actor::system("delivery");
         match reply {
             Ok(r) if (200..300).contains(&r.status) => {
@@ -215,23 +319,46 @@ impl Deliver {
                 ok(Some(r.status))
             }
             Ok(r) if r.status == 410 => {
-                let _ = store.unsubscribe(&sub.page_id, std::slice::from_ref(&sub.id), &actor, now).await;
-                failed(Some(410), JobError::permanent("410 Gone: the endpoint asked to be removed; it is unsubscribed"))
+                let _ = store
+                    .unsubscribe(&sub.page_id, std::slice::from_ref(&sub.id), &actor, now)
+                    .await;
+                failed(
+                    Some(410),
+                    JobError::permanent(
+                        "410 Gone: the endpoint asked to be removed; it is unsubscribed",
+                    ),
+                )
             }
-            Err(SendError::Blocked(b)) => {
-                Attempt { state: "blocked", status: None, result: Err(JobError::permanent(format!("blocked: {b}"))) }
-            }
+            Err(SendError::Blocked(b)) => Attempt {
+                state: "blocked",
+                status: None,
+                result: Err(JobError::permanent(format!("blocked: {b}"))),
+            },
             other => {
                 let (status, error, retry_after) = match other {
-                    Ok(r) => (Some(r.status), format!("the endpoint answered {}: {}", r.status, r.body.chars().take(200).collect::<String>()), r.retry_after),
+                    Ok(r) => (
+                        Some(r.status),
+                        format!(
+                            "the endpoint answered {}: {}",
+                            r.status,
+                            r.body.chars().take(200).collect::<String>()
+                        ),
+                        r.retry_after,
+                    ),
                     Err(e) => (None, e.to_string(), None),
                 };
                 let failures = sub.failures + 1;
                 let pause = pause_for(failures).map(|d| now + d);
                 let _ = store.subscriber_failed(&sub.id, pause).await;
-                if failures >= QUARANTINE_AFTER && store.quarantine_subscriber(&sub.page_id, &sub.id, &actor, now).await.unwrap_or(false) {
+                if failures >= QUARANTINE_AFTER
+                    && store
+                        .quarantine_subscriber(&sub.page_id, &sub.id, &actor, now)
+                        .await
+                        .unwrap_or(false)
+                {
                     tracing::warn!(subscriber.id = %sub.id, failures, "endpoint quarantined after repeated failures");
-                    let mut notice = DELIVER_EMAIL.job(Some(&sub.page_id), json!({"quarantine_notice": sub.id}));
+                    let mut notice =
+                        DELIVER_EMAIL.job(Some(&sub.page_id), json!({"quarantine_notice": sub.id}));
                     notice.unique_key = Some(format!("quarantine:{}:{}", sub.id, now.timestamp()));
                     let _ = store.enqueue(&[notice], now).await;
                 }
@@ -242,11 +369,23 @@ impl Deliver {
 
     async fn confirmation(&self, ctx: &JobContext, subscriber_id: &str) -> Result<(), JobError> {
         let store = &ctx.store;
-        let Some(sub) = store.subscriber(subscriber_id).await.map_err(JobError::retry)? else { return Ok(()) };
+        let Some(sub) = store
+            .subscriber(subscriber_id)
+            .await
+            .map_err(JobError::retry)?
+        else {
+            return Ok(());
+        };
         if sub.state != SubscriberState::Unconfirmed {
             return Ok(());
         }
-        let Some(page) = store.get_page(&sub.page_id).await.map_err(JobError::retry)? else { return Ok(()) };
+        let Some(page) = store
+            .get_page(&sub.page_id)
+            .await
+            .map_err(JobError::retry)?
+        else {
+            return Ok(());
+        };
         let now = ctx.clock.now();
         let link = format!(
             "{}/subscriptions/confirm/{}",
@@ -255,7 +394,9 @@ impl Deliver {
         );
         match sub.channel {
             Channel::Email => {
-                let Some(mailer) = &self.notifier.mailer else { return Err(JobError::retry("e-mail is not configured")) };
+                let Some(mailer) = &self.notifier.mailer else {
+                    return Err(JobError::retry("e-mail is not configured"));
+                };
                 let to = sub.email.as_deref().unwrap_or("");
                 let body = format!(
                     "Someone (we hope you) asked to receive status notifications from {name}.\n\nConfirm with this link (valid 90 days):\n{link}\n\nIf it was not you, ignore this message: nothing will be sent.\n",
@@ -263,7 +404,14 @@ impl Deliver {
                 );
                 let id = format!("confirm_{}_{}", sub.id, ctx.job.id);
                 mailer
-                    .send_plain(to, &format!("Confirm your subscription to {}", page.name), &body, page.settings.notifications_from_email.as_deref(), &page.name, &id)
+                    .send_plain(
+                        to,
+                        &format!("Confirm your subscription to {}", page.name),
+                        &body,
+                        page.settings.notifications_from_email.as_deref(),
+                        &page.name,
+                        &id,
+                    )
                     .await
                     .map_err(|e| match e {
                         MailError::Permanent(e) => JobError::Permanent(e),
@@ -271,22 +419,47 @@ impl Deliver {
                     })
             }
             Channel::Sms => {
-                let Some(sms) = &self.notifier.sms else { return Err(JobError::retry("SMS is not configured")) };
+                let Some(sms) = &self.notifier.sms else {
+                    return Err(JobError::retry("SMS is not configured"));
+                };
                 let text = format!("{}: confirm status texts: {link}", page.name);
-                sms.send(sub.phone_number.as_deref().unwrap_or(""), &text).await.map(|_| ()).map_err(|e| match e {
-                    SmsError::Permanent(e) => JobError::Permanent(e),
-                    SmsError::Transient { error, retry_after } => JobError::Retryable { error, retry_after },
-                })
+                sms.send(sub.phone_number.as_deref().unwrap_or(""), &text)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e {
+                        SmsError::Permanent(e) => JobError::Permanent(e),
+                        SmsError::Transient { error, retry_after } => {
+                            JobError::Retryable { error, retry_after }
+                        }
+                    })
             }
             _ => Ok(()),
         }
     }
 
-    async fn quarantine_notice(&self, ctx: &JobContext, subscriber_id: &str) -> Result<(), JobError> {
+    async fn quarantine_notice(
+        &self,
+        ctx: &JobContext,
+        subscriber_id: &str,
+    ) -> Result<(), JobError> {
         let store = &ctx.store;
-        let Some(sub) = store.subscriber(subscriber_id).await.map_err(JobError::retry)? else { return Ok(()) };
-        let (Some(to), Some(mailer)) = (sub.email.as_deref(), &self.notifier.mailer) else { return Ok(()) };
-        let Some(page) = store.get_page(&sub.page_id).await.map_err(JobError::retry)? else { return Ok(()) };
+        let Some(sub) = store
+            .subscriber(subscriber_id)
+            .await
+            .map_err(JobError::retry)?
+        else {
+            return Ok(());
+        };
+        let (Some(to), Some(mailer)) = (sub.email.as_deref(), &self.notifier.mailer) else {
+            return Ok(());
+        };
+        let Some(page) = store
+            .get_page(&sub.page_id)
+            .await
+            .map_err(JobError::retry)?
+        else {
+            return Ok(());
+        };
         let body = format!(
             "Deliveries from {name} to your endpoint {target} failed {n} times in a row, so it has been quarantined: it receives nothing until the page's owner reactivates it. Quarantined endpoints are removed after 90 days.\n",
             name = page.name,
@@ -294,7 +467,14 @@ impl Deliver {
             n = QUARANTINE_AFTER
         );
         mailer
-            .send_plain(to, &format!("{}: your webhook endpoint was quarantined", page.name), &body, page.settings.notifications_from_email.as_deref(), &page.name, &format!("quarantine_{}_{}", sub.id, ctx.job.id))
+            .send_plain(
+                to,
+                &format!("{}: your webhook endpoint was quarantined", page.name),
+                &body,
+                page.settings.notifications_from_email.as_deref(),
+                &page.name,
+                &format!("quarantine_{}_{}", sub.id, ctx.job.id),
+            )
             .await
             .map_err(|e| JobError::retry(e.to_string()))
     }

@@ -44,7 +44,11 @@ impl EgressPolicy {
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<IpNet>().map_err(|_| format!("egress_allow: {s:?} is not a CIDR range such as 127.0.0.0/8")))
+            .map(|s| {
+                s.parse::<IpNet>().map_err(|_| {
+                    format!("egress_allow: {s:?} is not a CIDR range such as 127.0.0.0/8")
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { allow })
     }
@@ -67,7 +71,9 @@ impl EgressPolicy {
     pub fn check_url(&self, raw: &str) -> Result<Url, Blocked> {
         let url = Url::parse(raw).map_err(|e| Blocked(format!("not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Blocked("only http and https URLs can be reached".to_owned()));
+            return Err(Blocked(
+                "only http and https URLs can be reached".to_owned(),
+            ));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Blocked("URLs with credentials are refused".to_owned()));
@@ -77,7 +83,11 @@ impl EgressPolicy {
             Some(Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip))?,
             Some(Host::Domain(d)) => {
                 let d = d.trim_end_matches('.').to_ascii_lowercase();
-                if d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local") || d.ends_with(".internal") {
+                if d == "localhost"
+                    || d.ends_with(".localhost")
+                    || d.ends_with(".local")
+                    || d.ends_with(".internal")
+                {
                     return Err(Blocked(format!("{d} is a local name")));
                 }
             }
@@ -96,7 +106,8 @@ impl EgressPolicy {
             return Err(Blocked(format!("{host} has no address")));
         }
         for a in &addrs {
-            self.check_ip(a.ip()).map_err(|b| Blocked(format!("{host} resolves to {}", b.0)))?;
+            self.check_ip(a.ip())
+                .map_err(|b| Blocked(format!("{host} resolves to {}", b.0)))?;
         }
         Ok(addrs)
     }
@@ -106,7 +117,8 @@ impl EgressPolicy {
     pub async fn check_reachable(&self, raw: &str) -> Result<Url, Blocked> {
         let url = self.check_url(raw)?;
         if let Some(Host::Domain(d)) = url.host() {
-            self.resolve(d, url.port_or_known_default().unwrap_or(443)).await?;
+            self.resolve(d, url.port_or_known_default().unwrap_or(443))
+                .await?;
         }
         Ok(url)
     }
@@ -227,12 +239,18 @@ impl GuardedClient {
     pub fn new(policy: EgressPolicy, settings: &ClientSettings) -> Result<Self, String> {
         let policy = Arc::new(policy);
         let mut b = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.total_timeout)
-            .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION"), " (+status notifications)"));
+            .user_agent(concat!(
+                "herald/",
+                env!("CARGO_PKG_VERSION"),
+                " (+status notifications)"
+            ));
         if let Some(p) = &settings.proxy {
             b = b.proxy(reqwest::Proxy::all(p).map_err(|e| format!("egress proxy: {e}"))?);
         }
@@ -249,9 +267,17 @@ impl GuardedClient {
     }
 
     /// POSTs `body` (JSON) to `url` with `headers`.
-    pub async fn post_json(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Reply, SendError> {
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<Reply, SendError> {
         let url = self.policy.check_url(url)?;
-        let mut req = self.http.post(url).header("content-type", "application/json");
+        let mut req = self
+            .http
+            .post(url)
+            .header("content-type", "application/json");
         for (k, v) in headers {
             req = req.header(*k, v);
         }
@@ -259,7 +285,12 @@ impl GuardedClient {
     }
 
     /// POSTs a form (the SMS API).
-    pub async fn post_form(&self, url: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> Result<Reply, SendError> {
+    pub async fn post_form(
+        &self,
+        url: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> Result<Reply, SendError> {
         let url = self.policy.check_url(url)?;
         let mut req = self.http.post(url).form(form);
         if let Some((u, p)) = basic {
@@ -274,13 +305,29 @@ impl GuardedClient {
             Err(e) => {
                 // The resolver's refusal arrives as a connect error: report it as blocked.
                 let text = format!("{e:#}");
-                let source = std::error::Error::source(&e).map(|s| format!("{s:#}")).unwrap_or_default();
+                let source = std::error::Error::source(&e)
+                    .map(|s| format!("{s:#}"))
+                    .unwrap_or_default();
                 let all = format!("{text} {source} {:?}", e);
-                if let Some(i) = all.find("resolves to").or_else(|| all.find("is not a public address")) {
+                if let Some(i) = all
+                    .find("resolves to")
+                    .or_else(|| all.find("is not a public address"))
+                {
                     let start = all[..i].rfind(['(', '"', ':']).map_or(0, |p| p + 1);
-                    return Err(SendError::Blocked(Blocked(all[start..].split(['"', ')']).next().unwrap_or("").trim().to_owned())));
+                    return Err(SendError::Blocked(Blocked(
+                        all[start..]
+                            .split(['"', ')'])
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_owned(),
+                    )));
                 }
-                return Err(SendError::Failed(if e.is_timeout() { "timed out".to_owned() } else { text }));
+                return Err(SendError::Failed(if e.is_timeout() {
+                    "timed out".to_owned()
+                } else {
+                    text
+                }));
             }
         };
         let status = resp.status().as_u16();
@@ -291,19 +338,18 @@ impl GuardedClient {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let mut body = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(c)) => {
-                    let room = self.body_cap.saturating_sub(body.len());
-                    body.extend_from_slice(&c[..c.len().min(room)]);
-                    if body.len() >= self.body_cap {
-                        break;
-                    }
-                }
-                Ok(None) | Err(_) => break,
+        while let Ok(Some(c)) = resp.chunk().await {
+            let room = self.body_cap.saturating_sub(body.len());
+            body.extend_from_slice(&c[..c.len().min(room)]);
+            if body.len() >= self.body_cap {
+                break;
             }
         }
-        Ok(Reply { status, retry_after, body: String::from_utf8_lossy(&body).into_owned() })
+        Ok(Reply {
+            status,
+            retry_after,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 }
 
@@ -368,8 +414,14 @@ mod tests {
     #[tokio::test]
     async fn names_that_resolve_to_private_addresses_are_refused() {
         let p = EgressPolicy::default();
-        let e = p.check_reachable("http://localhost.:8080/").await.unwrap_err();
-        assert!(e.0.contains("local") || e.0.contains("not a public address"), "{e}");
+        let e = p
+            .check_reachable("http://localhost.:8080/")
+            .await
+            .unwrap_err();
+        assert!(
+            e.0.contains("local") || e.0.contains("not a public address"),
+            "{e}"
+        );
         let e = p.resolve("localhost", 80).await.unwrap_err();
         assert!(e.0.contains("resolves to"), "{e}");
     }

@@ -32,7 +32,9 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from.to_string()).finish()
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .finish()
     }
 }
 
@@ -96,13 +98,19 @@ pub struct MailLinks {
 impl Mailer {
     /// A mailer for `url` (`smtp://host:port`, `smtps://user:pass@host`) sending as `from`.
     pub fn new(url: &str, from: &str) -> Result<Self, String> {
-        let from: Mailbox = from.parse().map_err(|e| format!("smtp_from {from:?}: {e}"))?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("smtp_from {from:?}: {e}"))?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("smtp_url: {e}"))?
             .pool_config(PoolConfig::new().max_size(8))
             .build();
         let host = from.email.domain().to_owned();
-        Ok(Self { transport, from, host })
+        Ok(Self {
+            transport,
+            from,
+            host,
+        })
     }
 
     /// The `From` for a page: its own address when it set one, else herald's.
@@ -144,7 +152,9 @@ impl Mailer {
         .map_err(|e| MailError::Permanent(format!("template: {e}")))?;
         let mail = Mail::builder()
             .from(self.sender(page_from, &m.page_name))
-            .to(to.parse().map_err(|e| MailError::Permanent(format!("address {to:?}: {e}")))?)
+            .to(to
+                .parse()
+                .map_err(|e| MailError::Permanent(format!("address {to:?}: {e}")))?)
             .subject(m.subject.clone())
             .message_id(Some(format!("<{delivery_id}@{}>", self.host)))
             .header(ListUnsubscribe(links.unsubscribe.clone()))
@@ -155,10 +165,20 @@ impl Mailer {
     }
 
     /// Sends a plain message (confirmation links, failure notices).
-    pub async fn send_plain(&self, to: &str, subject: &str, body: &str, page_from: Option<&str>, page_name: &str, id: &str) -> Result<(), MailError> {
+    pub async fn send_plain(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        page_from: Option<&str>,
+        page_name: &str,
+        id: &str,
+    ) -> Result<(), MailError> {
         let mail = Mail::builder()
             .from(self.sender(page_from, page_name))
-            .to(to.parse().map_err(|e| MailError::Permanent(format!("address {to:?}: {e}")))?)
+            .to(to
+                .parse()
+                .map_err(|e| MailError::Permanent(format!("address {to:?}: {e}")))?)
             .subject(subject)
             .message_id(Some(format!("<{id}@{}>", self.host)))
             .body(body.to_owned())

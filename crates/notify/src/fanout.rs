@@ -4,14 +4,14 @@
 
 use herald_domain::notification::delivery_id;
 use herald_domain::subscriber::Channel;
-use herald_store::kinds::{KindSpec, DELIVER_EMAIL, DELIVER_HTTP, DELIVER_SMS};
 use herald_store::NewJob;
+use herald_store::kinds::{DELIVER_EMAIL, DELIVER_HTTP, DELIVER_SMS, KindSpec};
 use herald_worker::{BoxFuture, Handler, JobContext, JobError};
 use serde_json::json;
 use std::sync::Arc;
 
-use crate::render::{component_event, current_status, incident_event, Frozen};
 use crate::Notifier;
+use crate::render::{Frozen, component_event, current_status, incident_event};
 
 /// Subscribers per batch.
 pub const BATCH: i64 = 5000;
@@ -39,12 +39,23 @@ impl Handler for Fanout {
             let Some(event) = store.get_event(event_id).await.map_err(JobError::retry)? else {
                 return Err(JobError::permanent(format!("no event {event_id}")));
             };
-            let Some(page) = store.get_page(&event.page_id).await.map_err(JobError::retry)? else {
+            let Some(page) = store
+                .get_page(&event.page_id)
+                .await
+                .map_err(JobError::retry)?
+            else {
                 return Ok(()); // the page was deleted: nobody to tell
             };
-            let components = store.list_components(&page.id).await.map_err(JobError::retry)?;
+            let components = store
+                .list_components(&page.id)
+                .await
+                .map_err(JobError::retry)?;
             let incident = match &event.incident_id {
-                Some(i) => match store.get_incident(&page.id, i).await.map_err(JobError::retry)? {
+                Some(i) => match store
+                    .get_incident(&page.id, i)
+                    .await
+                    .map_err(JobError::retry)?
+                {
                     Some(inc) => Some(inc),
                     None => return Ok(()), // deleted before anyone was told
                 },
@@ -52,18 +63,25 @@ impl Handler for Fanout {
             };
             if event.payload.is_none() {
                 // Rendered once; every delivery (and retry) of the event uses this text.
-                let status = current_status(store, &page, &components).await.map_err(JobError::retry)?;
+                let status = current_status(store, &page, &components)
+                    .await
+                    .map_err(JobError::retry)?;
                 let base = &self.notifier.base_url;
                 let rendered: Frozen = match (&incident, &event.component_id) {
                     (Some(i), _) => incident_event(&event, &page, status, i, &components, base),
                     (None, Some(c)) => match components.iter().find(|x| x.id == *c) {
-                        Some(comp) => component_event(&event, &page, status, comp, &components, base),
+                        Some(comp) => {
+                            component_event(&event, &page, status, comp, &components, base)
+                        }
                         None => return Ok(()),
                     },
                     (None, None) => return Err(JobError::permanent("an event about nothing")),
                 };
                 let value = serde_json::to_value(&rendered).map_err(JobError::permanent)?;
-                store.freeze_event_payload(&event.id, &value).await.map_err(JobError::retry)?;
+                store
+                    .freeze_event_payload(&event.id, &value)
+                    .await
+                    .map_err(JobError::retry)?;
             }
             let scope: Vec<String> = match (&incident, &event.component_id) {
                 (Some(i), _) => i.component_ids.clone(),
@@ -93,7 +111,10 @@ impl Handler for Fanout {
                     })
                     .collect();
                 total += jobs.len();
-                store.enqueue(&jobs, ctx.clock.now()).await.map_err(JobError::retry)?;
+                store
+                    .enqueue(&jobs, ctx.clock.now())
+                    .await
+                    .map_err(JobError::retry)?;
             }
             tracing::info!(event.id = %event.id, event.kind = event.kind.as_str(), page.id = %page.id, deliveries = total, "fanned out");
             Ok(())

@@ -38,7 +38,12 @@ pub struct Notifier {
 
 /// Registers the fan-out and delivery handlers.
 pub fn register(registry: &mut Registry, notifier: Arc<Notifier>) {
-    registry.register(NOTIFY_FANOUT, fanout::Fanout { notifier: notifier.clone() });
+    registry.register(
+        NOTIFY_FANOUT,
+        fanout::Fanout {
+            notifier: notifier.clone(),
+        },
+    );
     let deliver = deliver::Deliver { notifier };
     registry.register(DELIVER_EMAIL, deliver.clone());
     registry.register(DELIVER_SMS, deliver.clone());

@@ -5,8 +5,8 @@
 //! another. Manage and unsubscribe links never expire (old e-mails must keep working);
 //! confirmation links expire after 90 days, as Statuspage's do.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -47,11 +47,15 @@ impl std::fmt::Debug for Links {
 impl Links {
     /// A signer with `key` (the instance's link secret).
     pub fn new(key: &str) -> Self {
-        Self { key: key.as_bytes().to_vec() }
+        Self {
+            key: key.as_bytes().to_vec(),
+        }
     }
 
     fn mac(&self, msg: &str) -> String {
-        let Ok(mut m) = Hmac::<Sha256>::new_from_slice(&self.key) else { return String::new() };
+        let Ok(mut m) = Hmac::<Sha256>::new_from_slice(&self.key) else {
+            return String::new();
+        };
         m.update(msg.as_bytes());
         URL_SAFE_NO_PAD.encode(&m.finalize().into_bytes()[..16])
     }
@@ -68,17 +72,24 @@ impl Links {
 
     /// The subscriber id a token grants `purpose` on, if it is genuine and not expired.
     pub fn check(&self, token: &str, purpose: Purpose, now: DateTime<Utc>) -> Option<String> {
-        let mut parts = token.rsplitn(2, '.');
-        let mac = parts.next()?;
-        let msg = parts.next()?;
+        let (msg, mac) = token.rsplit_once('.')?;
         let mut fields = msg.split('.');
-        let (id, p, expiry) = (fields.next()?, fields.next()?, fields.next()?.parse::<i64>().ok()?);
+        let (id, p, expiry) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?.parse::<i64>().ok()?,
+        );
         if fields.next().is_some() || p != purpose.as_str() || !herald_domain::id::looks_valid(id) {
             return None;
         }
         // Constant-time comparison of the MACs.
         let expected = self.mac(msg);
-        let same = expected.len() == mac.len() && expected.bytes().zip(mac.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let same = expected.len() == mac.len()
+            && expected
+                .bytes()
+                .zip(mac.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
         if !same || (expiry != 0 && expiry < now.timestamp()) {
             return None;
         }
@@ -96,11 +107,22 @@ mod tests {
         let l = Links::new("k");
         let now = from_ms(1_700_000_000_000);
         let t = l.token("abcdefghijkl", Purpose::Unsubscribe, now);
-        assert_eq!(l.check(&t, Purpose::Unsubscribe, now).as_deref(), Some("abcdefghijkl"));
+        assert_eq!(
+            l.check(&t, Purpose::Unsubscribe, now).as_deref(),
+            Some("abcdefghijkl")
+        );
         assert_eq!(l.check(&t, Purpose::Manage, now), None, "wrong purpose");
-        assert_eq!(Links::new("other").check(&t, Purpose::Unsubscribe, now), None, "wrong key");
+        assert_eq!(
+            Links::new("other").check(&t, Purpose::Unsubscribe, now),
+            None,
+            "wrong key"
+        );
         let forged = t.replace("abcdefghijkl", "zzzzzzzzzzzz");
-        assert_eq!(l.check(&forged, Purpose::Unsubscribe, now), None, "another subscriber");
+        assert_eq!(
+            l.check(&forged, Purpose::Unsubscribe, now),
+            None,
+            "another subscriber"
+        );
         assert_eq!(l.check("garbage", Purpose::Unsubscribe, now), None);
         assert_eq!(l.check(&format!("{t}x"), Purpose::Unsubscribe, now), None);
     }
@@ -110,9 +132,18 @@ mod tests {
         let l = Links::new("k");
         let now = from_ms(1_700_000_000_000);
         let c = l.token("abcdefghijkl", Purpose::Confirm, now);
-        assert!(l.check(&c, Purpose::Confirm, now + TimeDelta::days(89)).is_some());
-        assert!(l.check(&c, Purpose::Confirm, now + TimeDelta::days(91)).is_none());
+        assert!(
+            l.check(&c, Purpose::Confirm, now + TimeDelta::days(89))
+                .is_some()
+        );
+        assert!(
+            l.check(&c, Purpose::Confirm, now + TimeDelta::days(91))
+                .is_none()
+        );
         let m = l.token("abcdefghijkl", Purpose::Manage, now);
-        assert!(l.check(&m, Purpose::Manage, now + TimeDelta::days(3650)).is_some());
+        assert!(
+            l.check(&m, Purpose::Manage, now + TimeDelta::days(3650))
+                .is_some()
+        );
     }
 }

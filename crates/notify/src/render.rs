@@ -7,12 +7,12 @@ use herald_domain::component::Component;
 use herald_domain::incident::Incident;
 use herald_domain::notification::EventKind;
 use herald_domain::page::Page;
-use herald_domain::status::{page_status, Impact, IncidentStatus, PageStatus, RollupInput};
+use herald_domain::status::{Impact, IncidentStatus, PageStatus, RollupInput, page_status};
 use herald_domain::time::PageZone;
 use herald_store::{Event, IncidentQuery, Store};
 use herald_wire::v1::{ComponentV1, IncidentV1};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Where webhook receivers read about the payloads and signatures (herald serves
 /// `docs/webhooks.md` itself).
@@ -49,17 +49,38 @@ pub struct Frozen {
 }
 
 /// The page's status as webhooks report it (`status.json`'s rule).
-pub async fn current_status(store: &Store, page: &Page, components: &[Component]) -> herald_store::Result<PageStatus> {
+pub async fn current_status(
+    store: &Store,
+    page: &Page,
+    components: &[Component],
+) -> herald_store::Result<PageStatus> {
     let open = store
-        .list_incidents(&page.id, &IncidentQuery { limit: 1000, ..IncidentQuery::default() })
+        .list_incidents(
+            &page.id,
+            &IncidentQuery {
+                limit: 1000,
+                ..IncidentQuery::default()
+            },
+        )
         .await?;
     let open: Vec<&Incident> = open.iter().filter(|i| i.is_open()).collect();
     Ok(page_status(&RollupInput {
-        components: components.iter().filter(|c| !c.is_group).map(|c| c.status).collect(),
-        open_incident_impacts: open.iter().filter(|i| !i.status.is_maintenance()).map(|i| i.impact).collect(),
-        maintenance_in_progress: open
+        components: components
             .iter()
-            .any(|i| matches!(i.status, IncidentStatus::InProgress | IncidentStatus::Verifying)),
+            .filter(|c| !c.is_group)
+            .map(|c| c.status)
+            .collect(),
+        open_incident_impacts: open
+            .iter()
+            .filter(|i| !i.status.is_maintenance())
+            .map(|i| i.impact)
+            .collect(),
+        maintenance_in_progress: open.iter().any(|i| {
+            matches!(
+                i.status,
+                IncidentStatus::InProgress | IncidentStatus::Verifying
+            )
+        }),
     }))
 }
 
@@ -127,16 +148,29 @@ pub fn incident_event(
     Frozen { webhook, message }
 }
 
-fn window_text(z: PageZone, from: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) -> String {
+fn window_text(
+    z: PageZone,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> String {
     let f = |t| z.format(t);
     format!("{} to {} ({})", f(from), f(until), z.name())
 }
 
 /// Renders a component status change.
-pub fn component_event(e: &Event, page: &Page, status: PageStatus, component: &Component, components: &[Component], base_url: &str) -> Frozen {
+pub fn component_event(
+    e: &Event,
+    page: &Page,
+    status: PageStatus,
+    component: &Component,
+    components: &[Component],
+    base_url: &str,
+) -> Frozen {
     let z = page.zone;
     let old = e.data["old_status"].as_str().unwrap_or("operational");
-    let new = e.data["new_status"].as_str().unwrap_or(component.status.as_str());
+    let new = e.data["new_status"]
+        .as_str()
+        .unwrap_or(component.status.as_str());
     let c = ComponentV1::new(component, components, z);
     let webhook = json!({
         "event_type": e.kind.as_str(),
@@ -152,7 +186,12 @@ pub fn component_event(e: &Event, page: &Page, status: PageStatus, component: &C
             "group_id": c.group_id,
         },
     });
-    let label = |s: &str| s.parse::<herald_domain::status::ComponentStatus>().map(|s| s.label()).unwrap_or("Unknown").to_owned();
+    let label = |s: &str| {
+        s.parse::<herald_domain::status::ComponentStatus>()
+            .map(|s| s.label())
+            .unwrap_or("Unknown")
+            .to_owned()
+    };
     let message = Message {
         page_name: page.name.clone(),
         page_url: page.public_url(base_url),

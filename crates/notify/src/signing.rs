@@ -4,8 +4,8 @@
 //! several space-separated while a secret is being rotated. Secrets are `whsec_` + base64
 //! of 32 random bytes.
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngExt;
 use sha2::Sha256;
@@ -22,7 +22,9 @@ pub fn new_secret() -> String {
 }
 
 fn key(secret: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret)).ok()
+    STANDARD
+        .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
+        .ok()
 }
 
 /// One signature, `v1,<base64>`.
@@ -33,12 +35,23 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// The three headers for `secrets` (the current one first, then one being rotated out).
-pub fn headers(secrets: &[&str], id: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
-    let sigs: Vec<String> = secrets.iter().filter_map(|s| sign(s, id, timestamp, body)).collect();
+pub fn headers(
+    secrets: &[&str],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let sigs: Vec<String> = secrets
+        .iter()
+        .filter_map(|s| sign(s, id, timestamp, body))
+        .collect();
     vec![
         ("webhook-id", id.to_owned()),
         ("webhook-timestamp", timestamp.to_string()),
@@ -48,11 +61,20 @@ pub fn headers(secrets: &[&str], id: &str, timestamp: i64, body: &[u8]) -> Vec<(
 
 /// Verifies a delivery as a receiver would: any listed signature matches and the timestamp is
 /// within [`TOLERANCE_SECS`] of `now`.
-pub fn verify(secret: &str, id: &str, timestamp: i64, body: &[u8], signature_header: &str, now: i64) -> bool {
+pub fn verify(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+    signature_header: &str,
+    now: i64,
+) -> bool {
     if (now - timestamp).abs() > TOLERANCE_SECS {
         return false;
     }
-    let Some(expected) = sign(secret, id, timestamp, body) else { return false };
+    let Some(expected) = sign(secret, id, timestamp, body) else {
+        return false;
+    };
     signature_header.split(' ').any(|s| s == expected)
 }
 
@@ -68,7 +90,10 @@ mod tests {
 
     #[test]
     fn the_reference_vector_signs_as_the_spec_says() {
-        assert_eq!(sign(SECRET, ID, TS, BODY).unwrap(), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(
+            sign(SECRET, ID, TS, BODY).unwrap(),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
     }
 
     #[test]
@@ -77,7 +102,10 @@ mod tests {
         assert!(verify(SECRET, ID, TS, BODY, &h, TS + 10));
         assert!(!verify(SECRET, ID, TS, br#"{"test": 2432232315}"#, &h, TS));
         assert!(!verify(SECRET, "msg_other", TS, BODY, &h, TS));
-        assert!(!verify(SECRET, ID, TS, BODY, &h, TS + 301), "outside the tolerance");
+        assert!(
+            !verify(SECRET, ID, TS, BODY, &h, TS + 301),
+            "outside the tolerance"
+        );
     }
 
     #[test]

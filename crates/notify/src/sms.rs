@@ -33,7 +33,10 @@ pub enum SmsError {
     #[error("{0}")]
     Permanent(String),
     #[error("{error}")]
-    Transient { error: String, retry_after: Option<Duration> },
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 /// An SMS sender.
@@ -48,7 +51,11 @@ pub fn text(m: &Message) -> String {
     let head = format!("{}: {} - ", m.page_name, m.headline);
     let room = 150usize.saturating_sub(head.chars().count() + m.link.chars().count() + 1);
     let title: String = if m.title.chars().count() > room {
-        m.title.chars().take(room.saturating_sub(1)).chain(std::iter::once('…')).collect()
+        m.title
+            .chars()
+            .take(room.saturating_sub(1))
+            .chain(std::iter::once('…'))
+            .collect()
     } else {
         m.title.clone()
     };
@@ -69,7 +76,11 @@ impl Sms {
     /// Sends `body` to `to` (E.164). Returns the provider's message id.
     pub async fn send(&self, to: &str, body: &str) -> Result<String, SmsError> {
         let s = &self.settings;
-        let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", s.base_url.trim_end_matches('/'), s.account_sid);
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            s.base_url.trim_end_matches('/'),
+            s.account_sid
+        );
         let resp = self
             .http
             .post(url)
@@ -77,7 +88,10 @@ impl Sms {
             .form(&[("To", to), ("From", s.from.as_str()), ("Body", body)])
             .send()
             .await
-            .map_err(|e| SmsError::Transient { error: e.to_string(), retry_after: None })?;
+            .map_err(|e| SmsError::Transient {
+                error: e.to_string(),
+                retry_after: None,
+            })?;
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
@@ -88,7 +102,10 @@ impl Sms {
         let body: serde_json::Value = resp.json().await.unwrap_or_default();
         match status {
             200..=299 => Ok(body["sid"].as_str().unwrap_or_default().to_owned()),
-            429 | 500..=599 => Err(SmsError::Transient { error: format!("provider answered {status}"), retry_after }),
+            429 | 500..=599 => Err(SmsError::Transient {
+                error: format!("provider answered {status}"),
+                retry_after,
+            }),
             _ => Err(SmsError::Permanent(format!(
                 "provider answered {status}: {}",
                 body["message"].as_str().unwrap_or("")

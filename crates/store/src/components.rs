@@ -113,7 +113,9 @@ pub(crate) async fn record_component_event(
         component_id: Some(component_id),
         data: Some(json!({"old_status": old.as_str(), "new_status": new.as_str()})),
     };
-    crate::notifications::record_event(w, event).await.map(|_| ())
+    crate::notifications::record_event(w, event)
+        .await
+        .map(|_| ())
 }
 
 async fn log_status(

@@ -15,12 +15,12 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use crate::components::{page_components_tx, record_component_event, set_status};
-use crate::notifications::{record_event, NewEvent};
-use herald_domain::notification::EventKind;
 use crate::db::{SqlBuilder, Tx, args};
+use crate::notifications::{NewEvent, record_event};
 use crate::pages::PageRow;
 use crate::write::{Write, diff};
 use crate::{Result, Store, StoreError};
+use herald_domain::notification::EventKind;
 
 /// Which incidents to list.
 #[derive(Debug, Clone)]
@@ -525,9 +525,20 @@ impl Store {
         }
         // Subscribers hear of each update the author wants delivered (never of backfilled
         // history), and webhooks of each component change it made.
-        if let Some(u) = change.new_update.as_ref().filter(|u| u.deliver_notifications && !i.backfilled) {
+        if let Some(u) = change
+            .new_update
+            .as_ref()
+            .filter(|u| u.deliver_notifications && !i.backfilled)
+        {
             let kind = EventKind::of_update(before.is_none(), u.status);
-            let event = NewEvent { kind, page_id: &i.page_id, incident_id: Some(&i.id), update_id: Some(&u.id), component_id: None, data: None };
+            let event = NewEvent {
+                kind,
+                page_id: &i.page_id,
+                incident_id: Some(&i.id),
+                update_id: Some(&u.id),
+                component_id: None,
+                data: None,
+            };
             record_event(w, event).await?;
             for a in u.affected_components.iter().flatten() {
                 record_component_event(w, &i.page_id, &a.code, a.old_status, a.new_status).await?;
@@ -563,7 +574,8 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let mut new = change(&current, w.now)?;
-        let published = current.postmortem.published_at.is_none() && new.postmortem.published_at.is_some();
+        let published =
+            current.postmortem.published_at.is_none() && new.postmortem.published_at.is_some();
         if published && new.postmortem.notify_subscribers {
             new.postmortem.notified_subscribers = true;
             let event = NewEvent {

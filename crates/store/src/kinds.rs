@@ -106,7 +106,13 @@ pub const DELIVER_HTTP: KindSpec = KindSpec {
 };
 
 /// Every kind herald knows.
-pub const ALL: &[KindSpec] = &[CANARY, NOTIFY_FANOUT, DELIVER_EMAIL, DELIVER_SMS, DELIVER_HTTP];
+pub const ALL: &[KindSpec] = &[
+    CANARY,
+    NOTIFY_FANOUT,
+    DELIVER_EMAIL,
+    DELIVER_SMS,
+    DELIVER_HTTP,
+];
 /// The spec of a stored kind name.
 pub fn spec(name: &str) -> Option<&'static KindSpec> {
     ALL.iter().find(|k| k.name == name)

@@ -20,7 +20,9 @@ pub mod kinds;
 mod leader;
 mod migrations;
 mod notifications;
+mod notify;
 mod pages;
+mod status_log;
 mod subscribers;
 mod templates;
 mod users;
@@ -35,7 +37,9 @@ pub use jobs::{
 };
 pub use leader::Leadership;
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
-pub use subscribers::{SubscriberQuery, WebhookSecrets, QUARANTINE_TTL, UNCONFIRMED_TTL};
+pub use notify::{CHANGES_CHANNEL, ChangeListener};
+pub use status_log::StatusLogEntry;
+pub use subscribers::{QUARANTINE_TTL, SubscriberQuery, UNCONFIRMED_TTL, WebhookSecrets};
 
 use db::{Db, One};
 use std::sync::Arc;

@@ -5,9 +5,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::from_ms;
 use herald_domain::notification::EventKind;
 use herald_domain::subscriber::Channel;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::db::{args, One, SqlBuilder};
+use crate::db::{One, SqlBuilder, args};
 use crate::kinds::NOTIFY_FANOUT;
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
@@ -44,12 +44,18 @@ struct EventRow {
 impl EventRow {
     fn into_event(self) -> Result<Event> {
         Ok(Event {
-            kind: self
-                .kind
-                .parse()
-                .map_err(|()| StoreError::Internal(format!("event {} has kind {:?}", self.id, self.kind)))?,
-            payload: self.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()),
-            data: self.data.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(Value::Null),
+            kind: self.kind.parse().map_err(|()| {
+                StoreError::Internal(format!("event {} has kind {:?}", self.id, self.kind))
+            })?,
+            payload: self
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok()),
+            data: self
+                .data
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(Value::Null),
             created_at: from_ms(self.created_at),
             id: self.id,
             page_id: self.page_id,
@@ -163,7 +169,10 @@ impl Store {
         )
         .await?;
         let stored: One<Option<String>> = tx
-            .fetch_one("SELECT payload AS v FROM notification_events WHERE id = $1", args![id])
+            .fetch_one(
+                "SELECT payload AS v FROM notification_events WHERE id = $1",
+                args![id],
+            )
             .await?;
         tx.commit().await?;
         stored
@@ -190,11 +199,17 @@ impl Store {
             channel: String,
         }
         let channels: Vec<&str> = kind.channels().iter().map(|c| c.as_str()).collect();
-        let mut sql = SqlBuilder::new("SELECT s.id, s.channel FROM subscribers s WHERE s.page_id = ");
-        sql.bind(page_id).push(" AND s.state = 'active' AND s.id > ").bind(after);
+        let mut sql =
+            SqlBuilder::new("SELECT s.id, s.channel FROM subscribers s WHERE s.page_id = ");
+        sql.bind(page_id)
+            .push(" AND s.state = 'active' AND s.id > ")
+            .bind(after);
         sql.push(" AND s.channel IN ").bind_list(channels);
         match incident_id {
-            Some(i) => sql.push(" AND (s.incident_id IS NULL OR s.incident_id = ").bind(i).push(")"),
+            Some(i) => sql
+                .push(" AND (s.incident_id IS NULL OR s.incident_id = ")
+                .bind(i)
+                .push(")"),
             None => sql.push(" AND s.incident_id IS NULL"),
         };
         sql.push(" AND (NOT EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id)");
@@ -203,16 +218,16 @@ impl Store {
                 .bind_list(components.iter().map(String::as_str))
                 .push(")");
         }
-        sql.push(") ORDER BY s.id LIMIT ").bind(limit.clamp(1, 10_000));
+        sql.push(") ORDER BY s.id LIMIT ")
+            .bind(limit.clamp(1, 10_000));
         let (text, a) = sql.finish();
         let rows: Vec<RecipientRow> = self.db.read(text, a).await?;
         rows.into_iter()
             .map(|r| {
                 Ok(Recipient {
-                    channel: r
-                        .channel
-                        .parse()
-                        .map_err(|()| StoreError::Internal(format!("subscriber {} channel {:?}", r.id, r.channel)))?,
+                    channel: r.channel.parse().map_err(|()| {
+                        StoreError::Internal(format!("subscriber {} channel {:?}", r.id, r.channel))
+                    })?,
                     subscriber_id: r.id,
                 })
             })
@@ -277,7 +292,13 @@ impl Store {
 
     /// Counts one use of `bucket` if fewer than `limit` happened within `window`; returns
     /// whether it was allowed. Shared by every node (subscribe-form abuse limits).
-    pub async fn take_rate(&self, bucket: &str, limit: i64, window: TimeDelta, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn take_rate(
+        &self,
+        bucket: &str,
+        limit: i64,
+        window: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let mut tx = self.db.begin().await?;
         let used: One<i64> = tx
             .fetch_one(
@@ -288,7 +309,11 @@ impl Store {
         if used.v >= limit {
             return Ok(false);
         }
-        tx.execute("INSERT INTO rate_events (bucket, at) VALUES ($1, $2)", args![bucket, now]).await?;
+        tx.execute(
+            "INSERT INTO rate_events (bucket, at) VALUES ($1, $2)",
+            args![bucket, now],
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -296,14 +321,21 @@ impl Store {
     /// Forgets rate-limit uses older than `before`.
     pub async fn prune_rates(&self, before: DateTime<Utc>) -> Result<u64> {
         let mut tx = self.db.begin().await?;
-        let n = tx.execute("DELETE FROM rate_events WHERE at < $1", args![before]).await?;
+        let n = tx
+            .execute("DELETE FROM rate_events WHERE at < $1", args![before])
+            .await?;
         tx.commit().await?;
         Ok(n)
     }
 
     /// The instance secret `name`, created (randomly, by `make`) on first use and the same
     /// for every node afterwards.
-    pub async fn instance_secret(&self, name: &str, make: impl FnOnce() -> String, now: DateTime<Utc>) -> Result<String> {
+    pub async fn instance_secret(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         let mut tx = self.db.begin().await?;
         tx.execute(
             "INSERT INTO instance_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
@@ -311,7 +343,10 @@ impl Store {
         )
         .await?;
         let v: One<String> = tx
-            .fetch_one("SELECT value AS v FROM instance_secrets WHERE name = $1", args![name])
+            .fetch_one(
+                "SELECT value AS v FROM instance_secrets WHERE name = $1",
+                args![name],
+            )
             .await?;
         tx.commit().await?;
         Ok(v.v)

@@ -2,14 +2,14 @@
 //! list, count, rotate webhook secrets, purge.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
-use herald_domain::Invalid;
 use serde_json::json;
 use std::collections::HashMap;
 
-use crate::db::{args, SqlBuilder};
+use crate::db::{SqlBuilder, args};
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
 
@@ -50,8 +50,14 @@ fn corrupt(id: &str, what: &str) -> StoreError {
 impl SubscriberRow {
     fn into_subscriber(self, component_ids: Vec<String>) -> Result<Subscriber> {
         Ok(Subscriber {
-            channel: self.channel.parse().map_err(|()| corrupt(&self.id, "channel"))?,
-            state: self.state.parse().map_err(|()| corrupt(&self.id, "state"))?,
+            channel: self
+                .channel
+                .parse()
+                .map_err(|()| corrupt(&self.id, "channel"))?,
+            state: self
+                .state
+                .parse()
+                .map_err(|()| corrupt(&self.id, "state"))?,
             created_at: from_ms(self.created_at),
             confirmed_at: self.confirmed_at.map(from_ms),
             quarantined_at: self.quarantined_at.map(from_ms),
@@ -102,23 +108,32 @@ fn target_of(s: &NewSubscriber) -> String {
 /// Enqueues the confirmation message of a subscriber that is waiting for one, in the write's
 /// transaction (so a subscription acknowledged to its maker always gets its message).
 async fn enqueue_confirmation(w: &mut Write<'_>, page_id: &str, id: &str) -> Result<()> {
-    let row: Option<crate::db::One<String>> = w
-        .tx
-        .fetch_optional("SELECT channel AS v FROM subscribers WHERE id = $1 AND state = 'unconfirmed'", args![id])
+    let row: Option<crate::db::One<String>> =
+        w.tx.fetch_optional(
+            "SELECT channel AS v FROM subscribers WHERE id = $1 AND state = 'unconfirmed'",
+            args![id],
+        )
         .await?;
     let spec = match row.as_ref().map(|r| r.v.as_str()) {
         Some("email") => crate::kinds::DELIVER_EMAIL,
         Some("sms") => crate::kinds::DELIVER_SMS,
         _ => return Ok(()),
     };
-    w.enqueue(&[spec.job(Some(page_id), json!({"confirm_subscriber_id": id}))]).await?;
+    w.enqueue(&[spec.job(Some(page_id), json!({"confirm_subscriber_id": id}))])
+        .await?;
     Ok(())
 }
 
 impl Store {
     /// Sends (again) the confirmation message of unconfirmed subscribers; returns those it was
     /// sent to.
-    pub async fn resend_confirmations(&self, page_id: &str, ids: &[String], actor: &Actor, now: DateTime<Utc>) -> Result<Vec<String>> {
+    pub async fn resend_confirmations(
+        &self,
+        page_id: &str,
+        ids: &[String],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let mut sent = Vec::new();
         for id in ids {
@@ -142,8 +157,11 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = SqlBuilder::new("SELECT subscriber_id, component_id FROM subscriber_components WHERE subscriber_id IN ");
-        sql.bind_list(rows.iter().map(|r| r.id.as_str())).push(" ORDER BY component_id");
+        let mut sql = SqlBuilder::new(
+            "SELECT subscriber_id, component_id FROM subscriber_components WHERE subscriber_id IN ",
+        );
+        sql.bind_list(rows.iter().map(|r| r.id.as_str()))
+            .push(" ORDER BY component_id");
         let (text, a) = sql.finish();
         let links: Vec<LinkRow> = self.db.read(text, a).await?;
         let mut by: HashMap<String, Vec<String>> = HashMap::new();
@@ -181,16 +199,26 @@ impl Store {
                 )
                 .await?;
             if n.is_none() {
-                return Err(Invalid::new("subscriber.component_ids", format!("no component {cid:?} on this page")).into());
+                return Err(Invalid::new(
+                    "subscriber.component_ids",
+                    format!("no component {cid:?} on this page"),
+                )
+                .into());
             }
         }
         if let Some(i) = &new.incident_id {
-            let n = w
-                .tx
-                .fetch_optional::<crate::db::One<String>>("SELECT id AS v FROM incidents WHERE id = $1 AND page_id = $2", args![i, page_id])
+            let n =
+                w.tx.fetch_optional::<crate::db::One<String>>(
+                    "SELECT id AS v FROM incidents WHERE id = $1 AND page_id = $2",
+                    args![i, page_id],
+                )
                 .await?;
             if n.is_none() {
-                return Err(Invalid::new("subscriber.incident_id", format!("no incident {i:?} on this page")).into());
+                return Err(Invalid::new(
+                    "subscriber.incident_id",
+                    format!("no incident {i:?} on this page"),
+                )
+                .into());
             }
         }
         let target = target_of(new);
@@ -204,7 +232,11 @@ impl Store {
         let (id, created) = match existing {
             Some(row) if row.state != "unsubscribed" => (row.id, false),
             Some(row) => {
-                let state = if new.confirmed { "active" } else { "unconfirmed" };
+                let state = if new.confirmed {
+                    "active"
+                } else {
+                    "unconfirmed"
+                };
                 w.tx.execute(
                     "UPDATE subscribers SET state = $2, unsubscribed_at = NULL, created_at = $3, confirmed_at = $4, \
                        purge_at = $5, failures = 0 WHERE id = $1",
@@ -215,7 +247,11 @@ impl Store {
             }
             None => {
                 let id = herald_domain::id::generate();
-                let state = if new.confirmed { "active" } else { "unconfirmed" };
+                let state = if new.confirmed {
+                    "active"
+                } else {
+                    "unconfirmed"
+                };
                 w.tx.execute(
                     "INSERT INTO subscribers (id, page_id, channel, email, phone_number, phone_country, endpoint, incident_id, state, \
                        secret, created_at, confirmed_at, purge_at, target) \
@@ -242,7 +278,11 @@ impl Store {
             }
         };
         if created {
-            w.tx.execute("DELETE FROM subscriber_components WHERE subscriber_id = $1", args![&id]).await?;
+            w.tx.execute(
+                "DELETE FROM subscriber_components WHERE subscriber_id = $1",
+                args![&id],
+            )
+            .await?;
             for cid in &new.component_ids {
                 w.tx.execute(
                     "INSERT INTO subscriber_components (subscriber_id, component_id) VALUES ($1, $2)",
@@ -250,8 +290,14 @@ impl Store {
                 )
                 .await?;
             }
-            w.audit(Some(page_id), "subscriber.create", "subscriber", &id, json!({"channel": [null, new.channel.as_str()]}))
-                .await?;
+            w.audit(
+                Some(page_id),
+                "subscriber.create",
+                "subscriber",
+                &id,
+                json!({"channel": [null, new.channel.as_str()]}),
+            )
+            .await?;
         }
         if send_confirmation {
             enqueue_confirmation(&mut w, page_id, &id).await?;
@@ -263,7 +309,10 @@ impl Store {
 
     /// A subscriber by id, whatever its page (for signed links).
     pub async fn subscriber(&self, id: &str) -> Result<Option<Subscriber>> {
-        let rows: Vec<SubscriberRow> = self.db.read("SELECT * FROM subscribers WHERE id = $1", args![id]).await?;
+        let rows: Vec<SubscriberRow> = self
+            .db
+            .read("SELECT * FROM subscribers WHERE id = $1", args![id])
+            .await?;
         Ok(self.attach_components(rows).await?.pop())
     }
 
@@ -273,7 +322,11 @@ impl Store {
     }
 
     /// Subscribers of a page, oldest first.
-    pub async fn list_subscribers(&self, page_id: &str, q: &SubscriberQuery) -> Result<Vec<Subscriber>> {
+    pub async fn list_subscribers(
+        &self,
+        page_id: &str,
+        q: &SubscriberQuery,
+    ) -> Result<Vec<Subscriber>> {
         let mut sql = SqlBuilder::new("SELECT * FROM subscribers WHERE page_id = ");
         sql.bind(page_id);
         match q.state {
@@ -284,10 +337,19 @@ impl Store {
             sql.push(" AND channel = ").bind(c.as_str());
         }
         if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
-            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            sql.push(" AND LOWER(target) LIKE ").bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            sql.push(" AND LOWER(target) LIKE ")
+                .bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
         }
-        sql.push(" ORDER BY created_at, id LIMIT ").bind(q.limit.clamp(1, 100_000)).push(" OFFSET ").bind(q.offset.max(0));
+        sql.push(" ORDER BY created_at, id LIMIT ")
+            .bind(q.limit.clamp(1, 100_000))
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
         let (text, a) = sql.finish();
         let rows: Vec<SubscriberRow> = self.db.read(text, a).await?;
         self.attach_components(rows).await
@@ -308,10 +370,21 @@ impl Store {
                 args![page_id],
             )
             .await?;
-        Ok(rows.into_iter().map(|c| (c.channel, c.state, c.n)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|c| (c.channel, c.state, c.n))
+            .collect())
     }
 
-    async fn set_state(&self, page_id: &str, ids: &[String], from: &[&str], to: SubscriberState, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<String>> {
+    async fn set_state(
+        &self,
+        page_id: &str,
+        ids: &[String],
+        from: &[&str],
+        to: SubscriberState,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let mut changed = Vec::new();
         for id in ids {
@@ -323,15 +396,26 @@ impl Store {
                 SubscriberState::Quarantined => sql.push(", quarantined_at = ").bind(now).push(", purge_at = ").bind(now + QUARANTINE_TTL),
                 SubscriberState::Unconfirmed => &mut sql,
             };
-            sql.push(" WHERE id = ").bind(id.as_str()).push(" AND page_id = ").bind(page_id).push(" AND state IN ").bind_list(from.iter().copied());
+            sql.push(" WHERE id = ")
+                .bind(id.as_str())
+                .push(" AND page_id = ")
+                .bind(page_id)
+                .push(" AND state IN ")
+                .bind_list(from.iter().copied());
             let (text, a) = sql.finish();
             if w.tx.execute(text, a).await? == 1 {
                 changed.push(id.clone());
             }
         }
         for id in &changed {
-            w.audit(Some(page_id), &format!("subscriber.{}", to.as_str()), "subscriber", id, json!({"state": [null, to.as_str()]}))
-                .await?;
+            w.audit(
+                Some(page_id),
+                &format!("subscriber.{}", to.as_str()),
+                "subscriber",
+                id,
+                json!({"state": [null, to.as_str()]}),
+            )
+            .await?;
         }
         w.commit().await?;
         Ok(changed)
@@ -339,38 +423,111 @@ impl Store {
 
     /// Confirms a subscriber (the link in the confirmation message was followed). True when
     /// it was waiting for confirmation.
-    pub async fn confirm_subscriber(&self, page_id: &str, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn confirm_subscriber(
+        &self,
+        page_id: &str,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let ids = [id.to_owned()];
-        Ok(!self.set_state(page_id, &ids, &["unconfirmed"], SubscriberState::Active, actor, now).await?.is_empty())
+        Ok(!self
+            .set_state(
+                page_id,
+                &ids,
+                &["unconfirmed"],
+                SubscriberState::Active,
+                actor,
+                now,
+            )
+            .await?
+            .is_empty())
     }
 
     /// Unsubscribes; returns the ids that were subscribed.
-    pub async fn unsubscribe(&self, page_id: &str, ids: &[String], actor: &Actor, now: DateTime<Utc>) -> Result<Vec<String>> {
-        self.set_state(page_id, ids, &["unconfirmed", "active", "quarantined"], SubscriberState::Unsubscribed, actor, now).await
+    pub async fn unsubscribe(
+        &self,
+        page_id: &str,
+        ids: &[String],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        self.set_state(
+            page_id,
+            ids,
+            &["unconfirmed", "active", "quarantined"],
+            SubscriberState::Unsubscribed,
+            actor,
+            now,
+        )
+        .await
     }
 
     /// Quarantines (repeated delivery failures); returns whether it was active.
-    pub async fn quarantine_subscriber(&self, page_id: &str, id: &str, actor: &Actor, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn quarantine_subscriber(
+        &self,
+        page_id: &str,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let ids = [id.to_owned()];
-        Ok(!self.set_state(page_id, &ids, &["active"], SubscriberState::Quarantined, actor, now).await?.is_empty())
+        Ok(!self
+            .set_state(
+                page_id,
+                &ids,
+                &["active"],
+                SubscriberState::Quarantined,
+                actor,
+                now,
+            )
+            .await?
+            .is_empty())
     }
 
     /// Reactivates quarantined subscribers; returns those reactivated.
-    pub async fn reactivate_subscribers(&self, page_id: &str, ids: &[String], actor: &Actor, now: DateTime<Utc>) -> Result<Vec<String>> {
-        self.set_state(page_id, ids, &["quarantined"], SubscriberState::Active, actor, now).await
+    pub async fn reactivate_subscribers(
+        &self,
+        page_id: &str,
+        ids: &[String],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        self.set_state(
+            page_id,
+            ids,
+            &["quarantined"],
+            SubscriberState::Active,
+            actor,
+            now,
+        )
+        .await
     }
 
     /// Replaces a subscriber's components (empty: the whole page).
-    pub async fn set_subscriber_components(&self, page_id: &str, id: &str, component_ids: &[String], actor: &Actor, now: DateTime<Utc>) -> Result<Subscriber> {
+    pub async fn set_subscriber_components(
+        &self,
+        page_id: &str,
+        id: &str,
+        component_ids: &[String],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Subscriber> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        let found = w
-            .tx
-            .fetch_optional::<crate::db::One<String>>("SELECT id AS v FROM subscribers WHERE id = $1 AND page_id = $2", args![id, page_id])
+        let found =
+            w.tx.fetch_optional::<crate::db::One<String>>(
+                "SELECT id AS v FROM subscribers WHERE id = $1 AND page_id = $2",
+                args![id, page_id],
+            )
             .await?;
         if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        w.tx.execute("DELETE FROM subscriber_components WHERE subscriber_id = $1", args![id]).await?;
+        w.tx.execute(
+            "DELETE FROM subscriber_components WHERE subscriber_id = $1",
+            args![id],
+        )
+        .await?;
         for cid in component_ids {
             let n = w
                 .tx
@@ -381,16 +538,33 @@ impl Store {
                 )
                 .await?;
             if n == 0 {
-                return Err(Invalid::new("component_ids", format!("no component {cid:?} on this page")).into());
+                return Err(Invalid::new(
+                    "component_ids",
+                    format!("no component {cid:?} on this page"),
+                )
+                .into());
             }
         }
-        w.audit(Some(page_id), "subscriber.components", "subscriber", id, json!({"components": [null, component_ids]})).await?;
+        w.audit(
+            Some(page_id),
+            "subscriber.components",
+            "subscriber",
+            id,
+            json!({"components": [null, component_ids]}),
+        )
+        .await?;
         w.commit().await?;
-        self.get_subscriber(page_id, id).await?.ok_or(StoreError::NotFound)
+        self.get_subscriber(page_id, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// A webhook subscriber's secrets.
-    pub async fn webhook_secrets(&self, id: &str, now: DateTime<Utc>) -> Result<Option<WebhookSecrets>> {
+    pub async fn webhook_secrets(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookSecrets>> {
         #[derive(sqlx::FromRow)]
         struct S {
             secret: Option<String>,
@@ -412,7 +586,15 @@ impl Store {
 
     /// Rotates a webhook subscriber's secret: `new` signs from now on, the old one also signs
     /// until `overlap_until`.
-    pub async fn rotate_webhook_secret(&self, page_id: &str, id: &str, new: &str, overlap_until: DateTime<Utc>, actor: &Actor, now: DateTime<Utc>) -> Result<()> {
+    pub async fn rotate_webhook_secret(
+        &self,
+        page_id: &str,
+        id: &str,
+        new: &str,
+        overlap_until: DateTime<Utc>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let n = w
             .tx
@@ -425,12 +607,23 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        w.audit(Some(page_id), "subscriber.rotate_secret", "subscriber", id, json!({"secret": [null, "rotated"]})).await?;
+        w.audit(
+            Some(page_id),
+            "subscriber.rotate_secret",
+            "subscriber",
+            id,
+            json!({"secret": [null, "rotated"]}),
+        )
+        .await?;
         w.commit().await
     }
 
     /// Counts a failed delivery to a subscriber; returns its consecutive failures.
-    pub async fn subscriber_failed(&self, id: &str, paused_until: Option<DateTime<Utc>>) -> Result<i64> {
+    pub async fn subscriber_failed(
+        &self,
+        id: &str,
+        paused_until: Option<DateTime<Utc>>,
+    ) -> Result<i64> {
         let mut tx = self.db.begin().await?;
         let n: crate::db::One<i64> = tx
             .fetch_one(
@@ -453,7 +646,10 @@ impl Store {
     pub async fn subscriber_paused_until(&self, id: &str) -> Result<Option<DateTime<Utc>>> {
         let row: Option<crate::db::One<Option<i64>>> = self
             .db
-            .read_opt("SELECT paused_until AS v FROM subscribers WHERE id = $1", args![id])
+            .read_opt(
+                "SELECT paused_until AS v FROM subscribers WHERE id = $1",
+                args![id],
+            )
             .await?;
         Ok(row.and_then(|r| r.v).map(from_ms))
     }

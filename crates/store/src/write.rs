@@ -68,6 +68,7 @@ impl<'a> Write<'a> {
             )
             .await?;
         w.now = from_ms(row.ok_or(crate::StoreError::NotFound)?.v);
+        crate::notify::notify_in(&mut w.tx, page_id).await?;
         Ok(w)
     }
 

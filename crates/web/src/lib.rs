@@ -1,6 +1,7 @@
-//! Herald's HTTP surface: the route table, the Statuspage-compatible management API, and
-//! (in later modules) the public pages and the admin UI. Handlers are thin: they extract,
-//! call one store or domain function, and shape the response.
+//! Herald's HTTP surface: the route table, the Statuspage-compatible management API, the
+//! public status page (served from in-memory snapshots, see [`public`]) and (in later
+//! modules) the admin UI. Handlers are thin: they extract, call one store or domain
+//! function, and shape the response.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -8,14 +9,15 @@ pub mod error;
 pub mod extract;
 pub mod health;
 mod middleware;
+pub mod public;
 mod ratelimit;
 pub mod routes;
+mod server;
 pub mod state;
 
 pub use state::{AppState, WebConfig};
 
 use std::future::Future;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// Serves only health and metrics (a worker-only node).
@@ -30,16 +32,14 @@ pub async fn serve_health(
 }
 
 /// Serves herald on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Public pages are answered from their snapshots; render them first
+/// ([`public::Publisher::refresh_all`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = tower::ServiceExt::map_request(routes::router(state), middleware::strip_json_suffix);
-    axum::serve(
-        listener,
-        axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let snapshots = state.snapshots().clone();
+    let assets = state.assets().clone();
+    server::run(listener, snapshots, assets, routes::router(state), shutdown).await
 }

@@ -113,13 +113,31 @@ pub fn router(state: AppState) -> Router {
             &format!("{p}/subscribers"),
             get(subscribers::list_subscribers).post(subscribers::create_subscriber),
         )
-        .route(&format!("{p}/subscribers/unsubscribed"), get(subscribers::list_unsubscribed))
+        .route(
+            &format!("{p}/subscribers/unsubscribed"),
+            get(subscribers::list_unsubscribed),
+        )
         .route(&format!("{p}/subscribers/count"), get(subscribers::count))
-        .route(&format!("{p}/subscribers/histogram_by_state"), get(subscribers::histogram))
-        .route(&format!("{p}/subscribers/export.csv"), get(subscribers::export_csv))
-        .route(&format!("{p}/subscribers/unsubscribe"), post(subscribers::bulk_unsubscribe))
-        .route(&format!("{p}/subscribers/reactivate"), post(subscribers::bulk_reactivate))
-        .route(&format!("{p}/subscribers/resend_confirmation"), post(subscribers::bulk_resend))
+        .route(
+            &format!("{p}/subscribers/histogram_by_state"),
+            get(subscribers::histogram),
+        )
+        .route(
+            &format!("{p}/subscribers/export.csv"),
+            get(subscribers::export_csv),
+        )
+        .route(
+            &format!("{p}/subscribers/unsubscribe"),
+            post(subscribers::bulk_unsubscribe),
+        )
+        .route(
+            &format!("{p}/subscribers/reactivate"),
+            post(subscribers::bulk_reactivate),
+        )
+        .route(
+            &format!("{p}/subscribers/resend_confirmation"),
+            post(subscribers::bulk_resend),
+        )
         .route(
             &format!("{p}/subscribers/{{subscriber_id}}"),
             get(subscribers::get_subscriber)
@@ -144,7 +162,6 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/v1", v1)
-        .route("/", get(home))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -191,13 +208,6 @@ async fn webhook_docs() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
         include_str!("../../../docs/webhooks.md"),
-    )
-}
-
-async fn home() -> Html<&'static str> {
-    Html(
-        "<!doctype html><html lang=en><meta charset=utf-8><title>herald</title>\
-         <h1>herald</h1><p>The management API is at <a href=\"/v1/openapi.json\">/v1</a>.</p></html>",
     )
 }
 

@@ -1,11 +1,14 @@
-//! What every handler can reach: the store, the clock, settings and the rate limiter.
+//! What every handler can reach: the store, the clock, settings, the rate limiter and the
+//! public snapshots.
 
 use chrono::{DateTime, Utc};
 use herald_domain::clock::Clock;
+use herald_domain::uptime::UptimeWeights;
 use herald_store::Store;
 use herald_worker::{Metrics, RunnerStatus};
 use std::sync::Arc;
 
+use crate::public::{Assets, Publisher, SnapshotOptions, Snapshots};
 use crate::ratelimit::KeyLimiter;
 
 /// Settings of the HTTP surface, from herald's configuration.
@@ -18,6 +21,12 @@ pub struct WebConfig {
     pub api_requests_per_minute: u32,
     /// What webhook and chat URLs may point at (checked when a subscriber saves one).
     pub egress: herald_notify::egress::EgressPolicy,
+    /// The page served at `/` (id or slug); without it, the only page that is not hidden.
+    pub default_page: Option<String>,
+    /// How uptime weighs each status.
+    pub uptime_weights: UptimeWeights,
+    /// How public snapshots are kept fresh.
+    pub snapshots: SnapshotOptions,
 }
 
 impl Default for WebConfig {
@@ -26,6 +35,9 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             api_requests_per_minute: 60,
             egress: herald_notify::egress::EgressPolicy::default(),
+            default_page: None,
+            uptime_weights: UptimeWeights::default(),
+            snapshots: SnapshotOptions::default(),
         }
     }
 }
@@ -43,6 +55,8 @@ struct Inner {
     limiter: KeyLimiter,
     metrics: Arc<Metrics>,
     runner: Option<Arc<RunnerStatus>>,
+    publisher: Arc<Publisher>,
+    assets: Arc<Assets>,
 }
 
 impl AppState {
@@ -56,6 +70,16 @@ impl AppState {
         runner: Option<Arc<RunnerStatus>>,
     ) -> Self {
         let limiter = KeyLimiter::new(config.api_requests_per_minute);
+        let assets = Arc::new(Assets::new());
+        let snapshots = Arc::new(Snapshots::new(config.default_page.clone()));
+        let publisher = Arc::new(Publisher::new(
+            store.clone(),
+            clock.clone(),
+            config.public_url.clone(),
+            config.uptime_weights,
+            snapshots,
+            assets.clone(),
+        ));
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -64,6 +88,8 @@ impl AppState {
                 limiter,
                 metrics,
                 runner,
+                publisher,
+                assets,
             }),
         }
     }
@@ -98,7 +124,25 @@ impl AppState {
     /// the change and never through a background job, so the public page is current the
     /// moment the API answers (the lesson of Statuspage's 2017 incident).
     pub async fn page_changed(&self, page_id: &str) {
-        tracing::debug!(page.id = %page_id, "page changed");
+        if let Err(e) = self.inner.publisher.refresh(page_id).await {
+            // The write is committed; the version poll re-renders once the database answers.
+            tracing::warn!(error = %e, page.id = %page_id, "could not re-render the public page");
+        }
+    }
+
+    /// The public snapshots (and, through `ages`, their freshness for `/metrics`).
+    pub fn snapshots(&self) -> &Arc<Snapshots> {
+        self.inner.publisher.snapshots()
+    }
+
+    /// Renders and refreshes the public snapshots.
+    pub fn publisher(&self) -> &Arc<Publisher> {
+        &self.inner.publisher
+    }
+
+    /// Outputs shared by every page.
+    pub(crate) fn assets(&self) -> &Arc<Assets> {
+        &self.inner.assets
     }
 
     /// The per-key rate limiter.

@@ -128,9 +128,20 @@ impl Reconciler for Subscribers {
 
     fn reconcile(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<String, String>> {
         Box::pin(async move {
-            let n = self.store.purge_subscribers(now).await.map_err(|e| e.to_string())?;
-            self.store.prune_rates(now - TimeDelta::days(2)).await.map_err(|e| e.to_string())?;
-            Ok(if n > 0 { format!("purged {n} subscribers") } else { String::new() })
+            let n = self
+                .store
+                .purge_subscribers(now)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.store
+                .prune_rates(now - TimeDelta::days(2))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(if n > 0 {
+                format!("purged {n} subscribers")
+            } else {
+                String::new()
+            })
         })
     }
 }

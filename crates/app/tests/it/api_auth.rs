@@ -113,6 +113,13 @@ async fn fill(app: &TestApp) -> Vec<(&'static str, String)> {
         )
         .await
         .json();
+    let sub = app
+        .post(
+            &app.page_path("/subscribers"),
+            &json!({"subscriber": {"email": "ops@example.com", "skip_confirmation_notification": true}}),
+        )
+        .await
+        .json();
     let s = |v: &Value| v.as_str().unwrap().to_owned();
     // A dead letter of this page, for the /v1/jobs routes.
     let now = SystemClock.now();
@@ -145,6 +152,7 @@ async fn fill(app: &TestApp) -> Vec<(&'static str, String)> {
         ("incident_id", s(&i["id"])),
         ("incident_update_id", s(&i["incident_updates"][0]["id"])),
         ("template_id", s(&t["id"])),
+        ("subscriber_id", s(&sub["id"])),
     ]
 }
 

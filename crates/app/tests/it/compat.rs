@@ -57,3 +57,75 @@ async fn the_pypi_statuspage_client_manages_everything(b: Backend) {
 }
 
 both_backends!(the_pypi_statuspage_client_manages_everything);
+
+/// The npm v2 client's script and its packages (installed by `scripts/test.sh`).
+fn npm_client() -> PathBuf {
+    let dir = repo_root().join("tests/compat");
+    assert!(
+        dir.join("node_modules/statuspage.io").exists(),
+        "tests/compat/node_modules is missing: run scripts/test.sh (npm ci in tests/compat)"
+    );
+    dir.join("v2_npm_client.mjs")
+}
+
+async fn the_npm_statuspage_v2_client_reads_everything(b: Backend) {
+    // Arrange: components, a group, open and resolved incidents, maintenances
+    let app = TestApp::spawn(b).await;
+    crate::public_api::seed(&app).await;
+    let script = npm_client();
+    // Act: statuspage.io calls every v2 endpoint it knows and checks the typed fields
+    let out = tokio::task::spawn_blocking({
+        let base = app.url("");
+        move || {
+            Command::new("node")
+                .arg(script)
+                .arg(base)
+                .output()
+                .expect("run node")
+        }
+    })
+    .await
+    .unwrap();
+    // Assert
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all steps passed"), "{stdout}");
+}
+
+both_backends!(the_npm_statuspage_v2_client_reads_everything);
+
+async fn the_pypi_prometheus_exporter_reads_summary_json(b: Backend) {
+    // Arrange
+    let app = TestApp::spawn(b).await;
+    crate::public_api::seed(&app).await;
+    let script = repo_root().join("tests/compat/v2_prometheus_exporter.py");
+    // Act: the exporter's own check function, pointed at herald through its services.json
+    let out = tokio::task::spawn_blocking({
+        let base = app.url("");
+        move || {
+            // The exporter keeps a response cache under its working directory.
+            Command::new(compat_python())
+                .arg(script)
+                .arg(base)
+                .current_dir(std::env::temp_dir())
+                .output()
+                .expect("run python")
+        }
+    })
+    .await
+    .unwrap();
+    // Assert
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exporter failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all steps passed"), "{stdout}");
+}
+
+both_backends!(the_pypi_prometheus_exporter_reads_summary_json);

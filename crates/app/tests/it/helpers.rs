@@ -445,3 +445,77 @@ pub fn is_statuspage_timestamp(s: &str) -> bool {
             && (tail.starts_with('+') || tail.starts_with('-'))
             && &tail[3..4] == ":"))
 }
+
+/// A herald server on an existing database (another node, or a store seeded by the test).
+pub struct Node {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Node {
+    /// Starts a server on `database_url` after letting `configure` change the settings.
+    pub async fn start(database_url: &str, configure: impl FnOnce(&mut Config)) -> Node {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = Config {
+            database_url: database_url.to_owned(),
+            listen: "127.0.0.1:0".to_owned(),
+            api_requests_per_minute: 100_000,
+            public_url: Some(format!("http://{addr}")),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let store = herald::server::open_store(&config)
+            .await
+            .expect("open store");
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            herald::server::run(&config, store, listener, Arc::new(SystemClock), stop)
+                .await
+                .expect("server");
+        });
+        Node {
+            addr,
+            client: reqwest::Client::new(),
+            shutdown,
+        }
+    }
+
+    /// `http://127.0.0.1:port` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GETs `path` without credentials.
+    pub async fn get(&self, path: &str) -> Resp {
+        read(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    /// GETs a public `path` without credentials, with extra headers.
+    pub async fn public(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut rb = self.client.get(self.url(path));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        read(rb.send().await.expect("request")).await
+    }
+}

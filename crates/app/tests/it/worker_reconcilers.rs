@@ -6,6 +6,7 @@ use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::{ComponentInput, NewComponent};
 use herald_domain::incident::{IncidentInput, plan_create};
+use herald_domain::notification::EventKind;
 use herald_domain::page::NewPage;
 use herald_domain::status::{ComponentStatus, IncidentStatus};
 use herald_store::JobState;
@@ -62,14 +63,18 @@ async fn scheduled_maintenance_runs_itself_on_time(b: Backend) {
             .unwrap();
         (i.status, c.status)
     };
+    // A reminder is a notification event, fanned out by a queued `notify.fanout` job.
     let reminders = || async {
-        store
-            .list_jobs(JobState::Available, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|j| j.kind == "maintenance.reminder")
-            .count()
+        let mut n = 0;
+        for j in store.list_jobs(JobState::Available, 100).await.unwrap() {
+            if j.kind != "notify.fanout" {
+                continue;
+            }
+            let id = j.payload["event_id"].as_str().unwrap();
+            let e = store.get_event(id).await.unwrap().unwrap();
+            n += usize::from(e.kind == EventKind::MaintenanceReminder);
+        }
+        n
     };
     // Act and assert, as time passes.
     r.reconcile(t(30)).await.unwrap();

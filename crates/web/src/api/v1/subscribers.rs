@@ -1,16 +1,16 @@
 //! `/v1/pages/{page_id}/subscribers`: page subscribers (Statuspage's API, plus chat channels,
 //! webhook secret rotation and CSV export).
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::signing;
 use herald_store::SubscriberQuery;
 use herald_wire::v1::SubscriberV1;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
@@ -43,8 +43,15 @@ pub struct SubscriberParams {
     pub page: Option<i64>,
 }
 
-fn query(p: &SubscriberParams, default_state: Option<SubscriberState>) -> ApiResult<SubscriberQuery> {
-    let channel = p.kind.as_deref().map(|t| Channel::parse("type", t)).transpose()?;
+fn query(
+    p: &SubscriberParams,
+    default_state: Option<SubscriberState>,
+) -> ApiResult<SubscriberQuery> {
+    let channel = p
+        .kind
+        .as_deref()
+        .map(|t| Channel::parse("type", t))
+        .transpose()?;
     let state = match p.state.as_deref() {
         None => default_state,
         Some("all") => None,
@@ -53,7 +60,9 @@ fn query(p: &SubscriberParams, default_state: Option<SubscriberState>) -> ApiRes
     let limit = p.limit.unwrap_or(100);
     let page = p.page.unwrap_or(0);
     if limit < 1 || page < 0 {
-        return Err(ApiError::BadRequest("limit must be 1 or more and page 0 or more".to_owned()));
+        return Err(ApiError::BadRequest(
+            "limit must be 1 or more and page 0 or more".to_owned(),
+        ));
     }
     let limit = limit.min(100);
     Ok(SubscriberQuery {
@@ -61,7 +70,9 @@ fn query(p: &SubscriberParams, default_state: Option<SubscriberState>) -> ApiRes
         state,
         q: p.q.clone(),
         limit,
-        offset: page.checked_mul(limit).ok_or_else(|| ApiError::BadRequest("page is too large".to_owned()))?,
+        offset: page
+            .checked_mul(limit)
+            .ok_or_else(|| ApiError::BadRequest("page is too large".to_owned()))?,
     })
 }
 
@@ -69,21 +80,37 @@ fn query(p: &SubscriberParams, default_state: Option<SubscriberState>) -> ApiRes
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers", tag = "subscribers",
     params(("page_id" = String, Path), SubscriberParams),
     responses((status = 200, body = [SubscriberV1]), (status = 422, body = ErrorBody)))]
-pub async fn list_subscribers(State(app): State<AppState>, ReadPage { page, .. }: ReadPage, ApiQuery(p): ApiQuery<SubscriberParams>) -> ApiResult<Json<Vec<SubscriberV1>>> {
+pub async fn list_subscribers(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<SubscriberParams>,
+) -> ApiResult<Json<Vec<SubscriberV1>>> {
     let q = query(&p, Some(SubscriberState::Active))?;
     let subs = app.store().list_subscribers(&page.id, &q).await?;
-    Ok(Json(subs.iter().map(|s| SubscriberV1::new(s, page.zone)).collect()))
+    Ok(Json(
+        subs.iter()
+            .map(|s| SubscriberV1::new(s, page.zone))
+            .collect(),
+    ))
 }
 
 /// The page's unsubscribed subscribers.
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers/unsubscribed", tag = "subscribers",
     params(("page_id" = String, Path), SubscriberParams),
     responses((status = 200, body = [SubscriberV1])))]
-pub async fn list_unsubscribed(State(app): State<AppState>, ReadPage { page, .. }: ReadPage, ApiQuery(p): ApiQuery<SubscriberParams>) -> ApiResult<Json<Vec<SubscriberV1>>> {
+pub async fn list_unsubscribed(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<SubscriberParams>,
+) -> ApiResult<Json<Vec<SubscriberV1>>> {
     let mut q = query(&p, None)?;
     q.state = Some(SubscriberState::Unsubscribed);
     let subs = app.store().list_subscribers(&page.id, &q).await?;
-    Ok(Json(subs.iter().map(|s| SubscriberV1::new(s, page.zone)).collect()))
+    Ok(Json(
+        subs.iter()
+            .map(|s| SubscriberV1::new(s, page.zone))
+            .collect(),
+    ))
 }
 
 /// Adds a subscriber. Webhook subscribers get their signing secret (`webhook_secret`) in
@@ -103,15 +130,27 @@ pub async fn create_subscriber(
             .egress
             .check_reachable(url)
             .await
-            .map_err(|b| ApiError::Unprocessable { field: Some("subscriber.endpoint".into()), message: format!("subscriber.endpoint cannot be used: {b}") })?;
+            .map_err(|b| ApiError::Unprocessable {
+                field: Some("subscriber.endpoint".into()),
+                message: format!("subscriber.endpoint cannot be used: {b}"),
+            })?;
     }
     let secret = (new.channel == Channel::Webhook).then(signing::new_secret);
     let (sub, created) = app
         .store()
-        .create_subscriber(&page.id, &new, secret.as_deref(), !new.confirmed, &caller.actor, app.now())
+        .create_subscriber(
+            &page.id,
+            &new,
+            secret.as_deref(),
+            !new.confirmed,
+            &caller.actor,
+            app.now(),
+        )
         .await?;
     if !created {
-        return Err(ApiError::Conflict("that subscriber already exists on this page".to_owned()));
+        return Err(ApiError::Conflict(
+            "that subscriber already exists on this page".to_owned(),
+        ));
     }
     let mut v = SubscriberV1::new(&sub, page.zone);
     v.skip_confirmation_notification = new.confirmed && new.channel.needs_confirmation();
@@ -123,8 +162,16 @@ pub async fn create_subscriber(
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers/{subscriber_id}", tag = "subscribers",
     params(("page_id" = String, Path), ("subscriber_id" = String, Path)),
     responses((status = 200, body = SubscriberV1), (status = 404, body = ErrorBody)))]
-pub async fn get_subscriber(State(app): State<AppState>, ReadPage { page, .. }: ReadPage, ApiPath((_, id)): ApiPath<(String, String)>) -> ApiResult<Json<SubscriberV1>> {
-    let s = app.store().get_subscriber(&page.id, &id).await?.ok_or(ApiError::NotFound)?;
+pub async fn get_subscriber(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiPath((_, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<SubscriberV1>> {
+    let s = app
+        .store()
+        .get_subscriber(&page.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(SubscriberV1::new(&s, page.zone)))
 }
 
@@ -144,7 +191,10 @@ pub async fn update_subscriber(
     ApiPath((_, id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<ComponentsBody>,
 ) -> ApiResult<Json<SubscriberV1>> {
-    let s = app.store().set_subscriber_components(&page.id, &id, &body.component_ids, &caller.actor, app.now()).await?;
+    let s = app
+        .store()
+        .set_subscriber_components(&page.id, &id, &body.component_ids, &caller.actor, app.now())
+        .await?;
     Ok(Json(SubscriberV1::new(&s, page.zone)))
 }
 
@@ -152,10 +202,28 @@ pub async fn update_subscriber(
 #[utoipa::path(delete, path = "/v1/pages/{page_id}/subscribers/{subscriber_id}", tag = "subscribers",
     params(("page_id" = String, Path), ("subscriber_id" = String, Path)),
     responses((status = 200, body = SubscriberV1), (status = 404, body = ErrorBody)))]
-pub async fn delete_subscriber(State(app): State<AppState>, WritePage { page, caller }: WritePage, ApiPath((_, id)): ApiPath<(String, String)>) -> ApiResult<Json<SubscriberV1>> {
-    app.store().get_subscriber(&page.id, &id).await?.ok_or(ApiError::NotFound)?;
-    app.store().unsubscribe(&page.id, std::slice::from_ref(&id), &caller.actor, app.now()).await?;
-    let s = app.store().get_subscriber(&page.id, &id).await?.ok_or(ApiError::NotFound)?;
+pub async fn delete_subscriber(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<SubscriberV1>> {
+    app.store()
+        .get_subscriber(&page.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    app.store()
+        .unsubscribe(
+            &page.id,
+            std::slice::from_ref(&id),
+            &caller.actor,
+            app.now(),
+        )
+        .await?;
+    let s = app
+        .store()
+        .get_subscriber(&page.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(SubscriberV1::new(&s, page.zone)))
 }
 
@@ -163,9 +231,18 @@ pub async fn delete_subscriber(State(app): State<AppState>, WritePage { page, ca
 #[utoipa::path(post, path = "/v1/pages/{page_id}/subscribers/{subscriber_id}/resend_confirmation", tag = "subscribers",
     params(("page_id" = String, Path), ("subscriber_id" = String, Path)),
     responses((status = 201), (status = 404, body = ErrorBody)))]
-pub async fn resend_one(State(app): State<AppState>, WritePage { page, caller }: WritePage, ApiPath((_, id)): ApiPath<(String, String)>) -> ApiResult<StatusCode> {
-    app.store().get_subscriber(&page.id, &id).await?.ok_or(ApiError::NotFound)?;
-    app.store().resend_confirmations(&page.id, &[id], &caller.actor, app.now()).await?;
+pub async fn resend_one(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, id)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    app.store()
+        .get_subscriber(&page.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    app.store()
+        .resend_confirmations(&page.id, &[id], &caller.actor, app.now())
+        .await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -175,13 +252,28 @@ pub async fn resend_one(State(app): State<AppState>, WritePage { page, caller }:
 #[utoipa::path(post, path = "/v1/pages/{page_id}/subscribers/{subscriber_id}/rotate_secret", tag = "subscribers",
     params(("page_id" = String, Path), ("subscriber_id" = String, Path)),
     responses((status = 200, body = SubscriberV1), (status = 404, body = ErrorBody)))]
-pub async fn rotate_secret(State(app): State<AppState>, WritePage { page, caller }: WritePage, ApiPath((_, id)): ApiPath<(String, String)>) -> ApiResult<Json<SubscriberV1>> {
+pub async fn rotate_secret(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiPath((_, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<SubscriberV1>> {
     let now = app.now();
     let secret = signing::new_secret();
     app.store()
-        .rotate_webhook_secret(&page.id, &id, &secret, now + chrono::TimeDelta::hours(24), &caller.actor, now)
+        .rotate_webhook_secret(
+            &page.id,
+            &id,
+            &secret,
+            now + chrono::TimeDelta::hours(24),
+            &caller.actor,
+            now,
+        )
         .await?;
-    let s = app.store().get_subscriber(&page.id, &id).await?.ok_or(ApiError::NotFound)?;
+    let s = app
+        .store()
+        .get_subscriber(&page.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut v = SubscriberV1::new(&s, page.zone);
     v.webhook_secret = Some(secret);
     Ok(Json(v))
@@ -198,20 +290,46 @@ pub struct BulkBody {
     pub skip_unsubscription_notification: Option<bool>,
 }
 
-async fn bulk_ids(app: &AppState, page_id: &str, b: &BulkBody, default_state: SubscriberState) -> ApiResult<Vec<String>> {
+async fn bulk_ids(
+    app: &AppState,
+    page_id: &str,
+    b: &BulkBody,
+    default_state: SubscriberState,
+) -> ApiResult<Vec<String>> {
     let list = b.subscribers.as_deref().unwrap_or("").trim();
     if list.is_empty() {
-        return Err(ApiError::Unprocessable { field: Some("subscribers".into()), message: "subscribers must list ids (comma-separated, at most 100) or be \"all\"".into() });
+        return Err(ApiError::Unprocessable {
+            field: Some("subscribers".into()),
+            message: "subscribers must list ids (comma-separated, at most 100) or be \"all\""
+                .into(),
+        });
     }
     if list == "all" {
-        let params = SubscriberParams { kind: b.kind.clone(), state: b.state.clone(), ..SubscriberParams::default() };
+        let params = SubscriberParams {
+            kind: b.kind.clone(),
+            state: b.state.clone(),
+            ..SubscriberParams::default()
+        };
         let mut q = query(&params, Some(default_state))?;
         q.limit = 100_000;
-        return Ok(app.store().list_subscribers(page_id, &q).await?.into_iter().map(|s| s.id).collect());
+        return Ok(app
+            .store()
+            .list_subscribers(page_id, &q)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect());
     }
-    let ids: Vec<String> = list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    let ids: Vec<String> = list
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
     if ids.len() > 100 {
-        return Err(ApiError::Unprocessable { field: Some("subscribers".into()), message: format!("at most 100 subscribers at once; got {}", ids.len()) });
+        return Err(ApiError::Unprocessable {
+            field: Some("subscribers".into()),
+            message: format!("at most 100 subscribers at once; got {}", ids.len()),
+        });
     }
     Ok(ids)
 }
@@ -220,9 +338,16 @@ async fn bulk_ids(app: &AppState, page_id: &str, b: &BulkBody, default_state: Su
 #[utoipa::path(post, path = "/v1/pages/{page_id}/subscribers/unsubscribe", tag = "subscribers",
     params(("page_id" = String, Path)), request_body = BulkBody,
     responses((status = 202), (status = 422, body = ErrorBody)))]
-pub async fn bulk_unsubscribe(State(app): State<AppState>, WritePage { page, caller }: WritePage, ApiBody(b): ApiBody<BulkBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn bulk_unsubscribe(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiBody(b): ApiBody<BulkBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let ids = bulk_ids(&app, &page.id, &b, SubscriberState::Active).await?;
-    let done = app.store().unsubscribe(&page.id, &ids, &caller.actor, app.now()).await?;
+    let done = app
+        .store()
+        .unsubscribe(&page.id, &ids, &caller.actor, app.now())
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"subscribers": done}))))
 }
 
@@ -230,9 +355,16 @@ pub async fn bulk_unsubscribe(State(app): State<AppState>, WritePage { page, cal
 #[utoipa::path(post, path = "/v1/pages/{page_id}/subscribers/reactivate", tag = "subscribers",
     params(("page_id" = String, Path)), request_body = BulkBody,
     responses((status = 202), (status = 422, body = ErrorBody)))]
-pub async fn bulk_reactivate(State(app): State<AppState>, WritePage { page, caller }: WritePage, ApiBody(b): ApiBody<BulkBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn bulk_reactivate(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiBody(b): ApiBody<BulkBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let ids = bulk_ids(&app, &page.id, &b, SubscriberState::Quarantined).await?;
-    let done = app.store().reactivate_subscribers(&page.id, &ids, &caller.actor, app.now()).await?;
+    let done = app
+        .store()
+        .reactivate_subscribers(&page.id, &ids, &caller.actor, app.now())
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"subscribers": done}))))
 }
 
@@ -240,9 +372,16 @@ pub async fn bulk_reactivate(State(app): State<AppState>, WritePage { page, call
 #[utoipa::path(post, path = "/v1/pages/{page_id}/subscribers/resend_confirmation", tag = "subscribers",
     params(("page_id" = String, Path)), request_body = BulkBody,
     responses((status = 202), (status = 422, body = ErrorBody)))]
-pub async fn bulk_resend(State(app): State<AppState>, WritePage { page, caller }: WritePage, ApiBody(b): ApiBody<BulkBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn bulk_resend(
+    State(app): State<AppState>,
+    WritePage { page, caller }: WritePage,
+    ApiBody(b): ApiBody<BulkBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let ids = bulk_ids(&app, &page.id, &b, SubscriberState::Unconfirmed).await?;
-    let done = app.store().resend_confirmations(&page.id, &ids, &caller.actor, app.now()).await?;
+    let done = app
+        .store()
+        .resend_confirmations(&page.id, &ids, &caller.actor, app.now())
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"subscribers": done}))))
 }
 
@@ -251,9 +390,16 @@ pub async fn bulk_resend(State(app): State<AppState>, WritePage { page, caller }
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers/count", tag = "subscribers",
     params(("page_id" = String, Path), SubscriberParams),
     responses((status = 200, body = Object)))]
-pub async fn count(State(app): State<AppState>, ReadPage { page, .. }: ReadPage, ApiQuery(p): ApiQuery<SubscriberParams>) -> ApiResult<Json<Value>> {
+pub async fn count(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<SubscriberParams>,
+) -> ApiResult<Json<Value>> {
     let q = query(&p, Some(SubscriberState::Active))?;
-    let mut out: BTreeMap<String, i64> = Channel::ALL.iter().map(|c| (c.as_str().to_owned(), 0)).collect();
+    let mut out: BTreeMap<String, i64> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), 0))
+        .collect();
     out.insert("integration_partner".into(), 0);
     for (channel, state, n) in app.store().count_subscribers(&page.id).await? {
         let state_ok = q.state.is_none_or(|s| s.as_str() == state);
@@ -270,10 +416,27 @@ pub async fn count(State(app): State<AppState>, ReadPage { page, .. }: ReadPage,
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers/histogram_by_state", tag = "subscribers",
     params(("page_id" = String, Path)),
     responses((status = 200, body = Object)))]
-pub async fn histogram(State(app): State<AppState>, ReadPage { page, .. }: ReadPage) -> ApiResult<Json<Value>> {
+pub async fn histogram(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+) -> ApiResult<Json<Value>> {
     let mut out: BTreeMap<String, BTreeMap<&str, i64>> = BTreeMap::new();
-    for c in Channel::ALL.iter().map(|c| c.as_str()).chain(["integration_partner"]) {
-        out.insert(c.to_owned(), [("active", 0), ("unconfirmed", 0), ("quarantined", 0), ("total", 0)].into_iter().collect());
+    for c in Channel::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .chain(["integration_partner"])
+    {
+        out.insert(
+            c.to_owned(),
+            [
+                ("active", 0),
+                ("unconfirmed", 0),
+                ("quarantined", 0),
+                ("total", 0),
+            ]
+            .into_iter()
+            .collect(),
+        );
     }
     for (channel, state, n) in app.store().count_subscribers(&page.id).await? {
         if let Some(h) = out.get_mut(&channel) {
@@ -290,7 +453,11 @@ pub async fn histogram(State(app): State<AppState>, ReadPage { page, .. }: ReadP
 
 fn csv_field(s: &str) -> String {
     // Quote everything; neutralise spreadsheet formulas (CSV injection).
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() };
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
@@ -298,12 +465,18 @@ fn csv_field(s: &str) -> String {
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers/export.csv", tag = "subscribers",
     params(("page_id" = String, Path), SubscriberParams),
     responses((status = 200, content_type = "text/csv")))]
-pub async fn export_csv(State(app): State<AppState>, ReadPage { page, .. }: ReadPage, ApiQuery(p): ApiQuery<SubscriberParams>) -> ApiResult<Response> {
+pub async fn export_csv(
+    State(app): State<AppState>,
+    ReadPage { page, .. }: ReadPage,
+    ApiQuery(p): ApiQuery<SubscriberParams>,
+) -> ApiResult<Response> {
     let mut q = query(&p, Some(SubscriberState::Active))?;
     q.limit = 1_000_000;
     q.offset = 0;
     let subs = app.store().list_subscribers(&page.id, &q).await?;
-    let mut out = String::from("id,mode,state,email,phone_number,endpoint,components,incident_id,created_at\n");
+    let mut out = String::from(
+        "id,mode,state,email,phone_number,endpoint,components,incident_id,created_at\n",
+    );
     for s in &subs {
         let fields = [
             s.id.clone(),
@@ -316,13 +489,22 @@ pub async fn export_csv(State(app): State<AppState>, ReadPage { page, .. }: Read
             s.incident_id.clone().unwrap_or_default(),
             page.zone.format(s.created_at),
         ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"subscribers-{}.csv\"", page.slug)),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"subscribers-{}.csv\"", page.slug),
+            ),
         ],
         out,
     )

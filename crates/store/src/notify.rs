@@ -1,0 +1,59 @@
+//! Change notifications between nodes on PostgreSQL: every write on a page sends
+//! `pg_notify(CHANGES_CHANNEL, page_id)` inside its transaction, so PostgreSQL delivers it
+//! when (and only if) the write commits; [`ChangeListener`] receives them. A notification can
+//! be lost (a listener's connection drops), so listeners also poll page versions.
+//! SQLite runs one node: nothing is sent and there is nothing to listen to.
+
+use sqlx::postgres::PgListener;
+
+use crate::db::{Db, Tx, args};
+use crate::{Result, Store, StoreError};
+
+/// The channel page changes are announced on; the payload is the page id.
+pub const CHANGES_CHANNEL: &str = "herald_page_changed";
+
+/// Announces a change of `page_id`, delivered at commit (PostgreSQL only).
+pub(crate) async fn notify_in(tx: &mut Tx, page_id: &str) -> Result<()> {
+    if let Tx::Pg(_) = tx {
+        tx.execute(
+            "SELECT pg_notify('herald_page_changed', $1)",
+            args![page_id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A connection listening for page changes.
+pub struct ChangeListener {
+    inner: PgListener,
+}
+
+impl std::fmt::Debug for ChangeListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangeListener")
+    }
+}
+
+impl ChangeListener {
+    /// Waits for the next changed page id. After a lost connection it reconnects by itself
+    /// (changes announced meanwhile are missed: the version poll catches them).
+    pub async fn recv(&mut self) -> Result<String> {
+        let n = self.inner.recv().await.map_err(StoreError::from)?;
+        Ok(n.payload().to_owned())
+    }
+}
+
+impl Store {
+    /// Starts listening for page changes: `None` on SQLite, where there are no other nodes.
+    pub async fn listen_changes(&self) -> Result<Option<ChangeListener>> {
+        match &self.db {
+            Db::Sqlite { .. } => Ok(None),
+            Db::Postgres(pool) => {
+                let mut inner = PgListener::connect_with(pool).await?;
+                inner.listen(CHANGES_CHANNEL).await?;
+                Ok(Some(ChangeListener { inner }))
+            }
+        }
+    }
+}

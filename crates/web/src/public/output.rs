@@ -1,0 +1,297 @@
+//! One URL's response, ready to send: identity, gzip and brotli variants, each with its
+//! complete header map (content type, ETag, caching, CORS, security headers) computed once
+//! when the output is rendered, never per request.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use base64::Engine;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+
+/// What kind of document an output is: decides its content type and security headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// HTML; the string is the `style-src` hash source of its inline style (`'sha256-…'`).
+    Html(String),
+    /// `application/json`.
+    Json,
+    /// Atom feed.
+    Atom,
+    /// RSS feed.
+    Rss,
+    /// SVG image.
+    Svg,
+    /// JavaScript.
+    Js,
+    /// A style sheet whose URL carries its hash: cached for a year.
+    ImmutableCss,
+}
+
+/// How long shared caches may keep a page output, and how long they may serve it stale if
+/// herald cannot be reached.
+const PUBLIC_CACHE: &str = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400";
+/// Private pages and errors that must not be cached.
+const NO_STORE: &str = "no-store";
+
+impl Kind {
+    fn content_type(&self) -> &'static str {
+        match self {
+            Kind::Html(_) => "text/html; charset=utf-8",
+            Kind::Json => "application/json; charset=utf-8",
+            Kind::Atom => "application/atom+xml; charset=utf-8",
+            Kind::Rss => "application/rss+xml; charset=utf-8",
+            Kind::Svg => "image/svg+xml",
+            Kind::Js => "text/javascript; charset=utf-8",
+            Kind::ImmutableCss => "text/css; charset=utf-8",
+        }
+    }
+
+    fn csp(&self) -> Option<String> {
+        match self {
+            Kind::Html(style) => Some(format!(
+                "default-src 'none'; style-src 'self' {style}; img-src 'self' https: http: data:; \
+                 base-uri 'none'; object-src 'none'; form-action 'self'"
+            )),
+            Kind::Svg | Kind::Json | Kind::Atom | Kind::Rss => {
+                Some("default-src 'none'; base-uri 'none'; object-src 'none'".to_owned())
+            }
+            Kind::Js | Kind::ImmutableCss => None,
+        }
+    }
+}
+
+/// One encoding of an output: its body and every response header.
+#[derive(Debug)]
+pub struct Variant {
+    /// The bytes sent.
+    pub body: Bytes,
+    /// Every header of a 200 (or 404) response.
+    pub headers: HeaderMap,
+    /// The headers of a 304 answer.
+    pub not_modified: HeaderMap,
+}
+
+/// One URL's response, ready to send.
+#[derive(Debug)]
+pub struct Output {
+    /// 200, or 404 for not-found pages.
+    pub status: StatusCode,
+    /// The hash shared by the variants' ETags (`If-None-Match` matching).
+    pub tag: String,
+    /// Uncompressed.
+    pub identity: Variant,
+    /// gzip, when it is smaller.
+    pub gzip: Option<Variant>,
+    /// Brotli, when it is smaller.
+    pub br: Option<Variant>,
+}
+
+/// The content hash an output's ETags are made of.
+pub fn tag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// Bodies shorter than this are not compressed.
+const MIN_COMPRESS: usize = 512;
+
+fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(body).ok()?;
+    e.finish().ok()
+}
+
+fn brotli(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(body).ok()?;
+    }
+    Some(out)
+}
+
+impl Output {
+    /// Renders the variants and headers of a body. `cacheable` is false for outputs that
+    /// shared caches must not keep (private pages, bad requests).
+    pub fn new(kind: Kind, status: StatusCode, body: Vec<u8>, cacheable: bool) -> Output {
+        let tag = tag_of(&body);
+        let cache = if cacheable {
+            if kind == Kind::ImmutableCss {
+                "public, max-age=31536000, immutable"
+            } else {
+                PUBLIC_CACHE
+            }
+        } else {
+            NO_STORE
+        };
+        let common = |suffix: &str, encoding: Option<&'static str>| {
+            let mut h = HeaderMap::with_capacity(12);
+            let etag = hv(&format!("\"{tag}{suffix}\""));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(kind.content_type()),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            h.insert(header::ETAG, etag.clone());
+            h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("strict-origin-when-cross-origin"),
+            );
+            if let Some(csp) = kind.csp() {
+                h.insert(header::CONTENT_SECURITY_POLICY, hv(&csp));
+            }
+            let mut nm = HeaderMap::with_capacity(4);
+            nm.insert(header::ETAG, etag);
+            nm.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            nm.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            nm.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            if let Some(e) = encoding {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+            }
+            (h, nm)
+        };
+        let variant = |bytes: Vec<u8>, suffix: &str, enc: Option<&'static str>| {
+            let (headers, not_modified) = common(suffix, enc);
+            Variant {
+                body: Bytes::from(bytes),
+                headers,
+                not_modified,
+            }
+        };
+        let compress = body.len() >= MIN_COMPRESS;
+        let gz = compress
+            .then(|| gzip(&body))
+            .flatten()
+            .filter(|g| g.len() < body.len())
+            .map(|g| variant(g, "-gz", Some("gzip")));
+        let br = compress
+            .then(|| brotli(&body))
+            .flatten()
+            .filter(|b| b.len() < body.len())
+            .map(|b| variant(b, "-br", Some("br")));
+        Output {
+            status,
+            identity: variant(body, "", None),
+            gzip: gz,
+            br,
+            tag,
+        }
+    }
+
+    /// The variant for a request's `Accept-Encoding` (brotli, then gzip, then identity).
+    pub fn variant(&self, accept_encoding: Option<&[u8]>) -> &Variant {
+        if let Some(ae) = accept_encoding {
+            if let Some(b) = &self.br
+                && accepts(ae, b"br")
+            {
+                return b;
+            }
+            if let Some(g) = &self.gzip
+                && accepts(ae, b"gzip")
+            {
+                return g;
+            }
+        }
+        &self.identity
+    }
+
+    /// Whether an `If-None-Match` header names this output.
+    pub fn matches(&self, if_none_match: &[u8]) -> bool {
+        if_none_match == b"*"
+            || if_none_match
+                .windows(self.tag.len())
+                .any(|w| w == self.tag.as_bytes())
+    }
+}
+
+/// Whether an `Accept-Encoding` value accepts `coding` (a listed token without `q=0`).
+pub fn accepts(header: &[u8], coding: &[u8]) -> bool {
+    header.split(|b| *b == b',').any(|item| {
+        let mut parts = item.split(|b| *b == b';');
+        let name = trim(parts.next().unwrap_or_default());
+        name.eq_ignore_ascii_case(coding)
+            && !parts.any(|p| {
+                let p = trim(p);
+                p.len() >= 3
+                    && p[..2].eq_ignore_ascii_case(b"q=")
+                    && p[2..].iter().all(|c| *c == b'0' || *c == b'.')
+            })
+    })
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_encoding_parsing() {
+        assert!(accepts(b"gzip, deflate, br", b"br"));
+        assert!(accepts(b"gzip;q=1.0", b"gzip"));
+        assert!(!accepts(b"gzip;q=0", b"gzip"));
+        assert!(!accepts(b"br;q=0.0, gzip", b"br"));
+        assert!(!accepts(b"gzipx", b"gzip"));
+        assert!(accepts(b" GZIP ", b"gzip"));
+    }
+
+    #[test]
+    fn outputs_compress_and_tag() {
+        let body = "hello world ".repeat(200).into_bytes();
+        let o = Output::new(Kind::Json, StatusCode::OK, body.clone(), true);
+        assert_eq!(o.identity.body.as_ref(), &body[..]);
+        let gz = o.gzip.as_ref().unwrap();
+        assert!(gz.body.len() < body.len());
+        assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
+        assert!(o.br.is_some());
+        assert_eq!(
+            o.variant(Some(b"gzip, br")).headers[header::CONTENT_ENCODING],
+            "br"
+        );
+        assert_eq!(
+            o.variant(Some(b"gzip")).headers[header::CONTENT_ENCODING],
+            "gzip"
+        );
+        assert!(
+            o.variant(None)
+                .headers
+                .get(header::CONTENT_ENCODING)
+                .is_none()
+        );
+        let etag = o.identity.headers[header::ETAG]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(o.matches(etag.as_bytes()));
+        assert!(o.matches(format!("W/{etag}, \"x\"").as_bytes()));
+        assert!(!o.matches(b"\"other\""));
+        let small = Output::new(Kind::Json, StatusCode::OK, b"{}".to_vec(), true);
+        assert!(small.gzip.is_none() && small.br.is_none());
+    }
+}

@@ -1,0 +1,350 @@
+//! The home page and the pieces every HTML page shares: the layout (branding, navigation,
+//! footer), incident cards and component rows. Templates are in `templates/public/`; askama
+//! escapes every value, and user markdown goes through `herald_domain::markdown::to_html`.
+
+use askama::Template;
+use base64::Engine;
+use herald_domain::component::Component;
+use herald_domain::incident::{Incident, IncidentKind};
+use herald_domain::markdown;
+use herald_domain::status::{ComponentStatus, IncidentStatus};
+use sha2::{Digest, Sha256};
+
+use super::bars::{Bars, Uptime};
+use super::{Source, assets::css_path, in_progress};
+
+/// What every page's layout shows.
+pub struct Layout {
+    pub title: String,
+    pub page_name: String,
+    pub headline: Option<String>,
+    pub logo: Option<String>,
+    pub website: Option<String>,
+    pub support_url: Option<String>,
+    pub favicon: Option<String>,
+    pub header_text: Option<String>,
+    pub footer_text: Option<String>,
+    /// Prefix of links to the page's other documents: `` at the top, `../` one level down.
+    pub root: String,
+    /// Link to the home page.
+    pub home: String,
+    pub css: &'static str,
+    /// The inline theme style (its hash is in the CSP).
+    pub style: String,
+    pub updated: String,
+    pub updated_iso: String,
+    /// Only the home page says when the page last changed: other pages then stay the same
+    /// across writes that do not touch them, and are reused rather than re-rendered.
+    pub show_updated: bool,
+    pub feeds: bool,
+}
+
+impl Layout {
+    /// The layout of a document `depth` levels below the page's root; [`ANYWHERE`] for a
+    /// document served at any depth (the 404 page), whose links are absolute.
+    pub fn new(src: &Source, title: &str, depth: usize) -> Layout {
+        let s = &src.page.settings;
+        let z = src.page.zone;
+        let (root, home) = match depth {
+            0 => (String::new(), "./".to_owned()),
+            1 => ("../".to_owned(), "../".to_owned()),
+            _ => {
+                let abs = format!("{}/", src.page_url());
+                (abs.clone(), abs)
+            }
+        };
+        Layout {
+            title: if title.is_empty() {
+                format!("{} Status", src.page.name)
+            } else {
+                format!("{title} · {} Status", src.page.name)
+            },
+            page_name: src.page.name.clone(),
+            headline: s.headline.clone(),
+            logo: s
+                .transactional_logo
+                .clone()
+                .or_else(|| s.hero_cover.clone()),
+            website: s.url.clone(),
+            support_url: s.support_url.clone(),
+            favicon: s.favicon_logo.clone(),
+            header_text: s.custom_header_text.clone(),
+            footer_text: s.custom_footer_text.clone(),
+            root,
+            home,
+            css: css_path(),
+            style: theme(src),
+            updated: z.strftime(src.page.updated_at, "%b %-d, %Y %H:%M %Z"),
+            updated_iso: z.format(src.page.updated_at),
+            show_updated: false,
+            feeds: s.allow_rss_atom_feeds,
+        }
+    }
+}
+
+/// The page's colours as CSS variables. Every value was checked to be `#hex` when saved.
+fn theme(src: &Source) -> String {
+    let s = &src.page.settings;
+    let hex = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|c| c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned)
+    };
+    let mut all = String::new();
+    for (var, v) in [
+        ("--ok", &s.css_greens),
+        ("--minor", &s.css_yellows),
+        ("--major", &s.css_oranges),
+        ("--critical", &s.css_reds),
+        ("--maint", &s.css_blues),
+        ("--nodata", &s.css_no_data),
+    ] {
+        if let Some(c) = hex(v) {
+            all.push_str(&format!("{var}:{c};"));
+        }
+    }
+    let mut light = String::new();
+    for (var, v) in [
+        ("--bg", &s.css_body_background_color),
+        ("--fg", &s.css_font_color),
+        ("--muted", &s.css_light_font_color),
+        ("--line", &s.css_border_color),
+        ("--link", &s.css_link_color),
+    ] {
+        if let Some(c) = hex(v) {
+            light.push_str(&format!("{var}:{c};"));
+        }
+    }
+    format!(":root{{{all}}}@media (prefers-color-scheme: light){{:root{{{light}}}}}")
+}
+
+/// The depth of a document served at any depth: its links are absolute.
+pub const ANYWHERE: usize = usize::MAX;
+
+/// The CSP source allowing exactly `style`.
+pub fn style_hash(style: &str) -> String {
+    let d = Sha256::digest(style.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(d)
+    )
+}
+
+/// One update in a timeline.
+pub struct UpdateView {
+    pub status: &'static str,
+    pub body: String,
+    pub when: String,
+    pub when_iso: String,
+}
+
+/// An incident or maintenance with its timeline.
+pub struct IncidentCard {
+    pub id: String,
+    pub name: String,
+    pub link: String,
+    pub impact: &'static str,
+    pub status: &'static str,
+    pub window: Option<String>,
+    pub components: Vec<String>,
+    pub updates: Vec<UpdateView>,
+}
+
+impl IncidentCard {
+    /// `root` is the layout's link prefix.
+    pub fn new(src: &Source, i: &Incident, root: &str) -> Self {
+        let z = src.page.zone;
+        let fmt = "%b %-d, %Y %H:%M %Z";
+        IncidentCard {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            link: format!("{root}incidents/{}", i.id),
+            impact: i.impact.as_str(),
+            status: i.status.label(),
+            window: match (i.kind, i.scheduled_for, i.scheduled_until) {
+                (IncidentKind::Maintenance, Some(f), Some(u)) => Some(format!(
+                    "Scheduled for {} to {}",
+                    z.strftime(f, fmt),
+                    z.strftime(u, fmt)
+                )),
+                _ => None,
+            },
+            components: i
+                .component_ids
+                .iter()
+                .filter_map(|id| src.components.iter().find(|c| c.id == *id))
+                .map(|c| c.name.clone())
+                .collect(),
+            updates: i
+                .updates
+                .iter()
+                .map(|u| UpdateView {
+                    status: u.status.label(),
+                    body: markdown::to_html(&u.body),
+                    when: z.strftime(u.display_at, fmt),
+                    when_iso: z.format(u.display_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A component or group line.
+pub struct Row {
+    pub name: String,
+    pub description: Option<String>,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub is_group: bool,
+    pub open: bool,
+    pub bars: Option<Bars>,
+    pub children: Vec<Row>,
+}
+
+fn status_class(s: ComponentStatus) -> &'static str {
+    match s {
+        ComponentStatus::Operational => "operational",
+        ComponentStatus::UnderMaintenance => "maintenance",
+        ComponentStatus::DegradedPerformance => "degraded",
+        ComponentStatus::PartialOutage => "partial",
+        ComponentStatus::MajorOutage => "major",
+    }
+}
+
+fn visible(c: &Component) -> bool {
+    !(c.only_show_if_degraded && c.status == ComponentStatus::Operational)
+}
+
+fn row(c: &Component, up: &Uptime<'_>, children: Vec<Row>) -> Row {
+    Row {
+        name: c.name.clone(),
+        description: c.description.clone(),
+        status: status_class(c.status),
+        status_label: c.status.label(),
+        is_group: c.is_group,
+        open: c.status != ComponentStatus::Operational,
+        bars: (c.showcase || c.is_group).then(|| up.recent(c)),
+        children,
+    }
+}
+
+/// The component tree as the home page shows it.
+pub fn rows(src: &Source, up: &Uptime<'_>) -> Vec<Row> {
+    let mut out = Vec::new();
+    for c in src.components.iter().filter(|c| c.group_id.is_none()) {
+        if c.is_group {
+            let kids: Vec<Row> = src
+                .components
+                .iter()
+                .filter(|k| k.group_id.as_deref() == Some(c.id.as_str()) && visible(k))
+                .map(|k| row(k, up, Vec::new()))
+                .collect();
+            if !kids.is_empty() {
+                out.push(row(c, up, kids));
+            }
+        } else if visible(c) {
+            out.push(row(c, up, Vec::new()));
+        }
+    }
+    out
+}
+
+/// A day of the "past incidents" list.
+pub struct PastDay {
+    pub date: String,
+    pub incidents: Vec<(String, String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "public/index.html")]
+struct IndexView {
+    l: Layout,
+    indicator: &'static str,
+    description: &'static str,
+    incidents: Vec<IncidentCard>,
+    maintenances: Vec<IncidentCard>,
+    upcoming: Vec<IncidentCard>,
+    rows: Vec<Row>,
+    past: Vec<PastDay>,
+}
+
+/// Days of past incidents on the home page.
+const PAST_DAYS: i64 = 7;
+
+/// The home page: `(html, style-src hash)`.
+pub fn index(src: &Source) -> (String, String) {
+    let mut l = Layout::new(src, "", 0);
+    l.show_updated = true;
+    let up = Uptime::new(src);
+    let card = |i: &Incident| IncidentCard::new(src, i, "");
+    let z = src.page.zone;
+    let today = z.date(src.now);
+    let past = (0..PAST_DAYS)
+        .map(|n| today - chrono::TimeDelta::days(n))
+        .map(|d| PastDay {
+            date: d.format("%b %-d, %Y").to_string(),
+            incidents: src
+                .incidents
+                .iter()
+                .filter(|i| z.date(i.started_at) == d && i.kind == IncidentKind::Realtime)
+                .map(|i| {
+                    (
+                        i.name.clone(),
+                        format!("incidents/{}", i.id),
+                        i.impact.as_str(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let view = IndexView {
+        indicator: src.status.indicator.as_str(),
+        description: src.status.description,
+        incidents: src
+            .incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::Realtime && i.is_open())
+            .map(card)
+            .collect(),
+        maintenances: src
+            .incidents
+            .iter()
+            .filter(|i| in_progress(i))
+            .map(card)
+            .collect(),
+        upcoming: src
+            .incidents
+            .iter()
+            .rev()
+            .filter(|i| i.status == IncidentStatus::Scheduled)
+            .map(card)
+            .collect(),
+        rows: rows(src, &up),
+        past,
+        l,
+    };
+    finish(&view, &view.l.style)
+}
+
+#[derive(Template)]
+#[template(path = "public/not_found.html")]
+struct NotFoundView {
+    l: Layout,
+}
+
+/// The page's 404 page.
+pub fn not_found(src: &Source) -> (String, String) {
+    let view = NotFoundView {
+        l: Layout::new(src, "Not found", ANYWHERE),
+    };
+    finish(&view, &view.l.style)
+}
+
+/// Renders a template; a render failure (a bug) leaves a plain message rather than no page.
+pub fn finish(view: &impl Template, style: &str) -> (String, String) {
+    let html = view.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template failed");
+        "<!doctype html><title>Status</title><p>This page could not be rendered.</p>".to_owned()
+    });
+    (html, style_hash(style))
+}

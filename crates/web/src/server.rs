@@ -1,0 +1,257 @@
+//! The HTTP server loop: hyper HTTP/1.1 connections whose first stop is the public snapshot
+//! lookup. A GET or HEAD of a public path is answered right here from the in-memory
+//! snapshot — a header-map clone and a `Bytes` clone, no routing, no middleware, no
+//! database — and everything else goes to the axum router with its layers. This keeps the
+//! public page's serving path close to what a static file server does.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use crate::public::resolve::{self, Answer, Place};
+use crate::public::snapshot::{Output, Snapshots};
+use crate::public::{Assets, not_implemented};
+
+/// A response body: snapshot bytes, or whatever the router produced.
+pub type FrontBody = Either<Full<Bytes>, axum::body::Body>;
+
+/// The per-connection service.
+#[derive(Clone)]
+struct Front {
+    snapshots: Arc<Snapshots>,
+    assets: Arc<Assets>,
+    router: Router,
+    remote: SocketAddr,
+}
+
+/// The future of one request.
+enum FrontFuture {
+    Ready(Option<Response<FrontBody>>),
+    Routed(Pin<Box<dyn Future<Output = Response<FrontBody>> + Send>>),
+}
+
+impl Future for FrontFuture {
+    type Output = Result<Response<FrontBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            FrontFuture::Ready(r) => Poll::Ready(Ok(r.take().unwrap_or_else(|| {
+                bytes_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new())
+            }))),
+            FrontFuture::Routed(f) => f.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
+
+fn bytes_response(status: StatusCode, body: Bytes) -> Response<FrontBody> {
+    let mut r = Response::new(Either::Left(Full::new(body)));
+    *r.status_mut() = status;
+    r
+}
+
+/// Sends `output`, honouring `Accept-Encoding` and `If-None-Match`.
+fn send(output: &Output, req: &Request<Incoming>) -> Response<FrontBody> {
+    let h = req.headers();
+    let v = output.variant(h.get(header::ACCEPT_ENCODING).map(HeaderValue::as_bytes));
+    if output.status == StatusCode::OK
+        && let Some(inm) = h.get(header::IF_NONE_MATCH)
+        && output.matches(inm.as_bytes())
+    {
+        let mut r = bytes_response(StatusCode::NOT_MODIFIED, Bytes::new());
+        *r.headers_mut() = v.not_modified.clone();
+        return r;
+    }
+    let mut r = bytes_response(output.status, v.body.clone());
+    *r.headers_mut() = v.headers.clone();
+    r
+}
+
+/// A request body that records whether it was read to the end.
+struct Tracked {
+    inner: Incoming,
+    done: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        let r = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = r {
+            self.done.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Front {
+    fn route(&self, mut req: Request<Incoming>) -> FrontFuture {
+        req.extensions_mut().insert(ConnectInfo(self.remote));
+        let done = Arc::new(AtomicBool::new(false));
+        let has_body = !hyper::body::Body::is_end_stream(req.body());
+        let tracked = done.clone();
+        let req = crate::middleware::strip_json_suffix(req.map(|inner| {
+            axum::body::Body::new(Tracked {
+                inner,
+                done: tracked,
+            })
+        }));
+        let router = self.router.clone();
+        FrontFuture::Routed(Box::pin(async move {
+            let mut r = match tower::ServiceExt::oneshot(router, req).await {
+                Ok(r) => r.map(Either::Right),
+                Err(never) => match never {},
+            };
+            // A request answered before its body was read (413, or a 404 decided from the
+            // path) leaves bytes on the connection: close it, and say so, so that clients
+            // do not send their next request on a connection about to be dropped.
+            if has_body && !done.load(Ordering::Relaxed) {
+                r.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            r
+        }))
+    }
+}
+
+impl hyper::service::Service<Request<Incoming>> for Front {
+    type Response = Response<FrontBody>;
+    type Error = Infallible;
+    type Future = FrontFuture;
+
+    fn call(&self, req: Request<Incoming>) -> FrontFuture {
+        let index = self.snapshots.load();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .map(HeaderValue::as_bytes)
+            .or_else(|| req.uri().host().map(str::as_bytes));
+        let (path, query) = (req.uri().path(), req.uri().query());
+        let method = req.method();
+        if method == Method::GET || method == Method::HEAD {
+            return match resolve::resolve(&index, &self.assets, host, path, query) {
+                Answer::Output(o) => FrontFuture::Ready(Some(send(o, &req))),
+                Answer::Redirect(to) => {
+                    let mut r = bytes_response(StatusCode::PERMANENT_REDIRECT, Bytes::new());
+                    if let Ok(v) = HeaderValue::from_str(&to) {
+                        r.headers_mut().insert(header::LOCATION, v);
+                    }
+                    FrontFuture::Ready(Some(r))
+                }
+                Answer::Pass => self.route(req),
+            };
+        }
+        match resolve::locate(&index, &self.assets, host, path, query) {
+            Place::Pass => self.route(req),
+            Place::Page(_, rest) if rest.starts_with("/api/v2/subscribers") => {
+                FrontFuture::Ready(Some(not_implemented(method)))
+            }
+            _ if method == Method::OPTIONS => {
+                let mut r = bytes_response(StatusCode::NO_CONTENT, Bytes::new());
+                let h = r.headers_mut();
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                );
+                h.insert(
+                    header::ALLOW,
+                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                );
+                FrontFuture::Ready(Some(r))
+            }
+            _ => {
+                let mut r = bytes_response(StatusCode::METHOD_NOT_ALLOWED, Bytes::new());
+                r.headers_mut().insert(
+                    header::ALLOW,
+                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                );
+                FrontFuture::Ready(Some(r))
+            }
+        }
+    }
+}
+
+/// Longest a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest in-flight requests may take to finish once shutdown starts.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts connections on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish (at most [`DRAIN_TIMEOUT`]).
+pub async fn run(
+    listener: TcpListener,
+    snapshots: Arc<Snapshots>,
+    assets: Arc<Assets>,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = Front {
+            snapshots: snapshots.clone(),
+            assets: assets.clone(),
+            router: router.clone(),
+            remote,
+        };
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            tracing::warn!("in-flight requests did not finish in time");
+        }
+    }
+    Ok(())
+}
