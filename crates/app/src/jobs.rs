@@ -59,7 +59,7 @@ pub async fn notifier(
     };
     let key = store
         .instance_secret(
-            "link-signing-key",
+            herald_notify::links::LINK_KEY,
             herald_notify::signing::new_secret,
             clock.now(),
         )

@@ -11,6 +11,8 @@ pub enum ActorKind {
     System,
     /// An operator at the command line (`herald ...`).
     Cli,
+    /// A visitor of the public page, or a subscriber following a signed link.
+    Public,
 }
 
 impl ActorKind {
@@ -21,6 +23,7 @@ impl ActorKind {
             Self::User => "user",
             Self::System => "system",
             Self::Cli => "cli",
+            Self::Public => "public",
         }
     }
 }
@@ -43,6 +46,16 @@ impl Actor {
             kind: ActorKind::System,
             id: name.to_owned(),
             ip: None,
+        }
+    }
+
+    /// A visitor of the public page from `ip`, acting as `id` (`subscribe`, or the
+    /// subscriber a signed link is for).
+    pub fn public(id: &str, ip: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::Public,
+            id: id.to_owned(),
+            ip,
         }
     }
 

@@ -29,6 +29,9 @@ impl Purpose {
     }
 }
 
+/// The name of the instance secret links are signed with.
+pub const LINK_KEY: &str = "link-signing-key";
+
 /// How long confirmation links work.
 pub const CONFIRM_TTL: TimeDelta = TimeDelta::days(90);
 

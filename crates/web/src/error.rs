@@ -43,7 +43,8 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, String) {
+    /// The status and the readable message.
+    pub(crate) fn parts(&self) -> (StatusCode, String) {
         match self {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "Could not authenticate".into()),

@@ -14,6 +14,7 @@ mod ratelimit;
 pub mod routes;
 mod server;
 pub mod state;
+pub mod subscriptions;
 
 pub use state::{AppState, WebConfig};
 

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -17,6 +17,7 @@ use crate::api::v1::{
 use crate::error::ApiError;
 use crate::health;
 use crate::state::AppState;
+use crate::subscriptions;
 
 /// Largest request body accepted (incident bodies are at most 25,000 characters).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -166,6 +167,29 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/docs/webhooks.md", get(webhook_docs))
+        // Public subscription pages: the front resolves the page (host or /p/<slug>/) and
+        // passes the path below the page's root.
+        .route("/subscriptions", post(subscriptions::subscribe_form))
+        .route(
+            "/subscriptions/confirm/{token}",
+            get(subscriptions::confirm_page).post(subscriptions::confirm),
+        )
+        .route(
+            "/subscriptions/unsubscribe/{token}",
+            get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
+        )
+        .route(
+            "/subscriptions/{token}",
+            get(subscriptions::manage_page).post(subscriptions::manage_save),
+        )
+        .route(
+            "/api/v2/subscribers.json",
+            post(subscriptions::subscribe_json).delete(subscriptions::unsubscribe_json),
+        )
+        .route(
+            "/api/v2/subscribers/{token}",
+            delete(subscriptions::unsubscribe_json_path),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

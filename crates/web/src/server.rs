@@ -21,9 +21,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+use crate::public::Assets;
 use crate::public::resolve::{self, Answer, Place};
 use crate::public::snapshot::{Output, Snapshots};
-use crate::public::{Assets, not_implemented};
+
+/// The page a dynamic public request (subscribing, managing a subscription) is for, found
+/// from its host or `/p/<slug>/` prefix; the request's path is then the path below the
+/// page's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicPage(pub String);
 
 /// A response body: snapshot bytes, or whatever the router produced.
 pub type FrontBody = Either<Full<Bytes>, axum::body::Body>;
@@ -152,6 +158,19 @@ impl hyper::service::Service<Request<Incoming>> for Front {
             .map(HeaderValue::as_bytes)
             .or_else(|| req.uri().host().map(str::as_bytes));
         let (path, query) = (req.uri().path(), req.uri().query());
+        if let Some((page_id, rest)) = resolve::dynamic(&index, host, path) {
+            let page = PublicPage(page_id.to_owned());
+            let target = match query {
+                Some(q) => format!("{rest}?{q}"),
+                None => rest.to_owned(),
+            };
+            let mut req = req;
+            if let Ok(uri) = target.parse() {
+                *req.uri_mut() = uri;
+            }
+            req.extensions_mut().insert(page);
+            return self.route(req);
+        }
         let method = req.method();
         if method == Method::GET || method == Method::HEAD {
             return match resolve::resolve(&index, &self.assets, host, path, query) {
@@ -168,9 +187,6 @@ impl hyper::service::Service<Request<Incoming>> for Front {
         }
         match resolve::locate(&index, &self.assets, host, path, query) {
             Place::Pass => self.route(req),
-            Place::Page(_, rest) if rest.starts_with("/api/v2/subscribers") => {
-                FrontFuture::Ready(Some(not_implemented(method)))
-            }
             _ if method == Method::OPTIONS => {
                 let mut r = bytes_response(StatusCode::NO_CONTENT, Bytes::new());
                 let h = r.headers_mut();

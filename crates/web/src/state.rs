@@ -57,6 +57,8 @@ struct Inner {
     runner: Option<Arc<RunnerStatus>>,
     publisher: Arc<Publisher>,
     assets: Arc<Assets>,
+    /// The instance's link-signing key, read from the database on first use.
+    link_key: tokio::sync::OnceCell<String>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
                 runner,
                 publisher,
                 assets,
+                link_key: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -128,6 +131,25 @@ impl AppState {
             // The write is committed; the version poll re-renders once the database answers.
             tracing::warn!(error = %e, page.id = %page_id, "could not re-render the public page");
         }
+    }
+
+    /// Signs and checks the links sent to subscribers (the same key as the worker's, shared
+    /// by every node through the database).
+    pub async fn link_signer(
+        &self,
+    ) -> Result<herald_notify::links::Links, herald_store::StoreError> {
+        let key = self
+            .inner
+            .link_key
+            .get_or_try_init(|| {
+                self.inner.store.instance_secret(
+                    herald_notify::links::LINK_KEY,
+                    herald_notify::signing::new_secret,
+                    self.now(),
+                )
+            })
+            .await?;
+        Ok(herald_notify::links::Links::new(key))
     }
 
     /// The public snapshots (and, through `ages`, their freshness for `/metrics`).

@@ -16,7 +16,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// The Python that has the compatibility clients installed.
-fn compat_python() -> PathBuf {
+pub fn compat_python() -> PathBuf {
     let p = std::env::var_os("HERALD_COMPAT_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/compat-venv/bin/python"));

@@ -19,35 +19,3 @@ pub mod snapshot;
 pub use publisher::{Publisher, SnapshotOptions, spawn_tasks};
 pub use render::Assets;
 pub use snapshot::{SnapshotAge, Snapshots};
-
-use axum::http::{HeaderValue, Method, Response, StatusCode, header};
-use bytes::Bytes;
-use http_body_util::{Either, Full};
-
-use crate::server::FrontBody;
-
-/// `POST/DELETE /api/v2/subscribers.json`: not implemented until subscriptions land.
-pub fn not_implemented(method: &Method) -> Response<FrontBody> {
-    let (status, msg) = if method == Method::POST || method == Method::DELETE {
-        (
-            StatusCode::NOT_IMPLEMENTED,
-            "Subscribing through the public API is not available yet.",
-        )
-    } else {
-        (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
-    };
-    let body = serde_json::json!({"error": msg, "message": msg}).to_string();
-    let mut r = Response::new(Either::Left(Full::new(Bytes::from(body))));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}

@@ -111,6 +111,34 @@ pub fn locate<'a>(
     }
 }
 
+/// Whether `rest` (a path below a page's root) is one of the page's dynamic addresses:
+/// subscribing, confirming, managing and unsubscribing. These need the database, so they
+/// go to the router rather than to a snapshot.
+pub fn is_dynamic(rest: &str) -> bool {
+    rest == "/subscriptions"
+        || rest.starts_with("/subscriptions/")
+        || rest == "/api/v2/subscribers.json"
+        || rest.starts_with("/api/v2/subscribers/")
+}
+
+/// The page a dynamic request is for, and the path below the page's root.
+pub fn dynamic<'a>(
+    index: &'a Index,
+    host: Option<&[u8]>,
+    path: &'a str,
+) -> Option<(&'a str, &'a str)> {
+    let (s, rest): (&PageSnapshot, &str) = if let Some(s) = host.and_then(|h| by_domain(index, h)) {
+        (s, path)
+    } else if let Some(after) = path.strip_prefix("/p/") {
+        let i = after.find('/')?;
+        let (slug, rest) = after.split_at(i);
+        (index.by_slug.get(slug)?, rest)
+    } else {
+        (index.default.as_deref()?, path)
+    };
+    is_dynamic(rest).then_some((s.page_id.as_str(), rest))
+}
+
 fn page_place<'a>(s: &'a PageSnapshot, rest: &'a str, under_p: bool) -> Place<'a> {
     if is_public(rest) {
         Place::Page(s, rest)
@@ -226,5 +254,10 @@ mod tests {
         assert!(!is_public("/v1/pages"));
         assert!(!is_public("/livez"));
         assert!(!is_public("/../etc/passwd"));
+        assert!(is_dynamic("/subscriptions"));
+        assert!(is_dynamic("/subscriptions/confirm/x"));
+        assert!(is_dynamic("/api/v2/subscribers.json"));
+        assert!(!is_dynamic("/subscriptionsx"));
+        assert!(!is_dynamic("/api/v2/summary.json"));
     }
 }

@@ -7,6 +7,7 @@ use base64::Engine;
 use herald_domain::component::Component;
 use herald_domain::incident::{Incident, IncidentKind};
 use herald_domain::markdown;
+use herald_domain::page::Page;
 use herald_domain::status::{ComponentStatus, IncidentStatus};
 use sha2::{Digest, Sha256};
 
@@ -43,8 +44,6 @@ impl Layout {
     /// The layout of a document `depth` levels below the page's root; [`ANYWHERE`] for a
     /// document served at any depth (the 404 page), whose links are absolute.
     pub fn new(src: &Source, title: &str, depth: usize) -> Layout {
-        let s = &src.page.settings;
-        let z = src.page.zone;
         let (root, home) = match depth {
             0 => (String::new(), "./".to_owned()),
             1 => ("../".to_owned(), "../".to_owned()),
@@ -53,13 +52,26 @@ impl Layout {
                 (abs.clone(), abs)
             }
         };
+        Layout::with_links(&src.page, title, root, home)
+    }
+
+    /// The layout of a page's document served outside the snapshots (the subscription
+    /// pages), with absolute links to the page at `page_url`.
+    pub fn for_page(page: &Page, page_url: &str, title: &str) -> Layout {
+        let abs = format!("{page_url}/");
+        Layout::with_links(page, title, abs.clone(), abs)
+    }
+
+    fn with_links(page: &Page, title: &str, root: String, home: String) -> Layout {
+        let s = &page.settings;
+        let z = page.zone;
         Layout {
             title: if title.is_empty() {
-                format!("{} Status", src.page.name)
+                format!("{} Status", page.name)
             } else {
-                format!("{title} · {} Status", src.page.name)
+                format!("{title} · {} Status", page.name)
             },
-            page_name: src.page.name.clone(),
+            page_name: page.name.clone(),
             headline: s.headline.clone(),
             logo: s
                 .transactional_logo
@@ -73,9 +85,9 @@ impl Layout {
             root,
             home,
             css: css_path(),
-            style: theme(src),
-            updated: z.strftime(src.page.updated_at, "%b %-d, %Y %H:%M %Z"),
-            updated_iso: z.format(src.page.updated_at),
+            style: theme(page),
+            updated: z.strftime(page.updated_at, "%b %-d, %Y %H:%M %Z"),
+            updated_iso: z.format(page.updated_at),
             show_updated: false,
             feeds: s.allow_rss_atom_feeds,
         }
@@ -83,8 +95,8 @@ impl Layout {
 }
 
 /// The page's colours as CSS variables. Every value was checked to be `#hex` when saved.
-fn theme(src: &Source) -> String {
-    let s = &src.page.settings;
+fn theme(page: &Page) -> String {
+    let s = &page.settings;
     let hex = |v: &Option<String>| {
         v.as_deref()
             .filter(|c| c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit()))
@@ -266,6 +278,8 @@ struct IndexView {
     upcoming: Vec<IncidentCard>,
     rows: Vec<Row>,
     past: Vec<PastDay>,
+    /// Whether the page offers the e-mail subscribe form.
+    subscribe: bool,
 }
 
 /// Days of past incidents on the home page.
@@ -297,7 +311,9 @@ pub fn index(src: &Source) -> (String, String) {
                 .collect(),
         })
         .collect();
+    let settings = &src.page.settings;
     let view = IndexView {
+        subscribe: settings.allow_page_subscribers && settings.allow_email_subscribers,
         indicator: src.status.indicator.as_str(),
         description: src.status.description,
         incidents: src

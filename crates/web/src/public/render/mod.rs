@@ -6,7 +6,7 @@
 mod assets;
 mod bars;
 mod feeds;
-mod html;
+pub(crate) mod html;
 mod html_pages;
 mod memo;
 mod v2;

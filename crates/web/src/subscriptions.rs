@@ -1,0 +1,580 @@
+//! The public side of subscriptions: the subscribe form on the status page, Statuspage's
+//! legacy `POST/DELETE /api/v2/subscribers.json`, and the pages signed links open (confirm,
+//! manage, unsubscribe — RFC 8058 one-click included).
+//!
+//! These requests reach the router through the front (`crate::server`), which finds the page
+//! from the host or the `/p/<slug>/` prefix and hands it over as a [`PublicPage`]. Rules:
+//! - a subscribe answers the same whatever the address's state (new, waiting, subscribed), so
+//!   the form cannot tell anyone who is subscribed; each client address may subscribe
+//!   [`PER_IP`] times per [`PER_IP_WINDOW`], and each address receives at most
+//!   [`PER_TARGET`] confirmation messages a day;
+//! - nothing about a subscriber is shown or changed without a link sent to it: every link
+//!   carries a signed token for one subscriber and one purpose;
+//! - GET never changes anything (mail scanners follow links): confirming and unsubscribing
+//!   are POSTs, from a button or from the mail client's one-click unsubscribe.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::TimeDelta;
+use herald_domain::actor::Actor;
+use herald_domain::page::Page;
+use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
+use herald_notify::links::{Links, Purpose};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+
+use crate::api::v1::subscribers::SubscriberEnvelope;
+use crate::error::ApiError;
+use crate::extract::ApiBody;
+use crate::public::render::html::{Layout, finish};
+use crate::server::PublicPage;
+use crate::state::AppState;
+
+/// Subscribe requests accepted per client address per [`PER_IP_WINDOW`].
+pub const PER_IP: i64 = 5;
+/// The window of [`PER_IP`].
+pub const PER_IP_WINDOW: TimeDelta = TimeDelta::minutes(10);
+/// Confirmation messages one address may receive per day.
+pub const PER_TARGET: i64 = 3;
+
+/// What every subscribe answers, whatever the address's state.
+const SUBSCRIBE_MESSAGE: &str = "If this address can receive notifications, a message to confirm the subscription is on its way. Nothing is sent until it is confirmed.";
+
+/// The page of a public request, with what its pages need.
+pub struct Public {
+    page: Page,
+    page_url: String,
+    links: Links,
+    actor_ip: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Public {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let Some(PublicPage(id)) = parts.extensions.get::<PublicPage>().cloned() else {
+            return Err(ApiError::NotFound.into_response());
+        };
+        let page = match app.store().get_page(&id).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(ApiError::NotFound.into_response()),
+            Err(e) => return Err(ApiError::from(e).into_response()),
+        };
+        let links = app
+            .link_signer()
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        let actor_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Public {
+            page_url: page.public_url(&app.config().public_url),
+            page,
+            links,
+            actor_ip,
+        })
+    }
+}
+
+impl Public {
+    fn actor(&self, id: &str) -> Actor {
+        Actor::public(id, self.actor_ip.clone())
+    }
+
+    fn link(&self, path: &str, id: &str, purpose: Purpose, app: &AppState) -> String {
+        format!(
+            "{}/subscriptions/{path}{}",
+            self.page_url,
+            self.links.token(id, purpose, app.now())
+        )
+    }
+
+    /// The subscriber a token grants `purpose` on, if it is one of this page's.
+    async fn holder(
+        &self,
+        app: &AppState,
+        token: &str,
+        purposes: &[Purpose],
+    ) -> Result<Subscriber, ApiError> {
+        let id = purposes
+            .iter()
+            .find_map(|p| self.links.check(token, *p, app.now()))
+            .ok_or(ApiError::NotFound)?;
+        app.store()
+            .get_subscriber(&self.page.id, &id)
+            .await?
+            .ok_or(ApiError::NotFound)
+    }
+}
+
+/// Checks the limits and subscribes; the answer never depends on the address's state.
+async fn subscribe(
+    app: &AppState,
+    public: &Public,
+    body: &SubscriberEnvelope,
+) -> Result<NewSubscriber, ApiError> {
+    let s = &public.page.settings;
+    let now = app.now();
+    let ip = public.actor_ip.as_deref().unwrap_or("unknown");
+    let bucket = format!("subscribe-ip:{ip}");
+    if !app
+        .store()
+        .take_rate(&bucket, PER_IP, PER_IP_WINDOW, now)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests {
+            retry_after: u64::try_from(PER_IP_WINDOW.num_seconds()).unwrap_or(600),
+        });
+    }
+    let new = NewSubscriber::parse(&body.subscriber, false)?;
+    let allowed = s.allow_page_subscribers
+        && match new.channel {
+            Channel::Email => s.allow_email_subscribers,
+            Channel::Sms => s.allow_sms_subscribers,
+            _ => s.allow_webhook_subscribers,
+        }
+        && (new.incident_id.is_none() || s.allow_incident_subscribers);
+    if !allowed {
+        return Err(ApiError::Unprocessable {
+            field: Some("subscriber".into()),
+            message: format!(
+                "this page does not take {} subscriptions",
+                new.channel.as_str()
+            ),
+        });
+    }
+    if let Some(url) = &new.endpoint {
+        app.config()
+            .egress
+            .check_reachable(url)
+            .await
+            .map_err(|b| ApiError::Unprocessable {
+                field: Some("subscriber.endpoint".into()),
+                message: format!("subscriber.endpoint cannot be used: {b}"),
+            })?;
+    }
+    let target = new
+        .email
+        .as_deref()
+        .or(new.phone_number.as_deref())
+        .unwrap_or_default();
+    let per_target = format!(
+        "confirm:{}:{}:{target}",
+        public.page.id,
+        new.channel.as_str()
+    );
+    let send = app
+        .store()
+        .take_rate(&per_target, PER_TARGET, TimeDelta::days(1), now)
+        .await?;
+    let secret = (new.channel == Channel::Webhook).then(herald_notify::signing::new_secret);
+    app.store()
+        .create_subscriber(
+            &public.page.id,
+            &new,
+            secret.as_deref(),
+            send,
+            &public.actor("subscribe"),
+            now,
+        )
+        .await?;
+    Ok(new)
+}
+
+/// `POST /api/v2/subscribers.json` (form-encoded `subscriber[email]=…`, or JSON), as
+/// Statuspage's `se-v2.js` sends it.
+pub async fn subscribe_json(
+    State(app): State<AppState>,
+    public: Public,
+    ApiBody(body): ApiBody<SubscriberEnvelope>,
+) -> Response {
+    match subscribe(&app, &public, &body).await {
+        Ok(new) => cors(
+            (
+                StatusCode::OK,
+                Json(json!({
+                    "subscriber": {
+                        "mode": new.channel.mode(),
+                        "email": new.email,
+                        "phone_number": new.phone_number,
+                        "endpoint": new.endpoint,
+                        "component_ids": new.component_ids,
+                        "incident_id": new.incident_id,
+                    },
+                    "message": SUBSCRIBE_MESSAGE,
+                })),
+            )
+                .into_response(),
+        ),
+        Err(e) => cors(e.into_response()),
+    }
+}
+
+/// What `DELETE /api/v2/subscribers.json` carries: the token of an unsubscribe or manage
+/// link in `subscriber[id]` (a bare subscriber id is not enough: it would let anyone who
+/// learns one unsubscribe someone else).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UnsubscribeEnvelope {
+    subscriber: UnsubscribeBody,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UnsubscribeBody {
+    id: String,
+}
+
+/// `DELETE /api/v2/subscribers.json`.
+pub async fn unsubscribe_json(
+    State(app): State<AppState>,
+    public: Public,
+    ApiBody(body): ApiBody<UnsubscribeEnvelope>,
+) -> Response {
+    cors(unsubscribe_token(&app, &public, &body.subscriber.id).await)
+}
+
+/// `DELETE /api/v2/subscribers/<token>.json`.
+pub async fn unsubscribe_json_path(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+) -> Response {
+    let token = token.strip_suffix(".json").unwrap_or(&token);
+    cors(unsubscribe_token(&app, &public, token).await)
+}
+
+async fn unsubscribe_token(app: &AppState, public: &Public, token: &str) -> Response {
+    let sub = match public
+        .holder(app, token, &[Purpose::Unsubscribe, Purpose::Manage])
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let ids = [sub.id.clone()];
+    match app
+        .store()
+        .unsubscribe(&public.page.id, &ids, &public.actor(&sub.id), app.now())
+        .await
+    {
+        Ok(_) => {
+            Json(json!({"subscriber": {"id": sub.id, "state": "unsubscribed"}})).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn cors(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Template)]
+#[template(path = "public/subscription.html")]
+struct View {
+    l: Layout,
+    heading: String,
+    paragraphs: Vec<String>,
+    manage: Option<ManageForm>,
+    /// A one-button form: (action, label).
+    button: Option<(String, String)>,
+    manage_link: Option<String>,
+}
+
+struct ManageForm {
+    action: String,
+    /// (id, name, checked)
+    components: Vec<(String, String, bool)>,
+}
+
+impl View {
+    fn new(public: &Public, heading: &str) -> View {
+        View {
+            l: Layout::for_page(&public.page, &public.page_url, heading),
+            heading: heading.to_owned(),
+            paragraphs: Vec::new(),
+            manage: None,
+            button: None,
+            manage_link: None,
+        }
+    }
+
+    fn say(mut self, p: impl Into<String>) -> View {
+        self.paragraphs.push(p.into());
+        self
+    }
+
+    fn send(self, status: StatusCode) -> Response {
+        let (html, style) = finish(&self, &self.l.style);
+        let mut headers = HeaderMap::new();
+        let csp = format!(
+            "default-src 'none'; style-src 'self' {style}; img-src 'self' https: data:; base-uri 'none'; \
+             object-src 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        for (name, value) in [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            // Links carry tokens: never leak them to another site.
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, csp),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+        headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+        (status, headers, html).into_response()
+    }
+}
+
+/// An error as a page.
+fn error_page(public: &Public, e: &ApiError) -> Response {
+    let (status, message) = e.parts();
+    let (heading, text) = match e {
+        ApiError::NotFound => (
+            "Link not valid",
+            "This link is not valid, or it has expired. Subscribe again from the status page."
+                .to_owned(),
+        ),
+        _ => ("Something is not right", message),
+    };
+    let mut r = View::new(public, heading).say(text).send(status);
+    if let ApiError::TooManyRequests { retry_after } = e {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+    }
+    r
+}
+
+/// `POST /subscriptions`: the subscribe form of the status page.
+pub async fn subscribe_form(
+    State(app): State<AppState>,
+    public: Public,
+    ApiBody(body): ApiBody<SubscriberEnvelope>,
+) -> Response {
+    match subscribe(&app, &public, &body).await {
+        Ok(_) => View::new(&public, "Check your inbox")
+            .say(SUBSCRIBE_MESSAGE)
+            .send(StatusCode::OK),
+        Err(e) => error_page(&public, &e),
+    }
+}
+
+/// `GET /subscriptions/confirm/<token>`: asks for the click that confirms.
+pub async fn confirm_page(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+) -> Response {
+    match public.holder(&app, &token, &[Purpose::Confirm]).await {
+        Ok(sub) if sub.state == SubscriberState::Unconfirmed => {
+            let mut v = View::new(&public, "Confirm your subscription").say(format!(
+                "Confirm to receive notifications from {} at {}.",
+                public.page.name,
+                sub.target()
+            ));
+            v.button = Some((
+                public.link("confirm/", &sub.id, Purpose::Confirm, &app),
+                "Confirm subscription".into(),
+            ));
+            v.send(StatusCode::OK)
+        }
+        Ok(sub) => already(&app, &public, &sub),
+        Err(e) => error_page(&public, &e),
+    }
+}
+
+/// `POST /subscriptions/confirm/<token>`: confirms.
+pub async fn confirm(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+) -> Response {
+    let sub = match public.holder(&app, &token, &[Purpose::Confirm]).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&public, &e),
+    };
+    match app
+        .store()
+        .confirm_subscriber(&public.page.id, &sub.id, &public.actor(&sub.id), app.now())
+        .await
+    {
+        Ok(true) => {
+            let mut v = View::new(&public, "Subscription confirmed").say(format!(
+                "You will be notified of incidents and maintenance on {}.",
+                public.page.name
+            ));
+            v.manage_link = Some(public.link("", &sub.id, Purpose::Manage, &app));
+            v.send(StatusCode::OK)
+        }
+        Ok(false) => already(&app, &public, &sub),
+        Err(e) => error_page(&public, &ApiError::from(e)),
+    }
+}
+
+/// The answer to a link whose work is done already.
+fn already(app: &AppState, public: &Public, sub: &Subscriber) -> Response {
+    let (heading, text) = match sub.state {
+        SubscriberState::Unsubscribed => (
+            "Not subscribed",
+            "This subscription was cancelled. Subscribe again from the status page.",
+        ),
+        _ => (
+            "Already confirmed",
+            "This subscription is confirmed already.",
+        ),
+    };
+    let mut v = View::new(public, heading).say(text);
+    if sub.state != SubscriberState::Unsubscribed {
+        v.manage_link = Some(public.link("", &sub.id, Purpose::Manage, app));
+    }
+    v.send(StatusCode::OK)
+}
+
+/// `GET /subscriptions/unsubscribe/<token>`: asks for the click that unsubscribes (RFC
+/// 8058: a GET must not unsubscribe).
+pub async fn unsubscribe_page(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+) -> Response {
+    match public.holder(&app, &token, &[Purpose::Unsubscribe]).await {
+        Ok(sub) if sub.state == SubscriberState::Unsubscribed => already(&app, &public, &sub),
+        Ok(sub) => {
+            let mut v = View::new(&public, "Unsubscribe").say(format!(
+                "Stop notifications from {} to {}?",
+                public.page.name,
+                sub.target()
+            ));
+            v.button = Some((
+                public.link("unsubscribe/", &sub.id, Purpose::Unsubscribe, &app),
+                "Unsubscribe".into(),
+            ));
+            v.send(StatusCode::OK)
+        }
+        Err(e) => error_page(&public, &e),
+    }
+}
+
+/// `POST /subscriptions/unsubscribe/<token>`: unsubscribes at once, with or without the
+/// one-click body `List-Unsubscribe=One-Click` (RFC 8058), without cookies.
+pub async fn unsubscribe(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+) -> Response {
+    let sub = match public
+        .holder(&app, &token, &[Purpose::Unsubscribe, Purpose::Manage])
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return error_page(&public, &e),
+    };
+    let ids = [sub.id.clone()];
+    match app
+        .store()
+        .unsubscribe(&public.page.id, &ids, &public.actor(&sub.id), app.now())
+        .await
+    {
+        Ok(_) => View::new(&public, "Unsubscribed")
+            .say(format!(
+                "{} will not be sent notifications from {} any more.",
+                sub.target(),
+                public.page.name
+            ))
+            .send(StatusCode::OK),
+        Err(e) => error_page(&public, &ApiError::from(e)),
+    }
+}
+
+/// The manage form's fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ManageBody {
+    component_ids: Vec<String>,
+}
+
+async fn manage_view(
+    app: &AppState,
+    public: &Public,
+    sub: &Subscriber,
+    note: Option<&str>,
+) -> Result<Response, ApiError> {
+    if sub.state == SubscriberState::Unsubscribed {
+        return Ok(already(app, public, sub));
+    }
+    let components = app.store().list_components(&public.page.id).await?;
+    let mut v = View::new(public, "Your subscription").say(format!(
+        "Notifications from {} go to {}.",
+        public.page.name,
+        sub.target()
+    ));
+    if let Some(n) = note {
+        v = v.say(n);
+    }
+    v.manage = Some(ManageForm {
+        action: public.link("", &sub.id, Purpose::Manage, app),
+        components: components
+            .into_iter()
+            .filter(|c| !c.is_group)
+            .map(|c| {
+                let on = sub.component_ids.contains(&c.id);
+                (c.id, c.name, on)
+            })
+            .collect(),
+    });
+    v.button = Some((
+        public.link("unsubscribe/", &sub.id, Purpose::Unsubscribe, app),
+        "Unsubscribe from everything".into(),
+    ));
+    Ok(v.send(StatusCode::OK))
+}
+
+/// `GET /subscriptions/<token>`: the manage page.
+pub async fn manage_page(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+) -> Response {
+    let r = match public.holder(&app, &token, &[Purpose::Manage]).await {
+        Ok(sub) => manage_view(&app, &public, &sub, None).await,
+        Err(e) => Err(e),
+    };
+    r.unwrap_or_else(|e| error_page(&public, &e))
+}
+
+/// `POST /subscriptions/<token>`: saves the components chosen on the manage page.
+pub async fn manage_save(
+    State(app): State<AppState>,
+    public: Public,
+    Path(token): Path<String>,
+    ApiBody(body): ApiBody<ManageBody>,
+) -> Response {
+    let r = async {
+        let sub = public.holder(&app, &token, &[Purpose::Manage]).await?;
+        let sub = app
+            .store()
+            .set_subscriber_components(
+                &public.page.id,
+                &sub.id,
+                &body.component_ids,
+                &public.actor(&sub.id),
+                app.now(),
+            )
+            .await?;
+        manage_view(&app, &public, &sub, Some("Saved.")).await
+    };
+    r.await.unwrap_or_else(|e| error_page(&public, &e))
+}
