@@ -21,6 +21,7 @@ mod cli;
 pub mod compat;
 mod notify_email;
 mod notify_http;
+mod notify_process;
 mod notify_support;
 mod openapi;
 mod process;

@@ -246,3 +246,73 @@ async fn internal_urls_are_refused_when_saved_and_nothing_connects(b: Backend) {
 }
 
 both_backends!(internal_urls_are_refused_when_saved_and_nothing_connects);
+
+async fn sms_goes_through_a_twilio_compatible_api_for_creation_and_resolution_only(b: Backend) {
+    // Arrange: the paid provider cannot exist here: a loopback receiver emulates its API
+    let rx = Receiver::start().await;
+    let url = rx.url("");
+    let app = TestApp::spawn_with(b, |c| {
+        c.sms_url = Some(url);
+        c.sms_account_sid = Some("AC123".into());
+        c.sms_auth_token = Some("tok".into());
+        c.sms_from = Some("+15550001111".into());
+    })
+    .await;
+    let r = app
+        .post(
+            &app.page_path("/subscribers"),
+            &json!({"subscriber": {"phone_number": "+15557654321", "skip_confirmation_notification": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let path = "/2010-04-01/Accounts/AC123/Messages.json";
+    // Act: created, updated, resolved
+    let incident = app
+        .incident(json!({"name": "Login failures", "status": "investigating"}))
+        .await;
+    let id = incident["id"].as_str().unwrap();
+    for (status, body) in [("identified", "Found it."), ("resolved", "Fixed.")] {
+        let r = app
+            .patch(
+                &app.page_path(&format!("/incidents/{id}")),
+                &json!({"incident": {"status": status, "body": body}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let texts = rx.wait_for(path, 2).await;
+    wait_idle(&app.store, "notify.fanout").await;
+    wait_idle(&app.store, "deliver.sms").await;
+    // Assert: two texts (creation and resolution), form-encoded, with basic auth
+    let texts: Vec<Hit> = rx.hits(path);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    for t in &texts {
+        assert_eq!(
+            t.headers["authorization"],
+            format!("Basic {}", base64_of("AC123:tok"))
+        );
+        let form: std::collections::HashMap<String, String> =
+            serde_urlencoded_pairs(&t.body).into_iter().collect();
+        assert_eq!(form["To"], "+15557654321");
+        assert_eq!(form["From"], "+15550001111");
+        assert!(form["Body"].contains("Login failures"), "{}", form["Body"]);
+        assert!(
+            form["Body"].chars().count() <= 160,
+            "one segment: {}",
+            form["Body"]
+        );
+    }
+}
+
+both_backends!(sms_goes_through_a_twilio_compatible_api_for_creation_and_resolution_only);
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn serde_urlencoded_pairs(body: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
+}

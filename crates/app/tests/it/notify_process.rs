@@ -1,0 +1,183 @@
+//! No notification is lost when herald is killed (RELIABILITY.md row 21, scaled to a test):
+//! incidents posted while `kill -9` hits the process at random moments, then every
+//! (event, subscriber) pair of every acknowledged write is delivered at least once, any
+//! duplicate carries the same `webhook-id`, and unsubscribed endpoints get nothing.
+
+use herald_domain::actor::Actor;
+use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::subscriber::{NewSubscriber, SubscriberInput};
+use rand::RngExt;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestDb};
+use crate::notify_support::Receiver;
+use crate::process::{Herald, herald_cli};
+
+const SUBSCRIBERS: usize = 30;
+const INCIDENTS: usize = 24;
+
+const ENV: &[(&str, &str)] = &[
+    ("HERALD_EGRESS_ALLOW", "127.0.0.0/8"),
+    ("HERALD_WORKER_HEARTBEAT_MS", "300"),
+    ("HERALD_WORKER_STALE_MS", "1500"),
+    ("HERALD_WORKER_POLL_MS", "200"),
+];
+
+async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
+    // Arrange: a page, webhook subscribers on a loopback receiver, one unsubscribed
+    let rx = Receiver::start().await;
+    let db = TestDb::new(b).await;
+    let (ok, page, _, _) = herald_cli(
+        &db.url,
+        &["pages", "create", "--name", "Acme", "--slug", "acme"],
+    )
+    .await;
+    assert!(ok);
+    let page = page.trim().to_owned();
+    let (ok, key, _, _) = herald_cli(&db.url, &["keys", "create", "--page", &page]).await;
+    assert!(ok);
+    let key = key.trim().to_owned();
+    let store = db.store().await;
+    let now = SystemClock.now();
+    let subscribe = |path: String| {
+        let input = SubscriberInput {
+            endpoint: Some(rx.url(&path)),
+            email: Some("ops@example.com".into()),
+            ..SubscriberInput::default()
+        };
+        NewSubscriber::parse(&input, true).unwrap()
+    };
+    for i in 0..SUBSCRIBERS {
+        store
+            .create_subscriber(
+                &page,
+                &subscribe(format!("/hook/{i}")),
+                Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+                false,
+                &Actor::cli(),
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let (gone, _) = store
+        .create_subscriber(
+            &page,
+            &subscribe("/unsubscribed".into()),
+            Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            false,
+            &Actor::cli(),
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .unsubscribe(&page, &[gone.id.clone()], &Actor::cli(), now)
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    // Act: post incidents; kill -9 and restart herald at random moments in between
+    let mut herald = Herald::start(&db.url, "all", ENV).await;
+    let mut acknowledged = Vec::new();
+    let mut kills = 0;
+    for n in 0..INCIDENTS {
+        let r = client
+            .post(format!("{}/v1/pages/{page}/incidents", herald.base))
+            .header("Authorization", format!("OAuth {key}"))
+            .json(&json!({"incident": {"name": format!("Incident {n}"), "status": "investigating", "body": "b"}}))
+            .send()
+            .await;
+        if let Ok(r) = r
+            && r.status().is_success()
+        {
+            let v: Value = r.json().await.unwrap();
+            acknowledged.push(v["id"].as_str().unwrap().to_owned());
+        }
+        if n % 4 == 3 {
+            let wait = rand::rng().random_range(0..150);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            herald.kill9();
+            kills += 1;
+            herald = Herald::start(&db.url, "all", ENV).await;
+        }
+    }
+    // Wait until every subscriber has heard of every acknowledged incident
+    let want: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
+    let heard = |path: &str| -> HashMap<String, HashSet<String>> {
+        // incident id -> webhook-ids of its "created" message
+        let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+        for h in rx.hits(path) {
+            let v: Value = serde_json::from_str(&h.body).unwrap();
+            if v["event_type"] == "incident.created" {
+                let id = v["incident"]["id"].as_str().unwrap().to_owned();
+                let wid = h.headers["webhook-id"].to_str().unwrap().to_owned();
+                m.entry(id).or_default().insert(wid);
+            }
+        }
+        m
+    };
+    let started = Instant::now();
+    loop {
+        let missing: usize = (0..SUBSCRIBERS)
+            .map(|i| {
+                let got = heard(&format!("/hook/{i}"));
+                want.iter().filter(|id| !got.contains_key(**id)).count()
+            })
+            .sum();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{missing} (incident, subscriber) pairs never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(herald);
+    // Assert
+    assert_eq!(kills, INCIDENTS / 4);
+    assert!(
+        acknowledged.len() >= INCIDENTS - kills,
+        "most writes were acknowledged"
+    );
+    let mut duplicates = 0;
+    for i in 0..SUBSCRIBERS {
+        let path = format!("/hook/{i}");
+        for (incident, ids) in heard(&path) {
+            assert_eq!(
+                ids.len(),
+                1,
+                "{path}: incident {incident} came with several webhook-ids: {ids:?}"
+            );
+        }
+        let created = rx
+            .hits(&path)
+            .iter()
+            .filter(|h| h.body.contains("\"incident.created\""))
+            .count();
+        duplicates += created - heard(&path).len();
+    }
+    for id in &acknowledged {
+        assert!(
+            store.get_incident(&page, id).await.unwrap().is_some(),
+            "acknowledged write {id} is missing"
+        );
+    }
+    assert!(
+        rx.hits("/unsubscribed").is_empty(),
+        "an unsubscribed endpoint was notified"
+    );
+    eprintln!(
+        "{} incidents acknowledged, {kills} kills, {} deliveries, {duplicates} duplicates",
+        acknowledged.len(),
+        acknowledged.len() * SUBSCRIBERS
+    );
+}
+
+both_backends!(kill_9_during_incidents_loses_no_notification);
