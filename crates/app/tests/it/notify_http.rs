@@ -280,7 +280,7 @@ async fn sms_goes_through_a_twilio_compatible_api_for_creation_and_resolution_on
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
-    let texts = rx.wait_for(path, 2).await;
+    rx.wait_for(path, 2).await;
     wait_idle(&app.store, "notify.fanout").await;
     wait_idle(&app.store, "deliver.sms").await;
     // Assert: two texts (creation and resolution), form-encoded, with basic auth

@@ -75,7 +75,7 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
         .await
         .unwrap();
     store
-        .unsubscribe(&page, &[gone.id.clone()], &Actor::cli(), now)
+        .unsubscribe(&page, std::slice::from_ref(&gone.id), &Actor::cli(), now)
         .await
         .unwrap();
     let client = reqwest::Client::builder()
