@@ -151,6 +151,13 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
     if let Err(e) = app.metrics().refresh(app.store(), app.now()).await {
         tracing::warn!(error = %e, "metrics: could not read queue state");
     }
+    // Served from memory: exported even when the database is down, which is when it matters.
+    for s in app.snapshots().ages(app.now()) {
+        app.metrics()
+            .snapshot_age
+            .get_or_create(&herald_worker::metrics::PageLabels { page: s.slug })
+            .set(s.age_seconds);
+    }
     (
         [(
             header::CONTENT_TYPE,

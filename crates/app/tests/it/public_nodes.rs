@@ -77,6 +77,15 @@ async fn a_node_keeps_serving_its_snapshot_when_the_database_is_gone(b: Backend)
     let home_after = app.public("/", &[]).await;
     assert_eq!(home_after.status, StatusCode::OK);
     assert_eq!(home_after.text, home.text);
+    // The snapshot's age is exported, and grows while the database is away
+    let metrics = app.get("/metrics").await.text;
+    let age: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("herald_snapshot_age_seconds{page=\"acme\"} "))
+        .unwrap_or_else(|| panic!("no snapshot age in {metrics}"))
+        .parse()
+        .unwrap();
+    assert!(age >= 1.0, "age {age}");
 }
 
 both_backends!(a_node_keeps_serving_its_snapshot_when_the_database_is_gone);
