@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::net::SocketAddr;
 
-use crate::api::v1::subscribers::SubscriberEnvelope;
+use crate::api::v1::subscribers::{SubscriberEnvelope, check_endpoint};
 use crate::error::ApiError;
 use crate::extract::ApiBody;
 use crate::public::render::html::{Layout, finish};
@@ -149,16 +149,7 @@ async fn subscribe(
             ),
         });
     }
-    if let Some(url) = &new.endpoint {
-        app.config()
-            .egress
-            .check_reachable(url)
-            .await
-            .map_err(|b| ApiError::Unprocessable {
-                field: Some("subscriber.endpoint".into()),
-                message: format!("subscriber.endpoint cannot be used: {b}"),
-            })?;
-    }
+    check_endpoint(app, &new).await?;
     let target = new
         .email
         .as_deref()

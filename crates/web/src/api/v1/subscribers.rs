@@ -125,16 +125,7 @@ pub async fn create_subscriber(
     ApiBody(body): ApiBody<SubscriberEnvelope>,
 ) -> ApiResult<(StatusCode, Json<SubscriberV1>)> {
     let new = NewSubscriber::parse(&body.subscriber, true)?;
-    if let Some(url) = &new.endpoint {
-        app.config()
-            .egress
-            .check_reachable(url)
-            .await
-            .map_err(|b| ApiError::Unprocessable {
-                field: Some("subscriber.endpoint".into()),
-                message: format!("subscriber.endpoint cannot be used: {b}"),
-            })?;
-    }
+    check_endpoint(&app, &new).await?;
     let secret = (new.channel == Channel::Webhook).then(signing::new_secret);
     let (sub, created) = app
         .store()
@@ -156,6 +147,22 @@ pub async fn create_subscriber(
     v.skip_confirmation_notification = new.confirmed && new.channel.needs_confirmation();
     v.webhook_secret = secret;
     Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// A subscriber's webhook or chat URL must pass the egress rules when it is saved (a 422
+/// naming the field), not only when something is sent to it.
+pub(crate) async fn check_endpoint(app: &AppState, new: &NewSubscriber) -> ApiResult<()> {
+    if let Some(url) = &new.endpoint {
+        app.config()
+            .egress
+            .check_reachable(url)
+            .await
+            .map_err(|b| ApiError::Unprocessable {
+                field: Some("subscriber.endpoint".into()),
+                message: format!("subscriber.endpoint cannot be used: {b}"),
+            })?;
+    }
+    Ok(())
 }
 
 /// One subscriber.
