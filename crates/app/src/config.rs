@@ -91,6 +91,10 @@ pub struct Config {
     /// The page served at `/`, by id or slug (`HERALD_DEFAULT_PAGE`); unset: the only page
     /// that is not hidden.
     pub default_page: Option<String>,
+    /// Behind a reverse proxy or CDN: the header carrying the client's address
+    /// (`HERALD_CLIENT_IP_HEADER`, e.g. `X-Forwarded-For`; its last entry is used). Unset:
+    /// the connection's address.
+    pub client_ip_header: Option<String>,
     /// Share of major-outage time counted as down time (`HERALD_UPTIME_WEIGHT_MAJOR`).
     pub uptime_weight_major: f64,
     /// Share of partial-outage time counted as down time (`HERALD_UPTIME_WEIGHT_PARTIAL`).
@@ -133,6 +137,7 @@ impl Default for Config {
             egress_proxy: None,
             fault: None,
             default_page: None,
+            client_ip_header: None,
             uptime_weight_major: 1.0,
             uptime_weight_partial: 0.3,
             uptime_weight_degraded: 0.0,
@@ -176,6 +181,7 @@ impl fmt::Debug for Config {
             )
             .field("fault", &self.fault)
             .field("default_page", &self.default_page)
+            .field("client_ip_header", &self.client_ip_header)
             .field("uptime_weight_major", &self.uptime_weight_major)
             .field("uptime_weight_partial", &self.uptime_weight_partial)
             .field("uptime_weight_degraded", &self.uptime_weight_degraded)

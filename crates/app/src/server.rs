@@ -69,6 +69,7 @@ pub async fn run(
         egress: herald_notify::egress::EgressPolicy::parse(&config.egress_allow)
             .map_err(|e| anyhow::anyhow!(e))?,
         default_page: config.default_page.clone(),
+        client_ip_header: config.client_ip_header.clone(),
         uptime_weights: config.uptime_weights()?,
         snapshots: SnapshotOptions {
             refresh_every: Duration::from_secs(config.snapshot_refresh_secs),

@@ -23,6 +23,9 @@ pub struct WebConfig {
     pub egress: herald_notify::egress::EgressPolicy,
     /// The page served at `/` (id or slug); without it, the only page that is not hidden.
     pub default_page: Option<String>,
+    /// The header with the client's address behind a proxy (its last entry); unset: the
+    /// connection's address.
+    pub client_ip_header: Option<String>,
     /// How uptime weighs each status.
     pub uptime_weights: UptimeWeights,
     /// How public snapshots are kept fresh.
@@ -36,6 +39,7 @@ impl Default for WebConfig {
             api_requests_per_minute: 60,
             egress: herald_notify::egress::EgressPolicy::default(),
             default_page: None,
+            client_ip_header: None,
             uptime_weights: UptimeWeights::default(),
             snapshots: SnapshotOptions::default(),
         }

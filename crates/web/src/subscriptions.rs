@@ -69,10 +69,19 @@ impl FromRequestParts<AppState> for Public {
             .link_signer()
             .await
             .map_err(|e| ApiError::from(e).into_response())?;
-        let actor_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let forwarded = app.config().client_ip_header.as_deref().and_then(|h| {
+            let v = parts.headers.get(h)?.to_str().ok()?;
+            let last = v.rsplit(',').next()?.trim();
+            last.parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| ip.to_string())
+        });
+        let actor_ip = forwarded.or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        });
         Ok(Public {
             page_url: page.public_url(&app.config().public_url),
             page,

@@ -431,3 +431,54 @@ async fn links_open_only_their_own_subscriber_and_purpose(b: Backend) {
 }
 
 both_backends!(links_open_only_their_own_subscriber_and_purpose);
+
+async fn behind_a_proxy_the_limit_counts_the_forwarded_client(b: Backend) {
+    // Arrange: herald told that its proxy puts the client's address in X-Forwarded-For
+    let app = TestApp::spawn_with(b, |c| {
+        c.client_ip_header = Some("X-Forwarded-For".into());
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let post = |n: u32, from: &'static str| {
+        let (client, app) = (&client, &app);
+        async move {
+            let email = format!("user{n}@example.com");
+            read(
+                client
+                    .post(app.url("/p/acme/api/v2/subscribers.json"))
+                    .header("X-Forwarded-For", format!("198.51.100.7, {from}"))
+                    .form(&[("subscriber[email]", email.as_str())])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+            .status
+        }
+    };
+    // Act: six clients once each, then one client six times
+    let mut many = Vec::new();
+    for (n, ip) in [
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.3",
+        "203.0.113.4",
+        "203.0.113.5",
+        "203.0.113.6",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        many.push(post(n as u32, ip).await);
+    }
+    let mut one = Vec::new();
+    for n in 10..16 {
+        one.push(post(n, "203.0.113.9").await);
+    }
+    // Assert: the connection (the proxy) is not what is limited; each client is
+    assert!(many.iter().all(|s| *s == StatusCode::OK), "{many:?}");
+    assert_eq!(&one[..5], &[StatusCode::OK; 5]);
+    assert_eq!(one[5], StatusCode::TOO_MANY_REQUESTS);
+}
+
+both_backends!(behind_a_proxy_the_limit_counts_the_forwarded_client);
