@@ -525,11 +525,13 @@ pub(super) async fn postmortem(
             &p.who.actor,
             app.now(),
             |i, now| {
+                // Publishing publishes what the form holds: it is saved as the draft first,
+                // in the same write (one transaction, one audit entry).
+                let mut i = i.clone();
+                i.postmortem = save_postmortem_draft(&i.postmortem, &input, now)?;
                 if publish {
-                    publish_postmortem(i, &input, now)
+                    publish_postmortem(&i, &input, now)
                 } else {
-                    let mut i = i.clone();
-                    i.postmortem = save_postmortem_draft(&i.postmortem, &input, now)?;
                     Ok(i)
                 }
             },

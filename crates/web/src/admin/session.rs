@@ -42,11 +42,11 @@ pub(super) fn token_hash(token: &str) -> String {
 
 /// The `Set-Cookie` value that stores `token` (or, with `None`, clears the cookie).
 pub(super) fn cookie(app: &AppState, token: Option<&str>) -> String {
-    let secure = if app.config().public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    cookie_value(token, app.config().public_url.starts_with("https://"))
+}
+
+fn cookie_value(token: Option<&str>, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
     match token {
         Some(t) => format!(
             "{SESSION_COOKIE}={t}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
@@ -204,4 +204,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && !b.is_empty()
         && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_cookies_are_http_only_lax_and_secure_behind_https() {
+        let c = cookie_value(Some("tok"), true);
+        assert!(c.starts_with("herald_admin=tok; Path=/admin; HttpOnly; SameSite=Lax"));
+        assert!(c.ends_with("; Secure"));
+        assert!(!cookie_value(Some("tok"), false).contains("Secure"));
+        assert!(cookie_value(None, true).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn admin_tokens_are_long_random_and_compared_in_full() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 40);
+        assert_ne!(a, b);
+        assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
+        assert!(!constant_time_eq(b"", b""));
+    }
 }
