@@ -109,13 +109,11 @@ async fn admin_csrf_cross_site_posts_are_refused(backend: Backend) {
     assert_eq!(incident_count(&app).await, 1);
 }
 
+/// (method, path, form fields, least role).
+type Route = (&'static str, String, Vec<(&'static str, String)>, Role);
+
 /// Every admin route, with a form that would succeed, and the least role it needs.
-fn routes(
-    app: &TestApp,
-    component: &str,
-    incident: &str,
-    key: &str,
-) -> Vec<(&'static str, String, Vec<(&'static str, String)>, Role)> {
+fn routes(app: &TestApp, component: &str, incident: &str, key: &str) -> Vec<Route> {
     let p = |rest: &str| admin_page(app, rest);
     vec![
         ("GET", "/admin".to_owned(), vec![], Role::Viewer),

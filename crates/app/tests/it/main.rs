@@ -10,6 +10,7 @@
 mod helpers;
 
 mod admin_auth;
+mod admin_browser;
 mod admin_forms;
 mod admin_security;
 mod admin_support;

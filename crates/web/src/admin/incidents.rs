@@ -195,7 +195,7 @@ async fn new_form(
     maintenance: bool,
     template: Option<String>,
 ) -> Response {
-    if let Err(r) = who.require(Role::IncidentManager) {
+    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
         return r;
     }
     let page = match load_page(&app, &page_id).await {
@@ -203,13 +203,13 @@ async fn new_form(
         Err(r) => return r,
     };
     let mut prefill = String::new();
-    if let Some(t) = template.filter(|t| !t.is_empty()) {
-        if let Ok(Some(t)) = app.store().get_template(&page.id, &t).await {
-            prefill = form_urlencoded::Serializer::new(String::new())
-                .append_pair("name", &t.title)
-                .append_pair("body", &t.body)
-                .finish();
-        }
+    if let Some(t) = template.filter(|t| !t.is_empty())
+        && let Ok(Some(t)) = app.store().get_template(&page.id, &t).await
+    {
+        prefill = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", &t.title)
+            .append_pair("body", &t.body)
+            .finish();
     }
     let f = FormState::new(Fields::parse(prefill.as_bytes()));
     match form_view(&app, &who, &page, maintenance, f).await {
@@ -255,7 +255,7 @@ pub(super) async fn create_maintenance(
 }
 
 async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) -> Response {
-    if let Err(r) = p.who.require(Role::IncidentManager) {
+    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
         return r;
     }
     let page = match load_page(&app, &page_id).await {
@@ -428,7 +428,7 @@ pub(super) async fn post_update(
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
 ) -> Response {
-    if let Err(r) = p.who.require(Role::IncidentManager) {
+    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
         return r;
     }
     let page = match load_page(&app, &page_id).await {
@@ -498,7 +498,7 @@ pub(super) async fn postmortem(
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
 ) -> Response {
-    if let Err(r) = p.who.require(Role::IncidentManager) {
+    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
         return r;
     }
     let page = match load_page(&app, &page_id).await {

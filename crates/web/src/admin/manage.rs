@@ -168,7 +168,7 @@ pub(super) async fn create_component(
     Path(page_id): Path<String>,
     p: Posted,
 ) -> Response {
-    if let Err(r) = p.who.require(Role::Owner) {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
         return r;
     }
     let mut f = FormState::new(p.fields.clone());
@@ -203,7 +203,7 @@ pub(super) async fn set_component_status(
     Path((page_id, component_id)): Path<(String, String)>,
     p: Posted,
 ) -> Response {
-    if let Err(r) = p.who.require(Role::IncidentManager) {
+    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
         return r;
     }
     let mut f = FormState::new(p.fields.clone());
@@ -270,7 +270,7 @@ async fn keys_view(app: &AppState, who: &Signed, created: String, f: FormState) 
 
 /// API keys (owners).
 pub(super) async fn keys(State(app): State<AppState>, who: Signed) -> Response {
-    if let Err(r) = who.require(Role::Owner) {
+    if let Some(r) = who.refuse_unless(Role::Owner) {
         return r;
     }
     keys_view(&app, &who, String::new(), FormState::default()).await
@@ -278,7 +278,7 @@ pub(super) async fn keys(State(app): State<AppState>, who: Signed) -> Response {
 
 /// Creates a key and shows it, once.
 pub(super) async fn create_key(State(app): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.who.require(Role::Owner) {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
         return r;
     }
     let mut f = FormState::new(p.fields.clone());
@@ -321,7 +321,7 @@ pub(super) async fn revoke_key(
     Path(key_id): Path<String>,
     p: Posted,
 ) -> Response {
-    if let Err(r) = p.who.require(Role::Owner) {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
         return r;
     }
     match app

@@ -113,10 +113,10 @@ async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Respons
 /// are not browsers and cannot be forged into sending the session cookie and CSRF token.)
 fn same_origin(app: &AppState, req: &Request) -> bool {
     let h = req.headers();
-    if let Some(site) = h.get("sec-fetch-site") {
-        if site.as_bytes() != b"same-origin" {
-            return false;
-        }
+    if let Some(site) = h.get("sec-fetch-site")
+        && site.as_bytes() != b"same-origin"
+    {
+        return false;
     }
     let Some(origin) = h.get(header::ORIGIN) else {
         return true;

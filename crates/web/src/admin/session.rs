@@ -115,13 +115,9 @@ impl Signed {
         rank(self.session.user.role) >= rank(role)
     }
 
-    /// `Ok` when the user may do what needs `role`, else the 403 page.
-    pub fn require(&self, role: Role) -> Result<(), Response> {
-        if self.can(role) {
-            Ok(())
-        } else {
-            Err(forbidden("Your role does not allow this."))
-        }
+    /// The 403 page when the user may not do what needs `role`.
+    pub fn refuse_unless(&self, role: Role) -> Option<Response> {
+        (!self.can(role)).then(|| forbidden("Your role does not allow this."))
     }
 
     pub fn email(&self) -> &str {
