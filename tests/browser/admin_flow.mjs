@@ -170,7 +170,7 @@ try {
   }
 
   // The other screens.
-  for (const [path, name] of [['/audit', 'audit'], ['/keys', 'keys'], ['/password', 'account']]) {
+  for (const [path, name] of [['/audit', 'audit'], ['/keys', 'keys'], ['/team', 'team'], ['/password', 'account']]) {
     await page.goto(`${admin}${path}`);
     await audit(page, name);
   }

@@ -302,3 +302,44 @@ impl Store {
         Ok(locked)
     }
 }
+
+impl Store {
+    /// Changes a user's role; one audit entry (`user.role`, old → new).
+    pub async fn set_user_role(
+        &self,
+        user_id: &str,
+        role: Role,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        let mut w = Write::begin(self, actor, now).await?;
+        let row: Option<UserRow> = w
+            .tx
+            .fetch_optional(
+                "SELECT id, email, password_hash, role, created_at FROM users WHERE id = $1 AND disabled_at IS NULL",
+                args![user_id],
+            )
+            .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        w.tx.execute(
+            "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3",
+            args![role.as_str(), now, user_id],
+        )
+        .await?;
+        w.audit(
+            None,
+            "user.role",
+            "user",
+            user_id,
+            json!({ "role": [&row.role, role.as_str()] }),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(User {
+            id: row.id,
+            email: row.email,
+            role,
+            created_at: from_ms(row.created_at),
+        })
+    }
+}

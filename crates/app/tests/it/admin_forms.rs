@@ -380,6 +380,54 @@ async fn admin_actions_write_one_audit_entry_each_and_show_on_the_public_page(ba
     let r = a.post(&format!("/admin/keys/{}/revoke", key.id), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     one_more(audit_count(&app).await, "revoke key");
+    let r = a
+        .post(
+            "/admin/team",
+            &[
+                ("email", "Newbie@Example.com"),
+                ("role", "incident_manager"),
+                ("password", "a first password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    one_more(audit_count(&app).await, "add member");
+    let dup = a
+        .post(
+            "/admin/team",
+            &[
+                ("email", "newbie@example.com"),
+                ("role", "viewer"),
+                ("password", "a first password"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.text.contains("already a member"), "{}", dup.text);
+    let newbie = app
+        .store
+        .find_user_by_email("newbie@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(newbie.role, Role::IncidentManager);
+    let r = a
+        .post(
+            &format!("/admin/team/{}/role", newbie.id),
+            &[("role", "viewer")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    one_more(audit_count(&app).await, "change role");
+    let own = a
+        .post(
+            &format!("/admin/team/{}/role", a_id(&app).await),
+            &[("role", "viewer")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // (a refused change writes nothing: the next step's count would be off by one)
     let log = a.get("/admin/audit?action=incident").await;
     assert!(log.text.contains("incident.create"), "{}", log.text);
     assert!(!log.text.contains("api_key.create"), "filtered");
@@ -393,6 +441,16 @@ async fn admin_actions_write_one_audit_entry_each_and_show_on_the_public_page(ba
             .all(|e| e.source_ip.as_deref() == Some("127.0.0.1")),
         "{mine:?}"
     );
+}
+
+async fn a_id(app: &TestApp) -> String {
+    app.store
+        .find_user_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id
 }
 
 both_backends!(

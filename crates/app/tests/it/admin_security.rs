@@ -113,7 +113,7 @@ async fn admin_csrf_cross_site_posts_are_refused(backend: Backend) {
 type Route = (&'static str, String, Vec<(&'static str, String)>, Role);
 
 /// Every admin route, with a form that would succeed, and the least role it needs.
-fn routes(app: &TestApp, component: &str, incident: &str, key: &str) -> Vec<Route> {
+fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &str) -> Vec<Route> {
     let p = |rest: &str| admin_page(app, rest);
     vec![
         ("GET", "/admin".to_owned(), vec![], Role::Viewer),
@@ -129,6 +129,23 @@ fn routes(app: &TestApp, component: &str, incident: &str, key: &str) -> Vec<Rout
         ("GET", p("/incidents/new"), vec![], Role::IncidentManager),
         ("GET", p("/maintenance/new"), vec![], Role::IncidentManager),
         ("GET", "/admin/keys".to_owned(), vec![], Role::Owner),
+        ("GET", "/admin/team".to_owned(), vec![], Role::Owner),
+        (
+            "POST",
+            "/admin/team".to_owned(),
+            vec![
+                ("email", "new@example.com".into()),
+                ("role", "viewer".into()),
+                ("password", "a first password".into()),
+            ],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            format!("/admin/team/{member}/role"),
+            vec![("role", "viewer".into())],
+            Role::Owner,
+        ),
         (
             "POST",
             p("/incidents/new"),
@@ -221,6 +238,14 @@ async fn admin_role_matrix(backend: Backend) {
     ] {
         user(&app, email, role).await;
     }
+    let member = app
+        .store
+        .find_user_by_email("viewer@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
     let anonymous = client();
     for role in [Role::Viewer, Role::IncidentManager, Role::Owner] {
         let a = Admin::login(
@@ -235,7 +260,7 @@ async fn admin_role_matrix(backend: Backend) {
             ),
         )
         .await;
-        for (method, path, fields, needs) in routes(&app, &component, &incident, &key) {
+        for (method, path, fields, needs) in routes(&app, &component, &incident, &key, &member) {
             // Act
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let before = audit_count(&app).await;
@@ -307,7 +332,7 @@ async fn admin_get_routes_change_nothing(backend: Backend) {
     let a = Admin::login(&app, "owner@example.com").await;
     let before = (audit_count(&app).await,);
     // Act
-    for (method, path, _, _) in routes(&app, &c, &i, "nokey") {
+    for (method, path, _, _) in routes(&app, &c, &i, "nokey", "nouser") {
         if method == "GET" {
             assert_eq!(a.get(&path).await.status, StatusCode::OK, "{path}");
         }

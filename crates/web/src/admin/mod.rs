@@ -14,6 +14,7 @@ mod form;
 mod incidents;
 mod manage;
 mod session;
+mod team;
 mod views;
 
 use axum::Router;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/audit", get(manage::audit))
         .route("/keys", get(manage::keys).post(manage::create_key))
         .route("/keys/{key_id}/revoke", post(manage::revoke_key))
+        .route("/team", get(team::team).post(team::add_member))
+        .route("/team/{user_id}/role", post(team::set_role))
         .route(p, get(manage::page))
         .route(&format!("{p}/components"), post(manage::create_component))
         .route(

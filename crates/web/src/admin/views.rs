@@ -176,3 +176,20 @@ pub(super) struct AuditView {
     pub actor: String,
     pub page: String,
 }
+
+pub(super) struct Member {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub roles: Vec<Opt>,
+    pub me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/team.html")]
+pub(super) struct TeamView {
+    pub l: Layout,
+    pub members: Vec<Member>,
+    pub roles: Vec<Opt>,
+    pub f: FormState,
+}
