@@ -353,6 +353,27 @@ async fn admin_actions_write_one_audit_entry_each_and_show_on_the_public_page(ba
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     one_more(audit_count(&app).await, "create component");
+    let edit = admin_page(&app, &format!("/components/{web}"));
+    let blank = a
+        .post(&edit, &[("name", " "), ("description", "kept")])
+        .await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.text.contains("Give it a name.") && blank.text.contains("value=\"kept\""));
+    let r = a
+        .post(
+            &edit,
+            &[("name", "Web site"), ("description", "Marketing pages")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    one_more(audit_count(&app).await, "rename component");
+    assert!(
+        summary().await["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Web site")
+    );
     let r = a
         .post(
             "/admin/keys",

@@ -195,6 +195,18 @@ fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &st
             Role::Owner,
         ),
         (
+            "GET",
+            p(&format!("/components/{component}")),
+            vec![],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/components/{component}")),
+            vec![("name", "API".into()), ("description", "The API".into())],
+            Role::Owner,
+        ),
+        (
             "POST",
             "/admin/keys".to_owned(),
             vec![("name", "k".into())],

@@ -6,12 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use herald_domain::Invalid;
 use herald_domain::component::Component;
-use herald_domain::incident::{
-    Incident, IncidentInput, IncidentKind, PostmortemInput, plan_create, plan_update,
-    publish_postmortem, save_postmortem_draft,
-};
+use herald_domain::incident::{Incident, IncidentInput, IncidentKind, plan_create};
 use herald_domain::page::Page;
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::user::Role;
@@ -63,7 +59,8 @@ const COMPONENT_STATUSES: &[&str] = &[
     "major_outage",
     "under_maintenance",
 ];
-const INCIDENT_STATUSES: &[&str] = &["investigating", "identified", "monitoring", "resolved"];
+pub(super) const INCIDENT_STATUSES: &[&str] =
+    &["investigating", "identified", "monitoring", "resolved"];
 const IMPACTS: &[&str] = &["none", "minor", "major", "critical"];
 
 /// One picker per component, named `component.<id>`, keeping the submitted choice.
@@ -84,7 +81,7 @@ fn pickers(comps: &[Component], f: &FormState) -> Vec<CompLine> {
 }
 
 /// Component changes picked in a form; unknown ids and statuses are reported on `f`.
-fn picked(
+pub(super) fn picked(
     fields: &Fields,
     comps: &[Component],
     f: &mut FormState,
@@ -112,7 +109,7 @@ fn picked(
 }
 
 /// Messages that no field of the form shows.
-fn general(f: &FormState, shown: &[&str]) -> Vec<String> {
+pub(super) fn general(f: &FormState, shown: &[&str]) -> Vec<String> {
     f.general(shown).into_iter().map(str::to_owned).collect()
 }
 
@@ -329,7 +326,11 @@ async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) ->
     }
 }
 
-async fn load_incident(app: &AppState, page: &Page, id: &str) -> Result<Incident, Response> {
+pub(super) async fn load_incident(
+    app: &AppState,
+    page: &Page,
+    id: &str,
+) -> Result<Incident, Response> {
     match app.store().get_incident(&page.id, id).await {
         Ok(Some(i)) => Ok(i),
         Ok(None) => Err(not_found()),
@@ -337,7 +338,7 @@ async fn load_incident(app: &AppState, page: &Page, id: &str) -> Result<Incident
     }
 }
 
-async fn incident_view(
+pub(super) async fn incident_view(
     app: &AppState,
     who: &Signed,
     page: &Page,
@@ -418,141 +419,5 @@ pub(super) async fn show_incident(
     {
         Ok(v) => html(&v),
         Err(r) => r,
-    }
-}
-
-/// Posts an update in one step: status, message and component changes. A form rendered
-/// before someone else's change (another tab, a colleague) is refused, not merged.
-pub(super) async fn post_update(
-    State(app): State<AppState>,
-    Path((page_id, incident_id)): Path<(String, String)>,
-    p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let comps = match components(&app, &page).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let fields = &p.fields;
-    let mut f = FormState::new(fields.clone());
-    let changes = picked(fields, &comps, &mut f);
-    let version: i64 = fields.get("version").parse().unwrap_or(-1);
-    let mut input = IncidentInput {
-        body: Some(fields.get("body").to_owned()),
-        deliver_notifications: Some(fields.checked("notify")),
-        ..IncidentInput::default()
-    };
-    match fields.get("status").parse::<IncidentStatus>() {
-        Ok(s) => input.status = Some(s),
-        Err(()) => f.add("status", "Choose a status."),
-    }
-    if !changes.is_empty() {
-        input.components = Some(changes);
-    }
-    if !f.has_errors() {
-        let result = app
-            .store()
-            .update_incident(
-                &page.id,
-                &incident_id,
-                &p.who.actor,
-                app.now(),
-                |page, current, components, now| {
-                    if current.updated_at.timestamp_millis() != version {
-                        return Err(Invalid::new(
-                            "version",
-                            "This incident changed since you opened this form (another tab or a colleague). Your text is kept below: check the timeline and post again.",
-                        ));
-                    }
-                    plan_update(current, &input, components, now, page.zone)
-                },
-            )
-            .await;
-        match result {
-            Ok(i) => {
-                app.page_changed(&page.id).await;
-                return see_other(&format!("/admin/pages/{}/incidents/{}", page.id, i.id));
-            }
-            Err(e) => f.store_error(&e),
-        }
-    }
-    let i = match load_incident(&app, &page, &incident_id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match incident_view(&app, &p.who, &page, &i, f, FormState::default()).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
-}
-
-/// Saves the postmortem draft, or publishes it (`action=publish`).
-pub(super) async fn postmortem(
-    State(app): State<AppState>,
-    Path((page_id, incident_id)): Path<(String, String)>,
-    p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let input = PostmortemInput {
-        body_draft: Some(p.fields.get("body_draft").to_owned()),
-        notify_subscribers: Some(p.fields.checked("notify")),
-        ..PostmortemInput::default()
-    };
-    let publish = p.fields.get("action") == "publish";
-    let action = if publish {
-        "postmortem.publish"
-    } else {
-        "postmortem.save_draft"
-    };
-    let result = app
-        .store()
-        .modify_incident(
-            &page.id,
-            &incident_id,
-            action,
-            &p.who.actor,
-            app.now(),
-            |i, now| {
-                // Publishing publishes what the form holds: it is saved as the draft first,
-                // in the same write (one transaction, one audit entry).
-                let mut i = i.clone();
-                i.postmortem = save_postmortem_draft(&i.postmortem, &input, now)?;
-                if publish {
-                    publish_postmortem(&i, &input, now)
-                } else {
-                    Ok(i)
-                }
-            },
-        )
-        .await;
-    let mut pm = FormState::new(p.fields.clone());
-    match result {
-        Ok(i) => {
-            app.page_changed(&page.id).await;
-            see_other(&format!("/admin/pages/{}/incidents/{}", page.id, i.id))
-        }
-        Err(e) => {
-            pm.store_error(&e);
-            let i = match load_incident(&app, &page, &incident_id).await {
-                Ok(i) => i,
-                Err(r) => return r,
-            };
-            match incident_view(&app, &p.who, &page, &i, FormState::default(), pm).await {
-                Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-                Err(r) => r,
-            }
-        }
     }
 }

@@ -3,7 +3,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald_domain::component::{ComponentInput, ComponentPatch, NewComponent};
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::user::Role;
 use herald_store::{IncidentQuery, StoreError};
@@ -101,7 +100,7 @@ pub(super) async fn dashboard(State(app): State<AppState>, who: Signed) -> Respo
     })
 }
 
-async fn page_view(
+pub(super) async fn page_view(
     app: &AppState,
     who: &Signed,
     page_id: &str,
@@ -158,81 +157,6 @@ pub(super) async fn page(
 ) -> Response {
     match page_view(&app, &who, &page_id, FormState::default()).await {
         Ok(v) => html(&v),
-        Err(r) => r,
-    }
-}
-
-/// Adds a component (owners).
-pub(super) async fn create_component(
-    State(app): State<AppState>,
-    Path(page_id): Path<String>,
-    p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    let mut f = FormState::new(p.fields.clone());
-    let input = ComponentInput {
-        name: Some(p.fields.get("name").trim().to_owned()),
-        description: p.fields.opt("description").map(Some),
-        ..ComponentInput::default()
-    };
-    match NewComponent::parse(&input) {
-        Ok(new) => match app
-            .store()
-            .create_component(&page_id, &new, &p.who.actor, app.now())
-            .await
-        {
-            Ok(_) => {
-                app.page_changed(&page_id).await;
-                return see_other(&format!("/admin/pages/{page_id}"));
-            }
-            Err(e) => f.store_error(&e),
-        },
-        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
-    }
-    match page_view(&app, &p.who, &page_id, f).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
-}
-
-/// Sets one component's status (incident managers and owners).
-pub(super) async fn set_component_status(
-    State(app): State<AppState>,
-    Path((page_id, component_id)): Path<(String, String)>,
-    p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let mut f = FormState::new(p.fields.clone());
-    match p.fields.get("status").parse::<ComponentStatus>() {
-        Ok(status) => {
-            let input = ComponentInput {
-                status: Some(status),
-                ..ComponentInput::default()
-            };
-            let result = match ComponentPatch::parse(&input) {
-                Ok(patch) => {
-                    app.store()
-                        .update_component(&page_id, &component_id, &patch, &p.who.actor, app.now())
-                        .await
-                }
-                Err(inv) => Err(StoreError::Invalid(inv)),
-            };
-            match result {
-                Ok(_) => {
-                    app.page_changed(&page_id).await;
-                    return see_other(&format!("/admin/pages/{page_id}"));
-                }
-                Err(e) => f.store_error(&e),
-            }
-        }
-        Err(()) => f.add("", "Choose a status."),
-    }
-    match page_view(&app, &p.who, &page_id, f).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
         Err(r) => r,
     }
 }

@@ -10,11 +10,13 @@
 //! `Referrer-Policy` and `Cache-Control: no-store`.
 
 mod account;
+mod components;
 mod form;
 mod incidents;
 mod manage;
 mod session;
 mod team;
+mod updates;
 mod views;
 
 use axum::Router;
@@ -47,10 +49,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/team", get(team::team).post(team::add_member))
         .route("/team/{user_id}/role", post(team::set_role))
         .route(p, get(manage::page))
-        .route(&format!("{p}/components"), post(manage::create_component))
+        .route(
+            &format!("{p}/components"),
+            post(components::create_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}"),
+            get(components::edit_component).post(components::save_component),
+        )
         .route(
             &format!("{p}/components/{{component_id}}/status"),
-            post(manage::set_component_status),
+            post(components::set_component_status),
         )
         .route(
             &format!("{p}/incidents/new"),
@@ -66,11 +75,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}/updates"),
-            post(incidents::post_update),
+            post(updates::post_update),
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}/postmortem"),
-            post(incidents::postmortem),
+            post(updates::postmortem),
         )
         .layer(axum::middleware::from_fn_with_state(state, guard))
 }

@@ -193,3 +193,13 @@ pub(super) struct TeamView {
     pub roles: Vec<Opt>,
     pub f: FormState,
 }
+
+#[derive(Template)]
+#[template(path = "admin/component.html")]
+pub(super) struct ComponentView {
+    pub l: Layout,
+    pub page_id: String,
+    pub page_name: String,
+    pub component_id: String,
+    pub f: FormState,
+}
