@@ -121,6 +121,12 @@ impl Store {
             args![&user.email],
         )
         .await?;
+        // Sessions that have run out are of no use to anyone: sweep them on each sign-in.
+        w.tx.execute(
+            "DELETE FROM admin_sessions WHERE expires_at <= $1",
+            args![now],
+        )
+        .await?;
         w.audit(None, "user.login", "user", &user.id, json!({}))
             .await?;
         w.commit().await
@@ -262,6 +268,12 @@ impl Store {
     ) -> Result<Option<DateTime<Utc>>> {
         let email = email.trim().to_lowercase();
         let mut tx = self.db.begin().await?;
+        // Make sure the row exists, so two first failures at once cannot both insert it.
+        tx.execute(
+            "INSERT INTO admin_login_failures (email, failures, locked_until) VALUES ($1, 0, NULL) ON CONFLICT (email) DO NOTHING",
+            args![&email],
+        )
+        .await?;
         let row: Option<FailureRow> = tx
             .fetch_optional(
                 "SELECT failures, locked_until FROM admin_login_failures WHERE email = $1",
@@ -285,19 +297,11 @@ impl Store {
         let failures = before + 1;
         let locked = (failures >= max_failures).then(|| now + lock_for);
         let failures = if locked.is_some() { 0 } else { failures };
-        if row.is_some() {
-            tx.execute(
-                "UPDATE admin_login_failures SET failures = $1, locked_until = $2 WHERE email = $3",
-                args![failures, locked, &email],
-            )
-            .await?;
-        } else {
-            tx.execute(
-                "INSERT INTO admin_login_failures (email, failures, locked_until) VALUES ($1, $2, $3)",
-                args![&email, failures, locked],
-            )
-            .await?;
-        }
+        tx.execute(
+            "UPDATE admin_login_failures SET failures = $1, locked_until = $2 WHERE email = $3",
+            args![failures, locked, &email],
+        )
+        .await?;
         tx.commit().await?;
         Ok(locked)
     }

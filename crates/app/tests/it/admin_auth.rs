@@ -208,7 +208,45 @@ async fn admin_responses_carry_security_headers(backend: Backend) {
     }
 }
 
+async fn admin_expired_sessions_are_refused(backend: Backend) {
+    // Arrange: a session that ran out an hour ago
+    let app = TestApp::spawn(backend).await;
+    user(&app, "owner@example.com", Role::Owner).await;
+    let (u, _) = app
+        .store
+        .find_user_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = herald_domain::clock::Clock::now(&herald_domain::clock::SystemClock);
+    app.store
+        .create_admin_session(
+            &u,
+            &herald_domain::apikey::hash("expired-token"),
+            "csrf",
+            now - chrono::TimeDelta::hours(1),
+            &herald_domain::actor::Actor::cli(),
+            now - chrono::TimeDelta::hours(13),
+        )
+        .await
+        .unwrap();
+    // Act
+    let r = crate::helpers::read(
+        client()
+            .get(app.url("/admin"))
+            .header("Cookie", "herald_admin=expired-token")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    // Assert
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/admin/login");
+}
+
 both_backends!(
+    admin_expired_sessions_are_refused,
     admin_sign_in_sets_a_safe_cookie_and_stores_only_its_hash,
     admin_pages_need_a_session,
     admin_login_locks_after_five_failures,
