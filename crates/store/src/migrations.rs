@@ -34,6 +34,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_notifications.sql"),
         include_str!("../../../migrations/postgres/0004_notifications.sql"),
     ),
+    (
+        5,
+        "admin",
+        include_str!("../../../migrations/sqlite/0005_admin.sql"),
+        include_str!("../../../migrations/postgres/0005_admin.sql"),
+    ),
 ];
 
 /// The highest version.

@@ -4,6 +4,7 @@
 //! function, and shape the response.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;

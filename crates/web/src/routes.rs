@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/v1", v1)
+        .nest("/admin", crate::admin::router(state.clone()))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

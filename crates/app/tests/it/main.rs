@@ -9,6 +9,11 @@
 
 mod helpers;
 
+mod admin_auth;
+mod admin_browser;
+mod admin_forms;
+mod admin_security;
+mod admin_support;
 mod api_auth;
 mod api_bad_input;
 mod api_components;

@@ -1,0 +1,360 @@
+//! CSRF (RELIABILITY.md row 15) and the role matrix: every admin route × every role.
+
+use herald_domain::user::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::admin_support::{Admin, admin_page, audit_count, client, user};
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, read};
+
+async fn incident_count(app: &TestApp) -> usize {
+    app.store
+        .list_incidents(
+            &app.page.id,
+            &herald_store::IncidentQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn admin_csrf_cross_site_posts_are_refused(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    user(&app, "owner@example.com", Role::Owner).await;
+    let a = Admin::login(&app, "owner@example.com").await;
+    let path = admin_page(&app, "/incidents/new");
+    let form = |csrf: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.to_owned()),
+            ("name".to_owned(), "Forged".to_owned()),
+            ("status".to_owned(), "investigating".to_owned()),
+            ("body".to_owned(), "x".to_owned()),
+        ]
+    };
+    let as_refs = |v: &Vec<(String, String)>| -> Vec<(String, String)> { v.clone() };
+    let audit_before = audit_count(&app).await;
+    let send = |fields: Vec<(String, String)>, headers: Vec<(&'static str, String)>| {
+        let a = &a;
+        let path = path.clone();
+        async move {
+            let mut rb = a
+                .client
+                .post(format!("{}{path}", a.base))
+                .header("Cookie", &a.cookie)
+                .form(&fields);
+            for (k, v) in headers {
+                rb = rb.header(k, v);
+            }
+            read(rb.send().await.unwrap()).await
+        }
+    };
+    // Act
+    let cross_site = send(
+        as_refs(&form(&a.csrf)),
+        vec![
+            ("Sec-Fetch-Site", "cross-site".to_owned()),
+            ("Origin", "https://evil.example".to_owned()),
+        ],
+    )
+    .await;
+    let same_site = send(
+        as_refs(&form(&a.csrf)),
+        vec![("Sec-Fetch-Site", "same-site".to_owned())],
+    )
+    .await;
+    let foreign_origin = send(
+        as_refs(&form(&a.csrf)),
+        vec![("Origin", "https://evil.example".to_owned())],
+    )
+    .await;
+    let null_origin = send(as_refs(&form(&a.csrf)), vec![("Origin", "null".to_owned())]).await;
+    let no_token = send(
+        form("").into_iter().filter(|(k, _)| k != "csrf").collect(),
+        vec![("Sec-Fetch-Site", "same-origin".to_owned())],
+    )
+    .await;
+    let wrong_token = send(form("0123456789012345678901234567890123456789"), vec![]).await;
+    let other = Admin::login(&app, "owner@example.com").await;
+    let token_of_other_session = send(form(&other.csrf), vec![]).await;
+    // Assert
+    for (what, r) in [
+        ("cross-site", &cross_site),
+        ("same-site", &same_site),
+        ("foreign origin", &foreign_origin),
+        ("null origin", &null_origin),
+        ("no token", &no_token),
+        ("wrong token", &wrong_token),
+        ("another session's token", &token_of_other_session),
+    ] {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.text);
+    }
+    assert_eq!(incident_count(&app).await, 0, "nothing changed");
+    // the second login wrote one entry (user.login); the refused posts none
+    assert_eq!(audit_count(&app).await, audit_before + 1);
+    // and the same form from herald's own page works
+    let ok = send(
+        form(&a.csrf),
+        vec![
+            ("Sec-Fetch-Site", "same-origin".to_owned()),
+            ("Origin", a.base.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    assert_eq!(incident_count(&app).await, 1);
+}
+
+/// (method, path, form fields, least role).
+type Route = (&'static str, String, Vec<(&'static str, String)>, Role);
+
+/// Every admin route, with a form that would succeed, and the least role it needs.
+fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &str) -> Vec<Route> {
+    let p = |rest: &str| admin_page(app, rest);
+    vec![
+        ("GET", "/admin".to_owned(), vec![], Role::Viewer),
+        ("GET", "/admin/audit".to_owned(), vec![], Role::Viewer),
+        ("GET", "/admin/password".to_owned(), vec![], Role::Viewer),
+        ("GET", p(""), vec![], Role::Viewer),
+        (
+            "GET",
+            p(&format!("/incidents/{incident}")),
+            vec![],
+            Role::Viewer,
+        ),
+        ("GET", p("/incidents/new"), vec![], Role::IncidentManager),
+        ("GET", p("/maintenance/new"), vec![], Role::IncidentManager),
+        ("GET", "/admin/keys".to_owned(), vec![], Role::Owner),
+        ("GET", "/admin/team".to_owned(), vec![], Role::Owner),
+        (
+            "POST",
+            "/admin/team".to_owned(),
+            vec![
+                ("email", "new@example.com".into()),
+                ("role", "viewer".into()),
+                ("password", "a first password".into()),
+            ],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            format!("/admin/team/{member}/role"),
+            vec![("role", "viewer".into())],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p("/incidents/new"),
+            vec![
+                ("name", "Matrix".into()),
+                ("status", "investigating".into()),
+                ("body", "b".into()),
+            ],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p("/maintenance/new"),
+            vec![
+                ("name", "Window".into()),
+                ("scheduled_for", "2099-01-01T01:00".into()),
+                ("scheduled_until", "2099-01-01T02:00".into()),
+            ],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p(&format!("/incidents/{incident}/updates")),
+            vec![
+                ("status", "identified".into()),
+                ("body", "more".into()),
+                ("version", "-1".into()),
+            ],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p(&format!("/incidents/{incident}/postmortem")),
+            vec![("body_draft", "why".into()), ("action", "save".into())],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p(&format!("/components/{component}/status")),
+            vec![("status", "degraded_performance".into())],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p("/components"),
+            vec![("name", "New".into())],
+            Role::Owner,
+        ),
+        (
+            "GET",
+            p(&format!("/components/{component}")),
+            vec![],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/components/{component}")),
+            vec![("name", "API".into()), ("description", "The API".into())],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            "/admin/keys".to_owned(),
+            vec![("name", "k".into())],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            format!("/admin/keys/{key}/revoke"),
+            vec![],
+            Role::Owner,
+        ),
+    ]
+}
+
+fn rank(r: Role) -> u8 {
+    match r {
+        Role::Viewer => 0,
+        Role::IncidentManager => 1,
+        Role::Owner => 2,
+    }
+}
+
+async fn admin_role_matrix(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let component = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let incident = app
+        .incident(json!({"name": "Old", "status": "resolved", "body": "done"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = app.store.list_keys().await.unwrap()[0].id.clone();
+    for (email, role) in [
+        ("viewer@example.com", Role::Viewer),
+        ("manager@example.com", Role::IncidentManager),
+        ("owner@example.com", Role::Owner),
+    ] {
+        user(&app, email, role).await;
+    }
+    let member = app
+        .store
+        .find_user_by_email("viewer@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    let anonymous = client();
+    for role in [Role::Viewer, Role::IncidentManager, Role::Owner] {
+        let a = Admin::login(
+            &app,
+            &format!(
+                "{}@example.com",
+                match role {
+                    Role::Viewer => "viewer",
+                    Role::IncidentManager => "manager",
+                    Role::Owner => "owner",
+                }
+            ),
+        )
+        .await;
+        for (method, path, fields, needs) in routes(&app, &component, &incident, &key, &member) {
+            // Act
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let before = audit_count(&app).await;
+            let r = if method == "GET" {
+                a.get(&path).await
+            } else {
+                a.post(&path, &fields).await
+            };
+            let wrote = audit_count(&app).await - before;
+            // Assert
+            let allowed = rank(role) >= rank(needs);
+            if allowed {
+                assert!(
+                    r.status.is_success()
+                        || r.status == StatusCode::SEE_OTHER
+                        || r.status == StatusCode::UNPROCESSABLE_ENTITY,
+                    "{role:?} {method} {path}: {} {}",
+                    r.status,
+                    r.text
+                );
+                if let Some(loc) = r.headers.get("location") {
+                    assert_ne!(loc, "/admin/login", "{role:?} {method} {path}");
+                }
+            } else {
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{role:?} {method} {path}: {}",
+                    r.text
+                );
+                assert_eq!(wrote, 0, "{role:?} {method} {path} wrote while refused");
+            }
+            // Without a session every route sends the browser to sign in, changing nothing.
+            let before = audit_count(&app).await;
+            let anon = read(
+                anonymous
+                    .request(method.parse().unwrap(), app.url(&path))
+                    .form(&fields)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                anon.status,
+                StatusCode::SEE_OTHER,
+                "anonymous {method} {path}"
+            );
+            assert_eq!(anon.headers["location"], "/admin/login");
+            assert_eq!(audit_count(&app).await, before);
+        }
+    }
+}
+
+async fn admin_get_routes_change_nothing(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let c = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let i = app
+        .incident(json!({"name": "I", "status": "investigating"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    user(&app, "owner@example.com", Role::Owner).await;
+    let a = Admin::login(&app, "owner@example.com").await;
+    let before = (audit_count(&app).await,);
+    // Act
+    for (method, path, _, _) in routes(&app, &c, &i, "nokey", "nouser") {
+        if method == "GET" {
+            assert_eq!(a.get(&path).await.status, StatusCode::OK, "{path}");
+        }
+    }
+    // Assert
+    assert_eq!(audit_count(&app).await, before.0);
+}
+
+both_backends!(
+    admin_csrf_cross_site_posts_are_refused,
+    admin_role_matrix,
+    admin_get_routes_change_nothing,
+);

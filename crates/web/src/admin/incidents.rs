@@ -1,0 +1,423 @@
+//! Incidents and maintenances: create in one form, post updates (resolving is an update),
+//! write and publish the postmortem. Writes call the same store functions as the v1 API and
+//! then `page_changed`, so the public page shows the change before the browser is answered.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use herald_domain::component::Component;
+use herald_domain::incident::{Incident, IncidentInput, IncidentKind, plan_create};
+use herald_domain::page::Page;
+use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
+use herald_domain::user::Role;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use super::form::{Fields, FormState, options};
+use super::session::{Posted, Signed, not_found};
+use super::views::{CompLine, IncLine, IncidentFormView, IncidentView, Layout, UpdLine};
+use super::{html, html_status, see_other};
+use crate::state::AppState;
+
+/// `YYYY-MM-DD HH:MM UTC`.
+pub(super) fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub(super) fn line(i: &Incident) -> IncLine {
+    IncLine {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        status: super::form::label(i.status.as_str()),
+        impact: i.impact.as_str(),
+        when: when(i.scheduled_for.unwrap_or(i.started_at)),
+    }
+}
+
+/// The page named in the path, or the 404 page.
+pub(super) async fn load_page(app: &AppState, id: &str) -> Result<Page, Response> {
+    match app.store().get_page(id).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(super::manage::failed(&e)),
+    }
+}
+
+pub(super) async fn components(app: &AppState, page: &Page) -> Result<Vec<Component>, Response> {
+    app.store()
+        .list_components(&page.id)
+        .await
+        .map(|cs| cs.into_iter().filter(|c| !c.is_group).collect())
+        .map_err(|e| super::manage::failed(&e))
+}
+
+const COMPONENT_STATUSES: &[&str] = &[
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+];
+pub(super) const INCIDENT_STATUSES: &[&str] =
+    &["investigating", "identified", "monitoring", "resolved"];
+const IMPACTS: &[&str] = &["none", "minor", "major", "critical"];
+
+/// One picker per component, named `component.<id>`, keeping the submitted choice.
+fn pickers(comps: &[Component], f: &FormState) -> Vec<CompLine> {
+    comps
+        .iter()
+        .map(|c| {
+            let field = format!("component.{}", c.id);
+            CompLine {
+                opts: options(COMPONENT_STATUSES, f.v(&field)),
+                id: c.id.clone(),
+                name: c.name.clone(),
+                status: super::form::label(c.status.as_str()),
+                field,
+            }
+        })
+        .collect()
+}
+
+/// Component changes picked in a form; unknown ids and statuses are reported on `f`.
+pub(super) fn picked(
+    fields: &Fields,
+    comps: &[Component],
+    f: &mut FormState,
+) -> BTreeMap<String, ComponentStatus> {
+    let mut out = BTreeMap::new();
+    for (id, v) in fields.with_prefix("component.") {
+        if v.is_empty() {
+            continue;
+        }
+        if !comps.iter().any(|c| c.id == id) {
+            f.add(
+                "components",
+                "A chosen component does not exist (any more). Reload the page.",
+            );
+            continue;
+        }
+        match v.parse::<ComponentStatus>() {
+            Ok(s) => {
+                out.insert(id.to_owned(), s);
+            }
+            Err(()) => f.add("components", format!("{v:?} is not a component status.")),
+        }
+    }
+    out
+}
+
+/// Messages that no field of the form shows.
+pub(super) fn general(f: &FormState, shown: &[&str]) -> Vec<String> {
+    f.general(shown).into_iter().map(str::to_owned).collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TemplateQuery {
+    template: Option<String>,
+}
+
+async fn form_view(
+    app: &AppState,
+    who: &Signed,
+    page: &Page,
+    maintenance: bool,
+    f: FormState,
+) -> Result<IncidentFormView, Response> {
+    let comps = components(app, page).await?;
+    let templates = if maintenance {
+        Vec::new()
+    } else {
+        app.store()
+            .list_templates(&page.id)
+            .await
+            .map_err(|e| super::manage::failed(&e))?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect()
+    };
+    let title = if maintenance {
+        "Schedule maintenance"
+    } else {
+        "Report an incident"
+    };
+    Ok(IncidentFormView {
+        l: Layout::new(who, format!("{title} · {}", page.name)),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        maintenance,
+        statuses: options(INCIDENT_STATUSES, f.v("status")),
+        impacts: options(IMPACTS, f.v("impact")),
+        comps: pickers(&comps, &f),
+        templates,
+        general: general(
+            &f,
+            &[
+                "name",
+                "body",
+                "status",
+                "components",
+                "scheduled_for",
+                "scheduled_until",
+            ],
+        ),
+        f,
+    })
+}
+
+/// The one form that reports an incident (optionally prefilled from a template).
+pub(super) async fn new_incident(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+    Query(q): Query<TemplateQuery>,
+) -> Response {
+    new_form(app, who, page_id, false, q.template).await
+}
+
+/// The maintenance form.
+pub(super) async fn new_maintenance(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+) -> Response {
+    new_form(app, who, page_id, true, None).await
+}
+
+async fn new_form(
+    app: AppState,
+    who: Signed,
+    page_id: String,
+    maintenance: bool,
+    template: Option<String>,
+) -> Response {
+    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
+        return r;
+    }
+    let page = match load_page(&app, &page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut prefill = String::new();
+    if let Some(t) = template.filter(|t| !t.is_empty())
+        && let Ok(Some(t)) = app.store().get_template(&page.id, &t).await
+    {
+        prefill = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", &t.title)
+            .append_pair("body", &t.body)
+            .finish();
+    }
+    let f = FormState::new(Fields::parse(prefill.as_bytes()));
+    match form_view(&app, &who, &page, maintenance, f).await {
+        Ok(v) => html(&v),
+        Err(r) => r,
+    }
+}
+
+/// `datetime-local` (`2026-01-02T03:04`) read as UTC, reported on `f` when malformed.
+fn utc_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
+    let v = fields.get(name).trim();
+    if v.is_empty() {
+        f.add(name, "Enter a date and time.");
+        return None;
+    }
+    let parsed = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"));
+    match parsed {
+        Ok(t) => Some(t.and_utc().to_rfc3339()),
+        Err(_) => {
+            f.add(name, "Use the form YYYY-MM-DDTHH:MM.");
+            None
+        }
+    }
+}
+
+/// Creates an incident from the one form.
+pub(super) async fn create_incident(
+    State(app): State<AppState>,
+    Path(page_id): Path<String>,
+    p: Posted,
+) -> Response {
+    create(app, page_id, p, false).await
+}
+
+/// Schedules a maintenance.
+pub(super) async fn create_maintenance(
+    State(app): State<AppState>,
+    Path(page_id): Path<String>,
+    p: Posted,
+) -> Response {
+    create(app, page_id, p, true).await
+}
+
+async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
+        return r;
+    }
+    let page = match load_page(&app, &page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let comps = match components(&app, &page).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut f = FormState::new(p.fields.clone());
+    let fields = &p.fields;
+    if fields.get("name").trim().is_empty() {
+        f.add("name", "Give it a name.");
+    }
+    let changes = picked(fields, &comps, &mut f);
+    let mut input = IncidentInput {
+        name: Some(fields.get("name").trim().to_owned()),
+        body: Some(fields.get("body").to_owned()),
+        component_ids: Some(changes.keys().cloned().collect()),
+        deliver_notifications: Some(fields.checked("notify")),
+        ..IncidentInput::default()
+    };
+    if maintenance {
+        input.status = Some(IncidentStatus::Scheduled);
+        input.scheduled_for = utc_field(fields, "scheduled_for", &mut f);
+        input.scheduled_until = utc_field(fields, "scheduled_until", &mut f);
+        let (start, end) = (
+            fields.checked("auto_start"),
+            fields.checked("auto_complete"),
+        );
+        input.scheduled_auto_in_progress = Some(start);
+        input.auto_transition_to_maintenance_state = Some(start);
+        input.scheduled_auto_completed = Some(end);
+        input.auto_transition_to_operational_state = Some(end);
+    } else {
+        input.components = Some(changes);
+        match fields.get("status").parse::<IncidentStatus>() {
+            Ok(s) if INCIDENT_STATUSES.contains(&s.as_str()) => input.status = Some(s),
+            _ => f.add("status", "Choose a status."),
+        }
+        match fields.get("impact") {
+            "" => {}
+            v => match v.parse::<Impact>() {
+                Ok(i) => input.impact_override = Some(Some(i)),
+                Err(()) => f.add("impact", "Choose an impact."),
+            },
+        }
+    }
+    if !f.has_errors() {
+        let result = app
+            .store()
+            .create_incident(
+                &page.id,
+                &p.who.actor,
+                app.now(),
+                |page, components, now| plan_create(&input, &page.id, components, now, page.zone),
+            )
+            .await;
+        match result {
+            Ok(i) => {
+                app.page_changed(&page.id).await;
+                return see_other(&format!("/admin/pages/{}/incidents/{}", page.id, i.id));
+            }
+            Err(e) => f.store_error(&e),
+        }
+    }
+    match form_view(&app, &p.who, &page, maintenance, f).await {
+        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn load_incident(
+    app: &AppState,
+    page: &Page,
+    id: &str,
+) -> Result<Incident, Response> {
+    match app.store().get_incident(&page.id, id).await {
+        Ok(Some(i)) => Ok(i),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(super::manage::failed(&e)),
+    }
+}
+
+pub(super) async fn incident_view(
+    app: &AppState,
+    who: &Signed,
+    page: &Page,
+    i: &Incident,
+    f: FormState,
+    pm: FormState,
+) -> Result<IncidentView, Response> {
+    let comps = components(app, page).await?;
+    let statuses: &[&'static str] = if i.kind == IncidentKind::Maintenance {
+        &["scheduled", "in_progress", "verifying", "completed"]
+    } else {
+        INCIDENT_STATUSES
+    };
+    let current = if f.v("status").is_empty() {
+        i.status.as_str()
+    } else {
+        f.v("status")
+    };
+    let pm_body = if pm.v("body_draft").is_empty() {
+        i.postmortem
+            .body_draft
+            .clone()
+            .or_else(|| i.postmortem.body.clone())
+            .unwrap_or_default()
+    } else {
+        pm.v("body_draft").to_owned()
+    };
+    Ok(IncidentView {
+        l: Layout::new(who, i.name.clone()),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        i: line(i),
+        updates: i
+            .updates
+            .iter()
+            .map(|u| UpdLine {
+                status: super::form::label(u.status.as_str()),
+                body: u.body.clone(),
+                at: when(u.display_at),
+            })
+            .collect(),
+        version: i.updated_at.timestamp_millis(),
+        statuses: options(statuses, current),
+        comps: pickers(&comps, &f),
+        general: general(&f, &["body", "status", "components"]),
+        f,
+        pm,
+        pm_published: i.postmortem.published_at.is_some(),
+        pm_body,
+        can_manage: who.can(Role::IncidentManager),
+        closed: !i.is_open(),
+    })
+}
+
+/// An incident: its timeline, the update form and, once resolved, the postmortem.
+pub(super) async fn show_incident(
+    State(app): State<AppState>,
+    who: Signed,
+    Path((page_id, incident_id)): Path<(String, String)>,
+) -> Response {
+    let page = match load_page(&app, &page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let i = match load_incident(&app, &page, &incident_id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match incident_view(
+        &app,
+        &who,
+        &page,
+        &i,
+        FormState::default(),
+        FormState::default(),
+    )
+    .await
+    {
+        Ok(v) => html(&v),
+        Err(r) => r,
+    }
+}

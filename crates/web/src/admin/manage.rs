@@ -1,0 +1,307 @@
+//! The dashboard, a page's components, API keys and the audit log.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
+use herald_domain::user::Role;
+use herald_store::{IncidentQuery, StoreError};
+use serde::Deserialize;
+
+use super::form::{FormState, options};
+use super::incidents::{components, line, load_page, when};
+use super::session::{Posted, Signed};
+use super::views::{
+    AuditLine, AuditView, CompLine, DashboardView, KeyLine, KeysView, Layout, PageRow, PageView,
+};
+use super::{html, html_status, see_other};
+use crate::state::AppState;
+
+/// A store failure outside a form: logged, answered with a 503.
+pub(super) fn failed(e: &StoreError) -> Response {
+    match e {
+        StoreError::NotFound => super::session::not_found(),
+        other => {
+            tracing::error!(error = %other, "admin request failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "herald could not read its database; try again shortly",
+            )
+                .into_response()
+        }
+    }
+}
+
+const OPEN: &[IncidentStatus] = &[
+    IncidentStatus::Investigating,
+    IncidentStatus::Identified,
+    IncidentStatus::Monitoring,
+    IncidentStatus::InProgress,
+    IncidentStatus::Verifying,
+];
+
+async fn open_incidents(
+    app: &AppState,
+    page_id: &str,
+) -> Result<Vec<herald_domain::incident::Incident>, StoreError> {
+    let q = IncidentQuery {
+        statuses: OPEN.to_vec(),
+        limit: 100,
+        ..IncidentQuery::default()
+    };
+    app.store().list_incidents(page_id, &q).await
+}
+
+/// Every page with its current status and open incidents.
+pub(super) async fn dashboard(State(app): State<AppState>, who: Signed) -> Response {
+    let pages = match app.store().list_pages(true).await {
+        Ok(p) => p,
+        Err(e) => return failed(&e),
+    };
+    let mut rows = Vec::new();
+    for page in pages {
+        let comps = match components(&app, &page).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        let open = match open_incidents(&app, &page.id).await {
+            Ok(o) => o,
+            Err(e) => return failed(&e),
+        };
+        let worst = comps
+            .iter()
+            .map(|c| c.status.implied_impact())
+            .chain(open.iter().map(|i| i.impact))
+            .filter(|i| *i != Impact::Maintenance)
+            .fold(Impact::None, Impact::max);
+        let affected = comps
+            .iter()
+            .filter(|c| c.status != ComponentStatus::Operational)
+            .count();
+        rows.push(PageRow {
+            status: if affected == 0 && open.is_empty() {
+                "All systems operational".to_owned()
+            } else {
+                format!(
+                    "{} open incident(s), {affected} component(s) not operational",
+                    open.len()
+                )
+            },
+            indicator: worst.as_str(),
+            open: open.iter().map(line).collect(),
+            id: page.id,
+            name: page.name,
+        });
+    }
+    html(&DashboardView {
+        l: Layout::new(&who, "Dashboard"),
+        pages: rows,
+        can_manage: who.can(Role::IncidentManager),
+    })
+}
+
+pub(super) async fn page_view(
+    app: &AppState,
+    who: &Signed,
+    page_id: &str,
+    f: FormState,
+) -> Result<PageView, Response> {
+    let page = load_page(app, page_id).await?;
+    let comps = components(app, &page).await?;
+    let open = open_incidents(app, &page.id)
+        .await
+        .map_err(|e| failed(&e))?;
+    let recent = app
+        .store()
+        .list_incidents(
+            &page.id,
+            &IncidentQuery {
+                limit: 20,
+                ..IncidentQuery::default()
+            },
+        )
+        .await
+        .map_err(|e| failed(&e))?;
+    const STATUSES: &[&str] = &[
+        "operational",
+        "degraded_performance",
+        "partial_outage",
+        "major_outage",
+        "under_maintenance",
+    ];
+    Ok(PageView {
+        l: Layout::new(who, page.name.clone()),
+        page_id: page.id.clone(),
+        comps: comps
+            .iter()
+            .map(|c| CompLine {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                field: format!("status-{}", c.id),
+                status: super::form::label(c.status.as_str()),
+                opts: options(STATUSES, c.status.as_str()),
+            })
+            .collect(),
+        open: open.iter().map(line).collect(),
+        recent: recent.iter().map(line).collect(),
+        can_manage: who.can(Role::IncidentManager),
+        f,
+    })
+}
+
+/// One page: components (with status pickers) and incidents.
+pub(super) async fn page(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+) -> Response {
+    match page_view(&app, &who, &page_id, FormState::default()).await {
+        Ok(v) => html(&v),
+        Err(r) => r,
+    }
+}
+
+async fn keys_view(app: &AppState, who: &Signed, created: String, f: FormState) -> Response {
+    let keys = match app.store().list_keys().await {
+        Ok(k) => k,
+        Err(e) => return failed(&e),
+    };
+    let status = if f.has_errors() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    html_status(
+        status,
+        &KeysView {
+            l: Layout::new(who, "API keys"),
+            keys: keys
+                .into_iter()
+                .map(|k| KeyLine {
+                    shown: format!("{}…{}", k.prefix, k.last4),
+                    revoked: k.revoked_at.is_some(),
+                    created: when(k.created_at),
+                    read_only: k.read_only,
+                    name: k.name,
+                    id: k.id,
+                })
+                .collect(),
+            created,
+            f,
+        },
+    )
+}
+
+/// API keys (owners).
+pub(super) async fn keys(State(app): State<AppState>, who: Signed) -> Response {
+    if let Some(r) = who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    keys_view(&app, &who, String::new(), FormState::default()).await
+}
+
+/// Creates a key and shows it, once.
+pub(super) async fn create_key(State(app): State<AppState>, p: Posted) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let mut f = FormState::new(p.fields.clone());
+    let name = p.fields.get("name").trim();
+    if name.is_empty() {
+        f.add("name", "Give the key a name.");
+    } else if name.chars().count() > 100 {
+        f.add(
+            "name",
+            "The name is too long (the maximum is 100 characters).",
+        );
+    }
+    if f.has_errors() {
+        return keys_view(&app, &p.who, String::new(), f).await;
+    }
+    let key = herald_domain::apikey::generate();
+    match app
+        .store()
+        .create_key(
+            name,
+            &key,
+            p.fields.checked("read_only"),
+            None,
+            &p.who.actor,
+            app.now(),
+        )
+        .await
+    {
+        Ok(_) => keys_view(&app, &p.who, key.secret, FormState::default()).await,
+        Err(e) => {
+            f.store_error(&e);
+            keys_view(&app, &p.who, String::new(), f).await
+        }
+    }
+}
+
+/// Revokes a key.
+pub(super) async fn revoke_key(
+    State(app): State<AppState>,
+    Path(key_id): Path<String>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    match app
+        .store()
+        .revoke_key(&key_id, &p.who.actor, app.now())
+        .await
+    {
+        Ok(_) => see_other("/admin/keys"),
+        Err(e) => failed(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AuditFilter {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// The audit log, newest first, filtered by action (prefix), actor id and page.
+pub(super) async fn audit(
+    State(app): State<AppState>,
+    who: Signed,
+    Query(q): Query<AuditFilter>,
+) -> Response {
+    let page = q.page.trim();
+    let entries = match app
+        .store()
+        .list_audit((!page.is_empty()).then_some(page), 2000)
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => return failed(&e),
+    };
+    let (action, actor) = (q.action.trim(), q.actor.trim());
+    html(&AuditView {
+        l: Layout::new(&who, "Audit log"),
+        entries: entries
+            .into_iter()
+            .filter(|e| action.is_empty() || e.action.starts_with(action))
+            .filter(|e| actor.is_empty() || e.actor_id == actor)
+            .take(200)
+            .map(|e| AuditLine {
+                at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor: format!("{} {}", e.actor_type, e.actor_id),
+                action: e.action,
+                target: format!("{} {}", e.target_type, e.target_id),
+                changes: e.changes.to_string(),
+                ip: e.source_ip.unwrap_or_default(),
+            })
+            .collect(),
+        action: q.action.clone(),
+        actor: q.actor.clone(),
+        page: q.page.clone(),
+    })
+}

@@ -1,0 +1,205 @@
+//! The admin UI at `/admin`: server-rendered forms for the people on call, usable without
+//! JavaScript. Every write goes through the same store functions as the v1 API (one
+//! transaction, one audit entry, notifications enqueued in it) and then re-renders the
+//! public snapshot before answering, exactly as the API does.
+//!
+//! Security: a session cookie (`HttpOnly; SameSite=Lax`, `Secure` behind https) whose token
+//! is stored hashed; every state-changing request must come from this origin
+//! (`Sec-Fetch-Site`/`Origin`) *and* carry the session's CSRF token; no GET changes state;
+//! every response carries a strict CSP (no scripts at all), `frame-ancestors 'none'`,
+//! `Referrer-Policy` and `Cache-Control: no-store`.
+
+mod account;
+mod components;
+mod form;
+mod incidents;
+mod manage;
+mod session;
+mod team;
+mod updates;
+mod views;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+pub use session::SESSION_COOKIE;
+
+/// The admin routes, to be nested at `/admin`.
+pub fn router(state: AppState) -> Router<AppState> {
+    let p = "/pages/{page_id}";
+    Router::new()
+        .route("/", get(manage::dashboard))
+        .route("/admin.css", get(stylesheet))
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/logout-everywhere", post(account::logout_everywhere))
+        .route(
+            "/password",
+            get(account::password_form).post(account::change_password),
+        )
+        .route("/audit", get(manage::audit))
+        .route("/keys", get(manage::keys).post(manage::create_key))
+        .route("/keys/{key_id}/revoke", post(manage::revoke_key))
+        .route("/team", get(team::team).post(team::add_member))
+        .route("/team/{user_id}/role", post(team::set_role))
+        .route(p, get(manage::page))
+        .route(
+            &format!("{p}/components"),
+            post(components::create_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}"),
+            get(components::edit_component).post(components::save_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}/status"),
+            post(components::set_component_status),
+        )
+        .route(
+            &format!("{p}/incidents/new"),
+            get(incidents::new_incident).post(incidents::create_incident),
+        )
+        .route(
+            &format!("{p}/maintenance/new"),
+            get(incidents::new_maintenance).post(incidents::create_maintenance),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}"),
+            get(incidents::show_incident),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/updates"),
+            post(updates::post_update),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/postmortem"),
+            post(updates::postmortem),
+        )
+        .layer(axum::middleware::from_fn_with_state(state, guard))
+}
+
+/// The CSP of every admin response: no scripts, styles from herald only, forms post to
+/// herald only, never framed.
+const CSP: &str = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// Refuses cross-site state changes and sets the security headers of every admin response.
+async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(&app, &req) {
+        return session::forbidden("This request did not come from this site.");
+    }
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if app.config().public_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
+}
+
+/// Whether a state-changing request comes from herald's own pages: browsers send
+/// `Sec-Fetch-Site` and `Origin`; when present they must say so. (Clients that send neither
+/// are not browsers and cannot be forged into sending the session cookie and CSRF token.)
+fn same_origin(app: &AppState, req: &Request) -> bool {
+    let h = req.headers();
+    if let Some(site) = h.get("sec-fetch-site")
+        && site.as_bytes() != b"same-origin"
+    {
+        return false;
+    }
+    let Some(origin) = h.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let public = app.config().public_url.trim_end_matches('/');
+    let own = origin_of(public);
+    let by_host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|host| {
+            let scheme = if public.starts_with("https://") {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}")
+        });
+    origin == own || by_host.as_deref() == Some(origin)
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    match url[after..].find('/') {
+        Some(i) => &url[..after + i],
+        None => url,
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../assets/admin.css"),
+    )
+}
+
+/// A rendered template as a response.
+fn html(t: &impl askama::Template) -> Response {
+    html_status(StatusCode::OK, t)
+}
+
+fn html_status(status: StatusCode, t: &impl askama::Template) -> Response {
+    match t.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "admin template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// After a successful form: back to a page (303, so a reload does not re-post).
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        assert_eq!(
+            super::origin_of("https://status.example.com/x"),
+            "https://status.example.com"
+        );
+        assert_eq!(
+            super::origin_of("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+    }
+}
