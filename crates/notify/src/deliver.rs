@@ -315,7 +315,9 @@ impl Deliver {
         let actor = Actor::system("delivery");
         match reply {
             Ok(r) if (200..300).contains(&r.status) => {
-                let _ = store.subscriber_succeeded(&sub.id).await;
+                if sub.failures > 0 {
+                    let _ = store.subscriber_succeeded(&sub.id).await;
+                }
                 ok(Some(r.status))
             }
             Ok(r) if r.status == 410 => {
