@@ -115,9 +115,11 @@ async function latency(o) {
   await sleep(500);
   const warmup = 20;
   const got = [];
+  const afterCommit = [];
   for (let i = 0; i < warmup + samples; i++) {
     const t0 = performance.now();
     await utils.addJob("probe", { i });
+    const committed = performance.now();
     if (!started.has(i)) {
       const t = await Promise.race([
         new Promise((r) => waiters.set(i, () => r(true))),
@@ -125,16 +127,21 @@ async function latency(o) {
       ]);
       if (!t) throw new Error(`probe ${i} never started`);
     }
-    if (i >= warmup) got.push(started.get(i) - t0);
+    if (i >= warmup) {
+      got.push(started.get(i) - t0);
+      afterCommit.push(Math.max(0, started.get(i) - committed));
+    }
     await sleep(gap);
   }
   await utils.release();
   await runner.stop();
   got.sort((a, b) => a - b);
-  const pct = (q) => got[Math.min(got.length, Math.max(1, Math.ceil(q * got.length))) - 1];
+  afterCommit.sort((a, b) => a - b);
+  const pct = (q, v = got) => v[Math.min(v.length, Math.max(1, Math.ceil(q * v.length))) - 1];
   console.log(JSON.stringify({
     system: "graphile-worker", backend: "postgres", round: Number(o.round || 1),
     case: "latency", samples: got.length, p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: got[got.length - 1],
+    after_commit_p50_ms: pct(0.5, afterCommit), after_commit_p99_ms: pct(0.99, afterCommit),
     path: "LISTEN/NOTIFY",
   }));
 }

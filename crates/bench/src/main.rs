@@ -249,11 +249,13 @@ async fn main() -> anyhow::Result<()> {
             gap_ms,
         } => {
             let db = BenchDb::create(backend, &pg, "latency").await?;
-            let (p50, p99, max, n) = latency(&db, samples, Duration::from_millis(gap_ms)).await?;
+            let l = latency(&db, samples, Duration::from_millis(gap_ms)).await?;
             db.drop().await?;
             emit(json!({
                 "system": "herald", "backend": backend.name(), "round": round,
-                "case": "latency", "samples": n, "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+                "case": "latency", "samples": l.samples, "p50_ms": l.p50, "p99_ms": l.p99,
+                "max_ms": l.max, "after_commit_p50_ms": l.commit_p50,
+                "after_commit_p99_ms": l.commit_p99,
                 "path": match backend { BackendArg::Sqlite => "in-process signal", BackendArg::Postgres => "NOTIFY relay" },
             }));
         }
@@ -325,12 +327,15 @@ impl BenchDb {
             BackendArg::Postgres => {
                 let name = format!("herald_bench_{what}");
                 let mut admin = admin(pg_server).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-                )))
-                .execute(&mut admin)
-                .await
-                .with_context(|| format!("creating database {name}"))?;
+                for sql in [
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    format!("CREATE DATABASE {name}"),
+                ] {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut admin)
+                        .await
+                        .with_context(|| format!("creating database {name}"))?;
+                }
                 admin.close().await?;
                 Ok(Self::Postgres {
                     server: pg_server.to_owned(),
@@ -477,13 +482,19 @@ async fn drain(store: &Store, cfg: RunnerConfig, n: u64) -> anyhow::Result<Durat
     Ok(took)
 }
 
-/// Enqueue → handler start, one job at a time on an idle runner. Returns p50, p99 and
-/// max in ms, and the number of samples.
-async fn latency(
-    db: &BenchDb,
+/// Enqueue → handler start (ms): from the call to `enqueue` (its commit included), and
+/// from `enqueue` returning.
+struct Latency {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    commit_p50: f64,
+    commit_p99: f64,
     samples: usize,
-    gap: Duration,
-) -> anyhow::Result<(f64, f64, f64, usize)> {
+}
+
+/// Enqueue → handler start, one job at a time on an idle runner.
+async fn latency(db: &BenchDb, samples: usize, gap: Duration) -> anyhow::Result<Latency> {
     let worker = db.store().await?;
     // On PostgreSQL a second store: its commits wake the runner only through NOTIFY.
     let producer = match db {
@@ -499,11 +510,13 @@ async fn latency(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let warmup = 20;
     let mut got = Vec::with_capacity(samples);
+    let mut after_commit = Vec::with_capacity(samples);
     for i in 0..(warmup + samples) {
         let t0 = Instant::now();
         producer
             .enqueue(&[NOOP.job(None, json!({ "i": i }))], clock.now())
             .await?;
+        let committed = Instant::now();
         let (j, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .context("a latency probe job never started")?
@@ -513,6 +526,7 @@ async fn latency(
         }
         if i >= warmup {
             got.push(at.saturating_duration_since(t0).as_secs_f64() * 1000.0);
+            after_commit.push(at.saturating_duration_since(committed).as_secs_f64() * 1000.0);
         }
         tokio::time::sleep(gap).await;
     }
@@ -521,12 +535,15 @@ async fn latency(
     producer.close().await;
     worker.close().await;
     got.sort_by(f64::total_cmp);
-    Ok((
-        summary::percentile(&got, 0.50),
-        summary::percentile(&got, 0.99),
-        got.last().copied().unwrap_or(f64::NAN),
-        got.len(),
-    ))
+    after_commit.sort_by(f64::total_cmp);
+    Ok(Latency {
+        p50: summary::percentile(&got, 0.50),
+        p99: summary::percentile(&got, 0.99),
+        max: got.last().copied().unwrap_or(f64::NAN),
+        commit_p50: summary::percentile(&after_commit, 0.50),
+        commit_p99: summary::percentile(&after_commit, 0.99),
+        samples: got.len(),
+    })
 }
 
 /// Enqueue-and-drain cycles on PostgreSQL with a running runner: `baseline_secs` of them

@@ -173,8 +173,10 @@ pub fn summarize(input: impl BufRead) -> anyhow::Result<()> {
     let lat: Vec<&Group> = groups.iter().filter(|g| g.case == "latency").collect();
     if !lat.is_empty() {
         println!("\n### Enqueue → handler start, idle (ms)\n");
-        println!("| backend | system | p50 | p99 | max | target p50 ≤ 5, p99 ≤ 25 |");
-        println!("|---|---|---|---|---|---|");
+        println!(
+            "| backend | system | p50 | p99 | max | target p50 ≤ 5, p99 ≤ 25 | p50 / p99 from commit |"
+        );
+        println!("|---|---|---|---|---|---|---|");
         for g in lat {
             let (p50, p99) = (g.median("p50_ms"), g.median("p99_ms"));
             let t = if g.system == "herald" {
@@ -183,12 +185,14 @@ pub fn summarize(input: impl BufRead) -> anyhow::Result<()> {
                 "—".to_owned()
             };
             println!(
-                "| {} | {} | {} | {} | {} | {t} |",
+                "| {} | {} | {} | {} | {} | {t} | {:.2} / {:.2} |",
                 g.backend,
                 g.system,
                 g.cell("p50_ms", 2),
                 g.cell("p99_ms", 2),
-                g.cell("max_ms", 1)
+                g.cell("max_ms", 1),
+                g.median("after_commit_p50_ms"),
+                g.median("after_commit_p99_ms"),
             );
         }
     }
