@@ -13,6 +13,9 @@
 #   LARGE      the large backlog of the 10k-vs-large drain comparison (default 1000000)
 #   PARTS      which parts to run, comma-separated: drain,latency,backlog,idle (default all)
 #
+# Environment: PER_JOB_JOBS (10000), BATCHED_JOBS (50000), LATENCY_SAMPLES (300),
+# BACKLOG_FLAGS (extra `queue-bench backlog` flags, e.g. --vacuum), BENCH_PG_SERVER.
+#
 # Needs: cargo, Node 20+ with npm, and PostgreSQL at $BENCH_PG_SERVER (default
 # postgres://postgres@127.0.0.1:5432, a role that may CREATE DATABASE). The JSON lines of
 # the run are kept in bench/queue-results.jsonl (appended), the table goes to stdout.
@@ -64,7 +67,8 @@ for r in $(seq "$rounds"); do
 done
 if has backlog; then
   for b in sqlite postgres; do
-    run $qb backlog --backend $b --small 10000 --large "$large" --measure 10000 --rounds "$rounds"
+    # shellcheck disable=SC2086 # BACKLOG_FLAGS is a list of flags (e.g. --vacuum)
+    run $qb backlog --backend $b --small 10000 --large "$large" --measure 10000 --rounds "$rounds" ${BACKLOG_FLAGS:-}
   done
 fi
 if has idle && (( idle_secs > 0 )); then

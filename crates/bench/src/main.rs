@@ -125,6 +125,10 @@ enum Cmd {
         batch: i64,
         #[arg(long, default_value_t = 500)]
         ack_batch: usize,
+        /// PostgreSQL: `VACUUM ANALYZE jobs` after filling each backlog, before draining it
+        /// (sets hint bits and statistics once, instead of during the first drains).
+        #[arg(long)]
+        vacuum: bool,
     },
     /// Enqueue → handler start on an idle runner, one job at a time. On PostgreSQL the
     /// enqueue comes from a second connection pool with its own in-process signal, so the
@@ -210,33 +214,41 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             batch,
             ack_batch,
+            vacuum,
         } => {
             let cfg = runner_config(Mode::Batched, concurrency, batch, ack_batch);
             let big_db = BenchDb::create(backend, &pg, "large").await?;
             let big = big_db.store().await?;
             let big_enqueue = fill(&big, large).await?;
+            if vacuum {
+                big_db.vacuum().await?;
+            }
             emit(json!({
                 "system": "herald", "backend": backend.name(), "round": round,
                 "case": "enqueue_large", "jobs": large, "enqueue_per_s": big_enqueue,
+                "vacuumed": vacuum,
             }));
             for r in 1..=rounds {
                 let small_db = BenchDb::create(backend, &pg, "small").await?;
                 let s = small_db.store().await?;
                 fill(&s, small).await?;
+                if vacuum {
+                    small_db.vacuum().await?;
+                }
                 let secs = drain(&s, cfg.clone(), measure.min(small as u64)).await?;
                 s.close().await;
                 small_db.drop().await?;
                 let n = measure.min(small as u64) as f64;
                 emit(json!({
                     "system": "herald", "backend": backend.name(), "round": r,
-                    "case": "drain_backlog_small", "queued": small, "jobs": n,
+                    "case": "drain_backlog_small", "queued": small, "jobs": n, "vacuumed": vacuum,
                     "secs": secs.as_secs_f64(), "jobs_per_s": n / secs.as_secs_f64(),
                 }));
                 let queued = queued(&big).await?;
                 let secs = drain(&big, cfg.clone(), measure).await?;
                 emit(json!({
                     "system": "herald", "backend": backend.name(), "round": r,
-                    "case": "drain_backlog_large", "queued": queued, "jobs": measure,
+                    "case": "drain_backlog_large", "queued": queued, "jobs": measure, "vacuumed": vacuum,
                     "secs": secs.as_secs_f64(), "jobs_per_s": measure as f64 / secs.as_secs_f64(),
                 }));
             }
@@ -357,6 +369,16 @@ impl BenchDb {
         let store = Store::connect(&self.url(), &DbOptions::default()).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// PostgreSQL: `VACUUM ANALYZE jobs` (nothing on SQLite).
+    async fn vacuum(&self) -> anyhow::Result<()> {
+        if let Self::Postgres { .. } = self {
+            let mut c = sqlx::PgConnection::connect(&self.url()).await?;
+            sqlx::raw_sql("VACUUM ANALYZE jobs").execute(&mut c).await?;
+            c.close().await?;
+        }
+        Ok(())
     }
 
     async fn drop(self) -> anyhow::Result<()> {
