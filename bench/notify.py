@@ -86,7 +86,8 @@ def finish(p):
 def run(label, channel, count, kind):
     d = tempfile.mkdtemp()
     db = os.path.join(d, "bench.db")
-    env = dict(os.environ, HERALD_DATABASE_URL=f"sqlite://{db}", RUST_LOG="warn")
+    env = dict(os.environ, HERALD_DATABASE_URL=f"sqlite://{db}")
+    env.setdefault("RUST_LOG", "warn")
     subprocess.run([herald, "migrate"], env=env, check=True, capture_output=True)
     page = subprocess.run([herald, "pages", "create", "--name", "Bench", "--slug", "bench"], env=env,
                           check=True, capture_output=True, text=True).stdout.strip()
