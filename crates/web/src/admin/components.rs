@@ -67,19 +67,8 @@ pub(super) async fn set_component_status(
                 status: Some(status),
                 ..ComponentInput::default()
             };
-            let result = match ComponentPatch::parse(&input) {
-                Ok(patch) => {
-                    app.store()
-                        .update_component(&page_id, &component_id, &patch, &p.who.actor, app.now())
-                        .await
-                }
-                Err(inv) => Err(StoreError::Invalid(inv)),
-            };
-            match result {
-                Ok(_) => {
-                    app.page_changed(&page_id).await;
-                    return see_other(&format!("/admin/pages/{page_id}"));
-                }
+            match patch_component(&app, &p.who.actor, &page_id, &component_id, &input).await {
+                Ok(()) => return see_other(&format!("/admin/pages/{page_id}")),
                 Err(e) => f.store_error(&e),
             }
         }
@@ -163,21 +152,26 @@ pub(super) async fn save_component(
             description: Some(p.fields.opt("description")),
             ..ComponentInput::default()
         };
-        let result = match ComponentPatch::parse(&input) {
-            Ok(patch) => {
-                app.store()
-                    .update_component(&page_id, &component_id, &patch, &p.who.actor, app.now())
-                    .await
-            }
-            Err(inv) => Err(StoreError::Invalid(inv)),
-        };
-        match result {
-            Ok(_) => {
-                app.page_changed(&page_id).await;
-                return see_other(&format!("/admin/pages/{page_id}"));
-            }
+        match patch_component(&app, &p.who.actor, &page_id, &component_id, &input).await {
+            Ok(()) => return see_other(&format!("/admin/pages/{page_id}")),
             Err(e) => f.store_error(&e),
         }
     }
     component_form(&app, &p.who, &page_id, &component_id, Some(f)).await
+}
+
+/// Applies `input` to a component through the API's store call, then re-renders the page.
+async fn patch_component(
+    app: &AppState,
+    actor: &herald_domain::actor::Actor,
+    page_id: &str,
+    component_id: &str,
+    input: &ComponentInput,
+) -> Result<(), StoreError> {
+    let patch = ComponentPatch::parse(input).map_err(StoreError::Invalid)?;
+    app.store()
+        .update_component(page_id, component_id, &patch, actor, app.now())
+        .await?;
+    app.page_changed(page_id).await;
+    Ok(())
 }
