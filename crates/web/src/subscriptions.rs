@@ -142,6 +142,14 @@ async fn subscribe(
         });
     }
     let new = NewSubscriber::parse(&body.subscriber, false)?;
+    if new.channel.is_http() {
+        // An endpoint has no inbox to confirm from: a public form taking one would let anyone
+        // make herald post to any URL. The page's team adds these (API or admin).
+        return Err(ApiError::Unprocessable {
+            field: Some("subscriber.endpoint".into()),
+            message: "webhook and chat subscriptions are added by the page's team; subscribe here with an e-mail address or a phone number".into(),
+        });
+    }
     let allowed = s.allow_page_subscribers
         && match new.channel {
             Channel::Email => s.allow_email_subscribers,

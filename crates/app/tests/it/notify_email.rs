@@ -260,6 +260,28 @@ async fn one_address_gets_at_most_three_confirmations_a_day(b: Backend) {
         .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
+    // A webhook cannot be confirmed from an inbox: the public form refuses it
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 6]))
+        .build()
+        .unwrap();
+    let hook = form(
+        &app,
+        &other,
+        "/p/acme/api/v2/subscribers.json",
+        &[
+            ("subscriber[endpoint]", "https://hooks.example.com/x"),
+            ("subscriber[email]", "ops@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        hook.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        hook.text
+    );
+    assert!(subscriber(&app, "ops@example.com").await.is_none());
     // Assert: three confirmation jobs, however the others fared
     let mut confirmations = 0;
     for state in [
