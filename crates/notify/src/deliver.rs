@@ -68,6 +68,17 @@ fn ok(status: Option<u16>) -> Attempt {
     }
 }
 
+/// A channel herald was not configured for: retried every 10 minutes, until it is.
+fn unconfigured(error: &str) -> Attempt {
+    failed(
+        None,
+        JobError::Retryable {
+            error: error.to_owned(),
+            retry_after: Some(Duration::from_secs(600)),
+        },
+    )
+}
+
 fn failed(status: Option<u16>, e: JobError) -> Attempt {
     let state = match &e {
         JobError::Permanent(_) => "dead",
@@ -193,13 +204,7 @@ impl Deliver {
         now: DateTime<Utc>,
     ) -> Attempt {
         let Some(mailer) = &self.notifier.mailer else {
-            return failed(
-                None,
-                JobError::Retryable {
-                    error: "e-mail is not configured (smtp_url)".into(),
-                    retry_after: Some(Duration::from_secs(600)),
-                },
-            );
+            return unconfigured("e-mail is not configured (smtp_url)");
         };
         let Some(to) = &sub.email else {
             return failed(None, JobError::permanent("no address"));
@@ -225,13 +230,7 @@ impl Deliver {
 
     async fn sms(&self, sub: &Subscriber, frozen: &Frozen) -> Attempt {
         let Some(sms) = &self.notifier.sms else {
-            return failed(
-                None,
-                JobError::Retryable {
-                    error: "SMS is not configured (sms_url)".into(),
-                    retry_after: Some(Duration::from_secs(600)),
-                },
-            );
+            return unconfigured("SMS is not configured (sms_url)");
         };
         let Some(to) = &sub.phone_number else {
             return failed(None, JobError::permanent("no number"));
