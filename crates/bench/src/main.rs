@@ -58,6 +58,12 @@ struct Cli {
     /// Label of this measurement round (copied into every JSON line).
     #[arg(long, global = true, default_value_t = 1)]
     round: u32,
+    /// The runner's claims in flight per queue (default: the runner's default).
+    #[arg(long, global = true)]
+    claimers: Option<usize>,
+    /// The runner's acknowledgement transactions in flight (default: the runner's default).
+    #[arg(long, global = true)]
+    ack_parallel: Option<usize>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -181,6 +187,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let round = cli.round;
     let pg = cli.pg_server.trim_end_matches('/').to_owned();
+    let defaults = RunnerConfig::default();
+    let tuning = Tuning {
+        claimers: cli.claimers.unwrap_or(defaults.claimers),
+        ack_parallel: cli.ack_parallel.unwrap_or(defaults.ack_parallel),
+    };
     match cli.cmd {
         Cmd::Drain {
             backend,
@@ -193,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
             let db = BenchDb::create(backend, &pg, "drain").await?;
             let store = db.store().await?;
             let enqueue = fill(&store, jobs).await?;
-            let cfg = runner_config(mode, concurrency, batch, ack_batch);
+            let cfg = runner_config(mode, concurrency, batch, ack_batch, tuning);
             let secs = drain(&store, cfg, jobs as u64).await?.as_secs_f64();
             store.close().await;
             db.drop().await?;
@@ -202,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
                 "case": case_name(mode), "jobs": jobs, "concurrency": concurrency,
                 "batch": if mode == Mode::Batched { batch } else { 1 },
                 "ack_batch": if mode == Mode::Batched { ack_batch } else { 1 },
+                "claimers": tuning.claimers, "ack_parallel": tuning.ack_parallel,
                 "enqueue_per_s": enqueue, "secs": secs, "jobs_per_s": jobs as f64 / secs,
             }));
         }
@@ -216,7 +228,7 @@ async fn main() -> anyhow::Result<()> {
             ack_batch,
             vacuum,
         } => {
-            let cfg = runner_config(Mode::Batched, concurrency, batch, ack_batch);
+            let cfg = runner_config(Mode::Batched, concurrency, batch, ack_batch, tuning);
             let big_db = BenchDb::create(backend, &pg, "large").await?;
             let big = big_db.store().await?;
             let big_enqueue = fill(&big, large).await?;
@@ -279,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
             batch,
             ack_batch,
         } => {
-            let cfg = runner_config(Mode::Batched, concurrency, batch, ack_batch);
+            let cfg = runner_config(Mode::Batched, concurrency, batch, ack_batch, tuning);
             idle_txn(&pg, round, cfg, cycle_jobs, baseline_secs, secs).await?;
         }
         Cmd::Rusqlite { mode, jobs, batch } => {
@@ -312,7 +324,20 @@ fn emit(v: Value) {
     println!("{v}");
 }
 
-fn runner_config(mode: Mode, concurrency: usize, batch: i64, ack_batch: usize) -> RunnerConfig {
+/// How many claims and acknowledgements the runner keeps in flight.
+#[derive(Clone, Copy)]
+struct Tuning {
+    claimers: usize,
+    ack_parallel: usize,
+}
+
+fn runner_config(
+    mode: Mode,
+    concurrency: usize,
+    batch: i64,
+    ack_batch: usize,
+    tuning: Tuning,
+) -> RunnerConfig {
     let (batch, ack_batch) = match mode {
         Mode::PerJob => (1, 1),
         Mode::Batched => (batch, ack_batch),
@@ -321,6 +346,8 @@ fn runner_config(mode: Mode, concurrency: usize, batch: i64, ack_batch: usize) -
         default_concurrency: concurrency,
         batch,
         ack_batch,
+        claimers: tuning.claimers,
+        ack_parallel: tuning.ack_parallel,
         ..RunnerConfig::default()
     }
 }

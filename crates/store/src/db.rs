@@ -18,6 +18,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, Postgres, SqlSafeStr, Sqlite};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::error::StoreError;
@@ -55,8 +57,13 @@ pub(crate) enum Db {
     Sqlite {
         writer: SqlitePool,
         reader: SqlitePool,
+        /// Whether the writer connection may be at `synchronous = NORMAL` (left so by a
+        /// relaxed write). Read and changed only while holding the writer.
+        relaxed: Arc<AtomicBool>,
     },
-    Postgres(PgPool),
+    /// The pool, and a small pool whose sessions commit without waiting for the disk
+    /// (`synchronous_commit = off`), for relaxed writes.
+    Postgres(PgPool, PgPool),
 }
 
 /// One bound parameter. Each variant carries an `Option` so NULLs keep their SQL type
@@ -230,6 +237,7 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
+            let relaxed = Arc::new(AtomicBool::new(false));
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(10)))
@@ -242,7 +250,11 @@ impl Db {
                 .connect_with(base.pragma("query_only", "1"))
                 .await
                 .map_err(StoreError::from)?;
-            Ok(Db::Sqlite { writer, reader })
+            Ok(Db::Sqlite {
+                writer,
+                reader,
+                relaxed,
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
@@ -250,7 +262,15 @@ impl Db {
                 .connect(url)
                 .await
                 .map_err(StoreError::from)?;
-            Ok(Db::Postgres(pool))
+            let relaxed_opts = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(StoreError::from)?
+                .options([("synchronous_commit", "off")]);
+            let relaxed = PgPoolOptions::new()
+                .max_connections(4)
+                .min_connections(0)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_lazy_with(relaxed_opts);
+            Ok(Db::Postgres(pool, relaxed))
         } else {
             Err(StoreError::Config(
                 "the database URL must start with sqlite:// or postgres://".to_owned(),
@@ -262,7 +282,7 @@ impl Db {
     pub(crate) fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -277,7 +297,7 @@ impl Db {
                 let mut c = reader.acquire().await?;
                 Ok(Conn::Sqlite(&mut c).fetch_all(sql, args).await?)
             }
-            Db::Postgres(p) => {
+            Db::Postgres(p, _) => {
                 let mut c = p.acquire().await?;
                 Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
             }
@@ -295,7 +315,7 @@ impl Db {
                 let mut c = reader.acquire().await?;
                 Ok(Conn::Sqlite(&mut c).fetch_optional(sql, args).await?)
             }
-            Db::Postgres(p) => {
+            Db::Postgres(p, _) => {
                 let mut c = p.acquire().await?;
                 Ok(Conn::Pg(&mut c).fetch_optional(sql, args).await?)
             }
@@ -304,12 +324,60 @@ impl Db {
 
     /// Starts a write transaction. On SQLite this waits for the one writer connection and
     /// takes the write lock at once (`BEGIN IMMEDIATE`), so a transaction never fails halfway
-    /// for want of the lock.
+    /// for want of the lock; a writer left relaxed is made durable again in the same call.
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Pg(p.begin().await?),
+            Db::Sqlite {
+                writer, relaxed, ..
+            } => Tx::Sqlite(sqlite_begin(writer, relaxed, false).await?),
+            Db::Postgres(p, _) => Tx::Pg(p.begin().await?),
         })
+    }
+
+    /// Runs one statement that commits on its own (no `BEGIN`/`COMMIT` around it: a single
+    /// statement is atomic) without waiting for the disk, and returns its rows. It survives a crash of herald (the database has it) but may be lost with
+    /// the machine's power, and then only with other such writes: both databases write their
+    /// log in order, so the next durable commit makes it durable too. Only for writes whose
+    /// loss is harmless by design: a job claim lost this way leaves the job available, as if
+    /// the worker had died before claiming it.
+    ///
+    /// SQLite: the writer is switched to `synchronous = NORMAL` (outside a transaction, as
+    /// SQLite requires, in the same call as the statement) and left so until the next
+    /// durable write switches it back the same way, so alternating writes cost no extra
+    /// round trip. PostgreSQL: one round trip on a session with `synchronous_commit = off`.
+    pub(crate) async fn write_relaxed<T: Row>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Db::Sqlite {
+                writer, relaxed, ..
+            } => Ok(sqlite_single(writer, relaxed, true, sql, args).await?),
+            Db::Postgres(_, r) => {
+                let mut c = r.acquire().await?;
+                Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
+            }
+        }
+    }
+
+    /// Runs one durable statement that needs no transaction around it (a single statement
+    /// is atomic on both databases) and returns its rows: one round trip on PostgreSQL
+    /// instead of three.
+    pub(crate) async fn write_one<T: Row>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Db::Sqlite {
+                writer, relaxed, ..
+            } => Ok(sqlite_single(writer, relaxed, false, sql, args).await?),
+            Db::Postgres(p, _) => {
+                let mut c = p.acquire().await?;
+                Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
+            }
+        }
     }
 
     /// The SQLite writer pool or the PostgreSQL pool, for migrations.
@@ -319,7 +387,7 @@ impl Db {
     ) -> Result<(), StoreError> {
         match self {
             Db::Sqlite { writer, .. } => migrator.run(writer).await,
-            Db::Postgres(p) => migrator.run(p).await,
+            Db::Postgres(p, _) => migrator.run(p).await,
         }
         .map_err(|e| StoreError::Migration(e.to_string()))
     }
@@ -327,13 +395,77 @@ impl Db {
     /// Closes every connection.
     pub(crate) async fn close(&self) {
         match self {
-            Db::Sqlite { writer, reader } => {
+            Db::Sqlite { writer, reader, .. } => {
                 reader.close().await;
                 writer.close().await;
             }
-            Db::Postgres(p) => p.close().await,
+            Db::Postgres(p, r) => {
+                r.close().await;
+                p.close().await;
+            }
         }
     }
+}
+
+/// Begins a transaction on the SQLite writer, durable (`synchronous = FULL`) or relaxed
+/// (`NORMAL`), switching the connection's mode in the `BEGIN` call when it differs. The flag
+/// is read and written only while this task holds the one writer connection; it is set
+/// before a switch to NORMAL is attempted and cleared only after a switch to FULL worked, so
+/// it never claims FULL for a connection that may be NORMAL.
+async fn sqlite_begin(
+    writer: &SqlitePool,
+    relaxed: &AtomicBool,
+    want_relaxed: bool,
+) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
+    let conn = writer.acquire().await?;
+    let is_relaxed = relaxed.load(Ordering::Acquire);
+    let begin = match (want_relaxed, is_relaxed) {
+        (true, true) | (false, false) => "BEGIN IMMEDIATE",
+        (true, false) => {
+            relaxed.store(true, Ordering::Release);
+            "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
+        }
+        (false, true) => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+    };
+    let tx = sqlx::Transaction::begin(conn, Some(begin.into_sql_str())).await?;
+    if !want_relaxed && is_relaxed {
+        relaxed.store(false, Ordering::Release);
+    }
+    Ok(tx)
+}
+
+/// Runs one statement in autocommit mode on the SQLite writer, durable or relaxed, with the
+/// switch of the connection's mode (when it differs) prepended to the same call: SQLite runs
+/// the statements of one query in order, and `$N` parameters bind by number.
+async fn sqlite_single<T: Row>(
+    writer: &SqlitePool,
+    relaxed: &AtomicBool,
+    want_relaxed: bool,
+    sql: impl SqlSafeStr,
+    args: Vec<Arg>,
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut conn = writer.acquire().await?;
+    let is_relaxed = relaxed.load(Ordering::Acquire);
+    let switch = match (want_relaxed, is_relaxed) {
+        (true, true) | (false, false) => "",
+        (true, false) => {
+            relaxed.store(true, Ordering::Release);
+            "PRAGMA synchronous = NORMAL; "
+        }
+        (false, true) => "PRAGMA synchronous = FULL; ",
+    };
+    let rows = if switch.is_empty() {
+        Conn::Sqlite(&mut conn).fetch_all(sql, args).await?
+    } else {
+        let text = format!("{switch}{}", sql.into_sql_str().as_str());
+        Conn::Sqlite(&mut conn)
+            .fetch_all(sqlx::AssertSqlSafe(text), args)
+            .await?
+    };
+    if !want_relaxed && is_relaxed {
+        relaxed.store(false, Ordering::Release);
+    }
+    Ok(rows)
 }
 
 /// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
@@ -458,7 +590,84 @@ impl SqlBuilder {
 
 #[cfg(test)]
 mod tests {
-    use super::positional;
+    use super::{Db, DbOptions, One, positional};
+
+    /// `PRAGMA synchronous` of the writer, read inside a write transaction (2 = FULL,
+    /// 1 = NORMAL).
+    async fn writer_sync(db: &Db) -> i64 {
+        let mut tx = db.begin().await.unwrap();
+        let v: One<i64> = tx
+            .fetch_one("SELECT synchronous AS v FROM pragma_synchronous", vec![])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        v.v
+    }
+
+    #[tokio::test]
+    async fn sqlite_durable_writes_stay_durable_after_relaxed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+        assert_eq!(writer_sync(&db).await, 2, "FULL to begin with");
+
+        for _ in 0..2 {
+            let inside: Vec<One<i64>> = db
+                .write_relaxed("SELECT synchronous AS v FROM pragma_synchronous", vec![])
+                .await
+                .unwrap();
+            assert_eq!(
+                inside[0].v, 1,
+                "NORMAL for a relaxed write, also twice in a row"
+            );
+        }
+        assert_eq!(writer_sync(&db).await, 2, "FULL again for a durable one");
+        let once: Vec<One<i64>> = db
+            .write_one("SELECT synchronous AS v FROM pragma_synchronous", vec![])
+            .await
+            .unwrap();
+        assert_eq!(once[0].v, 2, "write_one is durable");
+
+        // A relaxed write that fails after switching the writer.
+        let bad = db
+            .write_relaxed::<One<i64>>("SELECT no_such_column AS v", vec![])
+            .await;
+        assert!(bad.is_err());
+        assert_eq!(
+            writer_sync(&db).await,
+            2,
+            "FULL again after a failed relaxed write"
+        );
+
+        // A relaxed write abandoned mid-flight (its future dropped while it waits for the
+        // writer), then a durable transaction.
+        let held = db.begin().await.unwrap();
+        let waiting = db.write_relaxed::<One<i64>>("SELECT 1 AS v", vec![]);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
+        drop(held);
+        assert_eq!(
+            writer_sync(&db).await,
+            2,
+            "FULL after an abandoned relaxed write"
+        );
+    }
+
+    #[tokio::test]
+    async fn postgres_relaxed_writes_use_their_own_sessions() {
+        let url = std::env::var("HERALD_TEST_DATABASE_URL")
+            .expect("HERALD_TEST_DATABASE_URL (scripts/test.sh sets it)");
+        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+        let show = "SELECT current_setting('synchronous_commit') AS v";
+        let relaxed: Vec<One<String>> = db.write_relaxed(show, vec![]).await.unwrap();
+        assert_eq!(relaxed[0].v, "off");
+        let durable: Vec<One<String>> = db.write_one(show, vec![]).await.unwrap();
+        assert_eq!(durable[0].v, "on");
+        let mut tx = db.begin().await.unwrap();
+        let inside: One<String> = tx.fetch_one(show, vec![]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(inside.v, "on");
+        db.close().await;
+    }
 
     #[test]
     fn only_in_order_single_use_placeholders_become_positional() {

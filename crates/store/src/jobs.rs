@@ -227,6 +227,39 @@ pub struct QueueStats {
 type Group<'a> = ((&'a str, Option<&'a str>), Vec<&'a NewJob>);
 
 const MAX_ROWS_PER_INSERT: usize = 1000;
+/// Completions acknowledged per statement (two parameters each).
+const COMPLETIONS_PER_STATEMENT: usize = MAX_ROWS_PER_INSERT / 2;
+
+/// The statement that completes `chunk` (each only if its attempt still owns the job),
+/// returning the ids it completed.
+fn completion(chunk: &[&Finish], now: DateTime<Utc>) -> SqlBuilder {
+    let mut sql = SqlBuilder::new("UPDATE jobs SET state = 'completed', finished_at = ");
+    sql.bind(now)
+        .push(", lease_owner = NULL, lease_expires_at = NULL WHERE state = 'running' AND (");
+    for (i, f) in chunk.iter().enumerate() {
+        sql.push(if i == 0 { "(id = " } else { " OR (id = " });
+        sql.bind(f.id)
+            .push(" AND attempt = ")
+            .bind(f.attempt)
+            .push(")");
+    }
+    sql.push(") RETURNING id AS v");
+    sql
+}
+
+impl FinishReport {
+    /// Counts the completions of `chunk` that `done` (the ids completed) applied; the rest
+    /// were fenced.
+    fn count_completions(&mut self, chunk: &[&Finish], done: &[One<i64>]) {
+        self.applied += done.len();
+        self.fenced.extend(
+            chunk
+                .iter()
+                .map(|f| f.id)
+                .filter(|id| !done.iter().any(|d| d.v == *id)),
+        );
+    }
+}
 const MAX_ERROR_LEN: usize = 2000;
 
 fn clip(e: &str) -> String {
@@ -365,14 +398,15 @@ impl Store {
                ORDER BY fair_seq, id LIMIT $4{lock}) \
              RETURNING *"
         );
-        let mut tx = self.db.begin().await?;
-        let rows: Vec<JobRow> = tx
-            .fetch_all(
+        // A claim lost with the machine's power leaves the job available: no need to wait
+        // for the disk (the acknowledgement, a durable commit, makes it durable anyway).
+        let rows: Vec<JobRow> = self
+            .db
+            .write_relaxed(
                 sqlx::AssertSqlSafe(sql),
                 args![worker, now, queue, limit.max(0)],
             )
             .await?;
-        tx.commit().await?;
         let mut jobs = rows
             .into_iter()
             .map(JobRow::into_job)
@@ -392,33 +426,22 @@ impl Store {
         if finishes.is_empty() {
             return Ok(report);
         }
-        let mut tx = self.db.begin().await?;
         let completed: Vec<&Finish> = finishes
             .iter()
             .filter(|f| f.outcome == Outcome::Completed)
             .collect();
-        for chunk in completed.chunks(MAX_ROWS_PER_INSERT / 2) {
-            let mut sql = SqlBuilder::new("UPDATE jobs SET state = 'completed', finished_at = ");
-            sql.bind(now).push(
-                ", lease_owner = NULL, lease_expires_at = NULL WHERE state = 'running' AND (",
-            );
-            for (i, f) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(id = " } else { " OR (id = " });
-                sql.bind(f.id)
-                    .push(" AND attempt = ")
-                    .bind(f.attempt)
-                    .push(")");
-            }
-            sql.push(") RETURNING id AS v");
-            let (text, a) = sql.finish();
+        if completed.len() == finishes.len() && completed.len() <= COMPLETIONS_PER_STATEMENT {
+            // One statement: atomic without a transaction around it.
+            let (text, a) = completion(&completed, now).finish();
+            let done: Vec<One<i64>> = self.db.write_one(text, a).await?;
+            report.count_completions(&completed, &done);
+            return Ok(report);
+        }
+        let mut tx = self.db.begin().await?;
+        for chunk in completed.chunks(COMPLETIONS_PER_STATEMENT) {
+            let (text, a) = completion(chunk, now).finish();
             let done: Vec<One<i64>> = tx.fetch_all(text, a).await?;
-            report.applied += done.len();
-            report.fenced.extend(
-                chunk
-                    .iter()
-                    .map(|f| f.id)
-                    .filter(|id| !done.iter().any(|d| d.v == *id)),
-            );
+            report.count_completions(chunk, &done);
         }
         for f in finishes.iter().filter(|f| f.outcome != Outcome::Completed) {
             let (run_at, error, force_discard) = match &f.outcome {
@@ -821,7 +844,7 @@ impl Store {
     /// notification only delays work until the next poll. Returns at once on SQLite, where
     /// every enqueue happens in this process.
     pub async fn relay_job_notifications(&self, shutdown: impl std::future::Future<Output = ()>) {
-        let crate::db::Db::Postgres(pool) = &self.db else {
+        let crate::db::Db::Postgres(pool, _) = &self.db else {
             return;
         };
         tokio::pin!(shutdown);

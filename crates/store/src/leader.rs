@@ -27,7 +27,7 @@ impl Store {
     pub async fn try_lead(&self, name: &str) -> Result<Option<Leadership>> {
         match &self.db {
             Db::Sqlite { .. } => Ok(Some(Leadership { conn: None })),
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 let mut conn = pool.acquire().await?;
                 // The key includes the schema, so separate herald installations (and test
                 // schemas) sharing a database do not block each other.

@@ -49,7 +49,7 @@ impl Store {
     pub async fn listen_changes(&self) -> Result<Option<ChangeListener>> {
         match &self.db {
             Db::Sqlite { .. } => Ok(None),
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 let mut inner = PgListener::connect_with(pool).await?;
                 inner.listen(CHANGES_CHANNEL).await?;
                 Ok(Some(ChangeListener { inner }))

@@ -1,7 +1,9 @@
-//! The job runner: one per worker process. For each queue a fetcher claims batches of due
-//! jobs (as many as it has free slots), runs each in its own task under the kind's deadline
-//! (a panic or a timeout is a failed attempt), and hands the outcome to one acker, which
-//! commits outcomes in batches. Beside them: a heartbeat (so the sweeper on any node knows
+//! The job runner: one per worker process. For each queue a few claimers share the queue's
+//! slots; each claims a batch of due jobs (as many as there are free slots), runs each in
+//! its own task under the kind's deadline (a panic or a timeout is a failed attempt), and
+//! hands the outcome to the acker, which commits outcomes in batches, a few transactions at
+//! a time. Several claims and acknowledgements in flight keep the database busy when each
+//! carries one job; claims do not wait for the disk (see `Store::claim_jobs`). Beside them: a heartbeat (so the sweeper on any node knows
 //! this process is alive), and housekeeping that promotes due scheduled/retryable jobs and
 //! sweeps the jobs of dead workers and of attempts past their deadline.
 //!
@@ -35,6 +37,8 @@ pub struct RunnerConfig {
     pub default_concurrency: usize,
     /// Most jobs claimed at once.
     pub batch: i64,
+    /// Claims in flight at once per queue (at most the queue's concurrency).
+    pub claimers: usize,
     /// How often an idle fetcher looks for work without being woken.
     pub poll_interval: Duration,
     pub heartbeat_interval: Duration,
@@ -44,6 +48,8 @@ pub struct RunnerConfig {
     pub promote_interval: Duration,
     /// Most outcomes committed in one transaction (1: a commit per job).
     pub ack_batch: usize,
+    /// Acknowledgement transactions in flight at once.
+    pub ack_parallel: usize,
     /// How long running jobs may take to finish at shutdown.
     pub shutdown_grace: Duration,
     /// Fault injection for tests: start but never claim (the 2017 regression).
@@ -58,12 +64,14 @@ impl Default for RunnerConfig {
             concurrency: HashMap::new(),
             default_concurrency: 16,
             batch: 100,
+            claimers: 2,
             poll_interval: Duration::from_secs(1),
             heartbeat_interval: Duration::from_secs(2),
             stale_after: Duration::from_secs(10),
             sweep_interval: Duration::from_secs(2),
             promote_interval: Duration::from_millis(250),
             ack_batch: 500,
+            ack_parallel: 4,
             shutdown_grace: Duration::from_secs(10),
             never_claim: false,
         }
@@ -260,6 +268,7 @@ async fn housekeeping_loop(inner: Arc<Inner>, shutdown: CancellationToken) {
     }
 }
 
+/// Runs a queue: its claimers, sharing the queue's slots.
 async fn fetch_loop(
     inner: Arc<Inner>,
     queue: &'static str,
@@ -267,13 +276,36 @@ async fn fetch_loop(
     shutdown: CancellationToken,
 ) {
     let c = &inner.config;
-    let slots = Arc::new(Semaphore::new(
-        c.concurrency
-            .get(queue)
-            .copied()
-            .unwrap_or(c.default_concurrency)
-            .max(1),
-    ));
+    let concurrency = c
+        .concurrency
+        .get(queue)
+        .copied()
+        .unwrap_or(c.default_concurrency)
+        .max(1);
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut claimers = JoinSet::new();
+    for _ in 0..c.claimers.clamp(1, concurrency) {
+        claimers.spawn(claim_loop(
+            inner.clone(),
+            queue,
+            slots.clone(),
+            tx.clone(),
+            shutdown.clone(),
+        ));
+    }
+    while claimers.join_next().await.is_some() {}
+}
+
+/// One claimer: waits for free slots, claims that many jobs and starts them; when the queue
+/// is empty, sleeps until woken by an enqueue or the poll interval.
+async fn claim_loop(
+    inner: Arc<Inner>,
+    queue: &'static str,
+    slots: Arc<Semaphore>,
+    tx: mpsc::Sender<Done>,
+    shutdown: CancellationToken,
+) {
+    let c = &inner.config;
     let mut tasks = JoinSet::new();
     while !shutdown.is_cancelled() {
         inner.status.touch(queue, inner.clock.now());
@@ -435,9 +467,19 @@ async fn run_one(
     drop(permit);
 }
 
+/// Commits outcomes: up to `ack_parallel` transactions at once, each taking what has
+/// arrived (up to `ack_batch`) when it starts, so outcomes pile into bigger batches while
+/// the database is busy.
 async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
     let max = inner.config.ack_batch.max(1);
-    while let Some(first) = rx.recv().await {
+    let in_flight = Arc::new(Semaphore::new(inner.config.ack_parallel.max(1)));
+    let mut acks = JoinSet::new();
+    loop {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        while acks.try_join_next().is_some() {}
+        let Some(first) = rx.recv().await else { break };
         let mut batch = vec![first];
         while batch.len() < max {
             match rx.try_recv() {
@@ -445,6 +487,15 @@ async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
                 Err(_) => break,
             }
         }
+        acks.spawn(ack_batch(inner.clone(), batch, permit));
+    }
+    while acks.join_next().await.is_some() {}
+}
+
+/// Commits one batch of outcomes (retrying while the database is unreachable) and counts
+/// them.
+async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>, _permit: OwnedSemaphorePermit) {
+    {
         let finishes: Vec<Finish> = batch.iter().map(|d| d.finish.clone()).collect();
         let mut tries = 0;
         let report = loop {
@@ -461,7 +512,7 @@ async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
                 }
             }
         };
-        let Some(report) = report else { continue };
+        let Some(report) = report else { return };
         for d in &batch {
             let outcome = if report.fenced.contains(&d.finish.id) {
                 "fenced"
