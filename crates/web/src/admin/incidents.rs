@@ -147,6 +147,7 @@ async fn form_view(
         page_id: page.id.clone(),
         page_name: page.name.clone(),
         maintenance,
+        zone: page.zone.name(),
         statuses: options(INCIDENT_STATUSES, f.v("status")),
         impacts: options(IMPACTS, f.v("impact")),
         comps: pickers(&comps, &f),
@@ -215,8 +216,10 @@ async fn new_form(
     }
 }
 
-/// `datetime-local` (`2026-01-02T03:04`) read as UTC, reported on `f` when malformed.
-fn utc_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
+/// A `datetime-local` value (`2026-01-02T03:04`), checked for shape and passed on without an
+/// offset, so `plan_create` reads it in the page's time zone (as the form says); reported on
+/// `f` when malformed.
+fn local_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
     let v = fields.get(name).trim();
     if v.is_empty() {
         f.add(name, "Enter a date and time.");
@@ -225,7 +228,7 @@ fn utc_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
     let parsed = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"));
     match parsed {
-        Ok(t) => Some(t.and_utc().to_rfc3339()),
+        Ok(t) => Some(t.format("%Y-%m-%dT%H:%M:%S").to_string()),
         Err(_) => {
             f.add(name, "Use the form YYYY-MM-DDTHH:MM.");
             None
@@ -278,8 +281,8 @@ async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) ->
     };
     if maintenance {
         input.status = Some(IncidentStatus::Scheduled);
-        input.scheduled_for = utc_field(fields, "scheduled_for", &mut f);
-        input.scheduled_until = utc_field(fields, "scheduled_until", &mut f);
+        input.scheduled_for = local_field(fields, "scheduled_for", &mut f);
+        input.scheduled_until = local_field(fields, "scheduled_until", &mut f);
         let (start, end) = (
             fields.checked("auto_start"),
             fields.checked("auto_complete"),
@@ -371,6 +374,14 @@ pub(super) async fn incident_view(
         page_id: page.id.clone(),
         page_name: page.name.clone(),
         i: line(i),
+        window: match (i.scheduled_for, i.scheduled_until) {
+            (Some(from), Some(until)) => format!(
+                "{} – {}",
+                page.zone.strftime(from, "%Y-%m-%d %H:%M"),
+                page.zone.strftime(until, "%Y-%m-%d %H:%M %Z")
+            ),
+            _ => String::new(),
+        },
         updates: i
             .updates
             .iter()
