@@ -1,5 +1,7 @@
 //! CSRF (RELIABILITY.md row 15) and the role matrix: every admin route × every role.
 
+use herald_domain::actor::Actor;
+use herald_domain::clock::{Clock, SystemClock};
 use herald_domain::user::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -112,10 +114,126 @@ async fn admin_csrf_cross_site_posts_are_refused(backend: Backend) {
 /// (method, path, form fields, least role).
 type Route = (&'static str, String, Vec<(&'static str, String)>, Role);
 
-/// Every admin route, with a form that would succeed, and the least role it needs.
-fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &str) -> Vec<Route> {
+/// What the routes act on. The `doomed_*` ones are deleted (or unsubscribed) by the route, so
+/// each role gets fresh ones.
+pub struct Targets {
+    pub component: String,
+    pub incident: String,
+    pub key: String,
+    pub member: String,
+    pub group: String,
+    pub template: String,
+    pub subscriber: String,
+    pub doomed_component: String,
+    pub doomed_incident: String,
+    pub doomed_template: String,
+    pub doomed_subscriber: String,
+}
+
+/// A component on the page.
+async fn new_component(app: &TestApp, name: &str) -> String {
+    app.component(name).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn new_incident(app: &TestApp, name: &str) -> String {
+    app.incident(json!({"name": name, "status": "resolved", "body": "done"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn new_template(app: &TestApp, name: &str) -> String {
+    let t = herald_domain::template::Template::parse(
+        &app.page.id,
+        &herald_domain::template::TemplateInput {
+            name: Some(name.to_owned()),
+            title: Some(format!("{name} title")),
+            body: Some("template body".to_owned()),
+            ..Default::default()
+        },
+        SystemClock.now(),
+    )
+    .unwrap();
+    app.store
+        .create_template(&t, &Actor::cli(), SystemClock.now())
+        .await
+        .unwrap()
+        .id
+}
+
+pub async fn new_subscriber(app: &TestApp, email: &str) -> String {
+    let new = herald_domain::subscriber::NewSubscriber::parse(
+        &herald_domain::subscriber::SubscriberInput {
+            email: Some(email.to_owned()),
+            skip_confirmation_notification: Some(true),
+            ..Default::default()
+        },
+        true,
+    )
+    .unwrap();
+    app.store
+        .create_subscriber(
+            &app.page.id,
+            &new,
+            None,
+            false,
+            &Actor::cli(),
+            SystemClock.now(),
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+impl Targets {
+    pub async fn new(app: &TestApp, member: String) -> Targets {
+        let component = new_component(app, "API").await;
+        let grouped = new_component(app, "Grouped").await;
+        let group = app
+            .store
+            .create_group(
+                &app.page.id,
+                &herald_domain::component::GroupInput::parse("Core", None, vec![grouped]).unwrap(),
+                &Actor::cli(),
+                SystemClock.now(),
+            )
+            .await
+            .unwrap()
+            .id;
+        let mut t = Targets {
+            incident: new_incident(app, "Old").await,
+            key: app.store.list_keys().await.unwrap()[0].id.clone(),
+            template: new_template(app, "Kept").await,
+            subscriber: new_subscriber(app, "kept@example.com").await,
+            component,
+            member,
+            group,
+            doomed_component: String::new(),
+            doomed_incident: String::new(),
+            doomed_template: String::new(),
+            doomed_subscriber: String::new(),
+        };
+        t.renew(app, "first").await;
+        t
+    }
+
+    /// Fresh things to delete.
+    pub async fn renew(&mut self, app: &TestApp, tag: &str) {
+        self.doomed_component = new_component(app, &format!("Doomed {tag}")).await;
+        self.doomed_incident = new_incident(app, &format!("Doomed {tag}")).await;
+        self.doomed_template = new_template(app, &format!("Doomed {tag}")).await;
+        self.doomed_subscriber = new_subscriber(app, &format!("doomed-{tag}@example.com")).await;
+    }
+}
+
+/// Every admin route, with a form that would succeed (or come back as a 422 form), and the
+/// least role it needs.
+fn routes(app: &TestApp, t: &Targets) -> Vec<Route> {
     let p = |rest: &str| admin_page(app, rest);
-    vec![
+    let (component, incident, key, member) = (&t.component, &t.incident, &t.key, &t.member);
+    let mut v = vec![
         ("GET", "/admin".to_owned(), vec![], Role::Viewer),
         ("GET", "/admin/audit".to_owned(), vec![], Role::Viewer),
         ("GET", "/admin/password".to_owned(), vec![], Role::Viewer),
@@ -124,6 +242,12 @@ fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &st
             "GET",
             p(&format!("/incidents/{incident}")),
             vec![],
+            Role::Viewer,
+        ),
+        (
+            "POST",
+            "/admin/preview".to_owned(),
+            vec![("body", "**b**".into())],
             Role::Viewer,
         ),
         ("GET", p("/incidents/new"), vec![], Role::IncidentManager),
@@ -218,7 +342,151 @@ fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &st
             vec![],
             Role::Owner,
         ),
+    ];
+    v.extend(new_routes(app, t));
+    v
+}
+
+/// The routes of the components, settings, subscribers, deliveries, templates and
+/// incident-delete screens.
+fn new_routes(app: &TestApp, t: &Targets) -> Vec<Route> {
+    let p = |rest: &str| admin_page(app, rest);
+    let member = format!("member.{}", t.component);
+    vec![
+        ("GET", p("/components"), vec![], Role::Owner),
+        (
+            "POST",
+            p("/groups"),
+            vec![
+                ("name", "Matrix group".into()),
+                (leak(member.clone()), "on".into()),
+            ],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/groups/{}", t.group)),
+            vec![("name", "Core".into()), (leak(member), "on".into())],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/components/{}/move", t.component)),
+            vec![("direction", "up".into())],
+            Role::Owner,
+        ),
+        (
+            "GET",
+            p(&format!("/components/{}/delete", t.doomed_component)),
+            vec![],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/components/{}/delete", t.doomed_component)),
+            vec![],
+            Role::Owner,
+        ),
+        ("GET", p("/settings"), vec![], Role::Owner),
+        (
+            "POST",
+            p("/settings"),
+            vec![
+                ("name", "Acme Cloud".into()),
+                ("slug", "acme".into()),
+                ("time_zone", "UTC".into()),
+                ("version", "stale".into()),
+            ],
+            Role::Owner,
+        ),
+        ("GET", p("/subscribers"), vec![], Role::IncidentManager),
+        (
+            "GET",
+            p(&format!("/subscribers/{}", t.subscriber)),
+            vec![],
+            Role::IncidentManager,
+        ),
+        ("GET", p("/subscribers/export.csv"), vec![], Role::Owner),
+        (
+            "POST",
+            p("/subscribers"),
+            vec![
+                ("channel", "email".into()),
+                ("email", "added@example.com".into()),
+                ("skip_confirmation", "on".into()),
+            ],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/subscribers/{}/unsubscribe", t.doomed_subscriber)),
+            vec![],
+            Role::Owner,
+        ),
+        ("GET", p("/deliveries"), vec![], Role::IncidentManager),
+        (
+            "POST",
+            p("/deliveries/msg_none_none/replay"),
+            vec![],
+            Role::IncidentManager,
+        ),
+        ("GET", p("/templates"), vec![], Role::IncidentManager),
+        (
+            "POST",
+            p("/templates"),
+            vec![
+                ("name", "Matrix template".into()),
+                ("title", "T".into()),
+                ("body", "B".into()),
+            ],
+            Role::IncidentManager,
+        ),
+        (
+            "GET",
+            p(&format!("/templates/{}", t.template)),
+            vec![],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p(&format!("/templates/{}", t.template)),
+            vec![
+                ("name", "Kept".into()),
+                ("title", "T".into()),
+                ("version", "stale".into()),
+            ],
+            Role::IncidentManager,
+        ),
+        (
+            "GET",
+            p(&format!("/templates/{}/delete", t.doomed_template)),
+            vec![],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p(&format!("/templates/{}/delete", t.doomed_template)),
+            vec![],
+            Role::IncidentManager,
+        ),
+        (
+            "GET",
+            p(&format!("/incidents/{}/delete", t.doomed_incident)),
+            vec![],
+            Role::IncidentManager,
+        ),
+        (
+            "POST",
+            p(&format!("/incidents/{}/delete", t.doomed_incident)),
+            vec![],
+            Role::IncidentManager,
+        ),
     ]
+}
+
+/// A field name built at run time, as the `&'static str` the route table holds.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 fn rank(r: Role) -> u8 {
@@ -232,17 +500,6 @@ fn rank(r: Role) -> u8 {
 async fn admin_role_matrix(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
-    let component = app.component("API").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let incident = app
-        .incident(json!({"name": "Old", "status": "resolved", "body": "done"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = app.store.list_keys().await.unwrap()[0].id.clone();
     for (email, role) in [
         ("viewer@example.com", Role::Viewer),
         ("manager@example.com", Role::IncidentManager),
@@ -258,8 +515,10 @@ async fn admin_role_matrix(backend: Backend) {
         .unwrap()
         .0
         .id;
+    let mut targets = Targets::new(&app, member).await;
     let anonymous = client();
     for role in [Role::Viewer, Role::IncidentManager, Role::Owner] {
+        targets.renew(&app, &format!("{role:?}")).await;
         let a = Admin::login(
             &app,
             &format!(
@@ -272,7 +531,7 @@ async fn admin_role_matrix(backend: Backend) {
             ),
         )
         .await;
-        for (method, path, fields, needs) in routes(&app, &component, &incident, &key, &member) {
+        for (method, path, fields, needs) in routes(&app, &targets) {
             // Act
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let before = audit_count(&app).await;
@@ -330,21 +589,12 @@ async fn admin_role_matrix(backend: Backend) {
 async fn admin_get_routes_change_nothing(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
-    let c = app.component("API").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let i = app
-        .incident(json!({"name": "I", "status": "investigating"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let targets = Targets::new(&app, "nouser".to_owned()).await;
     user(&app, "owner@example.com", Role::Owner).await;
     let a = Admin::login(&app, "owner@example.com").await;
     let before = (audit_count(&app).await,);
     // Act
-    for (method, path, _, _) in routes(&app, &c, &i, "nokey", "nouser") {
+    for (method, path, _, _) in routes(&app, &targets) {
         if method == "GET" {
             assert_eq!(a.get(&path).await.status, StatusCode::OK, "{path}");
         }
@@ -353,7 +603,79 @@ async fn admin_get_routes_change_nothing(backend: Backend) {
     assert_eq!(audit_count(&app).await, before.0);
 }
 
+async fn admin_csrf_covers_every_new_screen(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    user(&app, "owner@example.com", Role::Owner).await;
+    let targets = Targets::new(&app, "nouser".to_owned()).await;
+    let a = Admin::login(&app, "owner@example.com").await;
+    let before = audit_count(&app).await;
+    for (method, path, fields, _) in new_routes(&app, &targets) {
+        if method != "POST" {
+            continue;
+        }
+        let mut f: Vec<(&str, &str)> = vec![("csrf", a.csrf.as_str())];
+        f.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        // Act: a valid session and token, sent from another site / without the token
+        let cross = a
+            .post_with(
+                &path,
+                &f,
+                &[
+                    ("Sec-Fetch-Site", "cross-site"),
+                    ("Origin", "https://evil.example"),
+                ],
+            )
+            .await;
+        let tokenless = a
+            .post_with(&path, &f[1..], &[("Sec-Fetch-Site", "same-origin")])
+            .await;
+        // Assert
+        assert_eq!(
+            cross.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            cross.text
+        );
+        assert_eq!(tokenless.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(audit_count(&app).await, before, "nothing was written");
+    let comps = app.store.list_components(&app.page.id).await.unwrap();
+    assert!(comps.iter().any(|c| c.id == targets.doomed_component));
+    assert!(
+        app.store
+            .get_incident(&app.page.id, &targets.doomed_incident)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        app.store
+            .get_template(&app.page.id, &targets.doomed_template)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let s = app
+        .store
+        .get_subscriber(&app.page.id, &targets.doomed_subscriber)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.state.as_str(), "active");
+    assert_eq!(
+        app.store
+            .get_page(&app.page.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Acme Cloud"
+    );
+}
+
 both_backends!(
+    admin_csrf_covers_every_new_screen,
     admin_csrf_cross_site_posts_are_refused,
     admin_role_matrix,
     admin_get_routes_change_nothing,
