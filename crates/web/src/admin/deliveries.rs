@@ -57,7 +57,7 @@ fn lines(ds: &[Delivery], zone: herald_domain::time::PageZone) -> Vec<DeliveryLi
             attempts: d.attempts,
             status: d.last_status.map(|s| s.to_string()).unwrap_or_default(),
             error: d.last_error.clone().unwrap_or_default(),
-            at: zone.format(d.updated_at),
+            at: zone.strftime(d.updated_at, "%Y-%m-%d %H:%M:%S %Z"),
             replayable: matches!(d.state.as_str(), "dead" | "failed" | "blocked"),
         })
         .collect()

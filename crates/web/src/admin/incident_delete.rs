@@ -6,7 +6,8 @@ use axum::response::Response;
 use herald_domain::user::Role;
 
 use super::confirm::{Confirm, confirm_page};
-use super::incidents::{load_incident, load_page};
+use super::incident_view::load_incident;
+use super::incidents::load_page;
 use super::see_other;
 use super::session::{Posted, Signed};
 use super::views::Layout;

@@ -19,6 +19,7 @@ mod form;
 mod groups;
 mod incident_delete;
 mod incident_templates;
+mod incident_view;
 mod incidents;
 mod manage;
 mod preview;
@@ -133,7 +134,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}"),
-            get(incidents::show_incident),
+            get(incident_view::show_incident),
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}/delete"),

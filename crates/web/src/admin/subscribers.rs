@@ -151,7 +151,7 @@ async fn screen(
                         .or_else(|| s.email.clone())
                         .unwrap_or_default(),
                     state: s.state.as_str(),
-                    created: page.zone.format(s.created_at),
+                    created: page.zone.strftime(s.created_at, "%Y-%m-%d %H:%M %Z"),
                 })
                 .collect(),
             channels: options(CHANNELS, &filter.channel),
@@ -254,8 +254,10 @@ pub(super) async fn add_subscriber(
                 Err(ApiError::Unprocessable { message, .. }) => f.add(
                     "endpoint",
                     format!(
-                        "{} Herald only posts to public addresses.",
-                        message.replace("subscriber.endpoint", "This URL")
+                        "{}. Herald only posts to public addresses.",
+                        message
+                            .replace("subscriber.endpoint", "This URL")
+                            .trim_end_matches('.')
                     ),
                 ),
                 Err(_) => f.add("endpoint", "This URL cannot be used."),
