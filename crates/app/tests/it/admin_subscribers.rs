@@ -9,7 +9,7 @@ use herald_store::{DeliveryRecord, Finish, JobState, Outcome};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::admin_security::new_subscriber;
+use crate::admin_routes::new_subscriber;
 use crate::admin_support::{Admin, admin_page, audit_count, user};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};

@@ -11,7 +11,9 @@ mod helpers;
 
 mod admin_auth;
 mod admin_browser;
+mod admin_components;
 mod admin_forms;
+mod admin_routes;
 mod admin_screens;
 mod admin_security;
 mod admin_subscribers;
