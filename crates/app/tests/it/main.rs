@@ -39,6 +39,7 @@ mod public_browser;
 mod public_feeds;
 mod public_html;
 mod public_nodes;
+mod store_admin;
 mod store_conformance;
 mod worker_model;
 mod worker_process;
