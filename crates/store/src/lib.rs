@@ -21,6 +21,7 @@ mod leader;
 mod migrations;
 mod notifications;
 mod notify;
+mod ordering;
 mod pages;
 mod sessions;
 mod status_log;

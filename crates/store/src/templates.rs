@@ -118,6 +118,62 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// Replaces a template's name, title, body and components (its id and page stay).
+    pub async fn update_template(
+        &self,
+        t: &Template,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Template> {
+        let before = self
+            .get_template(&t.page_id, &t.id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut w = Write::on_page(self, &t.page_id, actor, now).await?;
+        let components = page_components_tx(&mut w.tx, &t.page_id).await?;
+        for cid in &t.component_ids {
+            if !components.iter().any(|c| c.id == *cid && !c.is_group) {
+                return Err(Invalid::new(
+                    "template.component_ids",
+                    format!("template.component_ids: no component {cid:?} on this page"),
+                )
+                .into());
+            }
+        }
+        let ids = serde_json::to_string(&t.component_ids)
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let n = w
+            .tx
+            .execute(
+                "UPDATE incident_templates SET name = $3, title = $4, body = $5, update_status = $6, \
+                 should_send_notifications = $7, component_ids = $8, updated_at = $9 WHERE id = $1 AND page_id = $2",
+                args![
+                    &t.id, &t.page_id, &t.name, &t.title, &t.body,
+                    t.update_status.map(|s| s.as_str()), t.should_send_notifications, ids, now
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        w.audit(
+            Some(&t.page_id),
+            "template.update",
+            "template",
+            &t.id,
+            crate::write::diff(&[
+                ("name", json!(before.name), json!(t.name)),
+                ("title", json!(before.title), json!(t.title)),
+                ("body", json!(before.body), json!(t.body)),
+            ]),
+        )
+        .await?;
+        w.commit().await?;
+        self.get_template(&t.page_id, &t.id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
     /// Deletes a template; returns it as it was.
     pub async fn delete_template(
         &self,

@@ -196,15 +196,26 @@ async fn admin_responses_carry_security_headers(backend: Backend) {
             csp.contains("object-src 'none'") && csp.contains("base-uri"),
             "{csp}"
         );
+        // Scripts only from herald's own file: never inline, never eval.
         assert!(
-            csp.contains("script-src 'none'") && !csp.contains("unsafe-inline"),
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && !csp.contains("unsafe-eval"),
             "{csp}"
         );
         assert_eq!(r.headers["x-content-type-options"], "nosniff");
         assert_eq!(r.headers["referrer-policy"], "same-origin");
         assert_eq!(r.headers["x-frame-options"], "DENY");
         assert_eq!(r.headers["cache-control"], "no-store");
-        assert!(!r.text.contains("<script"), "{}", r.text);
+        // The only script tag loads the external file (no inline code).
+        assert_eq!(
+            r.text.matches("<script").count(),
+            r.text
+                .matches("<script src=\"/admin/admin.js\" defer></script>")
+                .count(),
+            "{}",
+            r.text
+        );
     }
 }
 
@@ -245,7 +256,59 @@ async fn admin_expired_sessions_are_refused(backend: Backend) {
     assert_eq!(r.headers["location"], "/admin/login");
 }
 
+async fn admin_login_is_rate_limited_per_address_across_accounts(backend: Backend) {
+    // Arrange: behind a proxy that names the client in X-Real-IP
+    let app = TestApp::spawn_with(backend, |c| {
+        c.client_ip_header = Some("x-real-ip".to_owned());
+    })
+    .await;
+    user(&app, "owner@example.com", Role::Owner).await;
+    let attempt = |ip: &'static str, email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            crate::helpers::read(
+                client()
+                    .post(app.url("/admin/login"))
+                    .header("Origin", app.url(""))
+                    .header("X-Real-IP", ip)
+                    .form(&[("email", email.as_str()), ("password", password)])
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // Act: one address tries 30 different accounts (no account reaches its own lockout)
+    for i in 0..30 {
+        let r = attempt("203.0.113.7", format!("nobody{i}@example.com"), "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let blocked = attempt("203.0.113.7", "owner@example.com".to_owned(), PASSWORD).await;
+    let elsewhere = attempt("198.51.100.9", "owner@example.com".to_owned(), PASSWORD).await;
+    // Assert: the address is refused even with the right password; another address is not
+    assert_eq!(
+        blocked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        blocked.text
+    );
+    assert!(
+        blocked.text.contains("Too many sign-in attempts"),
+        "{}",
+        blocked.text
+    );
+    assert!(!blocked.headers.contains_key("set-cookie"));
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        elsewhere.text
+    );
+}
+
 both_backends!(
+    admin_login_is_rate_limited_per_address_across_accounts,
     admin_expired_sessions_are_refused,
     admin_sign_in_sets_a_safe_cookie_and_stores_only_its_hash,
     admin_pages_need_a_session,

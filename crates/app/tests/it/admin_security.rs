@@ -2,8 +2,8 @@
 
 use herald_domain::user::Role;
 use reqwest::StatusCode;
-use serde_json::json;
 
+use crate::admin_routes::{Targets, new_routes, routes};
 use crate::admin_support::{Admin, admin_page, audit_count, client, user};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, read};
@@ -109,118 +109,6 @@ async fn admin_csrf_cross_site_posts_are_refused(backend: Backend) {
     assert_eq!(incident_count(&app).await, 1);
 }
 
-/// (method, path, form fields, least role).
-type Route = (&'static str, String, Vec<(&'static str, String)>, Role);
-
-/// Every admin route, with a form that would succeed, and the least role it needs.
-fn routes(app: &TestApp, component: &str, incident: &str, key: &str, member: &str) -> Vec<Route> {
-    let p = |rest: &str| admin_page(app, rest);
-    vec![
-        ("GET", "/admin".to_owned(), vec![], Role::Viewer),
-        ("GET", "/admin/audit".to_owned(), vec![], Role::Viewer),
-        ("GET", "/admin/password".to_owned(), vec![], Role::Viewer),
-        ("GET", p(""), vec![], Role::Viewer),
-        (
-            "GET",
-            p(&format!("/incidents/{incident}")),
-            vec![],
-            Role::Viewer,
-        ),
-        ("GET", p("/incidents/new"), vec![], Role::IncidentManager),
-        ("GET", p("/maintenance/new"), vec![], Role::IncidentManager),
-        ("GET", "/admin/keys".to_owned(), vec![], Role::Owner),
-        ("GET", "/admin/team".to_owned(), vec![], Role::Owner),
-        (
-            "POST",
-            "/admin/team".to_owned(),
-            vec![
-                ("email", "new@example.com".into()),
-                ("role", "viewer".into()),
-                ("password", "a first password".into()),
-            ],
-            Role::Owner,
-        ),
-        (
-            "POST",
-            format!("/admin/team/{member}/role"),
-            vec![("role", "viewer".into())],
-            Role::Owner,
-        ),
-        (
-            "POST",
-            p("/incidents/new"),
-            vec![
-                ("name", "Matrix".into()),
-                ("status", "investigating".into()),
-                ("body", "b".into()),
-            ],
-            Role::IncidentManager,
-        ),
-        (
-            "POST",
-            p("/maintenance/new"),
-            vec![
-                ("name", "Window".into()),
-                ("scheduled_for", "2099-01-01T01:00".into()),
-                ("scheduled_until", "2099-01-01T02:00".into()),
-            ],
-            Role::IncidentManager,
-        ),
-        (
-            "POST",
-            p(&format!("/incidents/{incident}/updates")),
-            vec![
-                ("status", "identified".into()),
-                ("body", "more".into()),
-                ("version", "-1".into()),
-            ],
-            Role::IncidentManager,
-        ),
-        (
-            "POST",
-            p(&format!("/incidents/{incident}/postmortem")),
-            vec![("body_draft", "why".into()), ("action", "save".into())],
-            Role::IncidentManager,
-        ),
-        (
-            "POST",
-            p(&format!("/components/{component}/status")),
-            vec![("status", "degraded_performance".into())],
-            Role::IncidentManager,
-        ),
-        (
-            "POST",
-            p("/components"),
-            vec![("name", "New".into())],
-            Role::Owner,
-        ),
-        (
-            "GET",
-            p(&format!("/components/{component}")),
-            vec![],
-            Role::Owner,
-        ),
-        (
-            "POST",
-            p(&format!("/components/{component}")),
-            vec![("name", "API".into()), ("description", "The API".into())],
-            Role::Owner,
-        ),
-        (
-            "POST",
-            "/admin/keys".to_owned(),
-            vec![("name", "k".into())],
-            Role::Owner,
-        ),
-        (
-            "POST",
-            format!("/admin/keys/{key}/revoke"),
-            vec![],
-            Role::Owner,
-        ),
-    ]
-}
-
 fn rank(r: Role) -> u8 {
     match r {
         Role::Viewer => 0,
@@ -232,17 +120,6 @@ fn rank(r: Role) -> u8 {
 async fn admin_role_matrix(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
-    let component = app.component("API").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let incident = app
-        .incident(json!({"name": "Old", "status": "resolved", "body": "done"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = app.store.list_keys().await.unwrap()[0].id.clone();
     for (email, role) in [
         ("viewer@example.com", Role::Viewer),
         ("manager@example.com", Role::IncidentManager),
@@ -258,8 +135,10 @@ async fn admin_role_matrix(backend: Backend) {
         .unwrap()
         .0
         .id;
+    let mut targets = Targets::new(&app, member).await;
     let anonymous = client();
     for role in [Role::Viewer, Role::IncidentManager, Role::Owner] {
+        targets.renew(&app, &format!("{role:?}")).await;
         let a = Admin::login(
             &app,
             &format!(
@@ -272,7 +151,7 @@ async fn admin_role_matrix(backend: Backend) {
             ),
         )
         .await;
-        for (method, path, fields, needs) in routes(&app, &component, &incident, &key, &member) {
+        for (method, path, fields, needs) in routes(&app, &targets) {
             // Act
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let before = audit_count(&app).await;
@@ -330,21 +209,12 @@ async fn admin_role_matrix(backend: Backend) {
 async fn admin_get_routes_change_nothing(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
-    let c = app.component("API").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let i = app
-        .incident(json!({"name": "I", "status": "investigating"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let targets = Targets::new(&app, "nouser".to_owned()).await;
     user(&app, "owner@example.com", Role::Owner).await;
     let a = Admin::login(&app, "owner@example.com").await;
     let before = (audit_count(&app).await,);
     // Act
-    for (method, path, _, _) in routes(&app, &c, &i, "nokey", "nouser") {
+    for (method, path, _, _) in routes(&app, &targets) {
         if method == "GET" {
             assert_eq!(a.get(&path).await.status, StatusCode::OK, "{path}");
         }
@@ -353,7 +223,79 @@ async fn admin_get_routes_change_nothing(backend: Backend) {
     assert_eq!(audit_count(&app).await, before.0);
 }
 
+async fn admin_csrf_covers_every_new_screen(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    user(&app, "owner@example.com", Role::Owner).await;
+    let targets = Targets::new(&app, "nouser".to_owned()).await;
+    let a = Admin::login(&app, "owner@example.com").await;
+    let before = audit_count(&app).await;
+    for (method, path, fields, _) in new_routes(&app, &targets) {
+        if method != "POST" {
+            continue;
+        }
+        let mut f: Vec<(&str, &str)> = vec![("csrf", a.csrf.as_str())];
+        f.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        // Act: a valid session and token, sent from another site / without the token
+        let cross = a
+            .post_with(
+                &path,
+                &f,
+                &[
+                    ("Sec-Fetch-Site", "cross-site"),
+                    ("Origin", "https://evil.example"),
+                ],
+            )
+            .await;
+        let tokenless = a
+            .post_with(&path, &f[1..], &[("Sec-Fetch-Site", "same-origin")])
+            .await;
+        // Assert
+        assert_eq!(
+            cross.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            cross.text
+        );
+        assert_eq!(tokenless.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(audit_count(&app).await, before, "nothing was written");
+    let comps = app.store.list_components(&app.page.id).await.unwrap();
+    assert!(comps.iter().any(|c| c.id == targets.doomed_component));
+    assert!(
+        app.store
+            .get_incident(&app.page.id, &targets.doomed_incident)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        app.store
+            .get_template(&app.page.id, &targets.doomed_template)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let s = app
+        .store
+        .get_subscriber(&app.page.id, &targets.doomed_subscriber)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.state.as_str(), "active");
+    assert_eq!(
+        app.store
+            .get_page(&app.page.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Acme Cloud"
+    );
+}
+
 both_backends!(
+    admin_csrf_covers_every_new_screen,
     admin_csrf_cross_site_posts_are_refused,
     admin_role_matrix,
     admin_get_routes_change_nothing,

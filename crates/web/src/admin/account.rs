@@ -11,6 +11,11 @@ use super::views::{Layout, LoginView, PasswordView};
 use super::{html, html_status};
 use crate::state::AppState;
 
+/// Sign-in attempts (right or wrong) one client address may make...
+pub(super) const PER_IP: i64 = 30;
+/// ...within this window.
+const PER_IP_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
 /// The sign-in form (or the dashboard, when already signed in).
 pub(super) async fn login_form(State(app): State<AppState>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
@@ -56,6 +61,22 @@ pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response
             "Enter your email and password.",
             StatusCode::UNPROCESSABLE_ENTITY,
         );
+    }
+    // Per address first: many accounts tried from one address are refused too.
+    let ip = session::client_ip(&app, &parts).unwrap_or_else(|| "unknown".to_owned());
+    match store
+        .take_rate(&format!("admin-login-ip:{ip}"), PER_IP, PER_IP_WINDOW, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return fail(
+                email,
+                "Too many sign-in attempts from your network. Try again in 15 minutes.",
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(e) => return unavailable(&e),
     }
     match store.login_locked_until(&email, now).await {
         Ok(Some(_)) => {
@@ -103,7 +124,7 @@ pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response
     let actor = Actor {
         kind: ActorKind::User,
         id: user.id.clone(),
-        ip: session::client_ip(&parts),
+        ip: session::client_ip(&app, &parts),
     };
     if let Err(e) = store
         .create_admin_session(

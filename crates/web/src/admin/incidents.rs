@@ -1,13 +1,14 @@
-//! Incidents and maintenances: create in one form, post updates (resolving is an update),
-//! write and publish the postmortem. Writes call the same store functions as the v1 API and
-//! then `page_changed`, so the public page shows the change before the browser is answered.
+//! Incidents and maintenances: create in one form (the incident's own screen is
+//! `incident_view.rs`; updates and the postmortem are `updates.rs`). Writes call the same
+//! store functions as the v1 API and then `page_changed`, so the public page shows the
+//! change before the browser is answered.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use herald_domain::component::Component;
-use herald_domain::incident::{Incident, IncidentInput, IncidentKind, plan_create};
+use herald_domain::incident::{Incident, IncidentInput, plan_create};
 use herald_domain::page::Page;
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::user::Role;
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 
 use super::form::{Fields, FormState, options};
 use super::session::{Posted, Signed, not_found};
-use super::views::{CompLine, IncLine, IncidentFormView, IncidentView, Layout, UpdLine};
+use super::views::{CompLine, IncLine, IncidentFormView, Layout};
 use super::{html, html_status, see_other};
 use crate::state::AppState;
 
@@ -64,7 +65,7 @@ pub(super) const INCIDENT_STATUSES: &[&str] =
 const IMPACTS: &[&str] = &["none", "minor", "major", "critical"];
 
 /// One picker per component, named `component.<id>`, keeping the submitted choice.
-fn pickers(comps: &[Component], f: &FormState) -> Vec<CompLine> {
+pub(super) fn pickers(comps: &[Component], f: &FormState) -> Vec<CompLine> {
     comps
         .iter()
         .map(|c| {
@@ -147,6 +148,7 @@ async fn form_view(
         page_id: page.id.clone(),
         page_name: page.name.clone(),
         maintenance,
+        zone: page.zone.name(),
         statuses: options(INCIDENT_STATUSES, f.v("status")),
         impacts: options(IMPACTS, f.v("impact")),
         comps: pickers(&comps, &f),
@@ -215,8 +217,10 @@ async fn new_form(
     }
 }
 
-/// `datetime-local` (`2026-01-02T03:04`) read as UTC, reported on `f` when malformed.
-fn utc_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
+/// A `datetime-local` value (`2026-01-02T03:04`), checked for shape and passed on without an
+/// offset, so `plan_create` reads it in the page's time zone (as the form says); reported on
+/// `f` when malformed.
+fn local_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
     let v = fields.get(name).trim();
     if v.is_empty() {
         f.add(name, "Enter a date and time.");
@@ -225,7 +229,7 @@ fn utc_field(fields: &Fields, name: &str, f: &mut FormState) -> Option<String> {
     let parsed = NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"));
     match parsed {
-        Ok(t) => Some(t.and_utc().to_rfc3339()),
+        Ok(t) => Some(t.format("%Y-%m-%dT%H:%M:%S").to_string()),
         Err(_) => {
             f.add(name, "Use the form YYYY-MM-DDTHH:MM.");
             None
@@ -278,8 +282,8 @@ async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) ->
     };
     if maintenance {
         input.status = Some(IncidentStatus::Scheduled);
-        input.scheduled_for = utc_field(fields, "scheduled_for", &mut f);
-        input.scheduled_until = utc_field(fields, "scheduled_until", &mut f);
+        input.scheduled_for = local_field(fields, "scheduled_for", &mut f);
+        input.scheduled_until = local_field(fields, "scheduled_until", &mut f);
         let (start, end) = (
             fields.checked("auto_start"),
             fields.checked("auto_complete"),
@@ -322,102 +326,6 @@ async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) ->
     }
     match form_view(&app, &p.who, &page, maintenance, f).await {
         Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
-}
-
-pub(super) async fn load_incident(
-    app: &AppState,
-    page: &Page,
-    id: &str,
-) -> Result<Incident, Response> {
-    match app.store().get_incident(&page.id, id).await {
-        Ok(Some(i)) => Ok(i),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(super::manage::failed(&e)),
-    }
-}
-
-pub(super) async fn incident_view(
-    app: &AppState,
-    who: &Signed,
-    page: &Page,
-    i: &Incident,
-    f: FormState,
-    pm: FormState,
-) -> Result<IncidentView, Response> {
-    let comps = components(app, page).await?;
-    let statuses: &[&'static str] = if i.kind == IncidentKind::Maintenance {
-        &["scheduled", "in_progress", "verifying", "completed"]
-    } else {
-        INCIDENT_STATUSES
-    };
-    let current = if f.v("status").is_empty() {
-        i.status.as_str()
-    } else {
-        f.v("status")
-    };
-    let pm_body = if pm.v("body_draft").is_empty() {
-        i.postmortem
-            .body_draft
-            .clone()
-            .or_else(|| i.postmortem.body.clone())
-            .unwrap_or_default()
-    } else {
-        pm.v("body_draft").to_owned()
-    };
-    Ok(IncidentView {
-        l: Layout::new(who, i.name.clone()),
-        page_id: page.id.clone(),
-        page_name: page.name.clone(),
-        i: line(i),
-        updates: i
-            .updates
-            .iter()
-            .map(|u| UpdLine {
-                status: super::form::label(u.status.as_str()),
-                body: u.body.clone(),
-                at: when(u.display_at),
-            })
-            .collect(),
-        version: i.updated_at.timestamp_millis(),
-        statuses: options(statuses, current),
-        comps: pickers(&comps, &f),
-        general: general(&f, &["body", "status", "components"]),
-        f,
-        pm,
-        pm_published: i.postmortem.published_at.is_some(),
-        pm_body,
-        can_manage: who.can(Role::IncidentManager),
-        closed: !i.is_open(),
-    })
-}
-
-/// An incident: its timeline, the update form and, once resolved, the postmortem.
-pub(super) async fn show_incident(
-    State(app): State<AppState>,
-    who: Signed,
-    Path((page_id, incident_id)): Path<(String, String)>,
-) -> Response {
-    let page = match load_page(&app, &page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let i = match load_incident(&app, &page, &incident_id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match incident_view(
-        &app,
-        &who,
-        &page,
-        &i,
-        FormState::default(),
-        FormState::default(),
-    )
-    .await
-    {
-        Ok(v) => html(&v),
         Err(r) => r,
     }
 }

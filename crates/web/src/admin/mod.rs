@@ -6,15 +6,26 @@
 //! Security: a session cookie (`HttpOnly; SameSite=Lax`, `Secure` behind https) whose token
 //! is stored hashed; every state-changing request must come from this origin
 //! (`Sec-Fetch-Site`/`Origin`) *and* carry the session's CSRF token; no GET changes state;
-//! every response carries a strict CSP (no scripts at all), `frame-ancestors 'none'`,
-//! `Referrer-Policy` and `Cache-Control: no-store`.
+//! every response carries a strict CSP (scripts only from `/admin/admin.js`, never inline),
+//! `frame-ancestors 'none'`, `Referrer-Policy` and `Cache-Control: no-store`. The script is
+//! progressive enhancement (markdown preview, keyboard shortcuts): every screen works
+//! without it.
 
 mod account;
 mod components;
+mod confirm;
+mod deliveries;
 mod form;
+mod groups;
+mod incident_delete;
+mod incident_templates;
+mod incident_view;
 mod incidents;
 mod manage;
+mod preview;
 mod session;
+mod settings;
+mod subscribers;
 mod team;
 mod updates;
 mod views;
@@ -36,6 +47,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(manage::dashboard))
         .route("/admin.css", get(stylesheet))
+        .route("/admin.js", get(script))
+        .route("/preview", post(preview::preview))
         .route("/login", get(account::login_form).post(account::login))
         .route("/logout", post(account::logout))
         .route("/logout-everywhere", post(account::logout_everywhere))
@@ -51,7 +64,57 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(p, get(manage::page))
         .route(
             &format!("{p}/components"),
-            post(components::create_component),
+            get(groups::components_screen).post(components::create_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}/move"),
+            post(groups::move_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}/delete"),
+            get(groups::confirm_delete).post(groups::delete_component),
+        )
+        .route(&format!("{p}/groups"), post(groups::create_group))
+        .route(
+            &format!("{p}/groups/{{group_id}}"),
+            post(groups::save_group),
+        )
+        .route(
+            &format!("{p}/settings"),
+            get(settings::settings).post(settings::save_settings),
+        )
+        .route(
+            &format!("{p}/subscribers"),
+            get(subscribers::subscribers).post(subscribers::add_subscriber),
+        )
+        .route(
+            &format!("{p}/subscribers/export.csv"),
+            get(subscribers::export_csv),
+        )
+        .route(
+            &format!("{p}/subscribers/{{subscriber_id}}"),
+            get(deliveries::subscriber_log),
+        )
+        .route(
+            &format!("{p}/subscribers/{{subscriber_id}}/unsubscribe"),
+            post(subscribers::unsubscribe),
+        )
+        .route(&format!("{p}/deliveries"), get(deliveries::page_log))
+        .route(
+            &format!("{p}/deliveries/{{delivery_id}}/replay"),
+            post(deliveries::replay),
+        )
+        .route(
+            &format!("{p}/templates"),
+            get(incident_templates::list_templates).post(incident_templates::create_template),
+        )
+        .route(
+            &format!("{p}/templates/{{template_id}}"),
+            get(incident_templates::edit_template).post(incident_templates::save_template),
+        )
+        .route(
+            &format!("{p}/templates/{{template_id}}/delete"),
+            get(incident_templates::confirm_delete).post(incident_templates::delete_template),
         )
         .route(
             &format!("{p}/components/{{component_id}}"),
@@ -71,7 +134,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}"),
-            get(incidents::show_incident),
+            get(incident_view::show_incident),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/delete"),
+            get(incident_delete::confirm_delete).post(incident_delete::delete_incident),
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}/updates"),
@@ -84,10 +151,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(state, guard))
 }
 
-/// The CSP of every admin response: no scripts, styles from herald only, forms post to
-/// herald only, never framed.
-const CSP: &str = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; \
-    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+/// The CSP of every admin response: scripts and styles from herald's own files only (no
+/// inline script, no `eval`), requests (the preview) to herald only, forms post to herald
+/// only, never framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+    object-src 'none'";
 
 /// Refuses cross-site state changes and sets the security headers of every admin response.
 async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Response {
@@ -166,6 +235,16 @@ async fn stylesheet() -> impl IntoResponse {
             (header::CACHE_CONTROL, "max-age=300"),
         ],
         include_str!("../../assets/admin.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../assets/admin.js"),
     )
 }
 

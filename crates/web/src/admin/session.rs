@@ -71,12 +71,23 @@ fn cookie_token(parts: &Parts) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The client's address, for the audit log.
-pub(super) fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+/// The client's address, for the audit log and the sign-in rate limit: the last address of
+/// `HERALD_CLIENT_IP_HEADER` when herald is configured to sit behind a proxy (as the public
+/// subscribe form reads it), else the peer's.
+pub(super) fn client_ip(app: &AppState, parts: &Parts) -> Option<String> {
+    let forwarded = app.config().client_ip_header.as_deref().and_then(|h| {
+        let v = parts.headers.get(h)?.to_str().ok()?;
+        let last = v.rsplit(',').next()?.trim();
+        last.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string())
+    });
+    forwarded.or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+    })
 }
 
 /// A 403 page.
@@ -160,7 +171,7 @@ impl FromRequestParts<AppState> for Signed {
         let actor = Actor {
             kind: ActorKind::User,
             id: session.user.id.clone(),
-            ip: client_ip(parts),
+            ip: client_ip(app, parts),
         };
         Ok(Signed { session, actor })
     }

@@ -11,7 +11,8 @@ use herald_domain::status::IncidentStatus;
 use herald_domain::user::Role;
 
 use super::form::FormState;
-use super::incidents::{components, incident_view, load_incident, load_page, picked};
+use super::incident_view::{incident_view, load_incident};
+use super::incidents::{components, load_page, picked};
 use super::session::Posted;
 use super::{html_status, see_other};
 use crate::state::AppState;

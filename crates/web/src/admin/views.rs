@@ -106,6 +106,8 @@ pub(super) struct IncidentFormView {
     pub page_id: String,
     pub page_name: String,
     pub maintenance: bool,
+    /// The page's time zone, in which maintenance windows are entered.
+    pub zone: &'static str,
     pub f: FormState,
     pub comps: Vec<CompLine>,
     pub statuses: Vec<Opt>,
@@ -127,6 +129,8 @@ pub(super) struct IncidentView {
     pub page_id: String,
     pub page_name: String,
     pub i: IncLine,
+    /// A maintenance's window in the page's time zone ("" for an incident).
+    pub window: String,
     pub updates: Vec<UpdLine>,
     pub version: i64,
     pub f: FormState,

@@ -468,6 +468,38 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Subscribers as CSV, one row each (shared by the API export and the admin UI's).
+pub(crate) fn subscribers_csv(
+    subs: &[herald_domain::subscriber::Subscriber],
+    zone: herald_domain::time::PageZone,
+) -> String {
+    let mut out = String::from(
+        "id,mode,state,email,phone_number,endpoint,components,incident_id,created_at\n",
+    );
+    for s in subs {
+        let fields = [
+            s.id.clone(),
+            s.channel.as_str().to_owned(),
+            s.state.as_str().to_owned(),
+            s.email.clone().unwrap_or_default(),
+            s.phone_number.clone().unwrap_or_default(),
+            s.endpoint.clone().unwrap_or_default(),
+            s.component_ids.join(" "),
+            s.incident_id.clone().unwrap_or_default(),
+            zone.format(s.created_at),
+        ];
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
 /// Every subscriber as CSV (herald extension; `?state=all` for every state).
 #[utoipa::path(get, path = "/v1/pages/{page_id}/subscribers/export.csv", tag = "subscribers",
     params(("page_id" = String, Path), SubscriberParams),
@@ -481,30 +513,7 @@ pub async fn export_csv(
     q.limit = 1_000_000;
     q.offset = 0;
     let subs = app.store().list_subscribers(&page.id, &q).await?;
-    let mut out = String::from(
-        "id,mode,state,email,phone_number,endpoint,components,incident_id,created_at\n",
-    );
-    for s in &subs {
-        let fields = [
-            s.id.clone(),
-            s.channel.as_str().to_owned(),
-            s.state.as_str().to_owned(),
-            s.email.clone().unwrap_or_default(),
-            s.phone_number.clone().unwrap_or_default(),
-            s.endpoint.clone().unwrap_or_default(),
-            s.component_ids.join(" "),
-            s.incident_id.clone().unwrap_or_default(),
-            page.zone.format(s.created_at),
-        ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
-    }
+    let out = subscribers_csv(&subs, page.zone);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

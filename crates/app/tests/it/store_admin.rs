@@ -1,0 +1,173 @@
+//! Store methods the admin UI added (conformance on both backends): moving a component or
+//! group one place among its siblings, and editing a template.
+
+use herald_domain::actor::Actor;
+use herald_domain::clock::from_ms;
+use herald_domain::component::{ComponentInput, GroupInput, NewComponent, display_order};
+use herald_domain::page::NewPage;
+use herald_domain::template::{Template, TemplateInput};
+use herald_store::{Store, StoreError};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestDb};
+
+const T0: i64 = 1_741_082_400_000;
+
+async fn open(b: Backend) -> (TestDb, Store, Actor, String) {
+    let db = TestDb::new(b).await;
+    let store = db.store().await;
+    let actor = Actor::system("conformance");
+    let page = store
+        .create_page(
+            &NewPage::parse("P", "pg", None).unwrap(),
+            &actor,
+            from_ms(T0),
+        )
+        .await
+        .unwrap();
+    (db, store, actor, page.id)
+}
+
+async fn component(store: &Store, page: &str, name: &str, actor: &Actor) -> String {
+    let new = NewComponent::parse(&ComponentInput {
+        name: Some(name.into()),
+        ..Default::default()
+    })
+    .unwrap();
+    store
+        .create_component(page, &new, actor, from_ms(T0))
+        .await
+        .unwrap()
+        .id
+}
+
+/// Names in display order (each group followed by its children).
+async fn order(store: &Store, page: &str) -> Vec<String> {
+    let all = store.list_components(page).await.unwrap();
+    display_order(&all).iter().map(|c| c.name.clone()).collect()
+}
+
+async fn admin_store_moves_components_among_their_siblings(b: Backend) {
+    // Arrange: A, G(x, y), B
+    let (_db, store, actor, page) = open(b).await;
+    let a = component(&store, &page, "A", &actor).await;
+    let x = component(&store, &page, "x", &actor).await;
+    let y = component(&store, &page, "y", &actor).await;
+    component(&store, &page, "B", &actor).await;
+    let g = store
+        .create_group(
+            &page,
+            &GroupInput::parse("G", None, vec![x.clone(), y.clone()]).unwrap(),
+            &actor,
+            from_ms(T0),
+        )
+        .await
+        .unwrap()
+        .id;
+    let audit = |s: &Store| {
+        let s = s.clone();
+        async move { s.list_audit(None, 1000).await.unwrap().len() }
+    };
+    assert_eq!(order(&store, &page).await, ["A", "G", "x", "y", "B"]);
+    let n = audit(&store).await;
+    // Act + Assert: a group moves with its children; a child moves inside its group
+    store
+        .move_component(&page, &g, true, &actor, from_ms(T0 + 1))
+        .await
+        .unwrap();
+    assert_eq!(order(&store, &page).await, ["G", "x", "y", "A", "B"]);
+    store
+        .move_component(&page, &y, true, &actor, from_ms(T0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(order(&store, &page).await, ["G", "y", "x", "A", "B"]);
+    store
+        .move_component(&page, &a, false, &actor, from_ms(T0 + 3))
+        .await
+        .unwrap();
+    assert_eq!(order(&store, &page).await, ["G", "y", "x", "B", "A"]);
+    let entries = store.list_audit(None, 3).await.unwrap();
+    assert_eq!(audit(&store).await, n + 3, "one entry per move");
+    assert!(entries.iter().any(|e| e.action == "component_group.move"));
+    assert!(entries.iter().any(|e| e.action == "component.move"));
+    // the first cannot go up, the last cannot go down: nothing written
+    store
+        .move_component(&page, &g, true, &actor, from_ms(T0 + 4))
+        .await
+        .unwrap();
+    store
+        .move_component(&page, &a, false, &actor, from_ms(T0 + 5))
+        .await
+        .unwrap();
+    assert_eq!(order(&store, &page).await, ["G", "y", "x", "B", "A"]);
+    assert_eq!(audit(&store).await, n + 3);
+    assert!(matches!(
+        store
+            .move_component(&page, "nope", true, &actor, from_ms(T0 + 6))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn admin_store_updates_templates_in_one_audited_write(b: Backend) {
+    // Arrange
+    let (_db, store, actor, page) = open(b).await;
+    let c = component(&store, &page, "API", &actor).await;
+    let input = |name: &str, ids: Vec<String>| TemplateInput {
+        name: Some(name.into()),
+        title: Some("Title".into()),
+        body: Some("Body".into()),
+        component_ids: Some(ids),
+        ..Default::default()
+    };
+    let t = store
+        .create_template(
+            &Template::parse(&page, &input("Old", vec![c.clone()]), from_ms(T0)).unwrap(),
+            &actor,
+            from_ms(T0),
+        )
+        .await
+        .unwrap();
+    let n = store.list_audit(None, 1000).await.unwrap().len();
+    // Act
+    let mut changed = Template::parse(&page, &input("New", vec![c]), from_ms(T0 + 1)).unwrap();
+    changed.id.clone_from(&t.id);
+    let got = store
+        .update_template(&changed, &actor, from_ms(T0 + 1))
+        .await
+        .unwrap();
+    let mut bad = changed.clone();
+    bad.component_ids = vec!["zzz".into()];
+    let refused = store.update_template(&bad, &actor, from_ms(T0 + 2)).await;
+    let mut unknown = changed.clone();
+    unknown.id = "nope".into();
+    let missing = store
+        .update_template(&unknown, &actor, from_ms(T0 + 2))
+        .await;
+    // Assert
+    assert_eq!(got.name, "New");
+    assert_eq!(got.created_at, t.created_at);
+    assert_eq!(got.updated_at, from_ms(T0 + 1));
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    let audit = store.list_audit(None, 1000).await.unwrap();
+    assert_eq!(audit.len(), n + 1);
+    assert_eq!(audit[0].action, "template.update");
+    assert_eq!(
+        store
+            .get_template(&page, &t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "New"
+    );
+}
+
+both_backends!(
+    admin_store_moves_components_among_their_siblings,
+    admin_store_updates_templates_in_one_audited_write,
+);

@@ -1,0 +1,353 @@
+//! The components screen: groups (create, rename, change members, delete), component order
+//! (one place up or down) and component delete. Every write is one store call (one
+//! transaction, one audit entry) followed by `page_changed`, as the v1 API does.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use herald_domain::component::{Component, GroupInput, GroupPatch, display_order};
+use herald_domain::page::Page;
+use herald_domain::user::Role;
+use herald_store::StoreError;
+
+use super::confirm::{Confirm, confirm_page};
+use super::form::FormState;
+use super::incidents::load_page;
+use super::session::{Posted, Signed, not_found};
+use super::views::Layout;
+use super::{html_status, see_other};
+use crate::state::AppState;
+
+/// One row of the component list, in display order.
+pub(super) struct Row {
+    pub id: String,
+    pub name: String,
+    pub is_group: bool,
+    pub child: bool,
+    pub status: String,
+    pub first: bool,
+    pub last: bool,
+}
+
+/// A member checkbox of a group form.
+pub(super) struct Member {
+    pub id: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+/// A group's own form.
+pub(super) struct GroupForm {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<Member>,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/components.html")]
+pub(super) struct ComponentsView {
+    pub l: Layout,
+    pub page_id: String,
+    pub page_name: String,
+    pub rows: Vec<Row>,
+    pub groups: Vec<GroupForm>,
+    pub new_members: Vec<Member>,
+    /// The new-group form's values and messages.
+    pub f: FormState,
+    pub general: Vec<String>,
+}
+
+async fn all_components(app: &AppState, page: &Page) -> Result<Vec<Component>, Response> {
+    app.store()
+        .list_components(&page.id)
+        .await
+        .map_err(|e| super::manage::failed(&e))
+}
+
+/// Renders the screen; `bad` is the group whose form failed ("" for the new-group form).
+async fn screen(
+    app: &AppState,
+    who: &Signed,
+    page_id: &str,
+    f: FormState,
+    bad: Option<&str>,
+) -> Response {
+    let page = match load_page(app, page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let all = match all_components(app, &page).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let ordered = display_order(&all);
+    let rows = ordered
+        .iter()
+        .map(|c| {
+            let siblings: Vec<&&Component> = ordered
+                .iter()
+                .filter(|s| s.group_id == c.group_id)
+                .collect();
+            Row {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                is_group: c.is_group,
+                child: c.group_id.is_some(),
+                status: super::form::label(c.status.as_str()),
+                first: siblings.first().is_some_and(|s| s.id == c.id),
+                last: siblings.last().is_some_and(|s| s.id == c.id),
+            }
+        })
+        .collect();
+    let leaves: Vec<&Component> = ordered.iter().copied().filter(|c| !c.is_group).collect();
+    let members = |checked: &dyn Fn(&Component) -> bool| -> Vec<Member> {
+        leaves
+            .iter()
+            .map(|c| Member {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                checked: checked(c),
+            })
+            .collect()
+    };
+    let groups = ordered
+        .iter()
+        .filter(|g| g.is_group)
+        .map(|g| {
+            let failed = bad == Some(g.id.as_str());
+            GroupForm {
+                id: g.id.clone(),
+                name: if failed {
+                    f.v("name").to_owned()
+                } else {
+                    g.name.clone()
+                },
+                members: members(&|c: &Component| {
+                    if failed {
+                        f.fields.checked(&format!("member.{}", c.id))
+                    } else {
+                        c.group_id.as_deref() == Some(g.id.as_str())
+                    }
+                }),
+                error: if failed {
+                    f.errors
+                        .iter()
+                        .map(|(_, m)| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect();
+    let new_members =
+        members(&|c: &Component| bad == Some("") && f.fields.checked(&format!("member.{}", c.id)));
+    let status = if f.has_errors() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let (f, general) = if bad == Some("") {
+        let g = super::incidents::general(&f, &["name", "components"]);
+        (f, g)
+    } else {
+        let g = if bad.is_none() {
+            super::incidents::general(&f, &[])
+        } else {
+            Vec::new()
+        };
+        (FormState::default(), g)
+    };
+    html_status(
+        status,
+        &ComponentsView {
+            l: Layout::new(who, format!("Components · {}", page.name)),
+            page_id: page.id.clone(),
+            page_name: page.name.clone(),
+            rows,
+            groups,
+            new_members,
+            f,
+            general,
+        },
+    )
+}
+
+/// The components screen (owners).
+pub(super) async fn components_screen(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+) -> Response {
+    if let Some(r) = who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    screen(&app, &who, &page_id, FormState::default(), None).await
+}
+
+/// The ids of the ticked `member.<id>` boxes.
+fn ticked(p: &Posted) -> Vec<String> {
+    p.fields
+        .with_prefix("member.")
+        .filter(|(_, v)| matches!(*v, "on" | "true" | "1"))
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+/// Creates a group from its name and ticked components (owners).
+pub(super) async fn create_group(
+    State(app): State<AppState>,
+    Path(page_id): Path<String>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let mut f = FormState::new(p.fields.clone());
+    match GroupInput::parse(p.fields.get("name").trim(), None, ticked(&p)) {
+        Ok(input) => match app
+            .store()
+            .create_group(&page_id, &input, &p.who.actor, app.now())
+            .await
+        {
+            Ok(_) => {
+                app.page_changed(&page_id).await;
+                return see_other(&format!("/admin/pages/{page_id}/components"));
+            }
+            Err(e) => f.store_error(&e),
+        },
+        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+    }
+    screen(&app, &p.who, &page_id, f, Some("")).await
+}
+
+/// Renames a group and replaces its members (owners).
+pub(super) async fn save_group(
+    State(app): State<AppState>,
+    Path((page_id, group_id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let mut f = FormState::new(p.fields.clone());
+    match GroupPatch::parse(
+        Some(p.fields.get("name").trim()),
+        None,
+        Some(ticked(&p)),
+        None,
+    ) {
+        Ok(patch) => match app
+            .store()
+            .update_group(&page_id, &group_id, &patch, &p.who.actor, app.now())
+            .await
+        {
+            Ok(_) => {
+                app.page_changed(&page_id).await;
+                return see_other(&format!("/admin/pages/{page_id}/components"));
+            }
+            Err(StoreError::NotFound) => return not_found(),
+            Err(e) => f.store_error(&e),
+        },
+        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+    }
+    screen(&app, &p.who, &page_id, f, Some(&group_id)).await
+}
+
+/// Moves a component or group one place up or down among its siblings (owners).
+pub(super) async fn move_component(
+    State(app): State<AppState>,
+    Path((page_id, id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let up = match p.fields.get("direction") {
+        "up" => true,
+        "down" => false,
+        _ => {
+            let mut f = FormState::new(p.fields.clone());
+            f.add("", "Choose up or down.");
+            return screen(&app, &p.who, &page_id, f, None).await;
+        }
+    };
+    match app
+        .store()
+        .move_component(&page_id, &id, up, &p.who.actor, app.now())
+        .await
+    {
+        Ok(_) => {
+            app.page_changed(&page_id).await;
+            see_other(&format!("/admin/pages/{page_id}/components"))
+        }
+        Err(e) => super::manage::failed(&e),
+    }
+}
+
+async fn find(app: &AppState, page_id: &str, id: &str) -> Result<Component, Response> {
+    let page = load_page(app, page_id).await?;
+    all_components(app, &page)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(not_found)
+}
+
+/// Asks before deleting a component or group (owners).
+pub(super) async fn confirm_delete(
+    State(app): State<AppState>,
+    who: Signed,
+    Path((page_id, id)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let c = match find(&app, &page_id, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let what = if c.is_group {
+        format!(
+            "Delete the group {:?}? Its components stay, at the top level.",
+            c.name
+        )
+    } else {
+        format!(
+            "Delete the component {:?}? It disappears from the public page and from subscriptions.",
+            c.name
+        )
+    };
+    confirm_page(&Confirm {
+        l: Layout::new(&who, format!("Delete {}", c.name)),
+        text: what,
+        action: format!("/admin/pages/{page_id}/components/{id}/delete"),
+        button: "Delete".to_owned(),
+        back: format!("/admin/pages/{page_id}/components"),
+    })
+}
+
+/// Deletes a component or group (owners).
+pub(super) async fn delete_component(
+    State(app): State<AppState>,
+    Path((page_id, id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    match app
+        .store()
+        .delete_component(&page_id, &id, &p.who.actor, app.now())
+        .await
+    {
+        Ok(_) => {
+            app.page_changed(&page_id).await;
+            see_other(&format!("/admin/pages/{page_id}/components"))
+        }
+        Err(e) => super::manage::failed(&e),
+    }
+}

@@ -1,0 +1,65 @@
+//! Deleting an incident (incident managers and owners): a confirmation page whose button
+//! posts the delete. One store call (one audit entry), then the public page is re-rendered.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use herald_domain::user::Role;
+
+use super::confirm::{Confirm, confirm_page};
+use super::incident_view::load_incident;
+use super::incidents::load_page;
+use super::see_other;
+use super::session::{Posted, Signed};
+use super::views::Layout;
+use crate::state::AppState;
+
+/// Asks before deleting an incident.
+pub(super) async fn confirm_delete(
+    State(app): State<AppState>,
+    who: Signed,
+    Path((page_id, incident_id)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
+        return r;
+    }
+    let page = match load_page(&app, &page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let i = match load_incident(&app, &page, &incident_id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    confirm_page(&Confirm {
+        l: Layout::new(&who, format!("Delete {}", i.name)),
+        text: format!(
+            "Delete {:?} and its whole timeline? It disappears from the public page and its history; this cannot be undone.",
+            i.name
+        ),
+        action: format!("/admin/pages/{page_id}/incidents/{incident_id}/delete"),
+        button: "Delete incident".to_owned(),
+        back: format!("/admin/pages/{page_id}/incidents/{incident_id}"),
+    })
+}
+
+/// Deletes an incident.
+pub(super) async fn delete_incident(
+    State(app): State<AppState>,
+    Path((page_id, incident_id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
+        return r;
+    }
+    match app
+        .store()
+        .delete_incident(&page_id, &incident_id, &p.who.actor, app.now())
+        .await
+    {
+        Ok(_) => {
+            app.page_changed(&page_id).await;
+            see_other(&format!("/admin/pages/{page_id}"))
+        }
+        Err(e) => super::manage::failed(&e),
+    }
+}

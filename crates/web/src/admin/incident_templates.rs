@@ -1,0 +1,249 @@
+//! Incident templates (incident managers and owners): list, create, edit, delete. The
+//! create-incident form starts from one with `?template=<id>`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use herald_domain::template::{Template, TemplateInput};
+use herald_domain::user::Role;
+use herald_store::StoreError;
+
+use super::confirm::{Confirm, confirm_page};
+use super::form::{Fields, FormState};
+use super::incidents::load_page;
+use super::session::{Posted, Signed, not_found};
+use super::views::Layout;
+use super::{html_status, see_other};
+use crate::state::AppState;
+
+pub(super) struct TemplateLine {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin/templates.html")]
+pub(super) struct TemplatesView {
+    pub l: Layout,
+    pub page_id: String,
+    pub page_name: String,
+    pub list: Vec<TemplateLine>,
+    /// The form: a new template when `editing` is empty.
+    pub editing: String,
+    pub version: String,
+    pub f: FormState,
+    pub general: Vec<String>,
+}
+
+fn refuse(who: &Signed) -> Option<Response> {
+    who.refuse_unless(Role::IncidentManager)
+}
+
+async fn screen(
+    app: &AppState,
+    who: &Signed,
+    page_id: &str,
+    editing: Option<&Template>,
+    f: FormState,
+) -> Response {
+    let page = match load_page(app, page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let list = match app.store().list_templates(&page.id).await {
+        Ok(l) => l,
+        Err(e) => return super::manage::failed(&e),
+    };
+    let status = if f.has_errors() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let title = match editing {
+        Some(t) => format!("Edit template {}", t.name),
+        None => format!("Incident templates · {}", page.name),
+    };
+    let v = TemplatesView {
+        l: Layout::new(who, title),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        list: list
+            .into_iter()
+            .map(|t| TemplateLine {
+                id: t.id,
+                name: t.name,
+                title: t.title,
+            })
+            .collect(),
+        editing: editing.map(|t| t.id.clone()).unwrap_or_default(),
+        version: editing.map(version).unwrap_or_default(),
+        general: super::incidents::general(&f, &["name", "title", "body"]),
+        f,
+    };
+    html_status(status, &v)
+}
+
+fn version(t: &Template) -> String {
+    t.updated_at.timestamp_millis().to_string()
+}
+
+/// The templates and the form for a new one.
+pub(super) async fn list_templates(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+) -> Response {
+    if let Some(r) = refuse(&who) {
+        return r;
+    }
+    screen(&app, &who, &page_id, None, FormState::default()).await
+}
+
+fn input(fields: &Fields) -> TemplateInput {
+    TemplateInput {
+        name: Some(fields.get("name").trim().to_owned()),
+        title: Some(fields.get("title").trim().to_owned()),
+        body: Some(fields.get("body").to_owned()),
+        ..TemplateInput::default()
+    }
+}
+
+/// Saves a new template.
+pub(super) async fn create_template(
+    State(app): State<AppState>,
+    Path(page_id): Path<String>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = refuse(&p.who) {
+        return r;
+    }
+    let mut f = FormState::new(p.fields.clone());
+    match Template::parse(&page_id, &input(&p.fields), app.now()) {
+        Ok(t) => match app
+            .store()
+            .create_template(&t, &p.who.actor, app.now())
+            .await
+        {
+            Ok(_) => return see_other(&format!("/admin/pages/{page_id}/templates")),
+            Err(e) => f.store_error(&e),
+        },
+        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+    }
+    screen(&app, &p.who, &page_id, None, f).await
+}
+
+async fn load(app: &AppState, page_id: &str, id: &str) -> Result<Template, Response> {
+    match app.store().get_template(page_id, id).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(super::manage::failed(&e)),
+    }
+}
+
+/// The form that edits a template.
+pub(super) async fn edit_template(
+    State(app): State<AppState>,
+    who: Signed,
+    Path((page_id, id)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = refuse(&who) {
+        return r;
+    }
+    let t = match load(&app, &page_id, &id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", &t.name)
+        .append_pair("title", &t.title)
+        .append_pair("body", &t.body)
+        .finish();
+    let f = FormState::new(Fields::parse(body.as_bytes()));
+    screen(&app, &who, &page_id, Some(&t), f).await
+}
+
+/// Saves a template's name, title and message.
+pub(super) async fn save_template(
+    State(app): State<AppState>,
+    Path((page_id, id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = refuse(&p.who) {
+        return r;
+    }
+    let current = match load(&app, &page_id, &id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut f = FormState::new(p.fields.clone());
+    if p.fields.get("version") != version(&current) {
+        f.add(
+            "",
+            "Someone else changed this template since you opened it. Reload to see their change.",
+        );
+    } else {
+        match Template::parse(&page_id, &input(&p.fields), app.now()) {
+            Ok(mut t) => {
+                t.id.clone_from(&current.id);
+                t.component_ids.clone_from(&current.component_ids);
+                t.update_status = current.update_status;
+                t.should_send_notifications = current.should_send_notifications;
+                match app
+                    .store()
+                    .update_template(&t, &p.who.actor, app.now())
+                    .await
+                {
+                    Ok(_) => return see_other(&format!("/admin/pages/{page_id}/templates")),
+                    Err(e) => f.store_error(&e),
+                }
+            }
+            Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+        }
+    }
+    screen(&app, &p.who, &page_id, Some(&current), f).await
+}
+
+/// Asks before deleting a template.
+pub(super) async fn confirm_delete(
+    State(app): State<AppState>,
+    who: Signed,
+    Path((page_id, id)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = refuse(&who) {
+        return r;
+    }
+    let t = match load(&app, &page_id, &id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    confirm_page(&Confirm {
+        l: Layout::new(&who, format!("Delete template {}", t.name)),
+        text: format!(
+            "Delete the template {:?}? Incidents made from it stay.",
+            t.name
+        ),
+        action: format!("/admin/pages/{page_id}/templates/{id}/delete"),
+        button: "Delete template".to_owned(),
+        back: format!("/admin/pages/{page_id}/templates"),
+    })
+}
+
+/// Deletes a template.
+pub(super) async fn delete_template(
+    State(app): State<AppState>,
+    Path((page_id, id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = refuse(&p.who) {
+        return r;
+    }
+    match app
+        .store()
+        .delete_template(&page_id, &id, &p.who.actor, app.now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/admin/pages/{page_id}/templates")),
+        Err(e) => super::manage::failed(&e),
+    }
+}

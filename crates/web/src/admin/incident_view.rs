@@ -1,0 +1,119 @@
+//! One incident's screen: its timeline, the update form and, once resolved, the postmortem
+//! form; a maintenance shows its window in the page's time zone.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use herald_domain::incident::{Incident, IncidentKind};
+use herald_domain::page::Page;
+use herald_domain::user::Role;
+
+use super::form::{FormState, options};
+use super::html;
+use super::incidents::{INCIDENT_STATUSES, components, general, line, load_page, pickers, when};
+use super::session::{Signed, not_found};
+use super::views::{IncidentView, Layout, UpdLine};
+use crate::state::AppState;
+
+pub(super) async fn load_incident(
+    app: &AppState,
+    page: &Page,
+    id: &str,
+) -> Result<Incident, Response> {
+    match app.store().get_incident(&page.id, id).await {
+        Ok(Some(i)) => Ok(i),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(super::manage::failed(&e)),
+    }
+}
+
+pub(super) async fn incident_view(
+    app: &AppState,
+    who: &Signed,
+    page: &Page,
+    i: &Incident,
+    f: FormState,
+    pm: FormState,
+) -> Result<IncidentView, Response> {
+    let comps = components(app, page).await?;
+    let statuses: &[&'static str] = if i.kind == IncidentKind::Maintenance {
+        &["scheduled", "in_progress", "verifying", "completed"]
+    } else {
+        INCIDENT_STATUSES
+    };
+    let current = if f.v("status").is_empty() {
+        i.status.as_str()
+    } else {
+        f.v("status")
+    };
+    let pm_body = if pm.v("body_draft").is_empty() {
+        i.postmortem
+            .body_draft
+            .clone()
+            .or_else(|| i.postmortem.body.clone())
+            .unwrap_or_default()
+    } else {
+        pm.v("body_draft").to_owned()
+    };
+    Ok(IncidentView {
+        l: Layout::new(who, i.name.clone()),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        i: line(i),
+        window: match (i.scheduled_for, i.scheduled_until) {
+            (Some(from), Some(until)) => format!(
+                "{} – {}",
+                page.zone.strftime(from, "%Y-%m-%d %H:%M"),
+                page.zone.strftime(until, "%Y-%m-%d %H:%M %Z")
+            ),
+            _ => String::new(),
+        },
+        updates: i
+            .updates
+            .iter()
+            .map(|u| UpdLine {
+                status: super::form::label(u.status.as_str()),
+                body: u.body.clone(),
+                at: when(u.display_at),
+            })
+            .collect(),
+        version: i.updated_at.timestamp_millis(),
+        statuses: options(statuses, current),
+        comps: pickers(&comps, &f),
+        general: general(&f, &["body", "status", "components"]),
+        f,
+        pm,
+        pm_published: i.postmortem.published_at.is_some(),
+        pm_body,
+        can_manage: who.can(Role::IncidentManager),
+        closed: !i.is_open(),
+    })
+}
+
+/// An incident: its timeline, the update form and, once resolved, the postmortem.
+pub(super) async fn show_incident(
+    State(app): State<AppState>,
+    who: Signed,
+    Path((page_id, incident_id)): Path<(String, String)>,
+) -> Response {
+    let page = match load_page(&app, &page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let i = match load_incident(&app, &page, &incident_id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match incident_view(
+        &app,
+        &who,
+        &page,
+        &i,
+        FormState::default(),
+        FormState::default(),
+    )
+    .await
+    {
+        Ok(v) => html(&v),
+        Err(r) => r,
+    }
+}

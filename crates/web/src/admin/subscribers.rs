@@ -1,0 +1,360 @@
+//! Subscribers: the list (search, channel and state filters, pages of 50), adding one on any
+//! channel (webhook and chat URLs pass the v1 API's egress check before anything is saved),
+//! unsubscribing and the CSV export (the v1 API's). Reading needs an incident manager; every
+//! change and the export (every address at once) need an owner.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
+use herald_domain::user::Role;
+use herald_store::{StoreError, SubscriberQuery};
+use serde::Deserialize;
+
+use super::form::{FormState, Opt, options};
+use super::incidents::load_page;
+use super::session::{Posted, Signed};
+use super::views::Layout;
+use super::{html_status, see_other};
+use crate::api::v1::subscribers::{check_endpoint, subscribers_csv};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Subscribers per screen.
+const PER_PAGE: i64 = 50;
+const CHANNELS: &[&str] = &["email", "sms", "webhook", "slack", "teams", "discord"];
+const STATES: &[&str] = &["active", "unconfirmed", "quarantined", "unsubscribed"];
+
+/// The list's filters, as the GET form sends them.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(super) struct Filter {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+impl Filter {
+    /// The store query, or a message when a filter is not one the form offers.
+    fn query(&self) -> Result<SubscriberQuery, String> {
+        let channel = match self.channel.as_str() {
+            "" => None,
+            c => Some(Channel::parse("channel", c).map_err(|_| "Unknown channel.".to_owned())?),
+        };
+        let state = match self.state.as_str() {
+            "" => None,
+            s => Some(SubscriberState::parse("state", s).map_err(|_| "Unknown state.".to_owned())?),
+        };
+        if self.q.chars().count() > 320 {
+            return Err("The search text is too long.".to_owned());
+        }
+        let page = self.page.unwrap_or(0).clamp(0, 1_000_000);
+        Ok(SubscriberQuery {
+            channel,
+            state,
+            q: Some(self.q.trim().to_owned()).filter(|q| !q.is_empty()),
+            limit: PER_PAGE + 1,
+            offset: page * PER_PAGE,
+        })
+    }
+
+    /// The query string of this filter on another page of results.
+    fn link(&self, page: i64) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &self.q)
+            .append_pair("channel", &self.channel)
+            .append_pair("state", &self.state)
+            .append_pair("page", &page.to_string())
+            .finish()
+    }
+}
+
+pub(super) struct SubLine {
+    pub id: String,
+    pub channel: &'static str,
+    pub target: String,
+    pub state: &'static str,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/subscribers.html")]
+pub(super) struct SubscribersView {
+    pub l: Layout,
+    pub page_id: String,
+    pub page_name: String,
+    pub subs: Vec<SubLine>,
+    pub filter: Filter,
+    pub filter_error: String,
+    pub channels: Vec<Opt>,
+    pub states: Vec<Opt>,
+    pub prev: String,
+    pub next: String,
+    pub export: String,
+    pub add_channels: Vec<Opt>,
+    /// The add form.
+    pub f: FormState,
+    pub general: Vec<String>,
+    /// A new webhook subscriber's signing secret, shown once.
+    pub secret: String,
+    pub owner: bool,
+}
+
+async fn screen(
+    app: &AppState,
+    who: &Signed,
+    page_id: &str,
+    filter: Filter,
+    f: FormState,
+    secret: String,
+) -> Response {
+    let page = match load_page(app, page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (subs, filter_error) = match filter.query() {
+        Ok(q) => match app.store().list_subscribers(&page.id, &q).await {
+            Ok(s) => (s, String::new()),
+            Err(e) => return super::manage::failed(&e),
+        },
+        Err(m) => (Vec::new(), m),
+    };
+    let n = filter.page.unwrap_or(0).max(0);
+    let more = subs.len() as i64 > PER_PAGE;
+    let status = if f.has_errors() || !filter_error.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let base = format!("/admin/pages/{}/subscribers", page.id);
+    html_status(
+        status,
+        &SubscribersView {
+            l: Layout::new(who, format!("Subscribers · {}", page.name)),
+            page_id: page.id.clone(),
+            page_name: page.name.clone(),
+            subs: subs
+                .iter()
+                .take(PER_PAGE as usize)
+                .map(|s| SubLine {
+                    id: s.id.clone(),
+                    channel: s.channel.as_str(),
+                    target: s
+                        .endpoint
+                        .clone()
+                        .or_else(|| s.phone_number.clone())
+                        .or_else(|| s.email.clone())
+                        .unwrap_or_default(),
+                    state: s.state.as_str(),
+                    created: page.zone.strftime(s.created_at, "%Y-%m-%d %H:%M %Z"),
+                })
+                .collect(),
+            channels: options(CHANNELS, &filter.channel),
+            states: options(STATES, &filter.state),
+            prev: if n > 0 {
+                format!("{base}?{}", filter.link(n - 1))
+            } else {
+                String::new()
+            },
+            next: if more {
+                format!("{base}?{}", filter.link(n + 1))
+            } else {
+                String::new()
+            },
+            export: format!("{base}/export.csv?{}", filter.link(0)),
+            add_channels: options(CHANNELS, f.v("channel")),
+            general: super::incidents::general(
+                &f,
+                &["channel", "email", "phone_number", "endpoint"],
+            ),
+            filter,
+            filter_error,
+            f,
+            secret,
+            owner: who.can(Role::Owner),
+        },
+    )
+}
+
+/// The subscriber list (incident managers and owners).
+pub(super) async fn subscribers(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+    Query(filter): Query<Filter>,
+) -> Response {
+    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
+        return r;
+    }
+    screen(
+        &app,
+        &who,
+        &page_id,
+        filter,
+        FormState::default(),
+        String::new(),
+    )
+    .await
+}
+
+/// Names a domain rule about a subscriber after the form's field.
+fn field_of(domain_field: &str) -> &'static str {
+    match domain_field.rsplit('.').next().unwrap_or("") {
+        "email" => "email",
+        "phone_number" | "phone_country" => "phone_number",
+        "endpoint" => "endpoint",
+        "type" => "channel",
+        _ => "",
+    }
+}
+
+/// Adds a subscriber (owners). E-mail and SMS subscribers are sent a confirmation unless
+/// "skip confirmation" is ticked.
+pub(super) async fn add_subscriber(
+    State(app): State<AppState>,
+    Path(page_id): Path<String>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let fields = &p.fields;
+    let mut f = FormState::new(fields.clone());
+    let channel = fields.get("channel");
+    if !CHANNELS.contains(&channel) {
+        f.add("channel", "Choose a channel.");
+    }
+    let http = !matches!(channel, "email" | "sms");
+    let input = SubscriberInput {
+        email: fields.opt("email"),
+        phone_number: fields.opt("phone_number").filter(|_| channel == "sms"),
+        phone_country: fields.opt("phone_country"),
+        endpoint: fields.opt("endpoint").filter(|_| http),
+        kind: http.then(|| channel.to_owned()),
+        skip_confirmation_notification: Some(fields.checked("skip_confirmation")),
+        ..SubscriberInput::default()
+    };
+    let input = SubscriberInput {
+        email: if channel == "sms" { None } else { input.email },
+        ..input
+    };
+    if http && input.endpoint.is_none() {
+        f.add("endpoint", "Enter the URL to post to.");
+    }
+    let mut secret = String::new();
+    if !f.has_errors() {
+        match NewSubscriber::parse(&input, true) {
+            Err(inv) => f.add(field_of(&inv.field), inv.message),
+            Ok(new) => match check_endpoint(&app, &new).await {
+                Err(ApiError::Unprocessable { message, .. }) => f.add(
+                    "endpoint",
+                    format!(
+                        "{}. Herald only posts to public addresses.",
+                        message
+                            .replace("subscriber.endpoint", "This URL")
+                            .trim_end_matches('.')
+                    ),
+                ),
+                Err(_) => f.add("endpoint", "This URL cannot be used."),
+                Ok(()) => {
+                    let s =
+                        (new.channel == Channel::Webhook).then(herald_notify::signing::new_secret);
+                    match app
+                        .store()
+                        .create_subscriber(
+                            &page_id,
+                            &new,
+                            s.as_deref(),
+                            !new.confirmed,
+                            &p.who.actor,
+                            app.now(),
+                        )
+                        .await
+                    {
+                        Ok((_, true)) => match s {
+                            Some(s) => secret = s,
+                            None => {
+                                return see_other(&format!("/admin/pages/{page_id}/subscribers"));
+                            }
+                        },
+                        Ok((_, false)) => f.add("", "That subscriber already exists on this page."),
+                        Err(StoreError::Invalid(inv)) => f.add(field_of(&inv.field), inv.message),
+                        Err(e) => f.store_error(&e),
+                    }
+                }
+            },
+        }
+    }
+    let f = if secret.is_empty() {
+        f
+    } else {
+        FormState::default()
+    };
+    screen(&app, &p.who, &page_id, Filter::default(), f, secret).await
+}
+
+/// Unsubscribes one subscriber (owners).
+pub(super) async fn unsubscribe(
+    State(app): State<AppState>,
+    Path((page_id, id)): Path<(String, String)>,
+    p: Posted,
+) -> Response {
+    if let Some(r) = p.who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    match app.store().get_subscriber(&page_id, &id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return super::session::not_found(),
+        Err(e) => return super::manage::failed(&e),
+    }
+    match app
+        .store()
+        .unsubscribe(&page_id, std::slice::from_ref(&id), &p.who.actor, app.now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/admin/pages/{page_id}/subscribers")),
+        Err(e) => super::manage::failed(&e),
+    }
+}
+
+/// The filtered subscribers as CSV, every page of them (owners).
+pub(super) async fn export_csv(
+    State(app): State<AppState>,
+    who: Signed,
+    Path(page_id): Path<String>,
+    Query(filter): Query<Filter>,
+) -> Response {
+    if let Some(r) = who.refuse_unless(Role::Owner) {
+        return r;
+    }
+    let page = match load_page(&app, &page_id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut q = match filter.query() {
+        Ok(q) => q,
+        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
+    };
+    q.limit = 1_000_000;
+    q.offset = 0;
+    let subs = match app.store().list_subscribers(&page.id, &q).await {
+        Ok(s) => s,
+        Err(e) => return super::manage::failed(&e),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"subscribers-{}.csv\"", page.slug),
+            ),
+        ],
+        subscribers_csv(&subs, page.zone),
+    )
+        .into_response()
+}
