@@ -63,15 +63,18 @@ async fn jobs_in(store: &Store, states: &[JobState]) -> Vec<Job> {
     all
 }
 
+/// A job's place in the queue: id, state, attempt, due time.
+type Place = (i64, JobState, i64, DateTime<Utc>);
+
 /// Waits until no job is running or due at the fake clock's time. The states are read one
 /// query at a time, so a job moving between them could slip through one look: the queue is
 /// quiet only when two looks 100 ms apart see the same unchanged, quiet set of jobs.
 async fn settle(store: &Store, clock: &ManualClock) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last: Option<Vec<(i64, JobState, i64, DateTime<Utc>)>> = None;
+    let mut last: Option<Vec<Place>> = None;
     loop {
         let now = clock.now();
-        let mut jobs: Vec<(i64, JobState, i64, DateTime<Utc>)> = jobs_in(
+        let mut jobs: Vec<Place> = jobs_in(
             store,
             &[
                 JobState::Available,
