@@ -287,14 +287,17 @@ impl Deliver {
             // Paused after repeated failures: wait for the end of the pause. Not an attempt.
             return snooze((until - now).to_std().unwrap_or_default());
         }
-        let Some(_slot) = self
+        let _slot = match self
             .notifier
             .destinations
             .acquire(url, crate::limits::BUSY_WAIT)
             .await
-        else {
-            tracing::debug!(subscriber.id = %sub.id, "destination saturated; snoozing");
-            return snooze(crate::limits::Destinations::snooze());
+        {
+            Ok(slot) => slot,
+            Err(busy) => {
+                tracing::debug!(subscriber.id = %sub.id, snooze_ms = busy.snooze.as_millis(), "destination saturated; snoozing");
+                return snooze(busy.snooze);
+            }
         };
         let indicator = serde_json::from_value(frozen.webhook["page"]["status_indicator"].clone())
             .unwrap_or(herald_domain::status::Impact::None);

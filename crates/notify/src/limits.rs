@@ -8,12 +8,17 @@
 //! by default, so a destination that hangs holds at most `limit` of them, each for at most the
 //! delivery timeout, and every other destination keeps the rest.
 //!
-//! A delivery that finds its destination saturated waits briefly for a slot
-//! ([`BUSY_WAIT`]: a healthy but busy receiver frees one within milliseconds, so a fan-out of
-//! thousands to one fast receiver does not churn), then gives its worker slot back: the job
-//! is *snoozed* ([`herald_worker::JobError::Snooze`]) for a few seconds. A snooze is not an
-//! attempt: it spends none of the job's attempts, counts as no failure of the endpoint and
-//! writes nothing to the delivery log, because nothing was sent.
+//! A delivery that finds its destination saturated waits briefly for a slot only if the
+//! destination is making progress (a slot was freed in the last [`BUSY_WAIT`]: a busy but
+//! fast receiver frees one within milliseconds, so a fan-out of thousands to one fast
+//! receiver does not churn). Otherwise — the destination is slow or hung — it gives its
+//! worker slot back at once: the job is *snoozed* ([`herald_worker::JobError::Snooze`]).
+//! Snoozes grow with the number of deliveries the destination has turned away since it last
+//! had a free slot (2 s per `limit` of them, plus jitter, at most [`MAX_SNOOZE`]), so a
+//! thousand messages queued for a hung host come back a few per second, not all of them
+//! every few seconds. A snooze is not an attempt: it spends none of the job's attempts,
+//! counts as no failure of the endpoint and writes nothing to the delivery log, because
+//! nothing was sent.
 //!
 //! The limit is per process, not cluster-wide: with `n` worker nodes a destination sees at
 //! most `n × limit` concurrent requests. That bounds what one destination can take from
@@ -23,15 +28,18 @@
 
 use rand::RngExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-/// How long a delivery waits for a busy destination before it snoozes.
+/// How long a delivery waits for a busy destination that is making progress.
 pub const BUSY_WAIT: Duration = Duration::from_millis(500);
-/// A snoozed delivery comes back after this long plus up to as much again of jitter.
+/// A snooze, per `limit` deliveries turned away (plus up to as much again of jitter).
 pub const BUSY_SNOOZE: Duration = Duration::from_secs(2);
+/// Longest snooze.
+pub const MAX_SNOOZE: Duration = Duration::from_secs(300);
 /// Destinations remembered before idle ones are forgotten.
 const PRUNE_ABOVE: usize = 1024;
 
@@ -39,13 +47,45 @@ const PRUNE_ABOVE: usize = 1024;
 #[derive(Debug)]
 pub struct Destinations {
     limit: usize,
-    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    epoch: Instant,
+    slots: Mutex<HashMap<String, Arc<Destination>>>,
+}
+
+/// One destination's slots.
+#[derive(Debug)]
+struct Destination {
+    sem: Arc<Semaphore>,
+    /// When a slot was last freed (ms since the limiter's epoch, +1; 0: never).
+    freed_at: AtomicU64,
+    /// Deliveries turned away since a slot was last free at once.
+    turned_away: AtomicU64,
 }
 
 /// A slot at a destination, held for the duration of one request.
 #[derive(Debug)]
 pub struct Slot {
+    dest: Arc<Destination>,
+    epoch: Instant,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.dest
+            .freed_at
+            .store(ms_since(self.epoch) + 1, Ordering::Relaxed);
+    }
+}
+
+fn ms_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Why no slot was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy {
+    /// How long the delivery should snooze.
+    pub snooze: Duration,
 }
 
 impl Destinations {
@@ -53,6 +93,7 @@ impl Destinations {
     pub fn new(limit: usize) -> Self {
         Self {
             limit: limit.max(1),
+            epoch: Instant::now(),
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -74,40 +115,63 @@ impl Destinations {
         ))
     }
 
-    fn semaphore(&self, key: String) -> Arc<Semaphore> {
+    fn destination(&self, key: String) -> Arc<Destination> {
         let mut slots = self
             .slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if slots.len() > PRUNE_ABOVE {
-            // Forget destinations nobody is talking to (their semaphore is only in the map).
-            slots.retain(|_, s| Arc::strong_count(s) > 1 || s.available_permits() < self.limit);
+            // Forget destinations nobody is talking to (only the map holds them).
+            slots.retain(|_, d| Arc::strong_count(d) > 1 || d.sem.available_permits() < self.limit);
         }
         slots
             .entry(key)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.limit)))
+            .or_insert_with(|| {
+                Arc::new(Destination {
+                    sem: Arc::new(Semaphore::new(self.limit)),
+                    freed_at: AtomicU64::new(0),
+                    turned_away: AtomicU64::new(0),
+                })
+            })
             .clone()
     }
 
-    /// A slot at `url`'s destination, waiting at most `wait` for one; `None` if the
-    /// destination stayed saturated.
-    pub async fn acquire(&self, url: &str, wait: Duration) -> Option<Slot> {
+    /// A slot at `url`'s destination. If it is saturated, waits up to `wait` for one, but
+    /// only while the destination is making progress (a slot freed within `wait`); a slow
+    /// or hung destination turns the delivery away at once, with how long to snooze.
+    pub async fn acquire(&self, url: &str, wait: Duration) -> Result<Slot, Busy> {
         let key = Self::key(url).unwrap_or_else(|| url.to_owned());
-        let sem = self.semaphore(key);
-        let permit = match sem.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => tokio::time::timeout(wait, sem.acquire_owned())
-                .await
-                .ok()?
-                .ok()?,
+        let dest = self.destination(key);
+        let slot = |permit| Slot {
+            dest: dest.clone(),
+            epoch: self.epoch,
+            _permit: permit,
         };
-        Some(Slot { _permit: permit })
+        if let Ok(p) = dest.sem.clone().try_acquire_owned() {
+            dest.turned_away.store(0, Ordering::Relaxed);
+            return Ok(slot(p));
+        }
+        let freed = dest.freed_at.load(Ordering::Relaxed);
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let progressing = freed > 0 && ms_since(self.epoch) + 1 - freed <= wait_ms;
+        if progressing
+            && let Ok(Ok(p)) = tokio::time::timeout(wait, dest.sem.clone().acquire_owned()).await
+        {
+            return Ok(slot(p));
+        }
+        let n = dest.turned_away.fetch_add(1, Ordering::Relaxed) + 1;
+        Err(Busy {
+            snooze: self.snooze_for(n),
+        })
     }
 
-    /// How long a delivery that found its destination busy should snooze.
-    pub fn snooze() -> Duration {
-        let jitter_ms = u64::try_from(BUSY_SNOOZE.as_millis()).unwrap_or(2000);
-        BUSY_SNOOZE + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
+    /// The snooze of the `n`th delivery turned away in a row: [`BUSY_SNOOZE`] per `limit` of
+    /// them, plus up to as much again of jitter, at most [`MAX_SNOOZE`].
+    fn snooze_for(&self, n: u64) -> Duration {
+        let rounds = u32::try_from(n.div_ceil(self.limit as u64)).unwrap_or(u32::MAX);
+        let base = BUSY_SNOOZE.saturating_mul(rounds.max(1)).min(MAX_SNOOZE);
+        let jitter_ms = u64::try_from(base.as_millis()).unwrap_or(0);
+        (base + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))).min(MAX_SNOOZE)
     }
 }
 
@@ -136,26 +200,46 @@ mod tests {
         let d = Destinations::new(2);
         let a1 = d.acquire("http://a.test/1", Duration::ZERO).await;
         let a2 = d.acquire("http://a.test/2", Duration::ZERO).await;
-        assert!(a1.is_some() && a2.is_some());
-        let t = std::time::Instant::now();
-        assert!(
-            d.acquire("http://a.test/3", Duration::from_millis(50))
-                .await
-                .is_none()
-        );
-        assert!(t.elapsed() < Duration::from_secs(2));
-        assert!(d.acquire("http://b.test/1", Duration::ZERO).await.is_some());
+        assert!(a1.is_ok() && a2.is_ok());
+        assert!(d.acquire("http://a.test/3", BUSY_WAIT).await.is_err());
+        assert!(d.acquire("http://b.test/1", Duration::ZERO).await.is_ok());
         drop(a1);
-        assert!(d.acquire("http://a.test/3", Duration::ZERO).await.is_some());
+        assert!(d.acquire("http://a.test/3", Duration::ZERO).await.is_ok());
     }
 
     #[tokio::test]
-    async fn a_waiting_delivery_gets_the_slot_freed_while_it_waits() {
+    async fn a_hung_destination_turns_deliveries_away_at_once_with_growing_snoozes() {
+        let d = Destinations::new(2);
+        let _held = (
+            d.acquire("http://hung.test/", Duration::ZERO).await,
+            d.acquire("http://hung.test/", Duration::ZERO).await,
+        );
+        let t = Instant::now();
+        let mut snoozes = Vec::new();
+        for _ in 0..200 {
+            snoozes.push(
+                d.acquire("http://hung.test/", BUSY_WAIT)
+                    .await
+                    .unwrap_err()
+                    .snooze,
+            );
+        }
+        assert!(
+            t.elapsed() < BUSY_WAIT,
+            "waited for a destination that frees nothing"
+        );
+        assert!(snoozes[0] >= BUSY_SNOOZE && snoozes[0] <= 2 * BUSY_SNOOZE);
+        assert!(snoozes[199] >= BUSY_SNOOZE * 100 && snoozes[199] <= MAX_SNOOZE);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_delivery_gets_the_slot_a_progressing_destination_frees() {
         let d = Arc::new(Destinations::new(1));
+        drop(d.acquire("http://a.test/", Duration::ZERO).await); // a request just finished
         let held = d.acquire("http://a.test/", Duration::ZERO).await;
         let d2 = d.clone();
         let waiter =
-            tokio::spawn(async move { d2.acquire("http://a.test/", BUSY_WAIT).await.is_some() });
+            tokio::spawn(async move { d2.acquire("http://a.test/", BUSY_WAIT).await.is_ok() });
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(held);
         assert!(waiter.await.unwrap());
