@@ -311,6 +311,52 @@ async fn notify_failing_webhooks_follow_the_retry_schedule_then_dead_letter_and_
 
 both_backends!(notify_failing_webhooks_follow_the_retry_schedule_then_dead_letter_and_replay);
 
+/// Arrivals at healthy endpoints: when, and the incident's name.
+type Arrivals = Arc<Mutex<Vec<(Instant, String)>>>;
+
+/// `n` webhook subscribers, each on its own loopback port (its own destination), answering
+/// 200 at once.
+async fn healthy_endpoints(app: &TestApp, n: usize) -> Arrivals {
+    let arrivals: Arrivals = Arc::default();
+    for _ in 0..n {
+        let seen = arrivals.clone();
+        let rx = axum::Router::new().fallback(move |body: Bytes| {
+            let seen = seen.clone();
+            async move {
+                let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let name = v["incident"]["name"].as_str().unwrap_or("").to_owned();
+                seen.lock().unwrap().push((Instant::now(), name));
+                StatusCode::OK
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, rx).await });
+        subscribe(app, url, "ops@example.com").await;
+    }
+    arrivals
+}
+
+/// Prints the latency distribution of the arrivals (from each incident's post); returns p99.
+fn report_latency(what: &str, arrivals: &Arrivals, posted: &HashMap<String, Instant>) -> Duration {
+    let mut latencies: Vec<Duration> = arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(at, name)| posted.get(name).map(|p| at.duration_since(*p)))
+        .collect();
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    eprintln!(
+        "healthy deliveries: {} beside {what}; latency p50 {:?}, p99 {:?}, max {:?}",
+        latencies.len(),
+        pct(50),
+        pct(99),
+        latencies[latencies.len() - 1]
+    );
+    pct(99)
+}
+
 /// A listener that accepts and never answers; counts connections and the most open at once.
 struct Hung {
     port: u16,
@@ -377,23 +423,7 @@ async fn notify_a_hung_endpoint_delays_no_healthy_one_then_pauses_and_is_quarant
         "owner@example.com",
     )
     .await;
-    let arrivals: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
-    for _ in 0..HEALTHY {
-        let seen = arrivals.clone();
-        let rx = axum::Router::new().fallback(move |body: Bytes| {
-            let seen = seen.clone();
-            async move {
-                let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-                let name = v["incident"]["name"].as_str().unwrap_or("").to_owned();
-                seen.lock().unwrap().push((Instant::now(), name));
-                StatusCode::OK
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, rx).await });
-        subscribe(&app, url, "ops@example.com").await;
-    }
+    let arrivals = healthy_endpoints(&app, HEALTHY).await;
     // Act: incidents posted one after another; each goes to all 101 endpoints
     let mut posted: HashMap<String, Instant> = HashMap::new();
     for i in 0..INCIDENTS {
@@ -413,25 +443,10 @@ async fn notify_a_hung_endpoint_delays_no_healthy_one_then_pauses_and_is_quarant
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut latencies: Vec<Duration> = arrivals
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(at, name)| at.duration_since(posted[name]))
-        .collect();
-    latencies.sort();
-    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
-    eprintln!(
-        "healthy deliveries: {} with 1 hung endpoint; latency p50 {:?}, p99 {:?}, max {:?}",
-        latencies.len(),
-        pct(50),
-        pct(99),
-        latencies[latencies.len() - 1]
-    );
+    let p99 = report_latency("1 hung endpoint", &arrivals, &posted);
     assert!(
-        pct(99) < Duration::from_secs(5),
-        "p99 {:?} to healthy endpoints",
-        pct(99)
+        p99 < Duration::from_secs(5),
+        "p99 {p99:?} to healthy endpoints"
     );
     assert!(
         hung.max_open.load(Ordering::SeqCst) <= PER_DESTINATION,
@@ -560,3 +575,60 @@ async fn notify_a_snooze_gives_its_attempt_back(b: Backend) {
 }
 
 both_backends!(notify_a_snooze_gives_its_attempt_back);
+
+async fn notify_a_backlog_for_a_hung_host_does_not_hold_the_queue(b: Backend) {
+    const HUNG: usize = 30;
+    const HEALTHY: usize = 100;
+    // Arrange: 30 subscribers on one host that never answers (one destination), whose
+    // messages are queued first; 100 healthy endpoints; 16 worker slots, a 5 s timeout
+    let hung = Hung::start().await;
+    let app = TestApp::spawn_with(b, |c| {
+        c.egress_allow = "127.0.0.0/8".into();
+        c.worker_poll_ms = 100;
+        c.delivery_timeout_ms = 5000;
+        c.delivery_per_destination = 2;
+    })
+    .await;
+    for i in 0..HUNG {
+        subscribe(
+            &app,
+            format!("http://127.0.0.1:{}/hook/{i}", hung.port),
+            "owner@example.com",
+        )
+        .await;
+    }
+    app.incident(json!({"name": "First", "status": "investigating"}))
+        .await;
+    let arrivals = healthy_endpoints(&app, HEALTHY).await;
+    // Act: an incident for everyone, behind the hung host's backlog in the queue
+    let mut posted = HashMap::new();
+    posted.insert("Second".to_owned(), Instant::now());
+    app.incident(json!({"name": "Second", "status": "investigating"}))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while arrivals.lock().unwrap().len() < HEALTHY {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {HEALTHY} healthy deliveries arrived",
+            arrivals.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Assert: the healthy endpoints were served at once, the hung host got 2 at a time
+    let p99 = report_latency(
+        &format!("{HUNG} backlogged for a hung host"),
+        &arrivals,
+        &posted,
+    );
+    assert!(
+        p99 < Duration::from_secs(5),
+        "p99 {p99:?} to healthy endpoints"
+    );
+    assert!(
+        hung.max_open.load(Ordering::SeqCst) <= 2,
+        "{} requests open at once to the hung host",
+        hung.max_open.load(Ordering::SeqCst)
+    );
+}
+
+both_backends!(notify_a_backlog_for_a_hung_host_does_not_hold_the_queue);
