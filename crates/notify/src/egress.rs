@@ -365,11 +365,20 @@ impl GuardedClient {
                             .to_owned(),
                     )));
                 }
-                return Err(SendError::Failed(if e.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    text
-                }));
+                if e.is_timeout() {
+                    return Err(SendError::Failed("timed out".to_owned()));
+                }
+                // The causes say what went wrong (refused, reset, certificate verify failed).
+                let mut why = text;
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    let c_text = c.to_string();
+                    if !why.contains(&c_text) {
+                        why = format!("{why}: {c_text}");
+                    }
+                    cause = c.source();
+                }
+                return Err(SendError::Failed(why));
             }
         };
         let status = resp.status().as_u16();

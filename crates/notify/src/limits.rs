@@ -9,9 +9,10 @@
 //! delivery timeout, and every other destination keeps the rest.
 //!
 //! A delivery that finds its destination saturated waits briefly for a slot only if the
-//! destination is making progress (a slot was freed in the last [`BUSY_WAIT`]: a busy but
-//! fast receiver frees one within milliseconds, so a fan-out of thousands to one fast
-//! receiver does not churn). Otherwise — the destination is slow or hung — it gives its
+//! destination may be making progress: a slot was freed in the last [`BUSY_WAIT`], or the
+//! destination became saturated less than [`BUSY_WAIT`] ago (a busy but fast receiver frees
+//! slots within milliseconds, so a fan-out of thousands to one fast receiver does not
+//! churn, even as it starts). Otherwise — the destination is slow or hung — it gives its
 //! worker slot back at once: the job is *snoozed* ([`herald_worker::JobError::Snooze`]).
 //! Snoozes grow with the number of deliveries the destination has turned away since it last
 //! had a free slot (2 s per `limit` of them, plus jitter, at most [`MAX_SNOOZE`]), so a
@@ -57,6 +58,8 @@ struct Destination {
     sem: Arc<Semaphore>,
     /// When a slot was last freed (ms since the limiter's epoch, +1; 0: never).
     freed_at: AtomicU64,
+    /// When every slot was found taken, since no slot was freed (as `freed_at`; 0: not).
+    saturated_at: AtomicU64,
     /// Deliveries turned away since a slot was last free at once.
     turned_away: AtomicU64,
 }
@@ -74,6 +77,7 @@ impl Drop for Slot {
         self.dest
             .freed_at
             .store(ms_since(self.epoch) + 1, Ordering::Relaxed);
+        self.dest.saturated_at.store(0, Ordering::Relaxed);
     }
 }
 
@@ -130,6 +134,7 @@ impl Destinations {
                 Arc::new(Destination {
                     sem: Arc::new(Semaphore::new(self.limit)),
                     freed_at: AtomicU64::new(0),
+                    saturated_at: AtomicU64::new(0),
                     turned_away: AtomicU64::new(0),
                 })
             })
@@ -137,8 +142,9 @@ impl Destinations {
     }
 
     /// A slot at `url`'s destination. If it is saturated, waits up to `wait` for one, but
-    /// only while the destination is making progress (a slot freed within `wait`); a slow
-    /// or hung destination turns the delivery away at once, with how long to snooze.
+    /// only while the destination may be making progress (a slot freed, or saturation
+    /// begun, within `wait`); a slow or hung destination turns the delivery away at once,
+    /// with how long to snooze.
     pub async fn acquire(&self, url: &str, wait: Duration) -> Result<Slot, Busy> {
         let key = Self::key(url).unwrap_or_else(|| url.to_owned());
         let dest = self.destination(key);
@@ -151,9 +157,18 @@ impl Destinations {
             dest.turned_away.store(0, Ordering::Relaxed);
             return Ok(slot(p));
         }
-        let freed = dest.freed_at.load(Ordering::Relaxed);
+        let now = ms_since(self.epoch) + 1;
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-        let progressing = freed > 0 && ms_since(self.epoch) + 1 - freed <= wait_ms;
+        let recent = |at: u64| at > 0 && now.saturating_sub(at) <= wait_ms;
+        let saturated =
+            match dest
+                .saturated_at
+                .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => now,
+                Err(since) => since,
+            };
+        let progressing = recent(dest.freed_at.load(Ordering::Relaxed)) || recent(saturated);
         if progressing
             && let Ok(Ok(p)) = tokio::time::timeout(wait, dest.sem.clone().acquire_owned()).await
         {
@@ -224,9 +239,11 @@ mod tests {
                     .snooze,
             );
         }
+        // Only deliveries in the first BUSY_WAIT of the saturation waited.
         assert!(
-            t.elapsed() < BUSY_WAIT,
-            "waited for a destination that frees nothing"
+            t.elapsed() < BUSY_WAIT * 3,
+            "waited {:?} for a destination that frees nothing",
+            t.elapsed()
         );
         assert!(snoozes[0] >= BUSY_SNOOZE && snoozes[0] <= 2 * BUSY_SNOOZE);
         assert!(snoozes[199] >= BUSY_SNOOZE * 100 && snoozes[199] <= MAX_SNOOZE);
@@ -235,7 +252,6 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_delivery_gets_the_slot_a_progressing_destination_frees() {
         let d = Arc::new(Destinations::new(1));
-        drop(d.acquire("http://a.test/", Duration::ZERO).await); // a request just finished
         let held = d.acquire("http://a.test/", Duration::ZERO).await;
         let d2 = d.clone();
         let waiter =

@@ -143,8 +143,21 @@ async fn notify_dns_rebinding_never_reaches_the_blocked_address() {
 }
 
 /// A TLS server with a self-signed certificate (Python's ssl module; certificate from the
-/// openssl command line). Returns its port and the process.
-fn self_signed_tls() -> (u16, std::process::Child, tempfile::TempDir) {
+/// openssl command line). Killed when dropped.
+struct SelfSigned {
+    port: u16,
+    child: std::process::Child,
+    _certs: tempfile::TempDir,
+}
+
+impl Drop for SelfSigned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn self_signed_tls() -> SelfSigned {
     let dir = tempfile::tempdir().unwrap();
     let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
     let ok = Command::new("openssl")
@@ -188,15 +201,17 @@ while True:
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    (line.trim().parse().unwrap(), child, dir)
+    SelfSigned {
+        port: line.trim().parse().unwrap(),
+        child,
+        _certs: dir,
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
-    const TIMEOUT: Duration = Duration::from_secs(2);
-    // Arrange: four hostile receivers and a healthy one
+/// Answers 500 with a 10 MB body.
+async fn big_body() -> u16 {
     let big = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let big_port = big.local_addr().unwrap().port();
+    let port = big.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = big.accept().await {
             tokio::spawn(async move {
@@ -215,8 +230,13 @@ async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
             });
         }
     });
+    port
+}
+
+/// Sends its headers one byte a second (slowloris).
+async fn slowloris() -> u16 {
     let slow = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let slow_port = slow.local_addr().unwrap().port();
+    let port = slow.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = slow.accept().await {
             tokio::spawn(async move {
@@ -231,15 +251,31 @@ async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
             });
         }
     });
+    port
+}
+
+/// Accepts and never reads or answers.
+async fn silent() -> u16 {
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
+    let port = silent.local_addr().unwrap().port();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((sock, _)) = silent.accept().await {
-            held.push(sock); // accepted, never read, never answered
+            held.push(sock);
         }
     });
-    let (tls_port, mut tls, _certs) = self_signed_tls();
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    // Arrange: four hostile receivers and a healthy one
+    let big_port = big_body().await;
+    let slow_port = slowloris().await;
+    let silent_port = silent().await;
+    let tls = self_signed_tls();
+    let tls_port = tls.port;
     let healthy = Receiver::start().await;
     let policy = EgressPolicy::parse("127.0.0.0/8").unwrap();
     let client = GuardedClient::new(policy, &settings(TIMEOUT)).unwrap();
@@ -299,8 +335,7 @@ async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
         }
         report.push(format!("{what} {took:.2?}"));
     }
-    let _ = tls.kill();
-    let _ = tls.wait();
+    drop(tls);
     eprintln!(
         "hostile receivers: {}; slowest healthy {slowest:?}",
         report.join(", ")
@@ -398,3 +433,100 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
 }
 
 both_backends!(notify_proxy_variables_in_the_environment_are_ignored);
+
+async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b: Backend) {
+    // Arrange: herald with a 2 s delivery timeout; webhook subscribers at the four hostile
+    // receivers and at 20 healthy paths
+    let big_port = big_body().await;
+    let slow_port = slowloris().await;
+    let silent_port = silent().await;
+    let tls = self_signed_tls();
+    let tls_port = tls.port;
+    let healthy = Receiver::start().await;
+    let app = crate::helpers::TestApp::spawn_with(b, |c| {
+        c.egress_allow = "127.0.0.0/8".into();
+        c.worker_poll_ms = 100;
+        c.delivery_timeout_ms = 2000;
+    })
+    .await;
+    let mut hostile = std::collections::HashMap::new();
+    for (what, url) in [
+        ("10 MB body", format!("http://127.0.0.1:{big_port}/")),
+        ("slowloris", format!("http://127.0.0.1:{slow_port}/")),
+        ("never answers", format!("http://127.0.0.1:{silent_port}/")),
+        ("self-signed TLS", format!("https://127.0.0.1:{tls_port}/")),
+    ] {
+        let r = app
+            .post(
+                &app.page_path("/subscribers"),
+                &json!({"subscriber": {"endpoint": url, "email": "ops@example.com"}}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+        hostile.insert(r.json()["id"].as_str().unwrap().to_owned(), what);
+    }
+    for i in 0..20 {
+        let r = app
+            .post(
+                &app.page_path("/subscribers"),
+                &json!({"subscriber": {"endpoint": healthy.url(&format!("/ok/{i}")), "email": "ops@example.com"}}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    // Act
+    let posted = Instant::now();
+    app.incident(json!({"name": "Hostile", "status": "investigating"}))
+        .await;
+    // Assert: the healthy endpoints are served without waiting for the hostile ones
+    for i in 0..20 {
+        healthy.wait_for(&format!("/ok/{i}"), 1).await;
+    }
+    let healthy_done = posted.elapsed();
+    assert!(
+        healthy_done < Duration::from_secs(5),
+        "healthy deliveries took {healthy_done:?} beside hostile receivers"
+    );
+    // Assert: each hostile attempt is recorded as failed within the timeout, keeping little
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let done: Vec<herald_store::Delivery> = app
+            .store
+            .list_deliveries(&app.page.id, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| hostile.contains_key(&d.subscriber_id) && d.state == "failed")
+            .collect();
+        if done.len() == hostile.len() {
+            break done;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} hostile attempts ended",
+            done.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let all_failed = posted.elapsed();
+    assert!(
+        all_failed < Duration::from_secs(2) + Duration::from_millis(2500),
+        "the hostile attempts took {all_failed:?} to end with a 2 s timeout"
+    );
+    for d in &failed {
+        let what = hostile[&d.subscriber_id];
+        let error = d.last_error.clone().unwrap_or_default();
+        assert!(error.len() <= 4096, "{what}: stored {} bytes", error.len());
+        if what == "10 MB body" {
+            assert_eq!(d.last_status, Some(500), "{what}: {error}");
+        }
+        if what == "self-signed TLS" {
+            assert!(error.contains("certificate"), "{what}: {error}");
+        }
+        eprintln!("{what}: {error:.120}");
+    }
+    drop(tls);
+    eprintln!("healthy done in {healthy_done:?}, hostile attempts ended by {all_failed:?}");
+}
+
+both_backends!(notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little);
