@@ -74,7 +74,9 @@ pub struct Config {
     pub sms_account_sid: Option<String>,
     /// SMS credential (`HERALD_SMS_AUTH_TOKEN`); never logged.
     pub sms_auth_token: Option<String>,
-    /// SMS sender number (`HERALD_SMS_FROM`).
+    /// SMS sender number (`HERALD_SMS_FROM`). The environment provider reads
+    /// `+15550001111` as a number, so a number is taken as the E.164 digits.
+    #[serde(deserialize_with = "phone_number")]
     pub sms_from: Option<String>,
     /// Ranges the guarded HTTP client may reach although they are not public
     /// (`HERALD_EGRESS_ALLOW`, comma-separated CIDRs; empty by default).
@@ -82,6 +84,14 @@ pub struct Config {
     /// An explicit egress proxy for webhooks (`HERALD_EGRESS_PROXY`); proxy environment
     /// variables are never used.
     pub egress_proxy: Option<String>,
+    /// How long one webhook or chat delivery may take, connecting, sending and reading the
+    /// answer, before it counts as failed (`HERALD_DELIVERY_TIMEOUT_MS`; at most 30 s, the
+    /// limit Statuspage gives receivers).
+    pub delivery_timeout_ms: u64,
+    /// Most webhook/chat deliveries in flight to one destination (scheme, host, port) per
+    /// worker process (`HERALD_DELIVERY_PER_DESTINATION`): a hung destination holds at most
+    /// this many worker slots.
+    pub delivery_per_destination: usize,
     /// This worker process's name in the `workers` table and in logs (`HERALD_WORKER_ID`);
     /// random when unset.
     pub worker_id: Option<String>,
@@ -135,6 +145,8 @@ impl Default for Config {
             sms_from: None,
             egress_allow: String::new(),
             egress_proxy: None,
+            delivery_timeout_ms: 30_000,
+            delivery_per_destination: 4,
             fault: None,
             default_page: None,
             client_ip_header: None,
@@ -179,6 +191,8 @@ impl fmt::Debug for Config {
                 "egress_proxy",
                 &self.egress_proxy.as_deref().map(redact_url),
             )
+            .field("delivery_timeout_ms", &self.delivery_timeout_ms)
+            .field("delivery_per_destination", &self.delivery_per_destination)
             .field("fault", &self.fault)
             .field("default_page", &self.default_page)
             .field("client_ip_header", &self.client_ip_header)
@@ -190,6 +204,21 @@ impl fmt::Debug for Config {
             .field("snapshot_listen", &self.snapshot_listen)
             .finish()
     }
+}
+
+/// A phone number given as text, or as the number an environment variable's `+1555...`
+/// parses to (read back as `+` and its digits).
+fn phone_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Phone {
+        Text(String),
+        Digits(u64),
+    }
+    Ok(Option::<Phone>::deserialize(d)?.map(|p| match p {
+        Phone::Text(t) => t,
+        Phone::Digits(n) => format!("+{n}"),
+    }))
 }
 
 /// A URL with any password replaced by `***`.
@@ -264,6 +293,11 @@ impl Config {
         if self.worker_concurrency == 0 || self.worker_stale_ms < 2 * self.worker_heartbeat_ms {
             anyhow::bail!(
                 "configuration: worker_concurrency must be at least 1 and worker_stale_ms at least twice worker_heartbeat_ms"
+            );
+        }
+        if !(1..=30_000).contains(&self.delivery_timeout_ms) || self.delivery_per_destination == 0 {
+            anyhow::bail!(
+                "configuration: delivery_timeout_ms must be 1..=30000 and delivery_per_destination at least 1"
             );
         }
         herald_notify::egress::EgressPolicy::parse(&self.egress_allow)
@@ -351,6 +385,22 @@ mod tests {
             };
             let c = Config::load(Path::new("herald.toml"), &o).unwrap();
             assert_eq!(c.listen, "127.0.0.1:9001", "flags beat everything");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closure returns figment::Error"
+    )]
+    fn an_sms_sender_number_in_the_environment_stays_a_number() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERALD_SMS_FROM", "+15550001111");
+            jail.set_env("HERALD_DELIVERY_PER_DESTINATION", "3");
+            let c = Config::load(Path::new("none.toml"), &Overrides::default()).unwrap();
+            assert_eq!(c.sms_from.as_deref(), Some("+15550001111"));
+            assert_eq!(c.delivery_per_destination, 3);
             Ok(())
         });
     }

@@ -4,6 +4,7 @@ use herald_domain::clock::Clock;
 use herald_notify::Notifier;
 use herald_notify::egress::{ClientSettings, EgressPolicy, GuardedClient};
 use herald_notify::email::Mailer;
+use herald_notify::limits::Destinations;
 use herald_notify::links::Links;
 use herald_notify::sms::{Sms, SmsSettings};
 use herald_store::Store;
@@ -31,8 +32,11 @@ pub async fn notifier(
     clock: &dyn Clock,
 ) -> anyhow::Result<Notifier> {
     let policy = EgressPolicy::parse(&config.egress_allow).map_err(|e| anyhow::anyhow!(e))?;
+    let total = Duration::from_millis(config.delivery_timeout_ms);
     let settings = ClientSettings {
         proxy: config.egress_proxy.clone(),
+        total_timeout: total,
+        connect_timeout: ClientSettings::default().connect_timeout.min(total),
         ..ClientSettings::default()
     };
     let http = GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))?;
@@ -70,6 +74,7 @@ pub async fn notifier(
         http,
         mailer,
         sms,
+        destinations: Arc::new(Destinations::new(config.delivery_per_destination)),
     })
 }
 

@@ -8,9 +8,15 @@
 //!   replays); chat hooks get their own message formats. Any 2xx is success; `410 Gone`
 //!   unsubscribes the endpoint; anything else (3xx included) is retried with backoff,
 //!   honouring `Retry-After`. A URL the egress guard refuses is never retried.
+//! - Per destination (scheme, host, port), at most `delivery_per_destination` requests are
+//!   in flight in a process ([`crate::limits`]); a delivery that finds its destination
+//!   saturated snoozes without spending an attempt, so a hung endpoint holds a few worker
+//!   slots, never the queue.
 //! - Per endpoint, a circuit breaker pauses deliveries after 3 consecutive failures (1 min,
 //!   doubling to 24 h) so a dead endpoint costs one attempt per pause, not one per message;
-//!   10 consecutive failures quarantine the subscriber and e-mail its contact address.
+//!   a delivery that finds its endpoint paused snoozes until the pause ends. 10 consecutive
+//!   failures quarantine the subscriber and e-mail its contact address; its undelivered
+//!   messages become dead letters (replayable once the page's team reactivates it).
 //! - Every attempt's outcome is written to the delivery log.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -79,10 +85,19 @@ fn unconfigured(error: &str) -> Attempt {
     )
 }
 
+/// Nothing sent: the job runs again after `wait` without spending an attempt.
+fn snooze(wait: Duration) -> Attempt {
+    Attempt {
+        state: "snoozed",
+        status: None,
+        result: Err(JobError::Snooze(wait)),
+    }
+}
+
 fn failed(status: Option<u16>, e: JobError) -> Attempt {
     let state = match &e {
         JobError::Permanent(_) => "dead",
-        JobError::Retryable { .. } => "failed",
+        JobError::Retryable { .. } | JobError::Snooze(_) => "failed",
     };
     Attempt {
         state,
@@ -137,10 +152,17 @@ impl Deliver {
             error,
         };
         if sub.state != SubscriberState::Active {
+            // A quarantined endpoint may come back (reactivated by the page's team): its
+            // messages are kept as dead letters to replay. Anyone else left: nothing to keep.
+            let result = if sub.state == SubscriberState::Quarantined {
+                Err(JobError::permanent("the endpoint is quarantined"))
+            } else {
+                Ok(())
+            };
             let a = Attempt {
                 state: "skipped",
                 status: None,
-                result: Ok(()),
+                result,
             };
             store
                 .record_delivery(
@@ -149,7 +171,7 @@ impl Deliver {
                 )
                 .await
                 .map_err(JobError::retry)?;
-            return Ok(());
+            return a.result;
         }
         let frozen: Frozen = event
             .payload
@@ -172,6 +194,9 @@ impl Deliver {
                     .await
             }
         };
+        if let Err(JobError::Snooze(_)) = &attempt.result {
+            return attempt.result; // nothing was sent: no attempt to log
+        }
         let error = attempt.result.as_ref().err().map(ToString::to_string);
         store
             .record_delivery(&log(&attempt, error), ctx.clock.now())
@@ -259,15 +284,21 @@ impl Deliver {
         if let Ok(Some(until)) = store.subscriber_paused_until(&sub.id).await
             && until > now
         {
-            let wait = (until - now).to_std().unwrap_or_default();
-            return failed(
-                None,
-                JobError::Retryable {
-                    error: "the endpoint is paused after repeated failures".into(),
-                    retry_after: Some(wait),
-                },
-            );
+            // Paused after repeated failures: wait for the end of the pause. Not an attempt.
+            return snooze((until - now).to_std().unwrap_or_default());
         }
+        let _slot = match self
+            .notifier
+            .destinations
+            .acquire(url, crate::limits::BUSY_WAIT)
+            .await
+        {
+            Ok(slot) => slot,
+            Err(busy) => {
+                tracing::debug!(subscriber.id = %sub.id, snooze_ms = busy.snooze.as_millis(), "destination saturated; snoozing");
+                return snooze(busy.snooze);
+            }
+        };
         let indicator = serde_json::from_value(frozen.webhook["page"]["status_indicator"].clone())
             .unwrap_or(herald_domain::status::Impact::None);
         let (body, headers): (Value, Vec<(&str, String)>) = match sub.channel {
@@ -348,9 +379,14 @@ impl Deliver {
                     ),
                     Err(e) => (None, e.to_string(), None),
                 };
-                let failures = sub.failures + 1;
-                let pause = pause_for(failures).map(|d| now + d);
-                let _ = store.subscriber_failed(&sub.id, pause).await;
+                // The count from the row, not from `sub`: concurrent failures each count.
+                let failures = store
+                    .subscriber_failed(&sub.id, None)
+                    .await
+                    .unwrap_or(sub.failures + 1);
+                if let Some(pause) = pause_for(failures) {
+                    let _ = store.pause_subscriber(&sub.id, now + pause).await;
+                }
                 if failures >= QUARANTINE_AFTER
                     && store
                         .quarantine_subscriber(&sub.page_id, &sub.id, &actor, now)

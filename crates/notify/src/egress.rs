@@ -9,7 +9,8 @@
 //!   and one private record is an attack, not a mistake).
 //! - The connection goes to the addresses that were checked (they are what the resolver hands
 //!   the HTTP client), so a DNS answer that changes between check and connect (rebinding)
-//!   cannot redirect it.
+//!   cannot redirect it: each new connection resolves once, checks that answer and dials
+//!   exactly it. The resolver is a [`Lookup`], so tests can stand in a rebinding DNS server.
 //! - IP literals in URLs, in every spelling (`2130706433`, `0x7f.1`, `017700000001`,
 //!   `[::ffff:127.0.0.1]`), are normalised by the URL parser and checked the same way.
 //! - No redirects are followed (a 3xx is a failed delivery), proxy environment variables are
@@ -25,11 +26,42 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::{Host, Url};
 
+/// A boxed, sendable future.
+pub type LookupFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send + 'a>,
+>;
+
+/// Where names are resolved: the system resolver ([`SystemLookup`]), or a stub in tests.
+pub trait Lookup: Send + Sync + std::fmt::Debug + 'static {
+    /// Every address of `host`, with `port`.
+    fn lookup<'a>(&'a self, host: &'a str, port: u16) -> LookupFuture<'a>;
+}
+
+/// The operating system's resolver.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup<'a>(&'a self, host: &'a str, port: u16) -> LookupFuture<'a> {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
+    }
+}
+
 /// Which addresses may be reached.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EgressPolicy {
     /// Ranges allowed even though they are not global.
     pub allow: Vec<IpNet>,
+    lookup: Arc<dyn Lookup>,
+}
+
+impl Default for EgressPolicy {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            lookup: Arc::new(SystemLookup),
+        }
+    }
 }
 
 /// Why a URL may not be reached.
@@ -50,7 +82,16 @@ impl EgressPolicy {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { allow })
+        Ok(Self {
+            allow,
+            ..Self::default()
+        })
+    }
+
+    /// The same policy resolving names with `lookup`.
+    pub fn with_lookup(mut self, lookup: Arc<dyn Lookup>) -> Self {
+        self.lookup = lookup;
+        self
     }
 
     /// Whether `ip` may be connected to.
@@ -98,10 +139,11 @@ impl EgressPolicy {
 
     /// Resolves `host` and checks every address; the addresses are returned for pinning.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Blocked> {
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        let addrs: Vec<SocketAddr> = self
+            .lookup
+            .lookup(host, port)
             .await
-            .map_err(|e| Blocked(format!("{host} does not resolve: {e}")))?
-            .collect();
+            .map_err(|e| Blocked(format!("{host} does not resolve: {e}")))?;
         if addrs.is_empty() {
             return Err(Blocked(format!("{host} has no address")));
         }
@@ -323,11 +365,20 @@ impl GuardedClient {
                             .to_owned(),
                     )));
                 }
-                return Err(SendError::Failed(if e.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    text
-                }));
+                if e.is_timeout() {
+                    return Err(SendError::Failed("timed out".to_owned()));
+                }
+                // The causes say what went wrong (refused, reset, certificate verify failed).
+                let mut why = text;
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    let c_text = c.to_string();
+                    if !why.contains(&c_text) {
+                        why = format!("{why}: {c_text}");
+                    }
+                    cause = c.source();
+                }
+                return Err(SendError::Failed(why));
             }
         };
         let status = resp.status().as_u16();

@@ -14,6 +14,7 @@ pub mod deliver;
 pub mod egress;
 pub mod email;
 pub mod fanout;
+pub mod limits;
 pub mod links;
 pub mod render;
 pub mod signing;
@@ -34,6 +35,8 @@ pub struct Notifier {
     /// `None`: e-mail is not configured; e-mail deliveries wait (and retry) until it is.
     pub mailer: Option<email::Mailer>,
     pub sms: Option<sms::Sms>,
+    /// At most so many deliveries in flight per destination in this process.
+    pub destinations: Arc<limits::Destinations>,
 }
 
 /// Registers the fan-out and delivery handlers.

@@ -68,6 +68,8 @@ impl Sms {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
+            // Like the guarded client: proxy environment variables are not followed.
+            .no_proxy()
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self { settings, http })

@@ -178,6 +178,9 @@ pub enum Outcome {
     Retry { at: DateTime<Utc>, error: String },
     /// Failed for good.
     Discard { error: String },
+    /// Not attempted (the handler chose to wait): run again at `at`, and give the attempt
+    /// back (`attempt` goes down by one, so snoozes never exhaust `max_attempts`).
+    Snooze { at: DateTime<Utc> },
 }
 
 /// The outcome of one claimed attempt.
@@ -447,6 +450,22 @@ impl Store {
             let (run_at, error, force_discard) = match &f.outcome {
                 Outcome::Retry { at, error } => (*at, clip(error), false),
                 Outcome::Discard { error } => (now, clip(error), true),
+                Outcome::Snooze { at } => {
+                    let n = tx
+                        .execute(
+                            "UPDATE jobs SET state = 'retryable', attempt = attempt - 1, run_at = $3, \
+                               lease_owner = NULL, lease_expires_at = NULL \
+                             WHERE id = $1 AND attempt = $2 AND state = 'running'",
+                            args![f.id, f.attempt, *at],
+                        )
+                        .await?;
+                    if n == 1 {
+                        report.applied += 1;
+                    } else {
+                        report.fenced.push(f.id);
+                    }
+                    continue;
+                }
                 Outcome::Completed => continue,
             };
             let row: Option<One<String>> = tx

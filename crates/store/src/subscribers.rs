@@ -627,12 +627,24 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let n: crate::db::One<i64> = tx
             .fetch_one(
-                "UPDATE subscribers SET failures = failures + 1, paused_until = $2 WHERE id = $1 RETURNING failures AS v",
+                "UPDATE subscribers SET failures = failures + 1, paused_until = COALESCE($2, paused_until) WHERE id = $1 RETURNING failures AS v",
                 args![id, paused_until],
             )
             .await?;
         tx.commit().await?;
         Ok(n.v)
+    }
+
+    /// Pauses deliveries to a subscriber until `until` (the circuit breaker); a later pause
+    /// already set is kept.
+    pub async fn pause_subscriber(&self, id: &str, until: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "UPDATE subscribers SET paused_until = $2 WHERE id = $1 AND (paused_until IS NULL OR paused_until < $2)",
+            args![id, until],
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Resets a subscriber's failure count after a success.

@@ -24,6 +24,9 @@ pub enum JobError {
     },
     /// Retrying cannot help (a 4xx, an unknown subscriber): discard now.
     Permanent(String),
+    /// Nothing was attempted (the destination is saturated or paused): run again after this
+    /// long without spending an attempt. For waits that are no fault of the job.
+    Snooze(Duration),
 }
 
 impl JobError {
@@ -46,6 +49,7 @@ impl fmt::Display for JobError {
         match self {
             Self::Retryable { error, .. } => write!(f, "{error}"),
             Self::Permanent(e) => write!(f, "permanent: {e}"),
+            Self::Snooze(d) => write!(f, "snoozed for {} ms", d.as_millis()),
         }
     }
 }

@@ -439,6 +439,7 @@ async fn run_one(
                     retry(error, retry_after)
                 }
                 Ok(Ok(Err(JobError::Permanent(error)))) => Outcome::Discard { error },
+                Ok(Ok(Err(JobError::Snooze(d)))) => Outcome::Snooze { at: later(end, d) },
             }
         }
     };
@@ -523,6 +524,7 @@ async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>, _permit: OwnedSemaphoreP
                     Outcome::Completed => "completed",
                     Outcome::Retry { .. } => "retried",
                     Outcome::Discard { .. } => "discarded",
+                    Outcome::Snooze { .. } => "snoozed",
                 }
             };
             inner.metrics.job_outcome(&d.queue, &d.kind, outcome);

@@ -193,6 +193,16 @@ impl TestApp {
 
     /// Starts herald after letting `configure` change the settings.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_with_clock(backend, Arc::new(SystemClock), configure).await
+    }
+
+    /// Starts herald on `clock` (a `ManualClock` to compress time) after letting
+    /// `configure` change the settings.
+    pub async fn spawn_with_clock(
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let mut config = Config {
             database_url: db.url.clone(),
@@ -204,7 +214,6 @@ impl TestApp {
         let store = herald::server::open_store(&config)
             .await
             .expect("open store");
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let page = store
             .create_page(
                 &NewPage::parse("Acme Cloud", "acme", None).unwrap(),

@@ -18,7 +18,7 @@ use crate::helpers::{Backend, TestApp};
 use crate::notify_support::{Hit, Receiver, wait_idle};
 
 /// Whether each (secret, request) verifies under the `standardwebhooks` package.
-fn verify(items: &[(String, Hit)]) -> Vec<bool> {
+pub(crate) fn verify(items: &[(String, Hit)]) -> Vec<bool> {
     let input: Vec<Value> = items
         .iter()
         .map(|(secret, hit)| {

@@ -228,6 +228,7 @@ async fn step(store: &Store, m: &mut Model, op: &Op) {
                         JobState::Retryable
                     }
                     Outcome::Discard { .. } => JobState::Discarded,
+                    Outcome::Snooze { .. } => JobState::Retryable,
                 };
             }
         }

@@ -1,0 +1,532 @@
+//! The guarded outbound client against hostile networks (RELIABILITY.md rows 2, 4 and 5):
+//! a rebinding DNS server, proxy variables in the worker's environment, and receivers that
+//! send 10 MB, dribble headers, never answer or present a self-signed certificate.
+
+use herald_domain::actor::Actor;
+use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::subscriber::{NewSubscriber, SubscriberInput};
+use herald_notify::egress::{
+    ClientSettings, EgressPolicy, GuardedClient, Lookup, LookupFuture, SendError,
+};
+use serde_json::json;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestDb};
+use crate::notify_support::Receiver;
+use crate::process::{Herald, herald_cli};
+
+/// A DNS server under the attacker's control: answers in turn, the last one forever.
+#[derive(Debug)]
+struct Rebinding {
+    answers: Mutex<VecDeque<Vec<IpAddr>>>,
+    calls: AtomicUsize,
+}
+
+impl Rebinding {
+    fn answer(&self, ips: &[&str]) {
+        self.answers
+            .lock()
+            .unwrap()
+            .push_back(ips.iter().map(|s| s.parse().unwrap()).collect());
+    }
+}
+
+impl Lookup for Rebinding {
+    fn lookup<'a>(&'a self, _host: &'a str, port: u16) -> LookupFuture<'a> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut q = self.answers.lock().unwrap();
+        let ips = if q.len() > 1 {
+            q.pop_front().unwrap()
+        } else {
+            q.front().cloned().unwrap_or_default()
+        };
+        Box::pin(async move {
+            Ok(ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect())
+        })
+    }
+}
+
+/// Counts connections; answers each with `reply` (if any) and closes.
+async fn counting(listener: TcpListener, reply: Option<&'static [u8]>) -> Arc<AtomicUsize> {
+    let n = Arc::new(AtomicUsize::new(0));
+    let counted = n.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = sock.read(&mut buf).await;
+                if let Some(r) = reply {
+                    let _ = sock.write_all(r).await;
+                }
+            });
+        }
+    });
+    n
+}
+
+fn settings(timeout: Duration) -> ClientSettings {
+    ClientSettings {
+        connect_timeout: Duration::from_secs(1),
+        total_timeout: timeout,
+        body_cap: 4096,
+        proxy: None,
+    }
+}
+
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+#[tokio::test]
+async fn notify_dns_rebinding_never_reaches_the_blocked_address() {
+    // Arrange: an allowed address (127.0.0.2, the only range allowed) and a blocked one
+    // (127.0.0.1) listening on the same port; a name whose DNS answer the attacker controls
+    let mut bound = None;
+    for _ in 0..20 {
+        let allowed = TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let port = allowed.local_addr().unwrap().port();
+        if let Ok(blocked) = TcpListener::bind(("127.0.0.1", port)).await {
+            bound = Some((allowed, blocked, port));
+            break;
+        }
+    }
+    let (allowed, blocked, port) = bound.expect("a port free on both addresses");
+    let allowed_hits = counting(allowed, Some(OK)).await;
+    let blocked_hits = counting(blocked, Some(OK)).await;
+    let dns = Arc::new(Rebinding {
+        answers: Mutex::default(),
+        calls: AtomicUsize::new(0),
+    });
+    let policy = EgressPolicy::parse("127.0.0.2/32")
+        .unwrap()
+        .with_lookup(dns.clone());
+    let client = GuardedClient::new(policy, &settings(Duration::from_secs(2))).unwrap();
+    let url = format!("http://rebind.test:{port}/hook");
+    // Act 1: the first answer is the allowed address
+    dns.answer(&["127.0.0.2"]);
+    dns.answer(&["127.0.0.1"]);
+    let first = client.post_json(&url, &[], b"{}".to_vec()).await;
+    // Assert: delivered there, after exactly one lookup
+    assert_eq!(first.unwrap().status, 200);
+    assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(dns.calls.load(Ordering::SeqCst), 1, "resolved once");
+    // Act 2: TTL 0, the name now points at loopback
+    let second = client.post_json(&url, &[], b"{}".to_vec()).await;
+    // Assert: blocked, and nothing connected to the blocked listener
+    assert!(matches!(second, Err(SendError::Blocked(_))), "{second:?}");
+    // Act 3: one allowed and one blocked record (Sentry's rule: the whole name is refused)
+    dns.answer(&["127.0.0.2", "127.0.0.1"]);
+    let mixed = client.post_json(&url, &[], b"{}".to_vec()).await;
+    assert!(matches!(mixed, Err(SendError::Blocked(_))), "{mixed:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        blocked_hits.load(Ordering::SeqCst),
+        0,
+        "reached the blocked listener"
+    );
+    assert_eq!(
+        allowed_hits.load(Ordering::SeqCst),
+        1,
+        "a name with a blocked record is refused whole, even its allowed address"
+    );
+}
+
+/// A TLS server with a self-signed certificate (Python's ssl module; certificate from the
+/// openssl command line). Killed when dropped.
+struct SelfSigned {
+    port: u16,
+    child: std::process::Child,
+    _certs: tempfile::TempDir,
+}
+
+impl Drop for SelfSigned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn self_signed_tls() -> SelfSigned {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(ok.success());
+    let script = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+        t.recv(65536)
+        t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        t.close()
+    except Exception:
+        c.close()
+"#;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&cert)
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    SelfSigned {
+        port: line.trim().parse().unwrap(),
+        child,
+        _certs: dir,
+    }
+}
+
+/// Answers 500 with a 10 MB body.
+async fn big_body() -> u16 {
+    let big = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = big.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = big.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 10485760\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 65536];
+                for _ in 0..160 {
+                    if sock.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Sends its headers one byte a second (slowloris).
+async fn slowloris() -> u16 {
+    let slow = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = slow.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = slow.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let _ = sock.read(&mut buf).await;
+                for b in b"HTTP/1.1 200 OK\r\nx-slow: 1111111111111111111111111\r\n\r\n" {
+                    if sock.write_all(&[*b]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Accepts and never reads or answers.
+async fn silent() -> u16 {
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
+    const TIMEOUT: Duration = Duration::from_secs(2);
+    // Arrange: four hostile receivers and a healthy one
+    let big_port = big_body().await;
+    let slow_port = slowloris().await;
+    let silent_port = silent().await;
+    let tls = self_signed_tls();
+    let tls_port = tls.port;
+    let healthy = Receiver::start().await;
+    let policy = EgressPolicy::parse("127.0.0.0/8").unwrap();
+    let client = GuardedClient::new(policy, &settings(TIMEOUT)).unwrap();
+    // Act: every hostile request and 20 healthy ones at once, on one client
+    let timed = |url: String| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = client.post_json(&url, &[], b"{}".to_vec()).await;
+            (t.elapsed(), r)
+        })
+    };
+    let hostile = [
+        ("10 MB body", timed(format!("http://127.0.0.1:{big_port}/"))),
+        ("slowloris", timed(format!("http://127.0.0.1:{slow_port}/"))),
+        (
+            "never answers",
+            timed(format!("http://127.0.0.1:{silent_port}/")),
+        ),
+        (
+            "self-signed TLS",
+            timed(format!("https://127.0.0.1:{tls_port}/")),
+        ),
+    ];
+    let fine: Vec<_> = (0..20)
+        .map(|i| timed(healthy.url(&format!("/ok/{i}"))))
+        .collect();
+    // Assert: healthy requests answered promptly, while the hostile ones were in flight
+    let mut slowest = Duration::ZERO;
+    for f in fine {
+        let (took, r) = f.await.unwrap();
+        assert_eq!(r.unwrap().status, 200);
+        slowest = slowest.max(took);
+    }
+    // Assert: every hostile attempt ended within the timeout (plus scheduling slack)
+    let mut report = Vec::new();
+    for (what, h) in hostile {
+        let (took, r) = h.await.unwrap();
+        assert!(
+            took < TIMEOUT + Duration::from_millis(1500),
+            "{what}: took {took:?}"
+        );
+        match what {
+            "10 MB body" => {
+                let reply = r.unwrap();
+                assert_eq!(reply.status, 500);
+                assert!(
+                    reply.body.len() <= 4096,
+                    "{what}: kept {} bytes",
+                    reply.body.len()
+                );
+            }
+            _ => assert!(
+                matches!(r, Err(SendError::Failed(_))),
+                "{what}: {r:?} (a failure, retried later)"
+            ),
+        }
+        report.push(format!("{what} {took:.2?}"));
+    }
+    drop(tls);
+    eprintln!(
+        "hostile receivers: {}; slowest healthy {slowest:?}",
+        report.join(", ")
+    );
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a healthy delivery took {slowest:?} beside the hostile ones"
+    );
+}
+
+/// The proxy variables a worker must not follow.
+const PROXY_VARS: &[&str] = &[
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
+
+async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
+    // Arrange: a "proxy" listener that counts connections, a webhook receiver and an
+    // emulated SMS API, and a herald process whose environment points every proxy
+    // variable at the listener
+    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let proxied = counting(proxy, None).await;
+    let rx = Receiver::start().await;
+    let db = TestDb::new(b).await;
+    let (ok, page, _, _) = herald_cli(
+        &db.url,
+        &["pages", "create", "--name", "Acme", "--slug", "acme"],
+    )
+    .await;
+    assert!(ok);
+    let page = page.trim().to_owned();
+    let (ok, key, _, _) = herald_cli(&db.url, &["keys", "create", "--page", &page]).await;
+    assert!(ok);
+    let key = key.trim().to_owned();
+    let store = db.store().await;
+    for input in [
+        SubscriberInput {
+            endpoint: Some(rx.url("/hook")),
+            email: Some("ops@example.com".into()),
+            ..SubscriberInput::default()
+        },
+        SubscriberInput {
+            phone_number: Some("+15557654321".into()),
+            skip_confirmation_notification: Some(true),
+            ..SubscriberInput::default()
+        },
+    ] {
+        store
+            .create_subscriber(
+                &page,
+                &NewSubscriber::parse(&input, true).unwrap(),
+                Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+                false,
+                &Actor::cli(),
+                SystemClock.now(),
+            )
+            .await
+            .unwrap();
+    }
+    let sms_url = rx.url("");
+    let mut env: Vec<(&str, &str)> = vec![
+        ("HERALD_EGRESS_ALLOW", "127.0.0.0/8"),
+        ("HERALD_WORKER_POLL_MS", "200"),
+        ("HERALD_SMS_URL", &sms_url),
+        ("HERALD_SMS_ACCOUNT_SID", "AC123"),
+        ("HERALD_SMS_AUTH_TOKEN", "tok"),
+        ("HERALD_SMS_FROM", "+15550001111"),
+    ];
+    env.extend(PROXY_VARS.iter().map(|v| (*v, proxy_url.as_str())));
+    let herald = Herald::start(&db.url, "all", &env).await;
+    // Act
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/pages/{page}/incidents", herald.base))
+        .header("Authorization", format!("OAuth {key}"))
+        .json(&json!({"incident": {"name": "Proxy test", "status": "investigating"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    // Assert: the webhook and the text went straight to their receivers, none via the proxy
+    rx.wait_for("/hook", 1).await;
+    rx.wait_for("/2010-04-01/Accounts/AC123/Messages.json", 1)
+        .await;
+    drop(herald);
+    assert_eq!(
+        proxied.load(Ordering::SeqCst),
+        0,
+        "a request went to the proxy"
+    );
+}
+
+both_backends!(notify_proxy_variables_in_the_environment_are_ignored);
+
+async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b: Backend) {
+    // Arrange: herald with a 2 s delivery timeout; webhook subscribers at the four hostile
+    // receivers and at 20 healthy paths
+    let big_port = big_body().await;
+    let slow_port = slowloris().await;
+    let silent_port = silent().await;
+    let tls = self_signed_tls();
+    let tls_port = tls.port;
+    let healthy = Receiver::start().await;
+    let app = crate::helpers::TestApp::spawn_with(b, |c| {
+        c.egress_allow = "127.0.0.0/8".into();
+        c.worker_poll_ms = 100;
+        c.delivery_timeout_ms = 2000;
+    })
+    .await;
+    let mut hostile = std::collections::HashMap::new();
+    for (what, url) in [
+        ("10 MB body", format!("http://127.0.0.1:{big_port}/")),
+        ("slowloris", format!("http://127.0.0.1:{slow_port}/")),
+        ("never answers", format!("http://127.0.0.1:{silent_port}/")),
+        ("self-signed TLS", format!("https://127.0.0.1:{tls_port}/")),
+    ] {
+        let r = app
+            .post(
+                &app.page_path("/subscribers"),
+                &json!({"subscriber": {"endpoint": url, "email": "ops@example.com"}}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+        hostile.insert(r.json()["id"].as_str().unwrap().to_owned(), what);
+    }
+    for i in 0..20 {
+        let r = app
+            .post(
+                &app.page_path("/subscribers"),
+                &json!({"subscriber": {"endpoint": healthy.url(&format!("/ok/{i}")), "email": "ops@example.com"}}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    // Act
+    let posted = Instant::now();
+    app.incident(json!({"name": "Hostile", "status": "investigating"}))
+        .await;
+    // Assert: the healthy endpoints are served without waiting for the hostile ones
+    for i in 0..20 {
+        healthy.wait_for(&format!("/ok/{i}"), 1).await;
+    }
+    let healthy_done = posted.elapsed();
+    assert!(
+        healthy_done < Duration::from_secs(5),
+        "healthy deliveries took {healthy_done:?} beside hostile receivers"
+    );
+    // Assert: each hostile attempt is recorded as failed within the timeout, keeping little
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let done: Vec<herald_store::Delivery> = app
+            .store
+            .list_deliveries(&app.page.id, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| hostile.contains_key(&d.subscriber_id) && d.state == "failed")
+            .collect();
+        if done.len() == hostile.len() {
+            break done;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} hostile attempts ended",
+            done.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let all_failed = posted.elapsed();
+    assert!(
+        all_failed < Duration::from_secs(2) + Duration::from_millis(2500),
+        "the hostile attempts took {all_failed:?} to end with a 2 s timeout"
+    );
+    for d in &failed {
+        let what = hostile[&d.subscriber_id];
+        let error = d.last_error.clone().unwrap_or_default();
+        assert!(error.len() <= 4096, "{what}: stored {} bytes", error.len());
+        if what == "10 MB body" {
+            assert_eq!(d.last_status, Some(500), "{what}: {error}");
+        }
+        if what == "self-signed TLS" {
+            assert!(error.contains("certificate"), "{what}: {error}");
+        }
+        eprintln!("{what}: {error:.120}");
+    }
+    drop(tls);
+    eprintln!("healthy done in {healthy_done:?}, hostile attempts ended by {all_failed:?}");
+}
+
+both_backends!(notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little);
