@@ -123,7 +123,7 @@ def run(label, channel, count, kind):
     urllib.request.urlopen(req).read()
     t_api = time.perf_counter()
     wall_api_ms = time.time() * 1000
-    q = lambda sql, *a: con.execute(sql, a).fetchone()[0]
+    q = lambda sql, *a: (con.execute(sql, a).fetchone() or (None,))[0]
     # The fan-out job is the newest job when the API answers. Watching it by its id (a
     # primary-key lookup) keeps this poller off the CPU herald needs: counting the jobs
     # table every 20 ms would scan 100,000 rows each time, a core's worth on 2 cores.

@@ -329,7 +329,7 @@ impl Db {
         Ok(match self {
             Db::Sqlite {
                 writer, relaxed, ..
-            } => Tx::Sqlite(sqlite_begin(writer, relaxed, false).await?),
+            } => Tx::Sqlite(sqlite_begin(writer, relaxed).await?),
             Db::Postgres(p, _) => Tx::Pg(p.begin().await?),
         })
     }
@@ -407,30 +407,33 @@ impl Db {
     }
 }
 
-/// Begins a transaction on the SQLite writer, durable (`synchronous = FULL`) or relaxed
-/// (`NORMAL`), switching the connection's mode in the `BEGIN` call when it differs. The flag
-/// is read and written only while this task holds the one writer connection; it is set
-/// before a switch to NORMAL is attempted and cleared only after a switch to FULL worked, so
-/// it never claims FULL for a connection that may be NORMAL.
+/// The statement that puts the SQLite writer in the wanted mode (`synchronous = NORMAL` for
+/// relaxed writes, `FULL` for durable ones), or "" when it is in it already. `relaxed` is
+/// read and written only while holding the one writer connection; it is set before a switch
+/// to NORMAL is tried, and the caller clears it only after a durable statement ran, so it
+/// never claims FULL for a connection that may be NORMAL.
+fn sqlite_switch(relaxed: &AtomicBool, want_relaxed: bool) -> &'static str {
+    match (want_relaxed, relaxed.load(Ordering::Acquire)) {
+        (true, true) | (false, false) => "",
+        (true, false) => {
+            relaxed.store(true, Ordering::Release);
+            "PRAGMA synchronous = NORMAL; "
+        }
+        (false, true) => "PRAGMA synchronous = FULL; ",
+    }
+}
+
+/// Begins a durable transaction on the SQLite writer, switching a relaxed writer back to
+/// `FULL` in the same call (SQLite refuses the switch inside a transaction).
 async fn sqlite_begin(
     writer: &SqlitePool,
     relaxed: &AtomicBool,
-    want_relaxed: bool,
 ) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
     let conn = writer.acquire().await?;
-    let is_relaxed = relaxed.load(Ordering::Acquire);
-    let begin = match (want_relaxed, is_relaxed) {
-        (true, true) | (false, false) => "BEGIN IMMEDIATE",
-        (true, false) => {
-            relaxed.store(true, Ordering::Release);
-            "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE"
-        }
-        (false, true) => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
-    };
-    let tx = sqlx::Transaction::begin(conn, Some(begin.into_sql_str())).await?;
-    if !want_relaxed && is_relaxed {
-        relaxed.store(false, Ordering::Release);
-    }
+    let switch = sqlite_switch(relaxed, false);
+    let begin = sqlx::AssertSqlSafe(format!("{switch}BEGIN IMMEDIATE")).into_sql_str();
+    let tx = sqlx::Transaction::begin(conn, Some(begin)).await?;
+    relaxed.store(false, Ordering::Release);
     Ok(tx)
 }
 
@@ -445,15 +448,7 @@ async fn sqlite_single<T: Row>(
     args: Vec<Arg>,
 ) -> Result<Vec<T>, sqlx::Error> {
     let mut conn = writer.acquire().await?;
-    let is_relaxed = relaxed.load(Ordering::Acquire);
-    let switch = match (want_relaxed, is_relaxed) {
-        (true, true) | (false, false) => "",
-        (true, false) => {
-            relaxed.store(true, Ordering::Release);
-            "PRAGMA synchronous = NORMAL; "
-        }
-        (false, true) => "PRAGMA synchronous = FULL; ",
-    };
+    let switch = sqlite_switch(relaxed, want_relaxed);
     let rows = if switch.is_empty() {
         Conn::Sqlite(&mut conn).fetch_all(sql, args).await?
     } else {
@@ -462,7 +457,7 @@ async fn sqlite_single<T: Row>(
             .fetch_all(sqlx::AssertSqlSafe(text), args)
             .await?
     };
-    if !want_relaxed && is_relaxed {
+    if !want_relaxed {
         relaxed.store(false, Ordering::Release);
     }
     Ok(rows)
