@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{optional_text, required_text};
 use crate::time::PageZone;
+use crate::uptime::UptimeWeights;
 use crate::{Invalid, Result};
 
 /// A status page.
@@ -80,6 +81,9 @@ pub struct PageSettings {
     pub custom_header_text: Option<String>,
     /// Plain text shown below the page (herald extension).
     pub custom_footer_text: Option<String>,
+    /// How much of each status counts as down time in this page's uptime (herald
+    /// extension); `None`: the instance's `uptime_weight_*` settings.
+    pub uptime_weights: Option<UptimeWeights>,
 }
 
 impl PageSettings {
@@ -345,6 +349,9 @@ pub struct PagePatch {
     pub custom_header_text: Option<Option<String>>,
     #[serde(deserialize_with = "crate::patch::double_option")]
     pub custom_footer_text: Option<Option<String>>,
+    /// Herald extension: this page's uptime weights; `null` returns to the instance's.
+    #[serde(deserialize_with = "crate::patch::double_option")]
+    pub uptime_weights: Option<Option<UptimeWeights>>,
 }
 
 type Check = fn(&str, &str) -> Result<String>;
@@ -463,6 +470,9 @@ impl Page {
             text,
             1000,
         )?;
+        if let Some(w) = &patch.uptime_weights {
+            s.uptime_weights = w.map(|w| w.validated("page.uptime_weights")).transpose()?;
+        }
         set_opt(&mut s.url, &patch.url, "page.url", url, 2048)?;
         set_opt(
             &mut s.support_url,

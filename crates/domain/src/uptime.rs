@@ -14,14 +14,18 @@
 //! time-weighted mean of its components'.
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::Invalid;
 use crate::status::ComponentStatus;
 use crate::time::PageZone;
 
 /// How much of the time spent in each status counts as down time, from 0.0 to 1.0. Time
-/// under maintenance is never counted; operational time is always up.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// under maintenance is never counted; operational time is always up. Set for the instance
+/// (`uptime_weight_*` settings) and, optionally, per page (`PageSettings::uptime_weights`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct UptimeWeights {
     /// Share of major-outage time counted as down (default 1.0).
     pub major_outage: f64,
@@ -44,11 +48,39 @@ impl Default for UptimeWeights {
 impl UptimeWeights {
     /// Validates weights: each must be between 0 and 1.
     pub fn new(major: f64, partial: f64, degraded: f64) -> Result<Self, Invalid> {
-        for (field, v) in [
-            ("uptime_weight_major", major),
-            ("uptime_weight_partial", partial),
-            ("uptime_weight_degraded", degraded),
-        ] {
+        Self::checked(
+            [
+                "uptime_weight_major",
+                "uptime_weight_partial",
+                "uptime_weight_degraded",
+            ],
+            major,
+            partial,
+            degraded,
+        )
+    }
+
+    /// These weights, validated, with errors naming `prefix.major_outage` and so on.
+    pub fn validated(self, prefix: &str) -> Result<Self, Invalid> {
+        Self::checked(
+            [
+                &format!("{prefix}.major_outage"),
+                &format!("{prefix}.partial_outage"),
+                &format!("{prefix}.degraded_performance"),
+            ],
+            self.major_outage,
+            self.partial_outage,
+            self.degraded_performance,
+        )
+    }
+
+    fn checked(
+        fields: [&str; 3],
+        major: f64,
+        partial: f64,
+        degraded: f64,
+    ) -> Result<Self, Invalid> {
+        for (field, v) in fields.into_iter().zip([major, partial, degraded]) {
             if !(0.0..=1.0).contains(&v) {
                 return Err(Invalid::new(
                     field,

@@ -8,6 +8,7 @@ use herald_domain::page::{Branding, Page};
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::template::Template;
 use herald_domain::time::PageZone;
+use herald_domain::uptime::UptimeWeights;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -70,6 +71,9 @@ pub struct PageV1 {
     pub custom_header_text: Option<String>,
     /// Herald extension: text shown below the public page.
     pub custom_footer_text: Option<String>,
+    /// Herald extension: how much of each status counts as down time in this page's uptime;
+    /// `null`: the instance's weights.
+    pub uptime_weights: Option<UptimeWeights>,
 }
 
 impl PageV1 {
@@ -127,6 +131,7 @@ impl PageV1 {
             page_url: p.public_url(base_url),
             custom_header_text: s.custom_header_text,
             custom_footer_text: s.custom_footer_text,
+            uptime_weights: s.uptime_weights,
         }
     }
 }

@@ -7,9 +7,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::admin_screens::{hidden, owner, refused, summary};
-use crate::admin_support::{admin_page, audit_count};
+use crate::admin_support::{Admin, admin_page, audit_count};
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Resp, TestApp};
 
 /// Top-level names in the order the page shows them.
 async fn top_order(app: &TestApp) -> Vec<String> {
@@ -265,7 +265,103 @@ async fn admin_page_settings_save_and_refuse_bad_or_stale_forms(backend: Backend
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
 }
 
+/// Posts the settings form with uptime weights `w` (major, partial, degraded).
+async fn post_weights(a: &Admin, app: &TestApp, version: &str, w: [&str; 3]) -> Resp {
+    let f = [
+        ("name", "Acme Cloud"),
+        ("slug", "acme"),
+        ("time_zone", "UTC"),
+        ("major_outage", w[0]),
+        ("partial_outage", w[1]),
+        ("degraded_performance", w[2]),
+        ("version", version),
+    ];
+    a.post(&admin_page(app, "/settings"), &f).await
+}
+
+async fn admin_page_uptime_weights_are_the_pages_own(backend: Backend) {
+    // Arrange: two pages; only the first gets weights of its own
+    let app = TestApp::spawn(backend).await;
+    let a = owner(&app).await;
+    let beta = app.new_page("beta").await;
+    let key = app.new_key(None, false).await; // an account-wide key: the test key is acme's
+    let r = app
+        .send_as(
+            &key,
+            reqwest::Method::PATCH,
+            &format!("/v1/pages/{}", beta.id),
+            Some(&json!({"page": {"name": "Beta Co"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let version = hidden(&a.get(&admin_page(&app, "/settings")).await.text, "version");
+    let n = audit_count(&app).await;
+    let post = |w: [&'static str; 3]| post_weights(&a, &app, &version, w);
+    let says = |text: &str, major: &str, partial: &str| {
+        text.contains(&format!(
+            "major outage counts {major}% as down time, a partial outage {partial}%"
+        ))
+    };
+    // Act + Assert: bad input changes nothing
+    refused(&post(["1", "", "0"]).await, "Set all three weights");
+    refused(&post(["1", "lots", "0"]).await, "Enter a number");
+    refused(&post(["1", "1.5", "0"]).await, "between 0 and 1");
+    refused(&post(["1", "NaN", "0"]).await, "Enter a number");
+    assert_eq!(audit_count(&app).await, n, "nothing written");
+    let up = app.public("/p/acme/uptime", &[]).await;
+    assert!(says(&up.text, "100", "30"), "{} {}", up.status, up.text);
+    // the page's own weights: its uptime page and its v1 object show them, the other page
+    // keeps the instance's
+    let r = post(["0.9", "0.5", "0.1"]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(audit_count(&app).await, n + 1);
+    assert!(says(
+        &app.public("/p/acme/uptime", &[]).await.text,
+        "90",
+        "50"
+    ));
+    assert!(says(
+        &app.public("/p/beta/uptime", &[]).await.text,
+        "100",
+        "30"
+    ));
+    let v1 = app.get(&format!("/v1/pages/{}", app.page.id)).await;
+    assert_eq!(
+        v1.json()["uptime_weights"],
+        json!({"major_outage": 0.9, "partial_outage": 0.5, "degraded_performance": 0.1})
+    );
+    let form = a.get(&admin_page(&app, "/settings")).await.text;
+    assert!(form.contains("value=\"0.5\""), "the form shows them");
+    // through the v1 API: out of range refused, null returns to the instance's weights
+    let bad = app
+        .patch(
+            &format!("/v1/pages/{}", app.page.id),
+            &json!({"page": {"uptime_weights": {"major_outage": 2, "partial_outage": 0, "degraded_performance": 0}}}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains("page.uptime_weights.major_outage"));
+    assert!(says(
+        &app.public("/p/acme/uptime", &[]).await.text,
+        "90",
+        "50"
+    ));
+    let reset = app
+        .patch(
+            &format!("/v1/pages/{}", app.page.id),
+            &json!({"page": {"uptime_weights": null}}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
+    assert!(says(
+        &app.public("/p/acme/uptime", &[]).await.text,
+        "100",
+        "30"
+    ));
+}
+
 both_backends!(
     admin_groups_order_and_component_delete,
     admin_page_settings_save_and_refuse_bad_or_stale_forms,
+    admin_page_uptime_weights_are_the_pages_own,
 );

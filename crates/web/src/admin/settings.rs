@@ -62,7 +62,25 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("css_oranges", "Partial outage colour", "#rrggbb (optional)"),
     ("css_reds", "Major outage colour", "#rrggbb (optional)"),
     ("css_blues", "Maintenance colour", "#rrggbb (optional)"),
+    (
+        "major_outage",
+        "Uptime: share of major-outage time counted as down",
+        "0 to 1. Leave all three blank for the instance's weights.",
+    ),
+    (
+        "partial_outage",
+        "Uptime: share of partial-outage time counted as down",
+        "0 to 1, e.g. 0.3",
+    ),
+    (
+        "degraded_performance",
+        "Uptime: share of degraded-performance time counted as down",
+        "0 to 1, e.g. 0",
+    ),
 ];
+
+/// The form fields of the page's uptime weights (a `PagePatch::uptime_weights` object).
+const WEIGHTS: [&str; 3] = ["major_outage", "partial_outage", "degraded_performance"];
 
 /// Fields that cannot be cleared.
 const REQUIRED: &[&str] = &["name", "slug", "time_zone"];
@@ -96,6 +114,12 @@ fn current(page: &Page) -> Fields {
             "slug" => page.slug.clone(),
             "domain" => page.domain.clone().unwrap_or_default(),
             "time_zone" => page.zone.name().to_owned(),
+            w if WEIGHTS.contains(&w) => v
+                .get("uptime_weights")
+                .and_then(|o| o.get(w))
+                .and_then(Value::as_f64)
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
             other => v
                 .get(other)
                 .and_then(Value::as_str)
@@ -161,7 +185,7 @@ pub(super) async fn settings(
 /// The form as a `PagePatch`: every field is sent; a blank optional one clears the value.
 fn patch(fields: &Fields, f: &mut FormState) -> Option<PagePatch> {
     let mut m = Map::new();
-    for (name, _, _) in FIELDS {
+    for (name, _, _) in FIELDS.iter().filter(|(n, _, _)| !WEIGHTS.contains(n)) {
         let v = fields.get(name).trim();
         if v.is_empty() {
             if REQUIRED.contains(name) {
@@ -172,6 +196,7 @@ fn patch(fields: &Fields, f: &mut FormState) -> Option<PagePatch> {
             m.insert((*name).to_owned(), Value::String(v.to_owned()));
         }
     }
+    m.insert("uptime_weights".to_owned(), weights(fields, f));
     if f.has_errors() {
         return None;
     }
@@ -182,6 +207,28 @@ fn patch(fields: &Fields, f: &mut FormState) -> Option<PagePatch> {
             None
         }
     }
+}
+
+/// The uptime weights of the form: all three blank is `null` (the instance's weights), all
+/// three numbers an object (the domain checks their range), anything else a field error.
+fn weights(fields: &Fields, f: &mut FormState) -> Value {
+    let given: Vec<(&str, &str)> = WEIGHTS.iter().map(|w| (*w, fields.get(w).trim())).collect();
+    if given.iter().all(|(_, v)| v.is_empty()) {
+        return Value::Null;
+    }
+    let mut o = Map::new();
+    for (w, v) in given {
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() => {
+                o.insert(w.to_owned(), x.into());
+            }
+            _ if v.is_empty() => {
+                f.add(w, "Set all three weights, or leave all three blank.");
+            }
+            _ => f.add(w, "Enter a number from 0 to 1, such as 0.3."),
+        }
+    }
+    Value::Object(o)
 }
 
 /// Saves the settings (owners).

@@ -100,6 +100,8 @@ impl Source {
                 )
             }),
         });
+        // The page's own weights, if it set them, else the instance's.
+        let weights = page.settings.uptime_weights.unwrap_or(weights);
         Ok(Some(Source {
             page,
             components,
