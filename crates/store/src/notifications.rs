@@ -269,15 +269,33 @@ impl Store {
         Ok(())
     }
 
-    /// The newest deliveries of a page.
-    pub async fn list_deliveries(&self, page_id: &str, limit: i64) -> Result<Vec<Delivery>> {
-        let rows: Vec<DeliveryRow> = self
-            .db
-            .read(
-                "SELECT * FROM deliveries WHERE page_id = $1 ORDER BY updated_at DESC, id LIMIT $2",
-                args![page_id, limit.clamp(1, 10_000)],
-            )
-            .await?;
+    /// The newest deliveries of a page, or of one of its subscribers.
+    pub async fn list_deliveries(
+        &self,
+        page_id: &str,
+        subscriber_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        let limit = limit.clamp(1, 10_000);
+        let rows: Vec<DeliveryRow> = match subscriber_id {
+            None => {
+                self.db
+                    .read(
+                        "SELECT * FROM deliveries WHERE page_id = $1 ORDER BY updated_at DESC, id LIMIT $2",
+                        args![page_id, limit],
+                    )
+                    .await?
+            }
+            Some(s) => {
+                self.db
+                    .read(
+                        "SELECT * FROM deliveries WHERE subscriber_id = $1 AND page_id = $2 \
+                         ORDER BY updated_at DESC, id LIMIT $3",
+                        args![s, page_id, limit],
+                    )
+                    .await?
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|r| Delivery {

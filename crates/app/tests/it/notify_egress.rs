@@ -492,7 +492,7 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
     let failed = loop {
         let done: Vec<herald_store::Delivery> = app
             .store
-            .list_deliveries(&app.page.id, 100)
+            .list_deliveries(&app.page.id, None, 100)
             .await
             .unwrap()
             .into_iter()

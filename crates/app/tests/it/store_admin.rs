@@ -5,8 +5,9 @@ use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::{ComponentInput, GroupInput, NewComponent, display_order};
 use herald_domain::page::NewPage;
+use herald_domain::subscriber::Channel;
 use herald_domain::template::{Template, TemplateInput};
-use herald_store::{Store, StoreError};
+use herald_store::{DeliveryRecord, Store, StoreError};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestDb};
@@ -167,7 +168,52 @@ async fn admin_store_updates_templates_in_one_audited_write(b: Backend) {
     );
 }
 
+async fn admin_store_lists_one_subscribers_deliveries_however_old(b: Backend) {
+    // Arrange: one subscriber's two deliveries, then 300 newer ones to another subscriber
+    // (more than a screen's worth), and one to the same subscriber id on another page
+    let (_db, store, _actor, page) = open(b).await;
+    let record = |id: String, sub: &'static str, page: String, at: i64| {
+        let store = store.clone();
+        async move {
+            let d = DeliveryRecord {
+                id: &id,
+                event_id: "ev",
+                subscriber_id: sub,
+                page_id: &page,
+                channel: Channel::Webhook,
+                state: "delivered",
+                attempt: 1,
+                status: Some(200),
+                error: None,
+            };
+            store.record_delivery(&d, from_ms(at)).await.unwrap();
+        }
+    };
+    record("old-1".into(), "alice", page.clone(), T0).await;
+    record("old-2".into(), "alice", page.clone(), T0 + 1).await;
+    for i in 0..300 {
+        record(format!("bob-{i}"), "bob", page.clone(), T0 + 10 + i).await;
+    }
+    record("elsewhere".into(), "alice", "other-page".into(), T0 + 1000).await;
+    // Act
+    let alice = store
+        .list_deliveries(&page, Some("alice"), 200)
+        .await
+        .unwrap();
+    let newest = store.list_deliveries(&page, None, 200).await.unwrap();
+    // Assert
+    let ids: Vec<&str> = alice.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["old-2", "old-1"],
+        "only hers, on this page, newest first"
+    );
+    assert_eq!(newest.len(), 200);
+    assert!(newest.iter().all(|d| d.subscriber_id == "bob"));
+}
+
 both_backends!(
     admin_store_moves_components_among_their_siblings,
     admin_store_updates_templates_in_one_audited_write,
+    admin_store_lists_one_subscribers_deliveries_however_old,
 );

@@ -17,8 +17,6 @@ use crate::state::AppState;
 
 /// Log rows read per screen.
 const LOG_LIMIT: i64 = 200;
-/// How far back a subscriber's log looks (TODO-performance: a store query by subscriber).
-const SUBSCRIBER_SCAN: i64 = 10_000;
 
 pub(super) struct DeliveryLine {
     pub id: String,
@@ -92,20 +90,14 @@ async fn log(
             Err(e) => return super::manage::failed(&e),
         }
     }
-    let limit = if subscriber_id.is_some() {
-        SUBSCRIBER_SCAN
-    } else {
-        LOG_LIMIT
-    };
-    let ds = match app.store().list_deliveries(&page.id, limit).await {
+    let ds = match app
+        .store()
+        .list_deliveries(&page.id, subscriber_id, LOG_LIMIT)
+        .await
+    {
         Ok(d) => d,
         Err(e) => return super::manage::failed(&e),
     };
-    let ds: Vec<Delivery> = ds
-        .into_iter()
-        .filter(|d| subscriber_id.is_none_or(|s| d.subscriber_id == s))
-        .take(LOG_LIMIT as usize)
-        .collect();
     let status = if message.is_empty() {
         StatusCode::OK
     } else {
