@@ -297,10 +297,7 @@ impl Db {
                 let mut c = reader.acquire().await?;
                 Ok(Conn::Sqlite(&mut c).fetch_all(sql, args).await?)
             }
-            Db::Postgres(p, _) => {
-                let mut c = p.acquire().await?;
-                Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
-            }
+            Db::Postgres(p, _) => pg_all(p, sql, args).await,
         }
     }
 
@@ -335,9 +332,10 @@ impl Db {
     }
 
     /// Runs one statement that commits on its own (no `BEGIN`/`COMMIT` around it: a single
-    /// statement is atomic) without waiting for the disk, and returns its rows. It survives a crash of herald (the database has it) but may be lost with
-    /// the machine's power, and then only with other such writes: both databases write their
-    /// log in order, so the next durable commit makes it durable too. Only for writes whose
+    /// statement is atomic) without waiting for the disk, and returns its rows. It survives
+    /// a crash of herald (the database has it) but may be lost with the machine's power, and
+    /// then only with other such writes: both databases write their log in order, so the
+    /// next durable commit makes it durable too. Only for writes whose
     /// loss is harmless by design: a job claim lost this way leaves the job available, as if
     /// the worker had died before claiming it.
     ///
@@ -354,10 +352,7 @@ impl Db {
             Db::Sqlite {
                 writer, relaxed, ..
             } => Ok(sqlite_single(writer, relaxed, true, sql, args).await?),
-            Db::Postgres(_, r) => {
-                let mut c = r.acquire().await?;
-                Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
-            }
+            Db::Postgres(_, r) => pg_all(r, sql, args).await,
         }
     }
 
@@ -373,10 +368,7 @@ impl Db {
             Db::Sqlite {
                 writer, relaxed, ..
             } => Ok(sqlite_single(writer, relaxed, false, sql, args).await?),
-            Db::Postgres(p, _) => {
-                let mut c = p.acquire().await?;
-                Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
-            }
+            Db::Postgres(p, _) => pg_all(p, sql, args).await,
         }
     }
 
@@ -405,6 +397,16 @@ impl Db {
             }
         }
     }
+}
+
+/// All rows of one statement on a connection from `pool` (no transaction around it).
+async fn pg_all<T: Row>(
+    pool: &PgPool,
+    sql: impl SqlSafeStr,
+    args: Vec<Arg>,
+) -> Result<Vec<T>, StoreError> {
+    let mut c = pool.acquire().await?;
+    Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
 }
 
 /// The statement that puts the SQLite writer in the wanted mode (`synchronous = NORMAL` for

@@ -3,9 +3,10 @@
 //! its own task under the kind's deadline (a panic or a timeout is a failed attempt), and
 //! hands the outcome to the acker, which commits outcomes in batches, a few transactions at
 //! a time. Several claims and acknowledgements in flight keep the database busy when each
-//! carries one job; claims do not wait for the disk (see `Store::claim_jobs`). Beside them: a heartbeat (so the sweeper on any node knows
-//! this process is alive), and housekeeping that promotes due scheduled/retryable jobs and
-//! sweeps the jobs of dead workers and of attempts past their deadline.
+//! carries one job; claims do not wait for the disk (see `Store::claim_jobs`). Beside them:
+//! a heartbeat (so the sweeper on any node knows this process is alive), and housekeeping
+//! that promotes due scheduled/retryable jobs and sweeps the jobs of dead workers and of
+//! attempts past their deadline.
 //!
 //! Wake-up is immediate on enqueue (an in-process signal, and PostgreSQL NOTIFY from other
 //! nodes via the listener in `app`), with polling as the fallback. Shutdown stops claiming,
@@ -473,13 +474,14 @@ async fn run_one(
 /// the database is busy.
 async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
     let max = inner.config.ack_batch.max(1);
-    let in_flight = Arc::new(Semaphore::new(inner.config.ack_parallel.max(1)));
+    let parallel = inner.config.ack_parallel.max(1);
     let mut acks = JoinSet::new();
     loop {
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            break;
-        };
         while acks.try_join_next().is_some() {}
+        if acks.len() >= parallel {
+            acks.join_next().await;
+            continue;
+        }
         let Some(first) = rx.recv().await else { break };
         let mut batch = vec![first];
         while batch.len() < max {
@@ -488,46 +490,44 @@ async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
                 Err(_) => break,
             }
         }
-        acks.spawn(ack_batch(inner.clone(), batch, permit));
+        acks.spawn(ack_batch(inner.clone(), batch));
     }
     while acks.join_next().await.is_some() {}
 }
 
 /// Commits one batch of outcomes (retrying while the database is unreachable) and counts
 /// them.
-async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>, _permit: OwnedSemaphorePermit) {
-    {
-        let finishes: Vec<Finish> = batch.iter().map(|d| d.finish.clone()).collect();
-        let mut tries = 0;
-        let report = loop {
-            match inner.store.finish_jobs(&finishes, inner.clock.now()).await {
-                Ok(r) => break Some(r),
-                Err(e) if tries < 20 => {
-                    tries += 1;
-                    tracing::warn!(error = %e, "recording job outcomes failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, jobs = finishes.len(), "could not record job outcomes; their leases will expire and they will run again");
-                    break None;
-                }
+async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>) {
+    let finishes: Vec<Finish> = batch.iter().map(|d| d.finish.clone()).collect();
+    let mut tries = 0;
+    let report = loop {
+        match inner.store.finish_jobs(&finishes, inner.clock.now()).await {
+            Ok(r) => break Some(r),
+            Err(e) if tries < 20 => {
+                tries += 1;
+                tracing::warn!(error = %e, "recording job outcomes failed; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = finishes.len(), "could not record job outcomes; their leases will expire and they will run again");
+                break None;
+            }
+        }
+    };
+    let Some(report) = report else { return };
+    for d in &batch {
+        let outcome = if report.fenced.contains(&d.finish.id) {
+            "fenced"
+        } else if report.discarded.contains(&d.finish.id) {
+            "discarded"
+        } else {
+            match d.finish.outcome {
+                Outcome::Completed => "completed",
+                Outcome::Retry { .. } => "retried",
+                Outcome::Discard { .. } => "discarded",
+                Outcome::Snooze { .. } => "snoozed",
             }
         };
-        let Some(report) = report else { return };
-        for d in &batch {
-            let outcome = if report.fenced.contains(&d.finish.id) {
-                "fenced"
-            } else if report.discarded.contains(&d.finish.id) {
-                "discarded"
-            } else {
-                match d.finish.outcome {
-                    Outcome::Completed => "completed",
-                    Outcome::Retry { .. } => "retried",
-                    Outcome::Discard { .. } => "discarded",
-                    Outcome::Snooze { .. } => "snoozed",
-                }
-            };
-            inner.metrics.job_outcome(&d.queue, &d.kind, outcome);
-        }
+        inner.metrics.job_outcome(&d.queue, &d.kind, outcome);
     }
 }

@@ -7,7 +7,7 @@ use herald_domain::user::Role;
 
 use super::confirm::{Confirm, confirm_page};
 use super::incident_view::load_incident;
-use super::incidents::load_page;
+use super::incidents::page_for;
 use super::see_other;
 use super::session::{Posted, Signed};
 use super::views::Layout;
@@ -19,10 +19,7 @@ pub(super) async fn confirm_delete(
     who: Signed,
     Path((page_id, incident_id)): Path<(String, String)>,
 ) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
         Ok(p) => p,
         Err(r) => return r,
     };

@@ -45,6 +45,19 @@ pub(super) async fn load_page(app: &AppState, id: &str) -> Result<Page, Response
     }
 }
 
+/// The page `id`, for someone whose role allows `role`: 403 first, then 404.
+pub(super) async fn page_for(
+    app: &AppState,
+    who: &Signed,
+    id: &str,
+    role: Role,
+) -> Result<Page, Response> {
+    if let Some(r) = who.refuse_unless(role) {
+        return Err(r);
+    }
+    load_page(app, id).await
+}
+
 pub(super) async fn components(app: &AppState, page: &Page) -> Result<Vec<Component>, Response> {
     app.store()
         .list_components(&page.id)
@@ -194,10 +207,7 @@ async fn new_form(
     maintenance: bool,
     template: Option<String>,
 ) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -256,10 +266,7 @@ pub(super) async fn create_maintenance(
 }
 
 async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &p.who, &page_id, Role::IncidentManager).await {
         Ok(p) => p,
         Err(r) => return r,
     };

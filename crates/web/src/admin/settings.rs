@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::form::{Fields, FormState};
-use super::incidents::load_page;
+use super::incidents::page_for;
 use super::session::{Posted, Signed};
 use super::views::Layout;
 use super::{html_status, see_other};
@@ -171,10 +171,7 @@ pub(super) async fn settings(
     Path(page_id): Path<String>,
     Query(q): Query<SavedQuery>,
 ) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -237,10 +234,7 @@ pub(super) async fn save_settings(
     Path(page_id): Path<String>,
     p: Posted,
 ) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &p.who, &page_id, Role::Owner).await {
         Ok(p) => p,
         Err(r) => return r,
     };

@@ -13,7 +13,7 @@ use herald_store::{StoreError, SubscriberQuery};
 use serde::Deserialize;
 
 use super::form::{FormState, Opt, options};
-use super::incidents::load_page;
+use super::incidents::{load_page, page_for};
 use super::session::{Posted, Signed};
 use super::views::Layout;
 use super::{html_status, see_other};
@@ -329,10 +329,7 @@ pub(super) async fn export_csv(
     Path(page_id): Path<String>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
         Ok(p) => p,
         Err(r) => return r,
     };

@@ -12,7 +12,7 @@ use herald_domain::user::Role;
 
 use super::form::FormState;
 use super::incident_view::{incident_view, load_incident};
-use super::incidents::{components, load_page, picked};
+use super::incidents::{components, page_for, picked};
 use super::session::Posted;
 use super::{html_status, see_other};
 use crate::state::AppState;
@@ -24,10 +24,7 @@ pub(super) async fn post_update(
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
 ) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &p.who, &page_id, Role::IncidentManager).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -94,10 +91,7 @@ pub(super) async fn postmortem(
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
 ) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let page = match load_page(&app, &page_id).await {
+    let page = match page_for(&app, &p.who, &page_id, Role::IncidentManager).await {
         Ok(p) => p,
         Err(r) => return r,
     };
