@@ -7,8 +7,9 @@
 //! structs, which sqlx implements for both backends' row types.
 //!
 //! SQLite gets one writer connection (every write transaction queues for it, which is what
-//! makes SQLite safe under concurrency: no `SQLITE_BUSY` mid-transaction) and a small pool
-//! of query-only readers. PostgreSQL uses one pool for both.
+//! makes SQLite safe under concurrency: no `SQLITE_BUSY` mid-transaction), held by herald
+//! rather than a pool (`writer.rs` says why), and a small pool of query-only readers.
+//! PostgreSQL uses one pool for both.
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -18,11 +19,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, Postgres, SqlSafeStr, Sqlite};
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::error::StoreError;
+
+mod flush;
+mod writer;
+use writer::{Ack, Writer, WriterTx};
 
 /// Which database herald runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +58,8 @@ impl Default for DbOptions {
 #[derive(Clone)]
 pub(crate) enum Db {
     Sqlite {
-        writer: SqlitePool,
+        writer: Writer,
         reader: SqlitePool,
-        /// Whether the writer connection may be at `synchronous = NORMAL` (left so by a
-        /// relaxed write). Read and changed only while holding the writer.
-        relaxed: Arc<AtomicBool>,
     },
     /// The pool, and a small pool whose sessions commit without waiting for the disk
     /// (`synchronous_commit = off`), for relaxed writes.
@@ -233,28 +233,27 @@ impl Db {
                 .map_err(|e| StoreError::Config(format!("bad SQLite URL: {e}")))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // Every acknowledged write survives power loss (DESIGN.md, Storage).
+                // Every acknowledged write survives power loss (DESIGN.md, Storage). The
+                // writer commits at NORMAL and flushes the WAL itself before acknowledging a
+                // write (`db/flush.rs`); the readers never write.
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            let relaxed = Arc::new(AtomicBool::new(false));
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(10)))
-                .connect_with(base.clone())
-                .await
-                .map_err(StoreError::from)?;
+            let writer = Writer::open(
+                base.clone(),
+                opts.acquire_timeout.max(Duration::from_secs(10)),
+            )
+            .await
+            .map_err(StoreError::from)?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.clamp(1, 8))
                 .acquire_timeout(opts.acquire_timeout)
+                // A local file's connection does not go stale: no ping before each read.
+                .test_before_acquire(false)
                 .connect_with(base.pragma("query_only", "1"))
                 .await
                 .map_err(StoreError::from)?;
-            Ok(Db::Sqlite {
-                writer,
-                reader,
-                relaxed,
-            })
+            Ok(Db::Sqlite { writer, reader })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
@@ -321,12 +320,10 @@ impl Db {
 
     /// Starts a write transaction. On SQLite this waits for the one writer connection and
     /// takes the write lock at once (`BEGIN IMMEDIATE`), so a transaction never fails halfway
-    /// for want of the lock; a writer left relaxed is made durable again in the same call.
+    /// for want of the lock; its commit returns once it is on disk.
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite {
-                writer, relaxed, ..
-            } => Tx::Sqlite(sqlite_begin(writer, relaxed).await?),
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
             Db::Postgres(p, _) => Tx::Pg(p.begin().await?),
         })
     }
@@ -335,23 +332,34 @@ impl Db {
     /// statement is atomic) without waiting for the disk, and returns its rows. It survives
     /// a crash of herald (the database has it) but may be lost with the machine's power, and
     /// then only with other such writes: both databases write their log in order, so the
-    /// next durable commit makes it durable too. Only for writes whose
-    /// loss is harmless by design: a job claim lost this way leaves the job available, as if
-    /// the worker had died before claiming it.
+    /// next durable commit makes it durable too. Only for writes whose loss is harmless by
+    /// design, such as the delivery log.
     ///
-    /// SQLite: the writer is switched to `synchronous = NORMAL` (outside a transaction, as
-    /// SQLite requires, in the same call as the statement) and left so until the next
-    /// durable write switches it back the same way, so alternating writes cost no extra
-    /// round trip. PostgreSQL: one round trip on a session with `synchronous_commit = off`.
+    /// SQLite: acknowledged without waiting for the group flush (`db/flush.rs`).
+    /// PostgreSQL: one round trip on a session with `synchronous_commit = off`.
     pub(crate) async fn write_relaxed<T: Row>(
         &self,
         sql: impl SqlSafeStr,
         args: Vec<Arg>,
     ) -> Result<Vec<T>, StoreError> {
         match self {
-            Db::Sqlite {
-                writer, relaxed, ..
-            } => Ok(sqlite_single(writer, relaxed, true, sql, args).await?),
+            Db::Sqlite { writer, .. } => Ok(writer.single(Ack::Relaxed, sql, args).await?),
+            Db::Postgres(_, r) => pg_all(r, sql, args).await,
+        }
+    }
+
+    /// A claim: a relaxed write (a claim lost with the power leaves its jobs available, as
+    /// if the worker had died before claiming them) whose rows are acted on, so it returns
+    /// them only once nothing they came from can still vanish: on SQLite, once every commit
+    /// before it is on disk (another connection may read a commit before its flush ends);
+    /// on PostgreSQL a durable commit is visible only once it is on disk.
+    pub(crate) async fn write_claim<T: Row>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Db::Sqlite { writer, .. } => Ok(writer.single(Ack::DurableIfRows, sql, args).await?),
             Db::Postgres(_, r) => pg_all(r, sql, args).await,
         }
     }
@@ -365,20 +373,18 @@ impl Db {
         args: Vec<Arg>,
     ) -> Result<Vec<T>, StoreError> {
         match self {
-            Db::Sqlite {
-                writer, relaxed, ..
-            } => Ok(sqlite_single(writer, relaxed, false, sql, args).await?),
+            Db::Sqlite { writer, .. } => Ok(writer.single(Ack::Durable, sql, args).await?),
             Db::Postgres(p, _) => pg_all(p, sql, args).await,
         }
     }
 
-    /// The SQLite writer pool or the PostgreSQL pool, for migrations.
+    /// Applies migrations on the SQLite writer or the PostgreSQL pool.
     pub(crate) async fn migrate(
         &self,
         migrator: &sqlx::migrate::Migrator,
     ) -> Result<(), StoreError> {
         match self {
-            Db::Sqlite { writer, .. } => migrator.run(writer).await,
+            Db::Sqlite { writer, .. } => writer.migrate(migrator).await,
             Db::Postgres(p, _) => migrator.run(p).await,
         }
         .map_err(|e| StoreError::Migration(e.to_string()))
@@ -389,6 +395,10 @@ impl Db {
         match self {
             Db::Sqlite { writer, reader, .. } => {
                 reader.close().await;
+                // Relaxed writes too are on disk when herald stops.
+                if let Err(e) = writer.sync().await {
+                    tracing::warn!(error = %e, "flushing the SQLite WAL at close");
+                }
                 writer.close().await;
             }
             Db::Postgres(p, r) => {
@@ -409,72 +419,16 @@ async fn pg_all<T: Row>(
     Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
 }
 
-/// The statement that puts the SQLite writer in the wanted mode (`synchronous = NORMAL` for
-/// relaxed writes, `FULL` for durable ones), or "" when it is in it already. `relaxed` is
-/// read and written only while holding the one writer connection; it is set before a switch
-/// to NORMAL is tried, and the caller clears it only after a durable statement ran, so it
-/// never claims FULL for a connection that may be NORMAL.
-fn sqlite_switch(relaxed: &AtomicBool, want_relaxed: bool) -> &'static str {
-    match (want_relaxed, relaxed.load(Ordering::Acquire)) {
-        (true, true) | (false, false) => "",
-        (true, false) => {
-            relaxed.store(true, Ordering::Release);
-            "PRAGMA synchronous = NORMAL; "
-        }
-        (false, true) => "PRAGMA synchronous = FULL; ",
-    }
-}
-
-/// Begins a durable transaction on the SQLite writer, switching a relaxed writer back to
-/// `FULL` in the same call (SQLite refuses the switch inside a transaction).
-async fn sqlite_begin(
-    writer: &SqlitePool,
-    relaxed: &AtomicBool,
-) -> Result<sqlx::Transaction<'static, Sqlite>, sqlx::Error> {
-    let conn = writer.acquire().await?;
-    let switch = sqlite_switch(relaxed, false);
-    let begin = sqlx::AssertSqlSafe(format!("{switch}BEGIN IMMEDIATE")).into_sql_str();
-    let tx = sqlx::Transaction::begin(conn, Some(begin)).await?;
-    relaxed.store(false, Ordering::Release);
-    Ok(tx)
-}
-
-/// Runs one statement in autocommit mode on the SQLite writer, durable or relaxed, with the
-/// switch of the connection's mode (when it differs) prepended to the same call: SQLite runs
-/// the statements of one query in order, and `$N` parameters bind by number.
-async fn sqlite_single<T: Row>(
-    writer: &SqlitePool,
-    relaxed: &AtomicBool,
-    want_relaxed: bool,
-    sql: impl SqlSafeStr,
-    args: Vec<Arg>,
-) -> Result<Vec<T>, sqlx::Error> {
-    let mut conn = writer.acquire().await?;
-    let switch = sqlite_switch(relaxed, want_relaxed);
-    let rows = if switch.is_empty() {
-        Conn::Sqlite(&mut conn).fetch_all(sql, args).await?
-    } else {
-        let text = format!("{switch}{}", sql.into_sql_str().as_str());
-        Conn::Sqlite(&mut conn)
-            .fetch_all(sqlx::AssertSqlSafe(text), args)
-            .await?
-    };
-    if !want_relaxed {
-        relaxed.store(false, Ordering::Release);
-    }
-    Ok(rows)
-}
-
 /// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(WriterTx),
     Pg(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Sqlite(t) => t.conn(),
             Tx::Pg(t) => Conn::Pg(&mut *t),
         }
     }
@@ -528,7 +482,7 @@ impl Tx {
 }
 
 /// A single-column row.
-#[derive(sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct One<T> {
     pub(crate) v: T,
 }
@@ -589,63 +543,149 @@ impl SqlBuilder {
 mod tests {
     use super::{Db, DbOptions, One, positional};
 
-    /// `PRAGMA synchronous` of the writer, read inside a write transaction (2 = FULL,
-    /// 1 = NORMAL).
-    async fn writer_sync(db: &Db) -> i64 {
-        let mut tx = db.begin().await.unwrap();
-        let v: One<i64> = tx
-            .fetch_one("SELECT synchronous AS v FROM pragma_synchronous", vec![])
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        v.v
+    /// WAL flushes the SQLite writer has made.
+    fn flushes(db: &Db) -> u64 {
+        match db {
+            Db::Sqlite { writer, .. } => writer.flushes(),
+            Db::Postgres(..) => 0,
+        }
     }
 
     #[tokio::test]
-    async fn sqlite_durable_writes_stay_durable_after_relaxed_ones() {
+    async fn sqlite_durable_writes_wait_for_a_flush_and_relaxed_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
-        assert_eq!(writer_sync(&db).await, 2, "FULL to begin with");
-
-        for _ in 0..2 {
-            let inside: Vec<One<i64>> = db
-                .write_relaxed("SELECT synchronous AS v FROM pragma_synchronous", vec![])
-                .await
-                .unwrap();
-            assert_eq!(
-                inside[0].v, 1,
-                "NORMAL for a relaxed write, also twice in a row"
-            );
-        }
-        assert_eq!(writer_sync(&db).await, 2, "FULL again for a durable one");
-        let once: Vec<One<i64>> = db
+        db.write_one::<One<i64>>("CREATE TABLE t (v INTEGER PRIMARY KEY)", vec![])
+            .await
+            .unwrap();
+        let sync: Vec<One<i64>> = db
             .write_one("SELECT synchronous AS v FROM pragma_synchronous", vec![])
             .await
             .unwrap();
-        assert_eq!(once[0].v, 2, "write_one is durable");
-
-        // A relaxed write that fails after switching the writer.
-        let bad = db
-            .write_relaxed::<One<i64>>("SELECT no_such_column AS v", vec![])
-            .await;
-        assert!(bad.is_err());
         assert_eq!(
-            writer_sync(&db).await,
-            2,
-            "FULL again after a failed relaxed write"
+            sync[0].v, 1,
+            "the writer commits at NORMAL and flushes itself"
         );
 
-        // A relaxed write abandoned mid-flight (its future dropped while it waits for the
-        // writer), then a durable transaction.
-        let held = db.begin().await.unwrap();
-        let waiting = db.write_relaxed::<One<i64>>("SELECT 1 AS v", vec![]);
-        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), waiting).await;
-        drop(held);
+        let n = flushes(&db);
+        db.write_one::<One<i64>>("INSERT INTO t (v) VALUES (1)", vec![])
+            .await
+            .unwrap();
+        assert_eq!(flushes(&db), n + 1, "a durable statement waits for a flush");
+
+        let n = flushes(&db);
+        db.write_relaxed::<One<i64>>("INSERT INTO t (v) VALUES (2)", vec![])
+            .await
+            .unwrap();
+        let none: Vec<One<i64>> = db
+            .write_claim("DELETE FROM t WHERE v = 99 RETURNING v", vec![])
+            .await
+            .unwrap();
+        assert!(none.is_empty());
         assert_eq!(
-            writer_sync(&db).await,
-            2,
-            "FULL after an abandoned relaxed write"
+            flushes(&db),
+            n,
+            "relaxed writes and empty claims do not wait"
+        );
+
+        let some: Vec<One<i64>> = db
+            .write_claim("DELETE FROM t WHERE v = 2 RETURNING v", vec![])
+            .await
+            .unwrap();
+        assert_eq!(some.len(), 1);
+        assert_eq!(flushes(&db), n + 1, "a claim that returns rows waits");
+
+        let n = flushes(&db);
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("INSERT INTO t (v) VALUES (3)", vec![])
+            .await
+            .unwrap();
+        assert_eq!(flushes(&db), n, "nothing is flushed before the commit");
+        tx.commit().await.unwrap();
+        assert_eq!(flushes(&db), n + 1, "a commit waits for a flush");
+
+        db.write_relaxed::<One<i64>>("INSERT INTO t (v) VALUES (4)", vec![])
+            .await
+            .unwrap();
+        let n = flushes(&db);
+        db.close().await;
+        assert_eq!(
+            flushes(&db),
+            n + 1,
+            "closing flushes what relaxed writes left"
+        );
+    }
+
+    /// Rows of `t`, read through the writer.
+    async fn count(db: &Db) -> i64 {
+        let v: Vec<One<i64>> = db
+            .write_one("SELECT COUNT(*) AS v FROM t", vec![])
+            .await
+            .unwrap();
+        v[0].v
+    }
+
+    #[tokio::test]
+    async fn sqlite_abandoned_transactions_roll_back_and_the_writer_carries_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+        db.write_one::<One<i64>>("CREATE TABLE t (v INTEGER PRIMARY KEY)", vec![])
+            .await
+            .unwrap();
+
+        // Dropped after a write, without commit.
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("INSERT INTO t (v) VALUES (1)", vec![])
+            .await
+            .unwrap();
+        drop(tx);
+        assert_eq!(count(&db).await, 0, "a dropped transaction wrote nothing");
+
+        // Failed halfway (the second statement breaks a constraint), then dropped.
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("INSERT INTO t (v) VALUES (2)", vec![])
+            .await
+            .unwrap();
+        assert!(
+            tx.execute("INSERT INTO t (v) VALUES (2)", vec![])
+                .await
+                .is_err()
+        );
+        drop(tx);
+        assert_eq!(count(&db).await, 0, "nothing of a failed transaction stays");
+
+        // Abandoned while its statement is in flight.
+        let mut tx = db.begin().await.unwrap();
+        {
+            let write = tx.execute(
+                "INSERT INTO t (v) WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n",
+                vec![],
+            );
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(1), write).await;
+        }
+        drop(tx);
+        assert_eq!(
+            count(&db).await,
+            0,
+            "an abandoned statement's rows are rolled back"
+        );
+
+        // And the writer still commits.
+        let mut tx = db.begin().await.unwrap();
+        tx.execute("INSERT INTO t (v) VALUES (3)", vec![])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(&db).await, 1);
+
+        // Once closed, it is unavailable rather than hanging.
+        db.close().await;
+        let closed = db.write_one::<One<i64>>("SELECT 1 AS v", vec![]).await;
+        assert!(
+            matches!(closed, Err(crate::StoreError::Unavailable(_))),
+            "{closed:?}"
         );
     }
 

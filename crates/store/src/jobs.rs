@@ -13,9 +13,11 @@ use herald_domain::clock::from_ms;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::db::{Backend, One, SqlBuilder, Tx, args};
+use crate::db::{One, SqlBuilder, Tx, args};
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
+
+mod claim;
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,36 +235,6 @@ const MAX_ROWS_PER_INSERT: usize = 1000;
 /// Completions acknowledged per statement (two parameters each).
 const COMPLETIONS_PER_STATEMENT: usize = MAX_ROWS_PER_INSERT / 2;
 
-/// The statement that completes `chunk` (each only if its attempt still owns the job),
-/// returning the ids it completed.
-fn completion(chunk: &[&Finish], now: DateTime<Utc>) -> SqlBuilder {
-    let mut sql = SqlBuilder::new("UPDATE jobs SET state = 'completed', finished_at = ");
-    sql.bind(now)
-        .push(", lease_owner = NULL, lease_expires_at = NULL WHERE state = 'running' AND (");
-    for (i, f) in chunk.iter().enumerate() {
-        sql.push(if i == 0 { "(id = " } else { " OR (id = " });
-        sql.bind(f.id)
-            .push(" AND attempt = ")
-            .bind(f.attempt)
-            .push(")");
-    }
-    sql.push(") RETURNING id AS v");
-    sql
-}
-
-impl FinishReport {
-    /// Counts the completions of `chunk` that `done` (the ids completed) applied; the rest
-    /// were fenced.
-    fn count_completions(&mut self, chunk: &[&Finish], done: &[One<i64>]) {
-        self.applied += done.len();
-        self.fenced.extend(
-            chunk
-                .iter()
-                .map(|f| f.id)
-                .filter(|id| !done.iter().any(|d| d.v == *id)),
-        );
-    }
-}
 const MAX_ERROR_LEN: usize = 2000;
 
 fn clip(e: &str) -> String {
@@ -379,117 +351,6 @@ impl Store {
         let n = w.enqueue(jobs).await?;
         w.commit().await?;
         Ok(n)
-    }
-
-    /// Claims up to `limit` available jobs of `queue` for `worker`, in fair order, and starts
-    /// their leases.
-    pub async fn claim_jobs(
-        &self,
-        queue: &str,
-        worker: &str,
-        limit: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Job>> {
-        let lock = match self.db.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $1, \
-               lease_expires_at = $2 + timeout_ms, attempted_at = $2 \
-             WHERE id IN (SELECT id FROM jobs WHERE queue = $3 AND state = 'available' \
-               ORDER BY fair_seq, id LIMIT $4{lock}) \
-             RETURNING *"
-        );
-        // A claim lost with the machine's power leaves the job available: no need to wait
-        // for the disk (the acknowledgement, a durable commit, makes it durable anyway).
-        let rows: Vec<JobRow> = self
-            .db
-            .write_relaxed(
-                sqlx::AssertSqlSafe(sql),
-                args![worker, now, queue, limit.max(0)],
-            )
-            .await?;
-        let mut jobs = rows
-            .into_iter()
-            .map(JobRow::into_job)
-            .collect::<Result<Vec<_>>>()?;
-        jobs.sort_by_key(|j| j.id);
-        Ok(jobs)
-    }
-
-    /// Applies attempt outcomes in one transaction. An outcome whose attempt no longer owns
-    /// its job (fenced) changes nothing and is reported.
-    pub async fn finish_jobs(
-        &self,
-        finishes: &[Finish],
-        now: DateTime<Utc>,
-    ) -> Result<FinishReport> {
-        let mut report = FinishReport::default();
-        if finishes.is_empty() {
-            return Ok(report);
-        }
-        let completed: Vec<&Finish> = finishes
-            .iter()
-            .filter(|f| f.outcome == Outcome::Completed)
-            .collect();
-        if completed.len() == finishes.len() && completed.len() <= COMPLETIONS_PER_STATEMENT {
-            // One statement: atomic without a transaction around it.
-            let (text, a) = completion(&completed, now).finish();
-            let done: Vec<One<i64>> = self.db.write_one(text, a).await?;
-            report.count_completions(&completed, &done);
-            return Ok(report);
-        }
-        let mut tx = self.db.begin().await?;
-        for chunk in completed.chunks(COMPLETIONS_PER_STATEMENT) {
-            let (text, a) = completion(chunk, now).finish();
-            let done: Vec<One<i64>> = tx.fetch_all(text, a).await?;
-            report.count_completions(chunk, &done);
-        }
-        for f in finishes.iter().filter(|f| f.outcome != Outcome::Completed) {
-            let (run_at, error, force_discard) = match &f.outcome {
-                Outcome::Retry { at, error } => (*at, clip(error), false),
-                Outcome::Discard { error } => (now, clip(error), true),
-                Outcome::Snooze { at } => {
-                    let n = tx
-                        .execute(
-                            "UPDATE jobs SET state = 'retryable', attempt = attempt - 1, run_at = $3, \
-                               lease_owner = NULL, lease_expires_at = NULL \
-                             WHERE id = $1 AND attempt = $2 AND state = 'running'",
-                            args![f.id, f.attempt, *at],
-                        )
-                        .await?;
-                    if n == 1 {
-                        report.applied += 1;
-                    } else {
-                        report.fenced.push(f.id);
-                    }
-                    continue;
-                }
-                Outcome::Completed => continue,
-            };
-            let row: Option<One<String>> = tx
-                .fetch_optional(
-                    "UPDATE jobs SET \
-                       state = CASE WHEN $4 OR attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END, \
-                       run_at = $3, last_error = $5, lease_owner = NULL, lease_expires_at = NULL, \
-                       finished_at = CASE WHEN $4 OR attempt >= max_attempts THEN $6 ELSE NULL END \
-                     WHERE id = $1 AND attempt = $2 AND state = 'running' RETURNING state AS v",
-                    args![f.id, f.attempt, run_at, force_discard, error, now],
-                )
-                .await?;
-            match row {
-                Some(state) => {
-                    report.applied += 1;
-                    if state.v == "discarded" {
-                        report.discarded.push(f.id);
-                    }
-                }
-                None => report.fenced.push(f.id),
-            }
-        }
-        tx.commit().await?;
-        Ok(report)
     }
 
     /// Makes scheduled and retryable jobs whose time has come available. Returns how many.
