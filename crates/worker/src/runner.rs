@@ -8,13 +8,18 @@
 //! that promotes due scheduled/retryable jobs and sweeps the jobs of dead workers and of
 //! attempts past their deadline.
 //!
+//! On SQLite, when outcomes are acknowledged one by one (`ack_batch` 1), each
+//! acknowledgement also claims the next job of its queue in the same statement
+//! (ack-and-fetch) and passes the finished job's slot to it: one write per job on a
+//! database with one writer (see [`ack_batch`]).
+//!
 //! Wake-up is immediate on enqueue (an in-process signal, and PostgreSQL NOTIFY from other
 //! nodes via the listener in `app`), with polling as the fallback. Shutdown stops claiming,
 //! lets running jobs finish within a grace period, then hands back what is left.
 
 use chrono::{DateTime, Utc};
 use herald_domain::clock::Clock;
-use herald_store::{Finish, Job, Outcome, Store, later};
+use herald_store::{Backend, Finish, Job, Outcome, Store, later};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -142,6 +147,25 @@ struct Done {
     queue: String,
     kind: String,
     finish: Finish,
+    /// The slot the job held, passed on to the job its acknowledgement claims (`None`:
+    /// given back when the job ended; see [`ack_batch`]).
+    slot: Option<Slot>,
+}
+
+/// A queue slot on its way from a finished job to the next: its permit, and the queue's
+/// hand-off to the claimer that starts the jobs claimed for it.
+struct Slot {
+    permit: OwnedSemaphorePermit,
+    handoff: mpsc::UnboundedSender<Claimed>,
+}
+
+/// What the acker reports of one outcome: the job's queue, kind and outcome.
+type Reported = (String, String, Finish);
+
+/// A job claimed by the acker in the acknowledgement that freed its slot.
+struct Claimed {
+    job: Job,
+    permit: OwnedSemaphorePermit,
 }
 
 /// A worker process's job runner.
@@ -183,7 +207,7 @@ impl Runner {
         let heartbeat = tokio::spawn(heartbeat_loop(inner.clone(), stop_heartbeat.clone()));
         let housekeeping = tokio::spawn(housekeeping_loop(inner.clone(), shutdown.clone()));
         let (tx, rx) = mpsc::channel::<Done>(8192);
-        let acker = tokio::spawn(ack_loop(inner.clone(), rx));
+        let acker = tokio::spawn(ack_loop(inner.clone(), rx, shutdown.clone()));
         let mut fetchers = JoinSet::new();
         if inner.config.never_claim {
             tracing::warn!("fault injection: this worker will never claim a job");
@@ -284,36 +308,71 @@ async fn fetch_loop(
         .unwrap_or(c.default_concurrency)
         .max(1);
     let slots = Arc::new(Semaphore::new(concurrency));
+    let (handoff, claimed) = mpsc::unbounded_channel();
+    // The first claimer also starts the jobs the acker claims for this queue.
+    let mut claimed = Some(claimed);
     let mut claimers = JoinSet::new();
     for _ in 0..c.claimers.clamp(1, concurrency) {
         claimers.spawn(claim_loop(
             inner.clone(),
             queue,
             slots.clone(),
-            tx.clone(),
+            Channels {
+                done: tx.clone(),
+                handoff: handoff.clone(),
+                claimed: claimed.take(),
+            },
             shutdown.clone(),
         ));
     }
+    drop(handoff);
     while claimers.join_next().await.is_some() {}
 }
 
+/// Where a claimer's jobs report, and (for one claimer per queue) the jobs the acker claimed.
+struct Channels {
+    done: mpsc::Sender<Done>,
+    handoff: mpsc::UnboundedSender<Claimed>,
+    claimed: Option<mpsc::UnboundedReceiver<Claimed>>,
+}
+
+/// The next job the acker claimed, or never for a claimer that does not start them.
+async fn next_claimed(rx: &mut Option<mpsc::UnboundedReceiver<Claimed>>) -> Option<Claimed> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One claimer: waits for free slots, claims that many jobs and starts them; when the queue
-/// is empty, sleeps until woken by an enqueue or the poll interval.
+/// is empty, sleeps until woken by an enqueue or the poll interval. The first claimer of a
+/// queue also starts the jobs the acker claimed for slots it passed on.
 async fn claim_loop(
     inner: Arc<Inner>,
     queue: &'static str,
     slots: Arc<Semaphore>,
-    tx: mpsc::Sender<Done>,
+    mut ch: Channels,
     shutdown: CancellationToken,
 ) {
     let c = &inner.config;
     let mut tasks = JoinSet::new();
+    let start = |tasks: &mut JoinSet<()>, job: Job, permit: OwnedSemaphorePermit| {
+        let slot = Slot {
+            permit,
+            handoff: ch.handoff.clone(),
+        };
+        tasks.spawn(run_one(inner.clone(), job, slot, ch.done.clone()));
+    };
     while !shutdown.is_cancelled() {
         inner.status.touch(queue, inner.clock.now());
         while tasks.try_join_next().is_some() {}
         // Wait for a free slot, but come back regularly so the status stays fresh.
         let first = tokio::select! {
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            Some(claimed) = next_claimed(&mut ch.claimed) => {
+                start(&mut tasks, claimed.job, claimed.permit);
+                continue;
+            }
             _ = tokio::time::sleep(c.poll_interval) => continue,
             _ = shutdown.cancelled() => break,
         };
@@ -353,10 +412,12 @@ async fn claim_loop(
             continue;
         }
         for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
-            tasks.spawn(run_one(inner.clone(), job, permit, tx.clone()));
+            start(&mut tasks, job, permit);
         }
     }
-    // Stop claiming; let running jobs finish within the grace period.
+    // Stop claiming; let running jobs finish within the grace period. Jobs the acker claimed
+    // and nobody started are handed back with the rest when the runner stops.
+    drop(ch);
     let drained = tokio::time::timeout(c.shutdown_grace, async {
         while tasks.join_next().await.is_some() {}
     })
@@ -371,12 +432,7 @@ async fn claim_loop(
     }
 }
 
-async fn run_one(
-    inner: Arc<Inner>,
-    job: Job,
-    permit: OwnedSemaphorePermit,
-    tx: mpsc::Sender<Done>,
-) {
+async fn run_one(inner: Arc<Inner>, job: Job, slot: Slot, tx: mpsc::Sender<Done>) {
     let started = Instant::now();
     let now = inner.clock.now();
     let waited = (now - job.run_at).num_milliseconds().max(0) as f64 / 1000.0;
@@ -463,16 +519,19 @@ async fn run_one(
             attempt: job.attempt,
             outcome,
         },
+        // Only lone acknowledgements on SQLite claim the next job (see `ack_batch`); other
+        // slots are free once their job has ended.
+        slot: (inner.config.ack_batch == 1 && inner.store.backend() == Backend::Sqlite)
+            .then_some(slot),
     };
     // If the acker is gone (shutdown), the lease expires and the job runs again.
     let _ = tx.send(done).await;
-    drop(permit);
 }
 
 /// Commits outcomes: up to `ack_parallel` transactions at once, each taking what has
 /// arrived (up to `ack_batch`) when it starts, so outcomes pile into bigger batches while
 /// the database is busy.
-async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
+async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>, shutdown: CancellationToken) {
     let max = inner.config.ack_batch.max(1);
     let parallel = inner.config.ack_parallel.max(1);
     let mut acks = JoinSet::new();
@@ -490,18 +549,42 @@ async fn ack_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<Done>) {
                 Err(_) => break,
             }
         }
-        acks.spawn(ack_batch(inner.clone(), batch));
+        acks.spawn(ack_batch(inner.clone(), batch, shutdown.clone()));
     }
     while acks.join_next().await.is_some() {}
 }
 
 /// Commits one batch of outcomes (retrying while the database is unreachable) and counts
-/// them.
-async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>) {
-    let finishes: Vec<Finish> = batch.iter().map(|d| d.finish.clone()).collect();
+/// them, and gives their slots back.
+///
+/// On SQLite, when outcomes are acknowledged one by one (`ack_batch` 1), the acknowledgement
+/// also claims the next job of its queue in the same statement (ack-and-fetch) and hands it
+/// to the queue's claimer with the job's slot: one write per job instead of a claim and an
+/// acknowledgement, and SQLite's single writer is what bounds such a queue. Elsewhere a slot
+/// goes back as soon as its job ends: batches are claimed a batch at a time anyway, and on
+/// PostgreSQL claims and acknowledgements run side by side on their own connections (claims
+/// without waiting for the disk), so a slot that waited for the commit would only sit idle
+/// (both measured in `bench/RESULTS.md`). Nothing is claimed once the runner is stopping.
+async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>, shutdown: CancellationToken) {
+    let (done, mut slots): (Vec<Reported>, Vec<Option<Slot>>) = batch
+        .into_iter()
+        .map(|d| ((d.queue, d.kind, d.finish), d.slot))
+        .unzip();
+    let ride = matches!(slots.as_slice(), [Some(_)]) && !shutdown.is_cancelled();
+    if !ride {
+        // Free slots go back at once, not after the commit.
+        slots.clear();
+    }
+    let finishes: Vec<Finish> = done.iter().map(|(_, _, f)| f.clone()).collect();
+    let queue = done.first().map(|(q, _, _)| q.as_str()).unwrap_or_default();
+    let worker = &inner.config.worker_id;
     let mut tries = 0;
-    let report = loop {
-        match inner.store.finish_jobs(&finishes, inner.clock.now()).await {
+    let result = loop {
+        match inner
+            .store
+            .finish_and_claim(&finishes, queue, worker, i64::from(ride), inner.clock.now())
+            .await
+        {
             Ok(r) => break Some(r),
             Err(e) if tries < 20 => {
                 tries += 1;
@@ -514,20 +597,30 @@ async fn ack_batch(inner: Arc<Inner>, batch: Vec<Done>) {
             }
         }
     };
-    let Some(report) = report else { return };
-    for d in &batch {
-        let outcome = if report.fenced.contains(&d.finish.id) {
+    let Some((report, claimed)) = result else {
+        return;
+    };
+    for (queue, kind, finish) in &done {
+        let outcome = if report.fenced.contains(&finish.id) {
             "fenced"
-        } else if report.discarded.contains(&d.finish.id) {
+        } else if report.discarded.contains(&finish.id) {
             "discarded"
         } else {
-            match d.finish.outcome {
+            match finish.outcome {
                 Outcome::Completed => "completed",
                 Outcome::Retry { .. } => "retried",
                 Outcome::Discard { .. } => "discarded",
                 Outcome::Snooze { .. } => "snoozed",
             }
         };
-        inner.metrics.job_outcome(&d.queue, &d.kind, outcome);
+        inner.metrics.job_outcome(queue, kind, outcome);
+    }
+    // A claimer gone (stopping) drops what it is handed: the runner hands those jobs back
+    // when it stops.
+    for (job, slot) in claimed.into_iter().zip(slots.into_iter().flatten()) {
+        let _ = slot.handoff.send(Claimed {
+            job,
+            permit: slot.permit,
+        });
     }
 }

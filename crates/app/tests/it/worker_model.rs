@@ -1,7 +1,7 @@
 //! A model-based property test of the queue's storage on both backends: random sequences of
-//! enqueue, claim, heartbeat, finish (with current or stale fencing tokens), time passing,
-//! promotion and sweeping run against the real store and against a plain in-memory model of
-//! the rules; after every step the two must agree on every job's state, attempt and owner.
+//! enqueue, claim, heartbeat, finish (with current or stale fencing tokens, alone or with the
+//! claim of the next jobs in the same statement), time passing, promotion and sweeping run
+//! against the real store and against a plain in-memory model of the rules; after every step the two must agree on every job's state, attempt and owner.
 //! That checks at once that no job is lost, attempts stay bounded, a fenced (stale) finish
 //! changes nothing, unique keys hold, and dead workers' jobs come back.
 
@@ -36,6 +36,8 @@ enum Op {
         pick: u8,
         outcome: u8,
         stale: bool,
+        /// Jobs claimed in the same statement (`finish_and_claim`); 0: `finish_jobs`.
+        claim_next: u8,
     },
     Advance {
         secs: u8,
@@ -49,7 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (proptest::option::of(0u8..4), proptest::option::weighted(0.2, 1u8..30)).prop_map(|(unique, delay_s)| Op::Enqueue { unique, delay_s }),
         3 => (0u8..3, 1u8..4).prop_map(|(worker, n)| Op::Claim { worker, n }),
         2 => (0u8..3).prop_map(|worker| Op::Heartbeat { worker }),
-        3 => (0u8..3, any::<u8>(), 0u8..3, proptest::bool::weighted(0.25)).prop_map(|(worker, pick, outcome, stale)| Op::Finish { worker, pick, outcome, stale }),
+        3 => (0u8..3, any::<u8>(), 0u8..3, proptest::bool::weighted(0.25), 0u8..3).prop_map(|(worker, pick, outcome, stale, claim_next)| Op::Finish { worker, pick, outcome, stale, claim_next }),
         2 => (1u8..40).prop_map(|secs| Op::Advance { secs }),
         1 => Just(Op::Promote),
         1 => Just(Op::Sweep),
@@ -73,6 +75,29 @@ struct Model {
     jobs: Vec<MJob>,
     heartbeats: HashMap<String, i64>,
     now: i64,
+}
+
+impl Model {
+    /// Claims up to `n` available jobs for `w` in fair order; their ids, sorted.
+    fn claim(&mut self, w: &str, n: u8) -> Vec<i64> {
+        let now = self.now;
+        let mut avail: Vec<&mut MJob> = self
+            .jobs
+            .iter_mut()
+            .filter(|j| j.state == JobState::Available)
+            .collect();
+        avail.sort_by_key(|j| (j.fair_seq, j.id));
+        let mut expected = Vec::new();
+        for j in avail.into_iter().take(usize::from(n)) {
+            j.state = JobState::Running;
+            j.attempt += 1;
+            j.owner = Some(w.to_owned());
+            j.lease_expires = now + TIMEOUT_MS;
+            expected.push(j.id);
+        }
+        expected.sort_unstable();
+        expected
+    }
 }
 
 const PENDING: [JobState; 4] = [
@@ -147,21 +172,7 @@ async fn step(store: &Store, m: &mut Model, op: &Op) {
                 .iter()
                 .map(|j| j.id)
                 .collect();
-            let mut avail: Vec<&mut MJob> = m
-                .jobs
-                .iter_mut()
-                .filter(|j| j.state == JobState::Available)
-                .collect();
-            avail.sort_by_key(|j| (j.fair_seq, j.id));
-            let mut expected = Vec::new();
-            for j in avail.into_iter().take(usize::from(*n)) {
-                j.state = JobState::Running;
-                j.attempt += 1;
-                j.owner = Some(w.clone());
-                j.lease_expires = m.now + TIMEOUT_MS;
-                expected.push(j.id);
-            }
-            expected.sort_unstable();
+            let expected = m.claim(&w, *n);
             assert_eq!(got, expected, "claim order");
         }
         Op::Heartbeat { worker } => {
@@ -174,6 +185,7 @@ async fn step(store: &Store, m: &mut Model, op: &Op) {
             pick,
             outcome,
             stale,
+            claim_next,
         } => {
             let w = format!("w{worker}");
             let owned: Vec<usize> = (0..m.jobs.len())
@@ -198,17 +210,19 @@ async fn step(store: &Store, m: &mut Model, op: &Op) {
                 },
                 _ => Outcome::Discard { error: "y".into() },
             };
-            let report = store
-                .finish_jobs(
-                    &[Finish {
-                        id: j.id,
-                        attempt: token,
-                        outcome: out.clone(),
-                    }],
-                    now,
-                )
-                .await
-                .unwrap();
+            let finish = Finish {
+                id: j.id,
+                attempt: token,
+                outcome: out.clone(),
+            };
+            let (report, claimed) = if *claim_next == 0 {
+                (store.finish_jobs(&[finish], now).await.unwrap(), Vec::new())
+            } else {
+                store
+                    .finish_and_claim(&[finish], "model", &w, i64::from(*claim_next), now)
+                    .await
+                    .unwrap()
+            };
             let applies = j.state == JobState::Running && j.attempt == token;
             assert_eq!(
                 report.fenced.is_empty(),
@@ -231,6 +245,10 @@ async fn step(store: &Store, m: &mut Model, op: &Op) {
                     Outcome::Snooze { .. } => JobState::Retryable,
                 };
             }
+            let expected = m.claim(&w, *claim_next);
+            let mut got: Vec<i64> = claimed.iter().map(|j| j.id).collect();
+            got.sort_unstable();
+            assert_eq!(got, expected, "jobs claimed with the finish");
         }
         Op::Advance { secs } => m.now += i64::from(*secs) * 1000,
         Op::Promote => {

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::both_backends;
 use crate::helpers::{Backend, TestDb};
 
-const TEST: KindSpec = KindSpec {
+pub(crate) const TEST: KindSpec = KindSpec {
     name: "test.record",
     queue: "test",
     max_attempts: 5,
@@ -32,8 +32,8 @@ type Run = (i64, i64, Option<String>);
 
 /// Records what it ran; fails, panics or sleeps as the payload says.
 #[derive(Clone, Default)]
-struct Recorder {
-    runs: Arc<Mutex<Vec<Run>>>,
+pub(crate) struct Recorder {
+    pub(crate) runs: Arc<Mutex<Vec<Run>>>,
 }
 
 impl Handler for Recorder {
@@ -65,14 +65,14 @@ impl Handler for Recorder {
     }
 }
 
-struct Worker {
+pub(crate) struct Worker {
     store: Store,
-    recorder: Recorder,
+    pub(crate) recorder: Recorder,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
-fn config() -> RunnerConfig {
+pub(crate) fn config() -> RunnerConfig {
     RunnerConfig {
         poll_interval: Duration::from_millis(100),
         promote_interval: Duration::from_millis(20),
@@ -85,7 +85,7 @@ fn config() -> RunnerConfig {
     }
 }
 
-async fn start(store: &Store, config: RunnerConfig) -> Worker {
+pub(crate) async fn start(store: &Store, config: RunnerConfig) -> Worker {
     let recorder = Recorder::default();
     let mut registry = Registry::default();
     registry.register(TEST, recorder.clone());
@@ -107,7 +107,7 @@ async fn start(store: &Store, config: RunnerConfig) -> Worker {
 }
 
 impl Worker {
-    async fn stop(self) -> Recorder {
+    pub(crate) async fn stop(self) -> Recorder {
         self.stop.cancel();
         self.task.await.unwrap();
         self.recorder

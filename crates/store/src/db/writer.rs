@@ -43,7 +43,8 @@ pub(crate) enum Ack {
 pub(crate) struct Writer {
     state: Arc<Mutex<State>>,
     flush: Arc<Flusher>,
-    options: SqliteConnectOptions,
+    /// For replacing a broken connection.
+    options: Arc<SqliteConnectOptions>,
     acquire_timeout: Duration,
 }
 
@@ -98,7 +99,7 @@ impl Writer {
                 open: false,
             })),
             flush: Arc::new(flush),
-            options,
+            options: Arc::new(options),
             acquire_timeout,
         })
     }
