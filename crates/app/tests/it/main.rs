@@ -43,6 +43,7 @@ mod public_html;
 mod public_nodes;
 mod store_admin;
 mod store_conformance;
+mod store_powerloss;
 mod worker_ack_fetch;
 mod worker_model;
 mod worker_process;
