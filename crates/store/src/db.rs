@@ -342,10 +342,7 @@ impl Db {
         sql: impl SqlSafeStr,
         args: Vec<Arg>,
     ) -> Result<Vec<T>, StoreError> {
-        match self {
-            Db::Sqlite { writer, .. } => Ok(writer.single(Ack::Relaxed, sql, args).await?),
-            Db::Postgres(_, r) => pg_all(r, sql, args).await,
-        }
+        self.single(Ack::Relaxed, sql, args).await
     }
 
     /// A claim: a relaxed write (a claim lost with the power leaves its jobs available, as
@@ -358,10 +355,7 @@ impl Db {
         sql: impl SqlSafeStr,
         args: Vec<Arg>,
     ) -> Result<Vec<T>, StoreError> {
-        match self {
-            Db::Sqlite { writer, .. } => Ok(writer.single(Ack::DurableIfRows, sql, args).await?),
-            Db::Postgres(_, r) => pg_all(r, sql, args).await,
-        }
+        self.single(Ack::DurableIfRows, sql, args).await
     }
 
     /// Runs one durable statement that needs no transaction around it (a single statement
@@ -372,9 +366,20 @@ impl Db {
         sql: impl SqlSafeStr,
         args: Vec<Arg>,
     ) -> Result<Vec<T>, StoreError> {
+        self.single(Ack::Durable, sql, args).await
+    }
+
+    /// One statement in autocommit mode, acknowledged as `ack` says: on PostgreSQL, durable
+    /// statements use the main pool and the others the `synchronous_commit = off` one.
+    async fn single<T: Row>(
+        &self,
+        ack: Ack,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
         match self {
-            Db::Sqlite { writer, .. } => Ok(writer.single(Ack::Durable, sql, args).await?),
-            Db::Postgres(p, _) => pg_all(p, sql, args).await,
+            Db::Sqlite { writer, .. } => Ok(writer.single(ack, sql, args).await?),
+            Db::Postgres(p, r) => pg_all(if ack == Ack::Durable { p } else { r }, sql, args).await,
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestDb};
-use crate::worker_queue::{TEST, config, start};
+use crate::worker_queue::{TEST, assert_page_b_served_early, config, drain_two_pages, start};
 
 fn done(id: i64, attempt: i64) -> Finish {
     Finish {
@@ -106,60 +106,12 @@ async fn finish_and_claim_acknowledges_and_claims_in_one_write(b: Backend) {
 }
 
 async fn acknowledging_one_by_one_runs_every_job_once_in_fair_order(b: Backend) {
-    // Arrange: page A has 200 jobs queued before page B's 5; one slot, each outcome
-    // acknowledged on its own (on SQLite, with the claim of the next job).
-    let db = TestDb::new(b).await;
-    let store = db.store().await;
-    let now = SystemClock.now();
-    let a: Vec<NewJob> = (0..200)
-        .map(|_| TEST.job(Some("pageaaaaaaaa"), json!({})))
-        .collect();
-    store.enqueue(&a, now).await.unwrap();
-    let bj: Vec<NewJob> = (0..5)
-        .map(|_| TEST.job(Some("pagebbbbbbbb"), json!({})))
-        .collect();
-    store.enqueue(&bj, now).await.unwrap();
-    // Act
-    let w = start(
-        &store,
-        RunnerConfig {
-            default_concurrency: 1,
-            batch: 1,
-            ack_batch: 1,
-            ..config()
-        },
-    )
-    .await;
-    for _ in 0..400 {
-        if store
-            .list_jobs(JobState::Completed, 1000)
-            .await
-            .unwrap()
-            .len()
-            == 205
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let r = w.stop().await;
-    // Assert: each job ran once and completed; B's were among the first dozen.
-    let runs = r.runs.lock().unwrap().clone();
+    // Page A's 200 jobs queued before page B's 5, one slot, each outcome acknowledged on its
+    // own (on SQLite, with the claim of the next job).
+    let runs = drain_two_pages(b, 200, 1).await;
     let distinct: HashSet<i64> = runs.iter().map(|x| x.0).collect();
     assert_eq!((runs.len(), distinct.len()), (205, 205), "every job once");
-    assert_eq!(
-        store
-            .list_jobs(JobState::Completed, 1000)
-            .await
-            .unwrap()
-            .len(),
-        205
-    );
-    let last_b = runs
-        .iter()
-        .rposition(|x| x.2.as_deref() == Some("pagebbbbbbbb"))
-        .unwrap();
-    assert!(last_b < 12, "page B's last job ran at position {last_b}");
+    assert_page_b_served_early(&runs);
 }
 
 async fn shutdown_hands_back_jobs_claimed_by_acknowledgements(b: Backend) {

@@ -28,7 +28,7 @@ pub(crate) const TEST: KindSpec = KindSpec {
 };
 
 /// (job id, attempt, page id) of one run.
-type Run = (i64, i64, Option<String>);
+pub(crate) type Run = (i64, i64, Option<String>);
 
 /// Records what it ran; fails, panics or sleeps as the payload says.
 #[derive(Clone, Default)]
@@ -266,47 +266,63 @@ async fn a_panic_or_a_hang_is_a_failed_attempt_not_a_dead_worker(b: Backend) {
     w.stop().await;
 }
 
-async fn one_pages_backlog_does_not_starve_another(b: Backend) {
-    // Arrange: page A has 400 jobs queued before page B's 5.
+/// Page A's `a` jobs queued before page B's 5, drained by one slot, `batch` 1, with
+/// `ack_batch`; the runs in order, once all ran (or the wait ran out).
+pub(crate) async fn drain_two_pages(b: Backend, a: usize, ack_batch: usize) -> Vec<Run> {
     let db = TestDb::new(b).await;
     let store = db.store().await;
     let now = SystemClock.now();
-    let a: Vec<NewJob> = (0..400)
+    let aj: Vec<NewJob> = (0..a)
         .map(|_| TEST.job(Some("pageaaaaaaaa"), json!({})))
         .collect();
-    store.enqueue(&a, now).await.unwrap();
+    store.enqueue(&aj, now).await.unwrap();
     let bj: Vec<NewJob> = (0..5)
         .map(|_| TEST.job(Some("pagebbbbbbbb"), json!({})))
         .collect();
     store.enqueue(&bj, now).await.unwrap();
-    // Act
     let w = start(
         &store,
         RunnerConfig {
             default_concurrency: 1,
             batch: 1,
+            ack_batch,
             ..config()
         },
     )
     .await;
     for _ in 0..400 {
-        if w.recorder.runs.lock().unwrap().len() >= 405 {
+        if store
+            .list_jobs(JobState::Completed, 1000)
+            .await
+            .unwrap()
+            .len()
+            >= a + 5
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let r = w.stop().await;
-    // Assert: B's jobs ran among the first dozen, interleaved with A's.
-    let order: Vec<Option<String>> = r.runs.lock().unwrap().iter().map(|x| x.2.clone()).collect();
-    let last_b = order
+    r.runs.lock().unwrap().clone()
+}
+
+/// Page B's jobs ran among the first dozen, interleaved with A's.
+pub(crate) fn assert_page_b_served_early(runs: &[Run]) {
+    let last_b = runs
         .iter()
-        .rposition(|p| p.as_deref() == Some("pagebbbbbbbb"))
+        .rposition(|x| x.2.as_deref() == Some("pagebbbbbbbb"))
         .unwrap();
     assert!(
         last_b < 12,
         "page B's last job ran at position {last_b} of {}",
-        order.len()
+        runs.len()
     );
+}
+
+async fn one_pages_backlog_does_not_starve_another(b: Backend) {
+    let runs = drain_two_pages(b, 400, config().ack_batch).await;
+    assert_eq!(runs.len(), 405);
+    assert_page_b_served_early(&runs);
 }
 
 async fn a_lost_lease_cannot_complete_the_job(b: Backend) {

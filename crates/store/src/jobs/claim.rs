@@ -52,7 +52,15 @@ fn push_completion(
 ) {
     sql.push("UPDATE jobs SET state = 'completed', finished_at = ")
         .bind(now)
-        .push(", lease_owner = NULL, lease_expires_at = NULL WHERE state = 'running' AND (");
+        .push(", lease_owner = NULL, lease_expires_at = NULL WHERE ");
+    push_owned(sql, chunk);
+    sql.push(" RETURNING ").push(returning);
+}
+
+/// Appends the condition "still running under the attempt each of `chunk` claimed" (the
+/// fencing check).
+fn push_owned(sql: &mut SqlBuilder, chunk: &[&Finish]) {
+    sql.push("state = 'running' AND (");
     for (i, f) in chunk.iter().enumerate() {
         sql.push(if i == 0 { "(id = " } else { " OR (id = " });
         sql.bind(f.id)
@@ -60,7 +68,7 @@ fn push_completion(
             .bind(f.attempt)
             .push(")");
     }
-    sql.push(") RETURNING ").push(returning);
+    sql.push(")");
 }
 
 impl FinishReport {
@@ -163,15 +171,9 @@ fn push_sqlite_finish_and_claim(sql: &mut SqlBuilder, completed: &[&Finish], c: 
     .bind(c.now)
     .push(" END, finished_at = CASE WHEN state = 'running' THEN ")
     .bind(c.now)
-    .push(" ELSE finished_at END WHERE (state = 'running' AND (");
-    for (i, f) in completed.iter().enumerate() {
-        sql.push(if i == 0 { "(id = " } else { " OR (id = " });
-        sql.bind(f.id)
-            .push(" AND attempt = ")
-            .bind(f.attempt)
-            .push(")");
-    }
-    sql.push(")) OR id IN (SELECT id FROM jobs WHERE queue = ")
+    .push(" ELSE finished_at END WHERE (");
+    push_owned(sql, completed);
+    sql.push(") OR id IN (SELECT id FROM jobs WHERE queue = ")
         .bind(c.queue)
         .push(" AND state = 'available' ORDER BY fair_seq, id LIMIT ")
         .bind(c.limit.max(0))
