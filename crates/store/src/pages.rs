@@ -8,7 +8,7 @@ use herald_domain::page::{NewPage, Page, PageSettings};
 use herald_domain::time::PageZone;
 use serde_json::json;
 
-use crate::db::args;
+use crate::db::{One, args};
 use crate::write::{Write, diff};
 use crate::{Result, Store, StoreError};
 
@@ -160,6 +160,19 @@ impl Store {
             .await?;
         w.commit().await?;
         self.get_page(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// A page's version (`None` if there is no such page): every write to the page bumps it
+    /// in its own transaction.
+    pub async fn page_version(&self, page_id: &str) -> Result<Option<i64>> {
+        let row: Option<One<i64>> = self
+            .db
+            .read_opt(
+                "SELECT version AS v FROM pages WHERE id = $1",
+                args![page_id],
+            )
+            .await?;
+        Ok(row.map(|r| r.v))
     }
 
     /// Each page's id and version: how other nodes notice changes they were not told about.

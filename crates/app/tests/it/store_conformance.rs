@@ -122,6 +122,8 @@ async fn pages_are_created_found_updated_and_versioned(b: Backend) {
     ));
     let versions = store.page_versions().await.unwrap();
     assert!(versions.contains(&(p.id.clone(), q.version)));
+    assert_eq!(store.page_version(&p.id).await.unwrap(), Some(q.version));
+    assert_eq!(store.page_version("nope").await.unwrap(), None);
 }
 
 async fn components_and_groups_keep_order_status_and_scope(b: Backend) {

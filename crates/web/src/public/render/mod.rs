@@ -60,7 +60,34 @@ pub struct Source {
 impl Source {
     /// Reads page `page_id` (its version first, so a change racing this read is never
     /// missed: it bumps the version past the snapshot's). `None` if the page is gone.
+    ///
+    /// The page, its components, incidents and status log are separate reads; a write that
+    /// commits between them would mix two states in one snapshot (a new incident listed on
+    /// a page whose status and `updated` are from before it). So the version is read again
+    /// after them, and the reads are redone while it moved: every write bumps it in its own
+    /// transaction, so an unchanged version means no write landed in between. After a few
+    /// tries under a stream of writes the last reads stand; the next render follows them.
     pub async fn load(
+        store: &Store,
+        page_id: &str,
+        now: DateTime<Utc>,
+        base_url: &str,
+        weights: UptimeWeights,
+    ) -> Result<Option<Source>, StoreError> {
+        let mut tries = 0;
+        loop {
+            let Some(source) = Self::read(store, page_id, now, base_url, weights).await? else {
+                return Ok(None);
+            };
+            tries += 1;
+            if tries >= 5 || store.page_version(page_id).await? == Some(source.page.version) {
+                return Ok(Some(source));
+            }
+        }
+    }
+
+    /// One read of everything [`Source::load`] reads.
+    async fn read(
         store: &Store,
         page_id: &str,
         now: DateTime<Utc>,
