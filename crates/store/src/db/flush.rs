@@ -46,7 +46,7 @@ struct Inner {
     wal: Option<PathBuf>,
     /// Commits made so far (numbered while the writer is held, so in commit order).
     committed: AtomicU64,
-    /// Flushes done (for tests and metrics).
+    /// Flushes done (read by tests).
     flushes: AtomicU64,
     wanted: Mutex<Wanted>,
     wake: Condvar,

@@ -70,6 +70,15 @@ impl Held {
             .unwrap_or_else(|| unreachable!("a held writer has a connection"))
     }
 
+    /// Numbers the commit just made and hands the connection on: the number is taken while
+    /// the connection is held, so commits are numbered in the order they were made, and a
+    /// flush that covers a number covers every commit before it.
+    fn release(self, flush: &Flusher) -> u64 {
+        let seq = flush.committed();
+        drop(self);
+        seq
+    }
+
     /// Notes a failure: a connection whose worker thread is gone is dropped, to be replaced.
     fn check<T>(&mut self, r: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
         if let Err(sqlx::Error::WorkerCrashed) = &r {
@@ -153,8 +162,7 @@ impl Writer {
         let mut held = self.hold().await?;
         let r = Conn::Sqlite(held.conn()).fetch_all(sql, args).await;
         let rows = held.check(r)?;
-        let seq = self.flush.committed();
-        drop(held);
+        let seq = held.release(&self.flush);
         if ack == Ack::Durable || (ack == Ack::DurableIfRows && !rows.is_empty()) {
             self.flush.wait(seq).await?;
         }
@@ -179,8 +187,7 @@ impl Writer {
     ) -> Result<(), sqlx::migrate::MigrateError> {
         let mut held = self.hold().await?;
         migrator.run(held.conn()).await?;
-        let seq = self.flush.committed();
-        drop(held);
+        let seq = held.release(&self.flush);
         Ok(self.flush.wait(seq).await?)
     }
 
@@ -214,8 +221,7 @@ impl WriterTx {
         let r = sqlx::raw_sql("COMMIT").execute(held.conn()).await;
         held.check(r)?;
         held.0.open = false;
-        let seq = flush.committed();
-        drop(held);
+        let seq = held.release(&flush);
         flush.wait(seq).await
     }
 }
