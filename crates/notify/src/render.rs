@@ -54,10 +54,16 @@ pub async fn current_status(
     page: &Page,
     components: &[Component],
 ) -> herald_store::Result<PageStatus> {
+    // Only the open ones are read: a page's history can be long.
     let open = store
         .list_incidents(
             &page.id,
             &IncidentQuery {
+                statuses: IncidentStatus::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| !s.is_closed())
+                    .collect(),
                 limit: 1000,
                 ..IncidentQuery::default()
             },

@@ -129,7 +129,7 @@ impl Store {
         F: FnOnce(&Page) -> std::result::Result<Page, Invalid> + Send,
     {
         let mut w = Write::on_page(self, id, actor, now).await?;
-        // Not on the public page: only the page row (its version) changes there.
+        // Only the page row, which every delta reads again.
         w.touch(Touched::Nothing);
         let current: PageRow =
             w.tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![id])

@@ -40,6 +40,7 @@ mod public_api;
 mod public_browser;
 mod public_feeds;
 mod public_html;
+mod public_model;
 mod public_nodes;
 mod store_admin;
 mod store_conformance;

@@ -13,6 +13,7 @@
 //! The server loop (`crate::server`) answers public GETs from the snapshots before routing.
 
 pub mod cold;
+pub mod fragments;
 pub mod model;
 pub mod output;
 pub mod publisher;

@@ -119,6 +119,35 @@ impl Output {
     /// shared caches must not keep (private pages, bad requests).
     pub fn new(kind: Kind, status: StatusCode, body: Vec<u8>, cacheable: bool) -> Output {
         let tag = tag_of(&body);
+        let compress = body.len() >= MIN_COMPRESS;
+        let gz = compress.then(|| gzip(&body)).flatten();
+        let br = compress.then(|| brotli(&body)).flatten();
+        Self::build(kind, status, tag, body, gz, br, cacheable)
+    }
+
+    /// An output whose compressed variants were made elsewhere (`super::fragments`), with
+    /// its ETag from `digest`. Always cacheable.
+    pub fn from_variants(
+        kind: Kind,
+        status: StatusCode,
+        digest: &[u8],
+        body: Vec<u8>,
+        gz: Option<Vec<u8>>,
+        br: Option<Vec<u8>>,
+    ) -> Output {
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+        Self::build(kind, status, tag, body, gz, br, true)
+    }
+
+    fn build(
+        kind: Kind,
+        status: StatusCode,
+        tag: String,
+        body: Vec<u8>,
+        gz: Option<Vec<u8>>,
+        br: Option<Vec<u8>>,
+        cacheable: bool,
+    ) -> Output {
         let cache = if cacheable {
             if kind == Kind::ImmutableCss {
                 "public, max-age=31536000, immutable"
@@ -174,17 +203,9 @@ impl Output {
                 not_modified,
             }
         };
-        let compress = body.len() >= MIN_COMPRESS;
-        let gz = compress
-            .then(|| gzip(&body))
-            .flatten()
-            .filter(|g| g.len() < body.len())
-            .map(|g| variant(g, "-gz", Some("gzip")));
-        let br = compress
-            .then(|| brotli(&body))
-            .flatten()
-            .filter(|b| b.len() < body.len())
-            .map(|b| variant(b, "-br", Some("br")));
+        let smaller = |v: Option<Vec<u8>>| v.filter(|c| c.len() < body.len());
+        let gz = smaller(gz).map(|g| variant(g, "-gz", Some("gzip")));
+        let br = smaller(br).map(|b| variant(b, "-br", Some("br")));
         Output {
             status,
             identity: variant(body, "", None),

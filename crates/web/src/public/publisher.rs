@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::cold::{ColdCache, ColdKey, ColdPage};
+use super::fragments::Pieces;
 use super::model::{Change, Model};
 use super::render::{Assets, MONTHS_PER_PAGE, Source, UPTIME_MONTHS, history_pages, render_hot};
 use super::snapshot::{PageSnapshot, Snapshots};
@@ -71,6 +72,8 @@ struct PageRenders {
     /// The highest ticket a finished render covered, and how many renders have ended.
     done: watch::Sender<(u64, u64)>,
     cold: Arc<ColdPage>,
+    /// The pieces of the page's large outputs, kept from its last render.
+    pieces: Pieces,
 }
 
 impl PageRenders {
@@ -145,6 +148,7 @@ impl Publisher {
                     turns: Mutex::new(Turns::default()),
                     done: watch::Sender::new((0, 0)),
                     cold: Arc::new(ColdPage::new(page_id, self.cold.clone())),
+                    pieces: Pieces::default(),
                 })
             })
             .clone()
@@ -255,7 +259,7 @@ impl Publisher {
             }
             _ => renders.cold.invalidate_all(model.version()),
         }
-        let hot = render_hot(&src, current.as_deref(), &self.assets);
+        let hot = render_hot(&src, current.as_deref(), &self.assets, &renders.pieces);
         let snap = Arc::new(PageSnapshot::new(src, hot, renders.cold.clone()));
         self.snapshots.install_arc(snap.clone());
         // The incidents just written are the pages subscribers open next: render them now.

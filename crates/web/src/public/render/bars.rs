@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use herald_domain::component::Component;
-use herald_domain::uptime::{self, Day, DayBounds, Figures, Timeline};
+use herald_domain::uptime::{self, Day, DayBounds, Figures, Timeline, UptimeWeights};
 use std::collections::HashMap;
 
 use super::Source;
@@ -128,8 +128,14 @@ impl<'a> Uptime<'a> {
             .collect()
     }
 
-    /// Bars for the days `first..=last`.
-    pub fn bars(&self, c: &'a Component, first: NaiveDate, last: NaiveDate) -> Bars {
+    /// The figures of each day from `first` to `last` of a component (a group: the sum of
+    /// its components'), each with the names of the incidents that touched it that day.
+    pub fn day_figures(
+        &self,
+        c: &'a Component,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Vec<(Day, Vec<&'a str>)> {
         let members = self.members(c);
         // The incidents that named any member, once each, in the page's order.
         let mut touching: Vec<usize> = members
@@ -140,36 +146,48 @@ impl<'a> Uptime<'a> {
             .collect();
         touching.sort_unstable();
         touching.dedup();
+        self.days(c, first, last)
+            .into_iter()
+            .map(|d| {
+                let names = touching
+                    .iter()
+                    .map(|&n| self.incidents[n])
+                    .filter(|(a, b, _)| *a <= d.date && d.date <= *b)
+                    .map(|(_, _, name)| name)
+                    .collect();
+                (d, names)
+            })
+            .collect()
+    }
+
+    /// The uptime weights in force.
+    pub fn weights(&self) -> &UptimeWeights {
+        &self.src.weights
+    }
+
+    /// One day's bar.
+    pub fn bar_day(&self, d: &Day, incidents: &[&str]) -> BarDay {
         let w = &self.src.weights;
-        let days = self.days(c, first, last);
-        let total = Figures::sum(days.iter().map(|d| &d.figures));
-        Bars {
-            label: c.name.clone(),
-            percent: total.uptime(w).map(uptime::percent),
-            days: days
-                .iter()
-                .map(|d| BarDay {
-                    level: d.figures.level().as_str(),
-                    date: d.date.format("%b %-d, %Y").to_string(),
-                    uptime: match d.figures.uptime(w) {
-                        Some(u) => format!("{}% uptime", uptime::percent(u)),
-                        None if d.figures.maintenance_ms > 0 => "Maintenance".to_owned(),
-                        None => "No data".to_owned(),
-                    },
-                    incidents: touching
-                        .iter()
-                        .map(|&n| self.incidents[n])
-                        .filter(|(a, b, _)| *a <= d.date && d.date <= *b)
-                        .map(|(_, _, name)| name.to_owned())
-                        .collect(),
-                })
-                .collect(),
+        BarDay {
+            level: d.figures.level().as_str(),
+            date: d.date.format("%b %-d, %Y").to_string(),
+            uptime: match d.figures.uptime(w) {
+                Some(u) => format!("{}% uptime", uptime::percent(u)),
+                None if d.figures.maintenance_ms > 0 => "Maintenance".to_owned(),
+                None => "No data".to_owned(),
+            },
+            incidents: incidents.iter().map(|n| (*n).to_owned()).collect(),
         }
     }
 
-    /// The home page's bars: the last 90 days.
-    pub fn recent(&self, c: &'a Component) -> Bars {
-        let (first, last) = uptime::last_days(self.src.page.zone, self.src.now, BAR_DAYS);
-        self.bars(c, first, last)
+    /// Bars for the days `first..=last`.
+    pub fn bars(&self, c: &'a Component, first: NaiveDate, last: NaiveDate) -> Bars {
+        let days = self.day_figures(c, first, last);
+        let total = Figures::sum(days.iter().map(|(d, _)| &d.figures));
+        Bars {
+            label: c.name.clone(),
+            percent: total.uptime(&self.src.weights).map(uptime::percent),
+            days: days.iter().map(|(d, n)| self.bar_day(d, n)).collect(),
+        }
     }
 }

@@ -4,16 +4,16 @@
 
 use askama::Template;
 use base64::Engine;
-use herald_domain::component::Component;
 use herald_domain::incident::{Incident, IncidentKind};
 use herald_domain::markdown;
 use herald_domain::page::Page;
-use herald_domain::status::{ComponentStatus, IncidentStatus};
+use herald_domain::status::IncidentStatus;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use super::bars::{Bars, Uptime};
+use super::bars::Uptime;
 use super::{Source, assets::css_path, in_progress};
+use crate::public::fragments::{Fragment, Pieces, Place};
 
 /// What every page's layout shows.
 pub struct Layout {
@@ -202,66 +202,6 @@ impl IncidentCard {
     }
 }
 
-/// A component or group line.
-pub struct Row {
-    pub name: String,
-    pub description: Option<String>,
-    pub status: &'static str,
-    pub status_label: &'static str,
-    pub is_group: bool,
-    pub open: bool,
-    pub bars: Option<Bars>,
-    pub children: Vec<Row>,
-}
-
-fn status_class(s: ComponentStatus) -> &'static str {
-    match s {
-        ComponentStatus::Operational => "operational",
-        ComponentStatus::UnderMaintenance => "maintenance",
-        ComponentStatus::DegradedPerformance => "degraded",
-        ComponentStatus::PartialOutage => "partial",
-        ComponentStatus::MajorOutage => "major",
-    }
-}
-
-fn visible(c: &Component) -> bool {
-    !(c.only_show_if_degraded && c.status == ComponentStatus::Operational)
-}
-
-fn row(c: &Component, up: &Uptime<'_>, children: Vec<Row>) -> Row {
-    Row {
-        name: c.name.clone(),
-        description: c.description.clone(),
-        status: status_class(c.status),
-        status_label: c.status.label(),
-        is_group: c.is_group,
-        open: c.status != ComponentStatus::Operational,
-        bars: (c.showcase || c.is_group).then(|| up.recent(c)),
-        children,
-    }
-}
-
-/// The component tree as the home page shows it.
-pub fn rows(src: &Source, up: &Uptime<'_>) -> Vec<Row> {
-    let mut out = Vec::new();
-    for c in src.components.iter().filter(|c| c.group_id.is_none()) {
-        if c.is_group {
-            let kids: Vec<Row> = src
-                .components
-                .iter()
-                .filter(|k| k.group_id.as_deref() == Some(c.id.as_str()) && visible(k))
-                .map(|k| row(k, up, Vec::new()))
-                .collect();
-            if !kids.is_empty() {
-                out.push(row(c, up, kids));
-            }
-        } else if visible(c) {
-            out.push(row(c, up, Vec::new()));
-        }
-    }
-    out
-}
-
 /// A day of the "past incidents" list.
 pub struct PastDay {
     pub date: String,
@@ -277,7 +217,8 @@ struct IndexView {
     incidents: Vec<IncidentCard>,
     maintenances: Vec<IncidentCard>,
     upcoming: Vec<IncidentCard>,
-    rows: Vec<Row>,
+    /// Where the component rows go (`super::rows` makes them as pieces).
+    rows: &'static str,
     past: Vec<PastDay>,
     /// Whether the page offers the e-mail subscribe form.
     subscribe: bool,
@@ -286,8 +227,13 @@ struct IndexView {
 /// Days of past incidents on the home page.
 const PAST_DAYS: i64 = 7;
 
-/// The home page: `(html, style-src hash)`.
-pub fn index(src: &Source) -> (String, String) {
+/// Marks where the component rows go in the home page's template: a comment no escaped
+/// or sanitised user text can contain.
+const ROWS: &str = "<!--herald:rows-->";
+
+/// The home page as pieces (the part before the component rows, the rows, the part after),
+/// with its `style-src` hash. Unchanged pieces come from `pieces` as they were.
+pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
     let mut l = Layout::new(src, "", 0);
     l.show_updated = true;
     let (first, _) =
@@ -338,11 +284,16 @@ pub fn index(src: &Source) -> (String, String) {
             .filter(|i| i.status == IncidentStatus::Scheduled)
             .map(card)
             .collect(),
-        rows: rows(src, &up),
+        rows: ROWS,
         past,
         l,
     };
-    finish(&view, &view.l.style)
+    let (html, style) = finish(&view, &view.l.style);
+    let (head, tail) = html.split_once(ROWS).unwrap_or((&html, ""));
+    let mut all = vec![pieces.get(head.as_bytes().to_vec(), Place::First)];
+    all.extend(super::rows::pieces(src, &up, pieces));
+    all.push(pieces.get(tail.as_bytes().to_vec(), Place::Later));
+    (all, style)
 }
 
 #[derive(Template)]

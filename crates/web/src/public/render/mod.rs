@@ -10,6 +10,7 @@ mod bars;
 mod feeds;
 pub(crate) mod html;
 mod html_pages;
+mod rows;
 mod v2;
 
 pub use assets::{Assets, css_path};
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cold::ColdKey;
+use super::fragments::{self, Pieces};
 use super::model::{Histories, Model};
 use super::snapshot::{Kind, Output, PageSnapshot};
 
@@ -161,13 +163,15 @@ pub struct Hot {
     pub api_not_found: Arc<Output>,
 }
 
-fn html_output(b: &Builder, (body, style): (String, String)) -> Arc<Output> {
-    b.output(Kind::Html(style), StatusCode::OK, body.into_bytes())
-}
-
 /// Renders the outputs every request may ask for, reusing those of `prev` whose bytes are
-/// unchanged. A private page publishes nothing.
-pub fn render_hot(src: &Source, prev: Option<&PageSnapshot>, assets: &Assets) -> Hot {
+/// unchanged and, for the large ones, the unchanged pieces in `pieces` (kept from the page's
+/// previous render). A private page publishes nothing.
+pub fn render_hot(
+    src: &Source,
+    prev: Option<&PageSnapshot>,
+    assets: &Assets,
+    pieces: &Pieces,
+) -> Hot {
     let mut outputs = HashMap::new();
     if src.is_private() {
         return Hot {
@@ -177,10 +181,21 @@ pub fn render_hot(src: &Source, prev: Option<&PageSnapshot>, assets: &Assets) ->
         };
     }
     let b = Builder::new(prev);
-    for (path, json) in v2::documents(src) {
-        outputs.insert(path.to_owned(), b.output(Kind::Json, StatusCode::OK, json));
+    for (path, doc) in v2::documents(src, pieces) {
+        let out = match doc {
+            v2::Doc::Bytes(json) => b.output(Kind::Json, StatusCode::OK, json),
+            v2::Doc::Pieces(parts) => {
+                Arc::new(fragments::assemble(Kind::Json, StatusCode::OK, &parts))
+            }
+        };
+        outputs.insert(path.to_owned(), out);
     }
-    let index = html_output(&b, html::index(src));
+    let (parts, style) = html::index(src, pieces);
+    let index = Arc::new(fragments::assemble(
+        Kind::Html(style),
+        StatusCode::OK,
+        &parts,
+    ));
     outputs.insert("/".to_owned(), index.clone());
     outputs.insert("/index.html".to_owned(), index);
     if src.page.settings.allow_rss_atom_feeds {
@@ -198,6 +213,7 @@ pub fn render_hot(src: &Source, prev: Option<&PageSnapshot>, assets: &Assets) ->
         b.output(Kind::Svg, StatusCode::OK, assets::badge(src).into_bytes()),
     );
     outputs.insert("/embed/script.js".to_owned(), assets.embed.clone());
+    pieces.end_render();
     let (body, style) = html::not_found(src);
     Hot {
         outputs,

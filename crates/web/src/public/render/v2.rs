@@ -8,8 +8,10 @@ use herald_domain::status::{ComponentStatus, Impact, IncidentStatus, PageStatus}
 use herald_domain::time::PageZone;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Source;
+use crate::public::fragments::{Fragment, Pieces, Place};
 
 /// Longest v2 list.
 pub const LIST_CAP: usize = 50;
@@ -187,8 +189,42 @@ struct Envelope<'a> {
     status: Option<&'a PageStatus>,
 }
 
-/// Every v2 document of a page: `(path, JSON bytes)`.
-pub fn documents(src: &Source) -> Vec<(&'static str, Vec<u8>)> {
+/// A v2 document: its bytes, or (for those listing every component, which on a large page
+/// are large) its pieces.
+pub enum Doc {
+    Bytes(Vec<u8>),
+    Pieces(Vec<Arc<Fragment>>),
+}
+
+/// Components per piece of a document's `components` list.
+const CHUNK: usize = 25;
+
+/// A document with its `components` list as pieces: `envelope` is serialised with an empty
+/// list, and the runs of components' JSON (from `pieces`, when unchanged) go in its place.
+fn with_components(envelope: &[u8], components: &[ComponentV2], pieces: &Pieces) -> Doc {
+    const EMPTY: &[u8] = b"\"components\":[]";
+    let Some(at) = envelope.windows(EMPTY.len()).position(|w| w == EMPTY) else {
+        return Doc::Bytes(envelope.to_vec());
+    };
+    let split = at + EMPTY.len() - 1;
+    let mut all = vec![pieces.get(envelope[..split].to_vec(), Place::First)];
+    for (n, chunk) in components.chunks(CHUNK).enumerate() {
+        let mut text = Vec::with_capacity(CHUNK * 400);
+        for (k, c) in chunk.iter().enumerate() {
+            if n > 0 || k > 0 {
+                text.push(b',');
+            }
+            // Writing to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut text, c);
+        }
+        all.push(pieces.get(text, Place::Later));
+    }
+    all.push(pieces.get(envelope[split..].to_vec(), Place::Later));
+    Doc::Pieces(all)
+}
+
+/// Every v2 document of a page: `(path, document)`.
+pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Doc)> {
     let z = src.page.zone;
     let page = PageV2 {
         id: src.page.id.clone(),
@@ -248,12 +284,19 @@ pub fn documents(src: &Source) -> Vec<(&'static str, Vec<u8>)> {
         scheduled_maintenances: None,
         status: None,
     };
-    let doc = |e: &Envelope| serde_json::to_vec(e).unwrap_or_default();
+    let doc = |e: &Envelope| Doc::Bytes(serde_json::to_vec(e).unwrap_or_default());
+    let listing = |e: &Envelope| {
+        with_components(
+            &serde_json::to_vec(e).unwrap_or_default(),
+            &components,
+            pieces,
+        )
+    };
     vec![
         (
             "/api/v2/summary.json",
-            doc(&Envelope {
-                components: Some(&components),
+            listing(&Envelope {
+                components: Some(&[]),
                 incidents: Some(summary_incidents.clone()),
                 scheduled_maintenances: Some(summary_maint),
                 status: Some(&src.status),
@@ -269,8 +312,8 @@ pub fn documents(src: &Source) -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "/api/v2/components.json",
-            doc(&Envelope {
-                components: Some(&components),
+            listing(&Envelope {
+                components: Some(&[]),
                 ..empty()
             }),
         ),
