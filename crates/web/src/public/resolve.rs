@@ -1,6 +1,9 @@
-//! Which output answers a request: by custom domain (`Host`), by `/p/<slug>/...`, or the
+//! Which output answers a request: by `/p/<slug>/...`, by custom domain (`Host`), or the
 //! default page at `/`. Runs on every public request, so it only borrows from the current
 //! snapshot index and allocates nothing on the common path.
+//!
+//! `/p/<slug>/` comes first so that it answers for its page whatever the `Host` says: no
+//! page's custom domain, even one pointed at herald's own host, can hide another page.
 
 use super::render::{Assets, css_path};
 use super::snapshot::{Index, Output, PageSnapshot};
@@ -75,6 +78,12 @@ fn by_domain<'a>(index: &'a Index, host: &[u8]) -> Option<&'a PageSnapshot> {
     }
 }
 
+/// Whether `host` is a page's custom domain. Such a host serves that page only: herald's
+/// own surface (admin, API, metrics) is not answered there.
+pub fn is_custom_domain(index: &Index, host: Option<&[u8]>) -> bool {
+    host.and_then(|h| by_domain(index, h)).is_some()
+}
+
 /// Where `host` + `path` lands.
 pub fn locate<'a>(
     index: &'a Index,
@@ -90,9 +99,6 @@ pub fn locate<'a>(
             &assets.not_found
         });
     }
-    if let Some(s) = host.and_then(|h| by_domain(index, h)) {
-        return page_place(s, path, false);
-    }
     if let Some(after) = path.strip_prefix("/p/") {
         let (slug, rest) = after.find('/').map_or((after, ""), |i| after.split_at(i));
         let Some(s) = index.by_slug.get(slug) else {
@@ -103,6 +109,9 @@ pub fn locate<'a>(
             return Place::Redirect(format!("/p/{slug}/{q}"));
         }
         return page_place(s, rest, true);
+    }
+    if let Some(s) = host.and_then(|h| by_domain(index, h)) {
+        return page_place(s, path, false);
     }
     match &index.default {
         Some(s) => page_place(s, path, false),
@@ -127,12 +136,12 @@ pub fn dynamic<'a>(
     host: Option<&[u8]>,
     path: &'a str,
 ) -> Option<(&'a str, &'a str)> {
-    let (s, rest): (&PageSnapshot, &str) = if let Some(s) = host.and_then(|h| by_domain(index, h)) {
-        (s, path)
-    } else if let Some(after) = path.strip_prefix("/p/") {
+    let (s, rest): (&PageSnapshot, &str) = if let Some(after) = path.strip_prefix("/p/") {
         let i = after.find('/')?;
         let (slug, rest) = after.split_at(i);
         (index.by_slug.get(slug)?, rest)
+    } else if let Some(s) = host.and_then(|h| by_domain(index, h)) {
+        (s, path)
     } else {
         (index.default.as_deref()?, path)
     };
