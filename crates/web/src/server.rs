@@ -8,7 +8,8 @@
 //! - a request must carry exactly one valid `Host` (RFC 9112 §3.2: HTTP/1.1 without one, or
 //!   with two, is a 400), so that no two parts of herald can read a different host;
 //! - a tenant's custom domain serves that page only (its public paths, its subscription
-//!   pages, the shared assets): the admin UI, the API and `/metrics` answer 404 there;
+//!   pages, the shared assets) and health: the admin UI, the API and `/metrics` answer 404
+//!   there;
 //! - behind https (`public_url`), every response carries `Strict-Transport-Security`.
 
 use axum::Router;
@@ -157,9 +158,9 @@ impl Front {
     }
 
     /// Hands a request that is not a public path to the router, unless it came for a
-    /// tenant's custom domain, which serves nothing of herald's own.
+    /// tenant's custom domain, which serves nothing of herald's own but its health.
     fn pass(&self, req: Request<Incoming>, custom_domain: bool) -> FrontFuture {
-        if custom_domain {
+        if custom_domain && !matches!(req.uri().path(), "/livez" | "/readyz") {
             return self.ready(send(&self.assets.not_found, &req));
         }
         self.route(req)

@@ -51,7 +51,7 @@ use super::{components, groups, incidents, jobs, pages, postmortem, subscribers,
         subscribers::export_csv,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&Auth, &Errors),
+    modifiers(&Auth, &Errors, &UniqueIds),
     security(("oauth" = [])),
 )]
 pub struct ApiDoc;
@@ -93,6 +93,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "404",
         "NotFound",
         "No such object, or not one this key may see (another tenant's page answers the same).",
+    ),
+    (
+        "409",
+        "Conflict",
+        "Clashes with existing data: a slug or domain another page has, a subscriber that exists already.",
     ),
     (
         "413",
@@ -143,7 +148,7 @@ fn error_statuses(path: &str, method: &str, op: &Operation) -> Vec<&'static str>
         out.extend(["400", "422"]);
     }
     if op.request_body.is_some() {
-        out.extend(["400", "413", "415", "422"]);
+        out.extend(["400", "409", "413", "415", "422"]);
     }
     out
 }
@@ -151,13 +156,33 @@ fn error_statuses(path: &str, method: &str, op: &Operation) -> Vec<&'static str>
 fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
         ("get", item.get.as_mut()),
-        ("put", item.put.as_mut()),
         ("post", item.post.as_mut()),
-        ("delete", item.delete.as_mut()),
         ("patch", item.patch.as_mut()),
+        ("put", item.put.as_mut()),
+        ("delete", item.delete.as_mut()),
     ]
     .into_iter()
     .filter_map(|(m, op)| op.map(|op| (m, op)))
+}
+
+/// Makes operation ids unique: a handler that serves two methods (`PATCH` and `PUT`) is one
+/// function, so utoipa gives both operations its name; the second gets `_<method>` added.
+struct UniqueIds;
+
+impl Modify for UniqueIds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let mut seen = std::collections::HashSet::new();
+        for item in doc.paths.paths.values_mut() {
+            for (method, op) in operations(item) {
+                if let Some(id) = &mut op.operation_id
+                    && !seen.insert(id.clone())
+                {
+                    id.push('_');
+                    id.push_str(method);
+                }
+            }
+        }
+    }
 }
 
 /// The description of a success status.
