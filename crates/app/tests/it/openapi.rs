@@ -242,13 +242,17 @@ async fn schemathesis_finds_no_fault_in_the_live_api(b: Backend) {
     );
     // Act: a few examples per operation in every phase (examples, coverage, fuzzing, and
     // stateful runs along the links schemathesis infers), checks as tests/openapi says
+    // In a directory of its own: schemathesis keeps a cache of past failures where it runs.
+    let dir = tempfile::tempdir().unwrap();
     let out = tokio::task::spawn_blocking({
         let (schema, auth) = (
             app.url("/v1/openapi.json"),
             format!("Authorization: OAuth {key}"),
         );
+        let cwd = dir.path().to_owned();
         move || {
             Command::new(st)
+                .current_dir(cwd)
                 .arg("--config-file")
                 .arg(repo_root().join("tests/openapi/schemathesis.toml"))
                 .args(["run", &schema, "--header", &auth, "--no-color"])
