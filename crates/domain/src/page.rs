@@ -159,8 +159,9 @@ pub fn parse_slug(field: &str, s: &str) -> Result<String> {
 
 /// Whether a host name would be read as an IPv4 address by a URL parser or a resolver
 /// (WHATWG URL's "ends in a number": `127.1`, `0x7f.1`, `2130706433`, `017700000001`,
-/// `127.0.0.1.`): its last label is all digits, or `0x` and hex digits.
-fn ends_in_a_number(d: &str) -> bool {
+/// `127.0.0.1.`): its last label is all digits, or `0x` and hex digits. No page's domain
+/// is such a name.
+pub fn ends_in_a_number(d: &str) -> bool {
     let last = d.trim_end_matches('.').rsplit('.').next().unwrap_or("");
     let hex = last
         .strip_prefix("0x")

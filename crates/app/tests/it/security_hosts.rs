@@ -7,7 +7,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, read};
+use crate::helpers::{Backend, Node, TestApp, read};
+use herald::config::Role;
 
 /// Sends `request` as raw bytes and returns the status line's code.
 async fn raw_status(app: &TestApp, request: &str) -> u16 {
@@ -71,6 +72,33 @@ async fn a_page_key_cannot_take_over_the_shared_host(b: Backend) {
     }
     let beta_now = app.store.get_page(&beta.id).await.unwrap().unwrap();
     assert_eq!(beta_now.domain, None);
+    // A page saved with an address before the rule existed does not take herald's host
+    // either: with two pages and no default, `/` stays herald's "no page here".
+    app.store
+        .update_page(
+            &beta.id,
+            &herald_domain::actor::Actor::cli(),
+            herald_domain::clock::Clock::now(&herald_domain::clock::SystemClock),
+            |p| {
+                let mut p = p.clone();
+                p.domain = Some("127.0.0.1".to_owned());
+                Ok(p)
+            },
+        )
+        .await
+        .unwrap();
+    // (the snapshot shows the change once its page URL names the address)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = app.public("/p/beta/api/v2/summary.json", &[]).await;
+        if r.status == StatusCode::OK && r.json()["page"]["url"] == "https://127.0.0.1" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never re-rendered");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let root = app.public("/", &[]).await;
+    assert_eq!(root.status, StatusCode::NOT_FOUND, "{}", root.text);
     // A real domain of its own is still fine.
     let ok = app
         .send_as(
@@ -249,6 +277,16 @@ async fn every_response_carries_hsts_behind_https(b: Backend) {
     answers.push(("GET /v1/pages with a key".into(), v1.headers));
     let post = read(app.client.post(app.url("/p/acme/")).send().await.unwrap()).await;
     answers.push((format!("POST /p/acme/ → {}", post.status), post.headers));
+    // ...and a worker-only node's health endpoints
+    let worker = Node::start(&app.db.url, |c| {
+        c.role = Role::Worker;
+        c.public_url = Some("https://status.herald.test".to_owned());
+    })
+    .await;
+    for path in ["/livez", "/metrics", "/nothing"] {
+        let r = worker.get(path).await;
+        answers.push((format!("worker GET {path} → {}", r.status), r.headers));
+    }
     // Assert
     for (what, headers) in answers {
         assert_eq!(

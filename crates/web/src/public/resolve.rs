@@ -68,6 +68,11 @@ fn by_domain<'a>(index: &'a Index, host: &[u8]) -> Option<&'a PageSnapshot> {
     }
     let name = host_name(host)?;
     let name = name.trim_end_matches('.');
+    if herald_domain::page::ends_in_a_number(name) {
+        // An address is never a page's domain (a page saved with one before that rule
+        // existed must not answer for herald's own host).
+        return None;
+    }
     match index.by_domain.get(name) {
         Some(s) => Some(s),
         None if name.bytes().any(|b| b.is_ascii_uppercase()) => index
