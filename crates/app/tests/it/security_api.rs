@@ -115,6 +115,9 @@ async fn invented_methods_and_paths_add_no_metric_series(b: Backend) {
     assert!(after.contains("method=\"other\""), "{after}");
 }
 
+/// A write that carries a name: method, path, the field named in errors, and the body.
+type Write = (Method, String, &'static str, fn(&str) -> Value);
+
 async fn names_everywhere_are_one_line_of_visible_text(b: Backend) {
     // Arrange
     let app = TestApp::spawn(b).await;
@@ -133,7 +136,7 @@ async fn names_everywhere_are_one_line_of_visible_text(b: Backend) {
         "a\u{2066}b\u{2069}",
         "\u{FEFF}Outage",
     ];
-    let writes: Vec<(Method, String, &str, fn(&str) -> Value)> = vec![
+    let writes: Vec<Write> = vec![
         (
             Method::POST,
             app.page_path("/components"),

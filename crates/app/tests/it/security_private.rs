@@ -16,7 +16,10 @@ use crate::both_backends;
 use crate::helpers::{Backend, Resp, TestApp, read};
 use crate::notify_support::{SmtpSink, wait_idle};
 
-async fn send(app: &TestApp, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
+/// Form fields.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
+async fn send(app: &TestApp, method: Method, path: &str, form: Form<'_>) -> Resp {
     read(
         app.client
             .request(method, app.url(path))
@@ -100,7 +103,7 @@ async fn private_pages_take_no_subscribers_and_tell_only_the_team_s(b: Backend) 
     // Assert 1: every subscription path of the page answers 404 and writes nothing
     let email = [("subscriber[email]", "eve@example.com")];
     let by_token = [("subscriber[id]", manage_token.as_str())];
-    let cases: Vec<(Method, String, &[(&str, &str)])> = vec![
+    let cases: Vec<(Method, String, Form)> = vec![
         (Method::POST, "/p/acme/subscriptions".into(), &email),
         (Method::POST, "/subscriptions".into(), &email),
         (
