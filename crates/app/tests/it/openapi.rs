@@ -52,16 +52,7 @@ fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
 async fn every_route_is_documented_and_every_documented_route_exists() {
     // Arrange
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let r = read(
-        app.client
-            .get(app.url("/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK);
-    let doc = r.json();
+    let doc = fetch_document(&app).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     // Assert: the two lists agree (openapi.json itself is the one undocumented route).
     let mut routes = routed();
@@ -91,15 +82,7 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
 #[tokio::test]
 async fn the_openapi_document_is_stable() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let doc = read(
-        app.client
-            .get(app.url("/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .json();
+    let doc = fetch_document(&app).await;
     insta::assert_json_snapshot!("openapi_v1", doc);
 }
 

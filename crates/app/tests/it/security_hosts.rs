@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_backends;
-use crate::helpers::{Backend, Node, TestApp, read};
+use crate::helpers::{Backend, Node, Resp, TestApp, read};
 use herald::config::Role;
 
 /// Sends `request` as raw bytes and returns the status line's code.
@@ -23,6 +23,34 @@ async fn raw_status(app: &TestApp, request: &str) -> u16 {
     }
     let line = String::from_utf8_lossy(&got);
     line.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// POSTs a form to `path` for the host `host`.
+async fn post_form(app: &TestApp, path: &str, host: &str, fields: &[(&str, &str)]) -> Resp {
+    read(
+        app.client
+            .post(app.url(path))
+            .header("host", host)
+            .form(fields)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// Gives page `page_id` the custom domain `domain`, through the API.
+async fn give_domain(app: &TestApp, page_id: &str, domain: &str) {
+    let key = app.new_key(None, false).await;
+    let r = app
+        .send_as(
+            &key,
+            Method::PATCH,
+            &format!("/v1/pages/{page_id}"),
+            Some(&json!({"page": {"domain": domain}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
 async fn a_page_key_cannot_take_over_the_shared_host(b: Backend) {
@@ -115,16 +143,7 @@ async fn p_slug_answers_for_its_page_whatever_the_host(b: Backend) {
     // Arrange: beta owns a custom domain; every request below names that domain as Host
     let app = TestApp::spawn(b).await;
     let beta = app.new_page("beta").await;
-    let all = app.new_key(None, false).await;
-    let r = app
-        .send_as(
-            &all,
-            Method::PATCH,
-            &format!("/v1/pages/{}", beta.id),
-            Some(&json!({"page": {"domain": "status.beta.example"}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    give_domain(&app, &beta.id, "status.beta.example").await;
     let host = [("host", "status.beta.example")];
     // Act + Assert: acme's public outputs under /p/acme/ are acme's
     for path in [
@@ -140,14 +159,11 @@ async fn p_slug_answers_for_its_page_whatever_the_host(b: Backend) {
     let summary = app.public("/p/acme/api/v2/summary.json", &host).await;
     assert_eq!(summary.json()["page"]["id"], app.page.id.as_str());
     // ...and so is its subscribe form
-    let sub = read(
-        app.client
-            .post(app.url("/p/acme/subscriptions"))
-            .header("host", "status.beta.example")
-            .form(&[("subscriber[email]", "ops@example.com")])
-            .send()
-            .await
-            .unwrap(),
+    let sub = post_form(
+        &app,
+        "/p/acme/subscriptions",
+        "status.beta.example",
+        &[("subscriber[email]", "ops@example.com")],
     )
     .await;
     assert_eq!(sub.status, StatusCode::OK, "{}", sub.text);
@@ -194,13 +210,7 @@ async fn a_request_needs_exactly_one_valid_host(b: Backend) {
 async fn a_custom_domain_serves_its_page_and_nothing_of_herald_s_own(b: Backend) {
     // Arrange
     let app = TestApp::spawn(b).await;
-    let r = app
-        .patch(
-            &app.page_path(""),
-            &json!({"page": {"domain": "status.acme.example"}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    give_domain(&app, &app.page.id, "status.acme.example").await;
     let host = [("host", "status.acme.example")];
     // Act + Assert: herald's own surface is not there
     for path in [
@@ -213,28 +223,22 @@ async fn a_custom_domain_serves_its_page_and_nothing_of_herald_s_own(b: Backend)
         let r = app.public(path, &host).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
     }
-    let login = read(
-        app.client
-            .post(app.url("/admin/login"))
-            .header("host", "status.acme.example")
-            .form(&[("email", "a@example.com"), ("password", "x")])
-            .send()
-            .await
-            .unwrap(),
+    let login = post_form(
+        &app,
+        "/admin/login",
+        "status.acme.example",
+        &[("email", "a@example.com"), ("password", "x")],
     )
     .await;
     assert_eq!(login.status, StatusCode::NOT_FOUND, "{}", login.text);
     // ...but the page, its subscribe form and health are
     assert!(app.public("/", &host).await.text.contains("Acme Cloud"));
     assert_eq!(app.public("/livez", &host).await.status, StatusCode::OK);
-    let sub = read(
-        app.client
-            .post(app.url("/subscriptions"))
-            .header("host", "status.acme.example")
-            .form(&[("subscriber[email]", "ops@example.com")])
-            .send()
-            .await
-            .unwrap(),
+    let sub = post_form(
+        &app,
+        "/subscriptions",
+        "status.acme.example",
+        &[("subscriber[email]", "ops@example.com")],
     )
     .await;
     assert_eq!(sub.status, StatusCode::OK, "{}", sub.text);
