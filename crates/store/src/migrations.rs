@@ -42,9 +42,15 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         6,
+        "page_changes",
+        include_str!("../../../migrations/sqlite/0006_page_changes.sql"),
+        include_str!("../../../migrations/postgres/0006_page_changes.sql"),
+    ),
+    (
+        7,
         "security",
-        include_str!("../../../migrations/sqlite/0006_security.sql"),
-        include_str!("../../../migrations/postgres/0006_security.sql"),
+        include_str!("../../../migrations/sqlite/0007_security.sql"),
+        include_str!("../../../migrations/postgres/0007_security.sql"),
     ),
 ];
 
