@@ -48,8 +48,11 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
 /// U+202E (which make a name read backwards, e.g. `gpj.exe` as `exe.jpg`) and no zero-width
 /// or other invisible characters (two names that look alike must be alike).
 pub fn required_name(field: &str, value: &str, max: usize) -> Result<String> {
-    let v = required_text(field, value, max)?;
-    if let Some(c) = v.chars().find(|c| c.is_control() || is_invisible(*c)) {
+    if let Some(c) = value
+        .trim()
+        .chars()
+        .find(|c| c.is_control() || is_invisible(*c))
+    {
         return Err(Invalid::new(
             field,
             format!(
@@ -58,7 +61,7 @@ pub fn required_name(field: &str, value: &str, max: usize) -> Result<String> {
             ),
         ));
     }
-    Ok(v)
+    required_text(field, value, max)
 }
 
 /// Format characters that change how text reads without showing themselves: the soft
