@@ -65,6 +65,7 @@ pub async fn run(
     };
     let web = WebConfig {
         public_url: config.public_url(),
+        listen: config.listen.clone(),
         api_requests_per_minute: config.api_requests_per_minute,
         egress: herald_notify::egress::EgressPolicy::parse(&config.egress_allow)
             .map_err(|e| anyhow::anyhow!(e))?,

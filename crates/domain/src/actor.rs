@@ -59,6 +59,13 @@ impl Actor {
         }
     }
 
+    /// Whether the change comes from the page's own team: an API key, an admin user, an
+    /// operator at the command line or herald itself, as opposed to a visitor of the public
+    /// page. Private pages notify only subscribers their team added.
+    pub fn is_team(&self) -> bool {
+        self.kind != ActorKind::Public
+    }
+
     /// An operator using the command line.
     pub fn cli() -> Self {
         Self {

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::Result;
-use crate::error::{optional_text, required_text};
+use crate::error::{optional_text, required_name};
 use crate::status::ComponentStatus;
 
 /// Longest component or group name.
@@ -146,7 +146,7 @@ impl NewComponent {
     /// Validates a component to create. Only the name is required.
     pub fn parse(input: &ComponentInput) -> Result<Self> {
         Ok(Self {
-            name: required_text(
+            name: required_name(
                 "component.name",
                 input.name.as_deref().unwrap_or(""),
                 NAME_MAX,
@@ -187,7 +187,7 @@ impl ComponentPatch {
             name: input
                 .name
                 .as_deref()
-                .map(|n| required_text("component.name", n, NAME_MAX))
+                .map(|n| required_name("component.name", n, NAME_MAX))
                 .transpose()?,
             description: input
                 .description
@@ -234,7 +234,7 @@ impl GroupInput {
         description: Option<&str>,
         component_ids: Vec<String>,
     ) -> Result<Self> {
-        let name = required_text("component_group.name", name, NAME_MAX)?;
+        let name = required_name("component_group.name", name, NAME_MAX)?;
         let description = optional_text("description", description, DESCRIPTION_MAX)?;
         if component_ids.is_empty() {
             return Err(crate::Invalid::new(
@@ -374,7 +374,7 @@ impl GroupPatch {
         }
         Ok(Self {
             name: name
-                .map(|n| required_text("component_group.name", n, NAME_MAX))
+                .map(|n| required_name("component_group.name", n, NAME_MAX))
                 .transpose()?,
             description: description
                 .map(|d| optional_text("description", d, DESCRIPTION_MAX))

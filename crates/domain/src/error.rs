@@ -41,6 +41,53 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
     }
 }
 
+/// Checks a name — of a page, component, group, incident, template or API key: what e-mail
+/// subjects, feeds, SMS and admin lists show on one line. Trimmed, not blank, at most `max`
+/// characters, and one line of visible text: no line breaks or other control characters
+/// (a CR/LF in a subject line is header injection), no bidirectional controls such as
+/// U+202E (which make a name read backwards, e.g. `gpj.exe` as `exe.jpg`) and no zero-width
+/// or other invisible characters (two names that look alike must be alike).
+pub fn required_name(field: &str, value: &str, max: usize) -> Result<String> {
+    if let Some(c) = value
+        .trim()
+        .chars()
+        .find(|c| c.is_control() || is_invisible(*c))
+    {
+        return Err(Invalid::new(
+            field,
+            format!(
+                "{field} must be one line of visible text; it contains U+{:04X}, a line break, control, direction or zero-width character",
+                u32::from(c)
+            ),
+        ));
+    }
+    required_text(field, value, max)
+}
+
+/// Format characters that change how text reads without showing themselves: the soft
+/// hyphen, bidirectional embeddings, overrides, isolates and marks, zero-width spaces and
+/// joiners, word joiners and invisible operators, the byte-order mark, Hangul fillers and
+/// interlinear annotation marks.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
 fn bounded_text(field: &str, v: &str, max: usize) -> Result<String> {
     let n = v.chars().count();
     if n > max {
@@ -83,6 +130,35 @@ mod tests {
     fn control_characters_are_rejected_but_newlines_are_kept() {
         assert!(required_text("body", "a\u{0}b", 10).is_err());
         assert_eq!(required_text("body", "a\nb", 10).unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn names_are_one_line_of_visible_text() {
+        assert_eq!(
+            required_name("incident.name", " Database outage ", 255).unwrap(),
+            "Database outage"
+        );
+        assert_eq!(
+            required_name("n", "Café ☕ 東京", 255).unwrap(),
+            "Café ☕ 東京"
+        );
+        for bad in [
+            "a\r\nBcc: victim@example.com",
+            "a\nb",
+            "a\tb",
+            "a\u{7}b",
+            "invoice\u{202E}gpj.exe",
+            "a\u{2066}b\u{2069}",
+            "pay\u{200B}pal",
+            "a\u{200D}b",
+            "a\u{FEFF}b",
+            "a\u{2060}b",
+            "a\u{00AD}b",
+        ] {
+            let e = required_name("incident.name", bad, 255).unwrap_err();
+            assert_eq!(e.field, "incident.name", "{bad:?}");
+            assert!(e.message.contains("one line of visible text"), "{bad:?}");
+        }
     }
 
     #[test]

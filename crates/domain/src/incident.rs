@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::component::Component;
-use crate::error::{optional_text, required_text};
+use crate::error::{optional_text, required_name};
 use crate::status::{ComponentStatus, Impact, IncidentStatus};
 use crate::time::PageZone;
 use crate::{Invalid, Result};
@@ -393,7 +393,7 @@ pub fn plan_create(
     now: DateTime<Utc>,
     zone: PageZone,
 ) -> Result<IncidentChange> {
-    let name = required_text(
+    let name = required_name(
         "incident.name",
         input.name.as_deref().unwrap_or(""),
         NAME_MAX,
@@ -546,7 +546,7 @@ pub fn plan_update(
     let mut incident = current.clone();
     incident.updates.clear();
     if let Some(name) = input.name.as_deref() {
-        incident.name = required_text("incident.name", name, NAME_MAX)?;
+        incident.name = required_name("incident.name", name, NAME_MAX)?;
     }
     if let Some(status) = input.status {
         let kind = if status.is_maintenance() {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{optional_text, required_text};
+use crate::error::{optional_text, required_name};
 use crate::time::PageZone;
 use crate::uptime::UptimeWeights;
 use crate::{Invalid, Result};
@@ -157,7 +157,23 @@ pub fn parse_slug(field: &str, s: &str) -> Result<String> {
     Ok(s.to_owned())
 }
 
-/// Parses a custom domain: a DNS host name, stored lowercase.
+/// Whether a host name would be read as an IPv4 address by a URL parser or a resolver
+/// (WHATWG URL's "ends in a number": `127.1`, `0x7f.1`, `2130706433`, `017700000001`,
+/// `127.0.0.1.`): its last label is all digits, or `0x` and hex digits. No page's domain
+/// is such a name.
+pub fn ends_in_a_number(d: &str) -> bool {
+    let last = d.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    let hex = last
+        .strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Parses a custom domain: a DNS host name, stored lowercase. IP addresses, in any spelling
+/// (`127.0.0.1`, `127.1`, `0x7f.1`, `2130706433`, `[::1]`), are refused: a page's domain
+/// must be a name its owner controls, never an address that reaches herald itself (see
+/// [`Page::apply_domain_rules`] for herald's own host names).
 pub fn parse_domain(field: &str, s: &str) -> Result<String> {
     let d = s.trim().trim_end_matches('.').to_ascii_lowercase();
     let label_ok = |l: &str| {
@@ -167,10 +183,12 @@ pub fn parse_domain(field: &str, s: &str) -> Result<String> {
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
-    if d.len() > 253 || !d.contains('.') || !d.split('.').all(label_ok) {
+    if d.len() > 253 || !d.contains('.') || !d.split('.').all(label_ok) || ends_in_a_number(&d) {
         return Err(Invalid::new(
             field,
-            format!("{field} must be a host name such as status.example.com; got {s:?}"),
+            format!(
+                "{field} must be a host name such as status.example.com, not an IP address; got {s:?}"
+            ),
         ));
     }
     Ok(d)
@@ -256,7 +274,7 @@ impl NewPage {
     /// Validates a page to create.
     pub fn parse(name: &str, slug: &str, time_zone: Option<&str>) -> Result<Self> {
         Ok(Self {
-            name: required_text("page.name", name, 255)?,
+            name: required_name("page.name", name, 255)?,
             slug: parse_slug("page.slug", slug)?,
             zone: match time_zone {
                 Some(z) => PageZone::parse("page.time_zone", z)?,
@@ -380,7 +398,7 @@ impl Page {
     pub fn apply(&self, patch: &PagePatch) -> Result<Page> {
         let mut p = self.clone();
         if let Some(name) = &patch.name {
-            p.name = required_text("page.name", name, 255)?;
+            p.name = required_name("page.name", name, 255)?;
         }
         if let Some(slug) = &patch.slug {
             p.slug = parse_slug("page.slug", slug)?;
@@ -624,6 +642,23 @@ impl Page {
         Ok(p)
     }
 
+    /// Applies `patch` as [`Page::apply`] does, and refuses a custom domain that is one of
+    /// `own_hosts`, the names herald itself answers on (its public URL's host): a page that
+    /// took one would answer for every page on herald's shared host.
+    pub fn apply_domain_rules(&self, patch: &PagePatch, own_hosts: &[String]) -> Result<Page> {
+        let p = self.apply(patch)?;
+        if patch.domain.is_some()
+            && let Some(d) = &p.domain
+            && own_hosts.iter().any(|h| h.eq_ignore_ascii_case(d))
+        {
+            return Err(Invalid::new(
+                "page.domain",
+                format!("page.domain {d:?} is herald's own host name; use a domain of your own"),
+            ));
+        }
+        Ok(p)
+    }
+
     /// The public address of the page: its custom domain when it has one, else under
     /// herald's own base URL at `/p/<slug>`.
     pub fn public_url(&self, base_url: &str) -> String {
@@ -669,8 +704,43 @@ mod tests {
             "status.example.com"
         );
         assert!(parse_domain("d", "localhost").is_err());
+        for ip in [
+            "127.0.0.1",
+            "127.0.0.1.",
+            "127.1",
+            "0x7f.1",
+            "0X7F.0x1",
+            "0177.0.0.1",
+            "2130706433",
+            "017700000001",
+            "[::1]",
+            "::1",
+            "[::ffff:127.0.0.1]",
+            "10.0.0.1",
+        ] {
+            assert!(parse_domain("d", ip).is_err(), "{ip} was taken as a domain");
+        }
+        assert!(parse_domain("d", "1.2.3.4.nip.io").is_ok());
+        assert!(parse_domain("d", "status.0x7f.example").is_ok());
         assert!(parse_domain("d", "a b.com").is_err());
         assert!(parse_domain("d", "evil.com/<script>").is_err());
+    }
+
+    #[test]
+    fn herald_s_own_host_is_not_a_page_domain() {
+        let own = vec!["status.herald.example".to_owned()];
+        let take = |d: &str| PagePatch {
+            domain: Some(Some(d.to_owned())),
+            ..Default::default()
+        };
+        let e = page()
+            .apply_domain_rules(&take("Status.Herald.Example."), &own)
+            .unwrap_err();
+        assert_eq!(e.field, "page.domain");
+        let p = page()
+            .apply_domain_rules(&take("status.acme.example"), &own)
+            .unwrap();
+        assert_eq!(p.domain.as_deref(), Some("status.acme.example"));
     }
 
     #[test]

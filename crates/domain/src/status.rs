@@ -6,7 +6,10 @@
 use serde::Serialize;
 
 macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
+    // `$s` is a `tt`, not a `literal`: a `literal` fragment reaches derive macros wrapped in
+    // an invisible group, and utoipa then misses the `serde(rename)` (the OpenAPI document
+    // said `Investigating` where the API sends `investigating`).
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $s:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::error::{optional_text, required_text};
+use crate::error::{optional_text, required_name};
 use crate::status::IncidentStatus;
 use crate::{Invalid, Result};
 
@@ -58,8 +58,8 @@ impl Template {
         Ok(Self {
             id: crate::id::generate(),
             page_id: page_id.to_owned(),
-            name: required_text("template.name", input.name.as_deref().unwrap_or(""), 255)?,
-            title: required_text(
+            name: required_name("template.name", input.name.as_deref().unwrap_or(""), 255)?,
+            title: required_name(
                 "template.title",
                 input.title.as_deref().unwrap_or(""),
                 crate::incident::NAME_MAX,

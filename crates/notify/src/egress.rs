@@ -4,7 +4,9 @@
 //! - The host is resolved once, by herald, and every address is checked: loopback, private,
 //!   link-local (the cloud metadata service), CGNAT, benchmarking, multicast, reserved and
 //!   documentation ranges are refused, as are IPv6 forms that embed an IPv4 address
-//!   (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo) and ULA/link-local IPv6. If *any*
+//!   (IPv4-mapped `::ffff:0:0/96`, IPv4-translated `::ffff:0:0:0/96`, IPv4-compatible,
+//!   NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4, Teredo), the IETF special-purpose
+//!   `2001::/23`, documentation `3fff::/20`, SRv6 `5f00::/16` and ULA/link-local IPv6. If *any*
 //!   address of a name is refused, the whole name is (Sentry's rule: a name with one public
 //!   and one private record is an attack, not a mistake).
 //! - The connection goes to the addresses that were checked (they are what the resolver hands
@@ -195,10 +197,14 @@ fn v6_global(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link local
         || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 site local (deprecated)
         || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0) // ::/96 IPv4-compatible
-        || (s[0] == 0x64 && s[1] == 0xff9b) // 64:ff9b::/96 and 64:ff9b:1::/48 NAT64
+        || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0xffff && s[5] == 0) // ::ffff:0:0:0/96 IPv4-translated (SIIT)
+        || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0) // the rest of ::/64 (nothing global)
+        || (s[0] == 0x64 && s[1] == 0xff9b) // 64:ff9b::/96 NAT64 and 64:ff9b:1::/48 local NAT64
         || s[0] == 0x2002 // 2002::/16 6to4
-        || (s[0] == 0x2001 && s[1] == 0) // 2001::/32 Teredo
+        || (s[0] == 0x2001 && s[1] < 0x200) // 2001::/23 IETF special purpose: Teredo, benchmarking, ORCHID
         || (s[0] == 0x2001 && s[1] == 0xdb8) // 2001:db8::/32 documentation
+        || (s[0] & 0xfff0) == 0x3ff0 // 3fff::/20 documentation
+        || s[0] == 0x5f00 // 5f00::/16 SRv6 SIDs
         || (s[0] == 0x100 && s[1] == 0 && s[2] == 0 && s[3] == 0)) // 100::/64 discard
 }
 
@@ -429,7 +435,18 @@ mod tests {
         "http://[fd00::1]/",
         "http://[fe80::1]/",
         "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b:1::7f00:1]/",
+        "http://[64:ff9b:1:ffff::a00:1]/",
+        "http://[::ffff:0:127.0.0.1]/",
+        "http://[::ffff:0:7f00:1]/",
+        "http://[::ffff:0:a9fe:a9fe]/",
+        "http://[0:0:0:0:1:ffff:7f00:1]/",
         "http://[2002:7f00:1::]/",
+        "http://[2001::7f00:1]/",
+        "http://[2001:2::1]/",
+        "http://[2001:20::1]/",
+        "http://[3fff::1]/",
+        "http://[5f00::1]/",
         "http://user:pw@127.0.0.1/",
         "http://user:pw@example.com/",
         "ftp://example.com/",

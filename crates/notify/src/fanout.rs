@@ -89,11 +89,22 @@ impl Handler for Fanout {
                 (None, None) => Vec::new(),
             };
             let incident_id = event.incident_id.as_deref();
+            // A private page tells only the subscribers its team added: someone who came
+            // through a public form before the page went private learns nothing of it.
+            let team_only = page.settings.viewers_must_be_team_members;
             let mut after = String::new();
             let mut total = 0usize;
             loop {
                 let batch = store
-                    .event_recipients(&page.id, event.kind, incident_id, &scope, &after, BATCH)
+                    .event_recipients(
+                        &page.id,
+                        event.kind,
+                        incident_id,
+                        &scope,
+                        team_only,
+                        &after,
+                        BATCH,
+                    )
                     .await
                     .map_err(JobError::retry)?;
                 let Some(last) = batch.last() else { break };

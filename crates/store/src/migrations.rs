@@ -46,6 +46,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0006_page_changes.sql"),
         include_str!("../../../migrations/postgres/0006_page_changes.sql"),
     ),
+    (
+        7,
+        "security",
+        include_str!("../../../migrations/sqlite/0007_security.sql"),
+        include_str!("../../../migrations/postgres/0007_security.sql"),
+    ),
 ];
 
 /// The highest version.

@@ -7,7 +7,7 @@ use herald_domain::notification::EventKind;
 use herald_domain::subscriber::Channel;
 use serde_json::{Value, json};
 
-use crate::db::{One, SqlBuilder, args};
+use crate::db::{Backend, One, SqlBuilder, args};
 use crate::kinds::NOTIFY_FANOUT;
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
@@ -183,13 +183,19 @@ impl Store {
 
     /// The next batch of subscribers an event concerns, after `after` (ordered by id):
     /// active, of the page, on a channel the event reaches, whose scope (whole page, some of
-    /// `components`, or this incident) includes it.
+    /// `components`, or this incident) includes it; with `team_only` (a private page), only
+    /// those the page's team added.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one filter per argument of one query"
+    )]
     pub async fn event_recipients(
         &self,
         page_id: &str,
         kind: EventKind,
         incident_id: Option<&str>,
         components: &[String],
+        team_only: bool,
         after: &str,
         limit: i64,
     ) -> Result<Vec<Recipient>> {
@@ -205,6 +211,9 @@ impl Store {
             .push(" AND s.state = 'active' AND s.id > ")
             .bind(after);
         sql.push(" AND s.channel IN ").bind_list(channels);
+        if team_only {
+            sql.push(" AND s.added_by_team = TRUE");
+        }
         match incident_id {
             Some(i) => sql
                 .push(" AND (s.incident_id IS NULL OR s.incident_id = ")
@@ -316,7 +325,13 @@ impl Store {
     }
 
     /// Counts one use of `bucket` if fewer than `limit` happened within `window`; returns
-    /// whether it was allowed. Shared by every node (subscribe-form abuse limits).
+    /// whether it was allowed. Shared by every node (subscribe-form and sign-in limits).
+    ///
+    /// Atomic: uses of one bucket are serialised, so concurrent requests never take more
+    /// than `limit` between them. SQLite's single writer already runs one transaction at a
+    /// time; on PostgreSQL, where two READ COMMITTED transactions would both count the same
+    /// rows and both insert, the transaction first takes an advisory lock on the bucket
+    /// (released at commit or rollback; keyed by schema, as the reconciler locks are).
     pub async fn take_rate(
         &self,
         bucket: &str,
@@ -325,6 +340,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.db.begin().await?;
+        if self.db.backend() == Backend::Postgres {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':rate:' || $1, 0))",
+                args![bucket],
+            )
+            .await?;
+        }
         let used: One<i64> = tx
             .fetch_one(
                 "SELECT CAST(COUNT(*) AS BIGINT) AS v FROM rate_events WHERE bucket = $1 AND at > $2",

@@ -116,9 +116,10 @@ impl Store {
             args![token_hash, &user.id, csrf_token, now, expires_at],
         )
         .await?;
+        // A success from this client clears its failures (a lock was checked before).
         w.tx.execute(
-            "DELETE FROM admin_login_failures WHERE email = $1",
-            args![&user.email],
+            "DELETE FROM admin_login_throttle WHERE email = $1 AND client = $2",
+            args![&user.email, actor.ip.as_deref().unwrap_or("unknown")],
         )
         .await?;
         // Sessions that have run out are of no use to anyone: sweep them on each sign-in.
@@ -237,17 +238,18 @@ impl Store {
         w.commit().await
     }
 
-    /// When sign-ins for `email` are locked, until when.
+    /// When sign-ins to `email` from `client` (an address) are locked, until when.
     pub async fn login_locked_until(
         &self,
         email: &str,
+        client: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
         let row: Option<FailureRow> = self
             .db
             .read_opt(
-                "SELECT failures, locked_until FROM admin_login_failures WHERE email = $1",
-                args![email.trim().to_lowercase()],
+                "SELECT failures, locked_until FROM admin_login_throttle WHERE email = $1 AND client = $2",
+                args![email.trim().to_lowercase(), client],
             )
             .await?;
         Ok(row
@@ -256,12 +258,14 @@ impl Store {
             .filter(|t| *t > now))
     }
 
-    /// Counts a failed sign-in for `email`; the `max_failures`-th failure in a row locks
-    /// the address for `lock_for`. Returns the lock's end when this failure set one. Not
-    /// audited: it changes no data anyone administers (the log line is the record).
+    /// Counts a failed sign-in to `email` from `client`; the `max_failures`-th failure in a
+    /// row locks that client out of that account for `lock_for` (other clients, the account's
+    /// owner among them, are not affected). Returns the lock's end when this failure set one.
+    /// Not audited: it changes no data anyone administers (the log line is the record).
     pub async fn record_login_failure(
         &self,
         email: &str,
+        client: &str,
         max_failures: i64,
         lock_for: TimeDelta,
         now: DateTime<Utc>,
@@ -270,14 +274,15 @@ impl Store {
         let mut tx = self.db.begin().await?;
         // Make sure the row exists, so two first failures at once cannot both insert it.
         tx.execute(
-            "INSERT INTO admin_login_failures (email, failures, locked_until) VALUES ($1, 0, NULL) ON CONFLICT (email) DO NOTHING",
-            args![&email],
+            "INSERT INTO admin_login_throttle (email, client, failures, locked_until) VALUES ($1, $2, 0, NULL) \
+             ON CONFLICT (email, client) DO NOTHING",
+            args![&email, client],
         )
         .await?;
         let row: Option<FailureRow> = tx
             .fetch_optional(
-                "SELECT failures, locked_until FROM admin_login_failures WHERE email = $1",
-                args![&email],
+                "SELECT failures, locked_until FROM admin_login_throttle WHERE email = $1 AND client = $2",
+                args![&email, client],
             )
             .await?;
         if let Some(until) = row
@@ -298,8 +303,8 @@ impl Store {
         let locked = (failures >= max_failures).then(|| now + lock_for);
         let failures = if locked.is_some() { 0 } else { failures };
         tx.execute(
-            "UPDATE admin_login_failures SET failures = $1, locked_until = $2 WHERE email = $3",
-            args![failures, locked, &email],
+            "UPDATE admin_login_throttle SET failures = $1, locked_until = $2 WHERE email = $3 AND client = $4",
+            args![failures, locked, &email, client],
         )
         .await?;
         tx.commit().await?;

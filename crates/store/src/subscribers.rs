@@ -181,7 +181,8 @@ impl Store {
     /// Subscribes. Subscribing a target that already has a subscriber returns that one (with
     /// `created: false`) and changes nothing but, for an unsubscribed one, starting over; so
     /// a form answers alike whatever the address's state. `secret` is the signing secret of
-    /// a new webhook subscriber.
+    /// a new webhook subscriber. A subscriber added (or re-added) by the page's team
+    /// ([`Actor::is_team`]) is marked so: private pages notify only those.
     pub async fn create_subscriber(
         &self,
         page_id: &str,
@@ -233,8 +234,19 @@ impl Store {
                 args![page_id, new.channel.as_str(), &target, new.incident_id.as_deref().unwrap_or("")],
             )
             .await?;
+        let team = actor.is_team();
         let (id, created) = match existing {
-            Some(row) if row.state != "unsubscribed" => (row.id, false),
+            Some(row) if row.state != "unsubscribed" => {
+                if team {
+                    // The team vouches for a subscriber that came through the public form.
+                    w.tx.execute(
+                        "UPDATE subscribers SET added_by_team = TRUE WHERE id = $1",
+                        args![&row.id],
+                    )
+                    .await?;
+                }
+                (row.id, false)
+            }
             Some(row) => {
                 let state = if new.confirmed {
                     "active"
@@ -243,8 +255,8 @@ impl Store {
                 };
                 w.tx.execute(
                     "UPDATE subscribers SET state = $2, unsubscribed_at = NULL, created_at = $3, confirmed_at = $4, \
-                       purge_at = $5, failures = 0 WHERE id = $1",
-                    args![&row.id, state, now, new.confirmed.then_some(now), (!new.confirmed).then(|| now + UNCONFIRMED_TTL)],
+                       purge_at = $5, failures = 0, added_by_team = $6 WHERE id = $1",
+                    args![&row.id, state, now, new.confirmed.then_some(now), (!new.confirmed).then(|| now + UNCONFIRMED_TTL), team],
                 )
                 .await?;
                 (row.id, true)
@@ -258,8 +270,8 @@ impl Store {
                 };
                 w.tx.execute(
                     "INSERT INTO subscribers (id, page_id, channel, email, phone_number, phone_country, endpoint, incident_id, state, \
-                       secret, created_at, confirmed_at, purge_at, target) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                       secret, created_at, confirmed_at, purge_at, target, added_by_team) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     args![
                         &id,
                         page_id,
@@ -274,7 +286,8 @@ impl Store {
                         now,
                         new.confirmed.then_some(now),
                         (!new.confirmed).then(|| now + UNCONFIRMED_TTL),
-                        &target
+                        &target,
+                        team
                     ],
                 )
                 .await?;

@@ -17,6 +17,9 @@ pub enum ApiError {
     BadRequest(String),
     /// 401: no key, or a key herald does not know.
     Unauthorized,
+    /// 401: the key came in the URL (`?api_key=`), where it would be written to access logs
+    /// of herald, proxies and browsers; it is refused whether it is valid or not.
+    KeyInUrl,
     /// 403: the key may not do this (read-only key on a write).
     Forbidden,
     /// 404: no such thing, or not visible to this key.
@@ -34,8 +37,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
-    /// 429, with the seconds to wait.
-    TooManyRequests { retry_after: u64 },
+    /// 429, with the seconds to wait and the limit that was reached, in words (`60 requests
+    /// per minute per API key`).
+    TooManyRequests { retry_after: u64, limit: String },
     /// 503: the database is unreachable.
     Unavailable,
     /// 500: a bug; details were logged.
@@ -48,6 +52,10 @@ impl ApiError {
         match self {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "Could not authenticate".into()),
+            Self::KeyInUrl => (
+                StatusCode::UNAUTHORIZED,
+                "API keys are not accepted in the URL (?api_key=), where logs keep them; send the key in the Authorization header: `Authorization: OAuth <key>`.".into(),
+            ),
             Self::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "You are not authorized to access this resource.".into(),
@@ -68,11 +76,9 @@ impl ApiError {
             Self::Unprocessable { message, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, message.clone())
             }
-            Self::TooManyRequests { retry_after } => (
+            Self::TooManyRequests { retry_after, limit } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Rate limit exceeded: retry in {retry_after} s (1 request/second per API key, over 60 s)."
-                ),
+                format!("Rate limit exceeded: retry in {retry_after} s (the limit is {limit})."),
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -94,13 +100,19 @@ impl IntoResponse for ApiError {
             body["field"] = json!(f);
         }
         let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("OAuth realm=\"herald\""),
+            );
+        }
         if let Self::PayloadTooLarge = self {
             // The rest of the body was not read: the connection cannot be reused, so say so
             // and the client will not send its next request down a closing socket.
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        if let Self::TooManyRequests { retry_after } = self {
+        if let Self::TooManyRequests { retry_after, .. } = self {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }

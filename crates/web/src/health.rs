@@ -9,7 +9,7 @@
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use herald_store::Store;
@@ -168,15 +168,31 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Middleware counting requests and their latency by route template (never by raw path,
-/// which would make unbounded label sets).
+/// The method label of a request: one of the methods herald routes, or `other`. Anyone can
+/// invent methods (`curl -X M1`); labelling them as sent would add series without bound.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware counting requests and their latency by route template and method, both from
+/// bounded sets: a route herald declares (never the raw path) or `unmatched`, and a known
+/// method or `other`.
 pub async fn track(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let started = Instant::now();
     let resp = next.run(req).await;
     let m = app.metrics();

@@ -43,5 +43,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let snapshots = state.snapshots().clone();
     let assets = state.assets().clone();
-    server::run(listener, snapshots, assets, routes::router(state), shutdown).await
+    let hsts = state.config().https();
+    server::run(
+        listener,
+        snapshots,
+        assets,
+        routes::router(state),
+        hsts,
+        shutdown,
+    )
+    .await
 }

@@ -1,12 +1,13 @@
 //! The whole URL surface of herald, in one table.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -159,7 +160,13 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{job_id}/cancel", post(jobs::cancel_job))
         .route("/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // API answers hold secrets (webhook signing secrets, subscriber exports) and tenant
+        // data: no browser or shared cache may keep any of them.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
 
     Router::new()
         .nest("/v1", v1)
@@ -210,11 +217,26 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a handler panicked");
             ApiError::Internal.into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(trace_layer())
+}
+
+/// Request tracing. Its span names the method and the path, never the query string, which
+/// could carry a secret (a key someone put in `?api_key=`, a token).
+fn trace_layer()
+-> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request) -> tracing::Span> {
+    TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> tracing::Span)
+}
+
+fn request_span(req: &Request) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// What a worker-only node serves: health and metrics, nothing else.
 pub fn health_router(state: AppState) -> Router {
+    let hsts = state
+        .config()
+        .https()
+        .then(|| HeaderValue::from_static("max-age=31536000"));
     Router::new()
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
@@ -225,7 +247,11 @@ pub fn health_router(state: AppState) -> Router {
             health::track,
         ))
         .with_state(state)
-        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
+        .layer(trace_layer())
 }
 
 /// How herald's webhooks are delivered and signed (the `meta.documentation` of payloads).

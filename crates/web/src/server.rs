@@ -3,10 +3,19 @@
 //! snapshot — a header-map clone and a `Bytes` clone, no routing, no middleware, no
 //! database — and everything else goes to the axum router with its layers. This keeps the
 //! public page's serving path close to what a static file server does.
+//!
+//! Rules applied here, to every request and response:
+//! - a request must carry exactly one valid `Host` (RFC 9112 §3.2: HTTP/1.1 without one, or
+//!   with two, is a 400), so that no two parts of herald can read a different host;
+//! - a tenant's custom domain serves that page only (its public paths, its subscription
+//!   pages, the shared assets) and health: the admin UI, the API and `/metrics` answer 404
+//!   there;
+//! - behind https (`public_url`), every response carries `Strict-Transport-Security`.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use axum::response::IntoResponse;
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
@@ -21,6 +30,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+use crate::error::ApiError;
 use crate::public::Assets;
 use crate::public::cold::ColdKey;
 use crate::public::resolve::{self, Answer, Place};
@@ -42,6 +52,24 @@ struct Front {
     assets: Arc<Assets>,
     router: Router,
     remote: SocketAddr,
+    /// Send HSTS on every response (herald is reached over https).
+    hsts: bool,
+}
+
+/// The HSTS header value: a year, as the admin UI has always sent it.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
+/// Whether a request's `Host` is acceptable: exactly one, and a valid authority; HTTP/1.0
+/// may leave it out.
+fn host_ok<B>(req: &Request<B>) -> bool {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(h), None) => h
+            .to_str()
+            .is_ok_and(|h| h.parse::<axum::http::uri::Authority>().is_ok()),
+        (None, _) => req.version() < Version::HTTP_11,
+        (Some(_), Some(_)) => false,
+    }
 }
 
 /// The future of one request.
@@ -141,6 +169,28 @@ impl hyper::body::Body for Tracked {
 }
 
 impl Front {
+    /// Marks a response as this server sends every one.
+    fn finish(hsts: bool, mut r: Response<FrontBody>) -> Response<FrontBody> {
+        if hsts {
+            r.headers_mut()
+                .insert(header::STRICT_TRANSPORT_SECURITY, HSTS.clone());
+        }
+        r
+    }
+
+    fn ready(&self, r: Response<FrontBody>) -> FrontFuture {
+        FrontFuture::Ready(Some(Self::finish(self.hsts, r)))
+    }
+
+    /// Hands a request that is not a public path to the router, unless it came for a
+    /// tenant's custom domain, which serves nothing of herald's own but its health.
+    fn pass(&self, req: Request<Incoming>, custom_domain: bool) -> FrontFuture {
+        if custom_domain && !matches!(req.uri().path(), "/livez" | "/readyz") {
+            return self.ready(send(&self.assets.not_found, &req));
+        }
+        self.route(req)
+    }
+
     fn route(&self, mut req: Request<Incoming>) -> FrontFuture {
         req.extensions_mut().insert(ConnectInfo(self.remote));
         let done = Arc::new(AtomicBool::new(false));
@@ -153,6 +203,7 @@ impl Front {
             })
         }));
         let router = self.router.clone();
+        let hsts = self.hsts;
         FrontFuture::Routed(Box::pin(async move {
             let mut r = match tower::ServiceExt::oneshot(router, req).await {
                 Ok(r) => r.map(Either::Right),
@@ -165,7 +216,7 @@ impl Front {
                 r.headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            r
+            Front::finish(hsts, r)
         }))
     }
 }
@@ -176,6 +227,16 @@ impl hyper::service::Service<Request<Incoming>> for Front {
     type Future = FrontFuture;
 
     fn call(&self, req: Request<Incoming>) -> FrontFuture {
+        if !host_ok(&req) {
+            let mut r = ApiError::BadRequest(
+                "A request must carry exactly one Host header with a valid host name.".into(),
+            )
+            .into_response()
+            .map(Either::Right);
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return self.ready(r);
+        }
         let index = self.snapshots.load();
         let host = req
             .headers()
@@ -196,15 +257,19 @@ impl hyper::service::Service<Request<Incoming>> for Front {
             req.extensions_mut().insert(page);
             return self.route(req);
         }
+        let custom_domain = resolve::is_custom_domain(&index, host);
         let method = req.method();
         if method == Method::GET || method == Method::HEAD {
             return match resolve::resolve(&index, &self.assets, host, path, query) {
-                Answer::Output(o) => FrontFuture::Ready(Some(send(o, &req))),
+                Answer::Output(o) => self.ready(send(o, &req)),
                 Answer::Cold(s, key) => match s.cold.get(&key) {
-                    Some(o) => FrontFuture::Ready(Some(send(&o, &req))),
+                    Some(o) => self.ready(send(&o, &req)),
                     None => {
                         let snap = index.by_id.get(&s.page_id).cloned();
-                        FrontFuture::Routed(Box::pin(render_cold(snap, key, req)))
+                        let hsts = self.hsts;
+                        FrontFuture::Routed(Box::pin(async move {
+                            Front::finish(hsts, render_cold(snap, key, req).await)
+                        }))
                     }
                 },
                 Answer::Redirect(to) => {
@@ -212,13 +277,13 @@ impl hyper::service::Service<Request<Incoming>> for Front {
                     if let Ok(v) = HeaderValue::from_str(&to) {
                         r.headers_mut().insert(header::LOCATION, v);
                     }
-                    FrontFuture::Ready(Some(r))
+                    self.ready(r)
                 }
-                Answer::Pass => self.route(req),
+                Answer::Pass => self.pass(req, custom_domain),
             };
         }
         match resolve::locate(&index, &self.assets, host, path, query) {
-            Place::Pass => self.route(req),
+            Place::Pass => self.pass(req, custom_domain),
             _ if method == Method::OPTIONS => {
                 let mut r = bytes_response(StatusCode::NO_CONTENT, Bytes::new());
                 let h = r.headers_mut();
@@ -234,7 +299,7 @@ impl hyper::service::Service<Request<Incoming>> for Front {
                     header::ALLOW,
                     HeaderValue::from_static("GET, HEAD, OPTIONS"),
                 );
-                FrontFuture::Ready(Some(r))
+                self.ready(r)
             }
             _ => {
                 let mut r = bytes_response(StatusCode::METHOD_NOT_ALLOWED, Bytes::new());
@@ -242,7 +307,7 @@ impl hyper::service::Service<Request<Incoming>> for Front {
                     header::ALLOW,
                     HeaderValue::from_static("GET, HEAD, OPTIONS"),
                 );
-                FrontFuture::Ready(Some(r))
+                self.ready(r)
             }
         }
     }
@@ -260,6 +325,7 @@ pub async fn run(
     snapshots: Arc<Snapshots>,
     assets: Arc<Assets>,
     router: Router,
+    hsts: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -286,6 +352,7 @@ pub async fn run(
             assets: assets.clone(),
             router: router.clone(),
             remote,
+            hsts,
         };
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -17,6 +17,8 @@ pub struct WebConfig {
     /// Where herald is reached from outside, e.g. `https://status.example.com`; used to build
     /// page URLs and incident shortlinks.
     pub public_url: String,
+    /// The address herald listens on (`host:port`); its host is one of herald's own.
+    pub listen: String,
     /// Management API requests allowed per key per minute (Statuspage: 60).
     pub api_requests_per_minute: u32,
     /// What webhook and chat URLs may point at (checked when a subscriber saves one).
@@ -36,6 +38,7 @@ impl Default for WebConfig {
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:8080".to_owned(),
+            listen: "127.0.0.1:8080".to_owned(),
             api_requests_per_minute: 60,
             egress: herald_notify::egress::EgressPolicy::default(),
             default_page: None,
@@ -43,6 +46,33 @@ impl Default for WebConfig {
             uptime_weights: UptimeWeights::default(),
             snapshots: SnapshotOptions::default(),
         }
+    }
+}
+
+impl WebConfig {
+    /// The host names herald itself answers on: the host of `public_url` and of `listen`,
+    /// lowercase. No page may take one as its custom domain.
+    pub fn own_hosts(&self) -> Vec<String> {
+        let from_url = self
+            .public_url
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_owned));
+        let from_listen = self
+            .listen
+            .parse::<axum::http::uri::Authority>()
+            .ok()
+            .map(|a| a.host().to_owned());
+        from_url
+            .into_iter()
+            .chain(from_listen)
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .collect()
+    }
+
+    /// Whether herald is reached over https: then every response carries HSTS.
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 }
 

@@ -11,11 +11,13 @@
 //! - nothing about a subscriber is shown or changed without a link sent to it: every link
 //!   carries a signed token for one subscriber and one purpose;
 //! - GET never changes anything (mail scanners follow links): confirming and unsubscribing
-//!   are POSTs, from a button or from the mail client's one-click unsubscribe.
+//!   are POSTs, from a button or from the mail client's one-click unsubscribe;
+//! - a private page (`viewers_must_be_team_members`) answers every one of these paths with
+//!   404: only its team adds subscribers, and only those are notified (`notify::fanout`).
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -26,11 +28,10 @@ use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberSt
 use herald_notify::links::{Links, Purpose};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 
 use crate::api::v1::subscribers::{SubscriberEnvelope, check_endpoint};
 use crate::error::ApiError;
-use crate::extract::ApiBody;
+use crate::extract::{ApiBody, ClientIp};
 use crate::public::render::html::{Layout, finish};
 use crate::server::PublicPage;
 use crate::state::AppState;
@@ -61,27 +62,18 @@ impl FromRequestParts<AppState> for Public {
             return Err(ApiError::NotFound.into_response());
         };
         let page = match app.store().get_page(&id).await {
-            Ok(Some(p)) => p,
-            Ok(None) => return Err(ApiError::NotFound.into_response()),
+            // A private page has no public side at all: nobody may subscribe to it, confirm,
+            // manage or unsubscribe through it (its team adds subscribers through the API
+            // or the admin UI). The answer is the 404 of a page that does not exist.
+            Ok(Some(p)) if !p.settings.viewers_must_be_team_members => p,
+            Ok(_) => return Err(cors(ApiError::NotFound.into_response())),
             Err(e) => return Err(ApiError::from(e).into_response()),
         };
         let links = app
             .link_signer()
             .await
             .map_err(|e| ApiError::from(e).into_response())?;
-        let forwarded = app.config().client_ip_header.as_deref().and_then(|h| {
-            let v = parts.headers.get(h)?.to_str().ok()?;
-            let last = v.rsplit(',').next()?.trim();
-            last.parse::<std::net::IpAddr>()
-                .ok()
-                .map(|ip| ip.to_string())
-        });
-        let actor_ip = forwarded.or_else(|| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        });
+        let actor_ip = ClientIp::of(app, parts).text();
         Ok(Public {
             page_url: page.public_url(&app.config().public_url),
             page,
@@ -139,6 +131,10 @@ async fn subscribe(
     {
         return Err(ApiError::TooManyRequests {
             retry_after: u64::try_from(PER_IP_WINDOW.num_seconds()).unwrap_or(600),
+            limit: format!(
+                "{PER_IP} subscriptions per {} minutes from one address",
+                PER_IP_WINDOW.num_minutes()
+            ),
         });
     }
     let new = NewSubscriber::parse(&body.subscriber, false)?;
@@ -359,7 +355,7 @@ fn error_page(public: &Public, e: &ApiError) -> Response {
         _ => ("Something is not right", message),
     };
     let mut r = View::new(public, heading).say(text).send(status);
-    if let ApiError::TooManyRequests { retry_after } = e {
+    if let ApiError::TooManyRequests { retry_after, .. } = e {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
     }

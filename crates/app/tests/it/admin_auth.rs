@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::admin_support::{Admin, PASSWORD, audit_count, client, login_raw, user};
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, Resp, TestApp};
 
 async fn admin_sign_in_sets_a_safe_cookie_and_stores_only_its_hash(backend: Backend) {
     // Arrange
@@ -256,6 +256,21 @@ async fn admin_expired_sessions_are_refused(backend: Backend) {
     assert_eq!(r.headers["location"], "/admin/login");
 }
 
+/// A sign-in from client address `ip`, as a proxy names it in X-Real-IP.
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> Resp {
+    crate::helpers::read(
+        client()
+            .post(app.url("/admin/login"))
+            .header("Origin", app.url(""))
+            .header("X-Real-IP", ip)
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 async fn admin_login_is_rate_limited_per_address_across_accounts(backend: Backend) {
     // Arrange: behind a proxy that names the client in X-Real-IP
     let app = TestApp::spawn_with(backend, |c| {
@@ -265,19 +280,7 @@ async fn admin_login_is_rate_limited_per_address_across_accounts(backend: Backen
     user(&app, "owner@example.com", Role::Owner).await;
     let attempt = |ip: &'static str, email: String, password: &'static str| {
         let app = &app;
-        async move {
-            crate::helpers::read(
-                client()
-                    .post(app.url("/admin/login"))
-                    .header("Origin", app.url(""))
-                    .header("X-Real-IP", ip)
-                    .form(&[("email", email.as_str()), ("password", password)])
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+        async move { login_from(app, ip, &email, password).await }
     };
     // Act: one address tries 30 different accounts (no account reaches its own lockout)
     for i in 0..30 {
@@ -307,7 +310,38 @@ async fn admin_login_is_rate_limited_per_address_across_accounts(backend: Backen
     );
 }
 
+async fn a_lockout_keeps_out_the_failing_address_not_the_account_s_owner(backend: Backend) {
+    // Arrange: behind a proxy that names the client in X-Real-IP; the on-call engineer
+    let app = TestApp::spawn_with(backend, |c| {
+        c.client_ip_header = Some("x-real-ip".to_owned());
+    })
+    .await;
+    user(&app, "oncall@example.com", Role::IncidentManager).await;
+    let attempt = |ip: &'static str, password: &'static str| {
+        let app = &app;
+        async move { login_from(app, ip, "oncall@example.com", password).await }
+    };
+    // Act: someone elsewhere fails five times on the engineer's account
+    for _ in 0..5 {
+        attempt("203.0.113.66", "guess").await;
+    }
+    let attacker = attempt("203.0.113.66", PASSWORD).await;
+    let engineer = attempt("198.51.100.20", PASSWORD).await;
+    // Assert: the failing address is locked out, even with the right password; the engineer,
+    // from their own address, signs in
+    assert_eq!(
+        attacker.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        attacker.text
+    );
+    assert!(!attacker.headers.contains_key("set-cookie"));
+    assert_eq!(engineer.status, StatusCode::SEE_OTHER, "{}", engineer.text);
+    assert!(engineer.headers.contains_key("set-cookie"));
+}
+
 both_backends!(
+    a_lockout_keeps_out_the_failing_address_not_the_account_s_owner,
     admin_login_is_rate_limited_per_address_across_accounts,
     admin_expired_sessions_are_refused,
     admin_sign_in_sets_a_safe_cookie_and_stores_only_its_hash,

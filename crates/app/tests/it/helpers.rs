@@ -226,7 +226,10 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        config.public_url = Some(format!("http://{addr}"));
+        // A test may name the public URL (a host name, https); else it is this server.
+        config
+            .public_url
+            .get_or_insert_with(|| format!("http://{addr}"));
         let shutdown = CancellationToken::new();
         {
             let (config, store, shutdown) = (config.clone(), store.clone(), shutdown.clone());

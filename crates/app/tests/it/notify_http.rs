@@ -190,7 +190,12 @@ fn corpus(port: u16) -> Vec<String> {
         "http://[fd00::1]/",
         "http://[fe80::1]/",
         "http://[64:ff9b::7f00:1]:{p}/",
+        "http://[64:ff9b:1::7f00:1]:{p}/",
+        "http://[::ffff:0:127.0.0.1]:{p}/",
+        "http://[::ffff:0:7f00:1]:{p}/",
+        "http://[::ffff:0:a9fe:a9fe]/",
         "http://[2002:7f00:1::]:{p}/",
+        "http://[2001:2::1]/",
         "http://user:pw@127.0.0.1:{p}/",
     ]
     .iter()

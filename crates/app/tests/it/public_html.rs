@@ -185,7 +185,7 @@ async fn pages_resolve_by_default_slug_and_host(b: Backend) {
     );
     assert_eq!(redirect.url().path(), "/p/acme/", "followed the redirect");
     assert!(configured.get("/").await.text.contains("Beta Co"));
-    // The management API and health still answer on every host.
+    // Health answers on every host (herald's own surface only on herald's: security_hosts.rs).
     assert_eq!(app.public("/livez", &[]).await.status, StatusCode::OK);
     assert_eq!(
         app.public("/livez", &[("host", "status.beta.example")])
@@ -223,7 +223,7 @@ async fn not_found_and_bad_input_are_clean(b: Backend) {
         ("/history?page=4000", &[], StatusCode::NOT_FOUND),
         ("/uptime?page=5", &[], StatusCode::NOT_FOUND),
         ("/assets/../Cargo.toml", &[], StatusCode::NOT_FOUND),
-        ("/", &[("host", "bad host name!")], StatusCode::OK),
+        ("/", &[("host", "bad host name!")], StatusCode::BAD_REQUEST),
         ("/", &[("host", "..")], StatusCode::OK),
         ("/", &[("host", "unknown.example")], StatusCode::OK),
     ];

@@ -9,6 +9,7 @@ use super::form::FormState;
 use super::session::{self, LOCKOUT, MAX_FAILURES, Posted, SESSION_TTL, Signed};
 use super::views::{Layout, LoginView, PasswordView};
 use super::{html, html_status};
+use crate::extract::ClientIp;
 use crate::state::AppState;
 
 /// Sign-in attempts (right or wrong) one client address may make...
@@ -42,8 +43,11 @@ fn login_page(status: StatusCode, email: String, error: String) -> Response {
     )
 }
 
-/// Checks the password; on success starts a session. Five failures in a row lock the address
-/// for 15 minutes (the answer does not say whether the address exists).
+/// Checks the password; on success starts a session. Five failures in a row from one client
+/// address lock that address out of that account for 15 minutes (the answer does not say
+/// whether the account exists). The lock is per account *and* address so that failing on
+/// purpose cannot keep the account's owner out; guessing from many addresses is bounded by
+/// the per-address limit ([`PER_IP`]) and the cost of Argon2id.
 pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let fields = match session::read_form(body).await {
@@ -63,7 +67,8 @@ pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response
         );
     }
     // Per address first: many accounts tried from one address are refused too.
-    let ip = session::client_ip(&app, &parts).unwrap_or_else(|| "unknown".to_owned());
+    let client = ClientIp::of(&app, &parts);
+    let ip = client.key();
     match store
         .take_rate(&format!("admin-login-ip:{ip}"), PER_IP, PER_IP_WINDOW, now)
         .await
@@ -78,7 +83,7 @@ pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response
         }
         Err(e) => return unavailable(&e),
     }
-    match store.login_locked_until(&email, now).await {
+    match store.login_locked_until(&email, &ip, now).await {
         Ok(Some(_)) => {
             return fail(
                 email,
@@ -103,7 +108,7 @@ pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response
     };
     let Some((user, _)) = user.filter(|_| ok) else {
         let locked = store
-            .record_login_failure(&email, MAX_FAILURES, LOCKOUT, now)
+            .record_login_failure(&email, &ip, MAX_FAILURES, LOCKOUT, now)
             .await;
         tracing::info!(email = %email, locked = matches!(locked, Ok(Some(_))), "admin sign-in failed");
         return match locked {
@@ -124,7 +129,7 @@ pub(super) async fn login(State(app): State<AppState>, req: Request) -> Response
     let actor = Actor {
         kind: ActorKind::User,
         id: user.id.clone(),
-        ip: session::client_ip(&app, &parts),
+        ip: client.text(),
     };
     if let Err(e) = store
         .create_admin_session(

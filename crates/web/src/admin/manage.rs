@@ -206,23 +206,18 @@ pub(super) async fn create_key(State(app): State<AppState>, p: Posted) -> Respon
         return r;
     }
     let mut f = FormState::new(p.fields.clone());
-    let name = p.fields.get("name").trim();
-    if name.is_empty() {
-        f.add("name", "Give the key a name.");
-    } else if name.chars().count() > 100 {
-        f.add(
-            "name",
-            "The name is too long (the maximum is 100 characters).",
-        );
-    }
-    if f.has_errors() {
-        return keys_view(&app, &p.who, String::new(), f).await;
-    }
+    let name = match herald_domain::error::required_name("name", p.fields.get("name"), 100) {
+        Ok(n) => n,
+        Err(e) => {
+            f.add("name", &e.message);
+            return keys_view(&app, &p.who, String::new(), f).await;
+        }
+    };
     let key = herald_domain::apikey::generate();
     match app
         .store()
         .create_key(
-            name,
+            &name,
             &key,
             p.fields.checked("read_only"),
             None,

@@ -180,12 +180,7 @@ async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Respons
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if app.config().public_url.starts_with("https://") {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
+    // HSTS, behind https, is set by the server loop on every response (`crate::server`).
     res
 }
 

@@ -1,6 +1,6 @@
 //! Who is signed in: the session cookie, the role checks and the CSRF token check.
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,17 +9,17 @@ use herald_domain::actor::{Actor, ActorKind};
 use herald_domain::user::Role;
 use herald_store::AdminSession;
 use rand::RngExt;
-use std::net::SocketAddr;
 
 use super::form::Fields;
 use super::views::Message;
+use crate::extract::ClientIp;
 use crate::state::AppState;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "herald_admin";
 /// How long a session lasts after sign-in.
 pub(super) const SESSION_TTL: TimeDelta = TimeDelta::hours(12);
-/// Failed sign-ins in a row that lock an address...
+/// Failed sign-ins in a row from one client address that lock it out of one account...
 pub(super) const MAX_FAILURES: i64 = 5;
 /// ...and for how long.
 pub(super) const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
@@ -69,25 +69,6 @@ fn cookie_token(parts: &Parts) -> Option<String> {
         .find(|(k, _)| *k == SESSION_COOKIE)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
-}
-
-/// The client's address, for the audit log and the sign-in rate limit: the last address of
-/// `HERALD_CLIENT_IP_HEADER` when herald is configured to sit behind a proxy (as the public
-/// subscribe form reads it), else the peer's.
-pub(super) fn client_ip(app: &AppState, parts: &Parts) -> Option<String> {
-    let forwarded = app.config().client_ip_header.as_deref().and_then(|h| {
-        let v = parts.headers.get(h)?.to_str().ok()?;
-        let last = v.rsplit(',').next()?.trim();
-        last.parse::<std::net::IpAddr>()
-            .ok()
-            .map(|ip| ip.to_string())
-    });
-    forwarded.or_else(|| {
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-    })
 }
 
 /// A 403 page.
@@ -171,7 +152,7 @@ impl FromRequestParts<AppState> for Signed {
         let actor = Actor {
             kind: ActorKind::User,
             id: session.user.id.clone(),
-            ip: client_ip(app, parts),
+            ip: ClientIp::of(app, parts).text(),
         };
         Ok(Signed { session, actor })
     }

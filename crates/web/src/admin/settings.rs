@@ -1,6 +1,7 @@
 //! Page settings (owners): name, address (slug, custom domain, subdomain), time zone, texts,
-//! links and branding. The form is turned into the v1 API's `PagePatch` and applied by the
-//! same `Page::apply` inside `update_page`'s transaction (one audit entry). A form opened
+//! links and branding. The form is turned into the v1 API's `PagePatch` and applied as the
+//! API applies it (`Page::apply_domain_rules`: herald's own host is no page's domain) inside
+//! `update_page`'s transaction (one audit entry). A form opened
 //! before someone else changed these settings is refused there: the form carries a digest of
 //! the values it was opened with (not the page's version, which every incident bumps).
 //! The page model has no uptime weights of its own (they are service-wide), so the form has
@@ -250,7 +251,7 @@ pub(super) async fn save_settings(
                         "Someone else changed this page since you opened the form. Reload to see their change, then make yours again.",
                     ));
                 }
-                cur.apply(&patch)
+                cur.apply_domain_rules(&patch, &app.config().own_hosts())
             })
             .await;
         match result {

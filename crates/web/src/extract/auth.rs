@@ -1,19 +1,24 @@
 //! API key authentication for the management API.
 //!
-//! A key may come as `Authorization: OAuth <key>` (Statuspage's form), `Bearer <key>`, a bare
-//! key in the header (what the generated swagger clients send unless told the prefix), or
-//! `?api_key=<key>`. Its checksum is verified before any database access; then its hash is
-//! looked up on every request (never cached), so revoking a key takes effect at once on
-//! every node.
+//! A key may come as `Authorization: OAuth <key>` (Statuspage's form), `Bearer <key>`, or a
+//! bare key in the header (what the generated swagger clients send unless told the prefix).
+//! Its checksum is verified before any database access; then its hash is looked up on every
+//! request (never cached), so revoking a key takes effect at once on every node.
+//!
+//! `?api_key=<key>`, which Statuspage also accepts, is refused with a 401 that says to use
+//! the header: a key in a URL is written to the access logs of herald, of every proxy on the
+//! way and to browser histories. No client herald is tested with sends it (the swagger
+//! clients and the Terraform provider use the header); a person with `curl` gets a message
+//! saying what to do instead.
 
-use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use herald_domain::actor::{Actor, ActorKind};
 use herald_domain::apikey::{self, ApiKey};
 use herald_domain::page::Page;
-use std::net::SocketAddr;
 
+use super::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -24,6 +29,13 @@ pub struct Caller {
     pub key: ApiKey,
     /// The key as an audit-log actor.
     pub actor: Actor,
+}
+
+/// Whether the URL carries a key (`?api_key=`), valid or not.
+fn key_in_url(parts: &Parts) -> bool {
+    parts.uri.query().is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k.eq_ignore_ascii_case("api_key"))
+    })
 }
 
 fn presented_key(parts: &Parts) -> Option<String> {
@@ -39,16 +51,16 @@ fn presented_key(parts: &Parts) -> Option<String> {
             .unwrap_or(h);
         return Some(key.trim().to_owned());
     }
-    let query = parts.uri.query()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "api_key")
-        .map(|(_, v)| v.into_owned())
+    None
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if key_in_url(parts) {
+            return Err(ApiError::KeyInUrl);
+        }
         let presented = presented_key(parts).ok_or(ApiError::Unauthorized)?;
         let hash = apikey::check(&presented).ok_or(ApiError::Unauthorized)?;
         let key = state
@@ -60,16 +72,18 @@ impl FromRequestParts<AppState> for Caller {
         state
             .limiter()
             .check(&key.id)
-            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map_err(|retry_after| ApiError::TooManyRequests {
+                retry_after,
+                limit: format!(
+                    "{} requests per minute per API key",
+                    state.config().api_requests_per_minute
+                ),
+            })?;
         Ok(Caller {
             actor: Actor {
                 kind: ActorKind::ApiKey,
                 id: key.id.clone(),
-                ip,
+                ip: ClientIp::of(state, parts).text(),
             },
             key,
         })
@@ -148,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_read_from_every_accepted_place() {
+    fn keys_are_read_from_the_header_only() {
         assert_eq!(
             presented_key(&parts(Some("OAuth abc"), "/")).as_deref(),
             Some("abc")
@@ -161,10 +175,9 @@ mod tests {
             presented_key(&parts(Some("abc"), "/")).as_deref(),
             Some("abc")
         );
-        assert_eq!(
-            presented_key(&parts(None, "/v1/pages?x=1&api_key=a%2Bb")).as_deref(),
-            Some("a+b")
-        );
-        assert_eq!(presented_key(&parts(None, "/v1/pages")), None);
+        assert_eq!(presented_key(&parts(None, "/v1/pages?api_key=abc")), None);
+        assert!(key_in_url(&parts(None, "/v1/pages?x=1&api_key=a%2Bb")));
+        assert!(key_in_url(&parts(Some("OAuth abc"), "/v1/pages?API_KEY=")));
+        assert!(!key_in_url(&parts(None, "/v1/pages?x=api_key")));
     }
 }

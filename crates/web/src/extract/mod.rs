@@ -2,8 +2,10 @@
 
 mod auth;
 mod body;
+mod client_ip;
 mod params;
 
 pub use auth::{Caller, ReadPage, WritePage};
 pub use body::ApiBody;
+pub use client_ip::ClientIp;
 pub use params::{ApiPath, ApiQuery, ListParams};

@@ -1,6 +1,9 @@
-//! Which output answers a request: by custom domain (`Host`), by `/p/<slug>/...`, or the
+//! Which output answers a request: by `/p/<slug>/...`, by custom domain (`Host`), or the
 //! default page at `/`. Runs on every public request, so it only borrows from the current
 //! snapshot index and allocates nothing on the common path.
+//!
+//! `/p/<slug>/` comes first so that it answers for its page whatever the `Host` says: no
+//! page's custom domain, even one pointed at herald's own host, can hide another page.
 
 use super::cold::ColdKey;
 use super::render::{Assets, css_path};
@@ -68,6 +71,11 @@ fn by_domain<'a>(index: &'a Index, host: &[u8]) -> Option<&'a PageSnapshot> {
     }
     let name = host_name(host)?;
     let name = name.trim_end_matches('.');
+    if herald_domain::page::ends_in_a_number(name) {
+        // An address is never a page's domain (a page saved with one before that rule
+        // existed must not answer for herald's own host).
+        return None;
+    }
     match index.by_domain.get(name) {
         Some(s) => Some(s),
         None if name.bytes().any(|b| b.is_ascii_uppercase()) => index
@@ -76,6 +84,12 @@ fn by_domain<'a>(index: &'a Index, host: &[u8]) -> Option<&'a PageSnapshot> {
             .map(|s| &**s),
         None => None,
     }
+}
+
+/// Whether `host` is a page's custom domain. Such a host serves that page only: herald's
+/// own surface (admin, API, metrics) is not answered there.
+pub fn is_custom_domain(index: &Index, host: Option<&[u8]>) -> bool {
+    host.and_then(|h| by_domain(index, h)).is_some()
 }
 
 /// Where `host` + `path` lands.
@@ -93,9 +107,6 @@ pub fn locate<'a>(
             &assets.not_found
         });
     }
-    if let Some(s) = host.and_then(|h| by_domain(index, h)) {
-        return page_place(s, path, false);
-    }
     if let Some(after) = path.strip_prefix("/p/") {
         let (slug, rest) = after.find('/').map_or((after, ""), |i| after.split_at(i));
         let Some(s) = index.by_slug.get(slug) else {
@@ -106,6 +117,9 @@ pub fn locate<'a>(
             return Place::Redirect(format!("/p/{slug}/{q}"));
         }
         return page_place(s, rest, true);
+    }
+    if let Some(s) = host.and_then(|h| by_domain(index, h)) {
+        return page_place(s, path, false);
     }
     match &index.default {
         Some(s) => page_place(s, path, false),
@@ -130,12 +144,12 @@ pub fn dynamic<'a>(
     host: Option<&[u8]>,
     path: &'a str,
 ) -> Option<(&'a str, &'a str)> {
-    let (s, rest): (&PageSnapshot, &str) = if let Some(s) = host.and_then(|h| by_domain(index, h)) {
-        (s, path)
-    } else if let Some(after) = path.strip_prefix("/p/") {
+    let (s, rest): (&PageSnapshot, &str) = if let Some(after) = path.strip_prefix("/p/") {
         let i = after.find('/')?;
         let (slug, rest) = after.split_at(i);
         (index.by_slug.get(slug)?, rest)
+    } else if let Some(s) = host.and_then(|h| by_domain(index, h)) {
+        (s, path)
     } else {
         (index.default.as_deref()?, path)
     };

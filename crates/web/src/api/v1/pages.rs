@@ -59,7 +59,7 @@ pub async fn update_page(
     let page = app
         .store()
         .update_page(&page.id, &caller.actor, app.now(), |current| {
-            current.apply(&body.page)
+            current.apply_domain_rules(&body.page, &app.config().own_hosts())
         })
         .await?;
     app.page_changed(&page.id).await;
