@@ -192,7 +192,7 @@ impl World {
                 };
                 let mut v = json!({"name": format!("Trouble {}", now.timestamp_millis()),
                     "status": "investigating", "body": "Looking <b>into</b> it.",
-                    "components": {c: COMPONENT_STATUSES[1 + *status as usize % 3]}});
+                    "components": {&c: COMPONENT_STATUSES[1 + *status as usize % 3]}});
                 if let Some(d) = backfill_days {
                     v = json!({"name": "Old trouble", "status": "resolved", "backfilled": true,
                         "backfill_date": (now - TimeDelta::days(i64::from(*d))).date_naive().to_string(),
@@ -213,7 +213,7 @@ impl World {
                 if let Some((c, st)) = comp
                     && let Some(c) = self.component(*c).await
                 {
-                    v["components"] = json!({c: COMPONENT_STATUSES[*st as usize % 4]});
+                    v["components"] = json!({&c: COMPONENT_STATUSES[*st as usize % 4]});
                 }
                 let i = input(v);
                 let _ = s
