@@ -365,6 +365,7 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
     let proxied = counting(proxy, None).await;
     let rx = Receiver::start().await;
     let db = TestDb::new(b).await;
+    let store = db.store().await;
     let (ok, page, _, _) = herald_cli(
         &db.url,
         &["pages", "create", "--name", "Acme", "--slug", "acme"],
@@ -375,7 +376,6 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
     let (ok, key, _, _) = herald_cli(&db.url, &["keys", "create", "--page", &page]).await;
     assert!(ok);
     let key = key.trim().to_owned();
-    let store = db.store().await;
     for input in [
         SubscriberInput {
             endpoint: Some(rx.url("/hook")),

@@ -30,6 +30,7 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
     // Arrange: a page, webhook subscribers on a loopback receiver, one unsubscribed
     let rx = Receiver::start().await;
     let db = TestDb::new(b).await;
+    let store = db.store().await;
     let (ok, page, _, _) = herald_cli(
         &db.url,
         &["pages", "create", "--name", "Acme", "--slug", "acme"],
@@ -40,7 +41,6 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
     let (ok, key, _, _) = herald_cli(&db.url, &["keys", "create", "--page", &page]).await;
     assert!(ok);
     let key = key.trim().to_owned();
-    let store = db.store().await;
     let now = SystemClock.now();
     let subscribe = |path: String| {
         let input = SubscriberInput {

@@ -246,14 +246,29 @@ async fn a_worker_that_never_claims_is_unready_within_a_minute(b: Backend) {
     assert_eq!(v["status"], "not_ready");
     assert_eq!(v["checks"]["worker_loop"]["ok"], false, "{body}");
     assert_eq!(v["checks"]["database"]["ok"], true, "{body}");
-    // And a job enqueued now waits: the backlog check turns red too, once it is 60 s old.
+    // And a job waits: enqueued 61 s ago (the enqueue's time is an input), it turns the
+    // backlog check red too, since no worker here claims it.
     store
         .enqueue(
             &[CANARY.job(None, json!({"nonce": "never"}))],
-            SystemClock.now(),
+            SystemClock.now() - chrono::TimeDelta::seconds(61),
         )
         .await
         .unwrap();
+    let started = Instant::now();
+    loop {
+        let (status, body) = broken.get("/readyz").await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["checks"]["job_backlog"]["ok"] == false {
+            assert_eq!(status, 503, "{body}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the backlog check stayed green: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(store.canary_runs("never").await.unwrap().len(), 0);
 }
 
