@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::fault_proxy::{
     FaultProxy, HANG, Mode, OwnDatabase, listening_backends, terminate_backends,
 };
-use crate::helpers::{Backend, Node, Resp, TestApp, read};
+use crate::helpers::{Backend, Node, Resp, TestApp, figure, read};
 
 /// The faults: PostgreSQL stopped (its port refuses and its sessions end), a database not
 /// accepting connections (`ALLOW_CONNECTIONS false` and its sessions ended), every
@@ -132,7 +132,7 @@ async fn through_an_outage(fault: Fault) {
     outage.begin(fault).await;
     // Assert: a write answers 503 with Retry-After, not 500 and not a hang
     let (write, took) = post_incident(app, "During the outage").await;
-    eprintln!("{fault:?}: the write answered {} in {took:?}", write.status);
+    figure(&format!("outage_{fault:?}_write_answered"), took);
     assert_eq!(
         write.status,
         StatusCode::SERVICE_UNAVAILABLE,

@@ -9,14 +9,13 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Backend, Node, TestApp};
+use crate::helpers::{Backend, Node, TestApp, figure};
 
 /// A bound that only catches a hang (an hour-long poll would take far longer).
 const HANG: Duration = Duration::from_secs(60);
 
-/// Polls `node`'s summary.json until `want` appears in it; returns how long that took.
-async fn time_until_visible(node: &Node, want: &str) -> Duration {
-    let start = Instant::now();
+/// Polls `node`'s summary.json until `want` appears in it; returns the time since `start`.
+async fn time_until_visible(node: &Node, want: &str, start: Instant) -> Duration {
     loop {
         let r = node.get("/api/v2/summary.json").await;
         if r.text.contains(want) {
@@ -47,6 +46,7 @@ async fn other_nodes_see_a_write_by_notify_and_by_poll() {
     for n in 1..=3 {
         // Act
         let name = format!("Cross-node update {n}");
+        let posted = Instant::now();
         let r = app
             .post(
                 &app.page_path("/incidents"),
@@ -55,9 +55,10 @@ async fn other_nodes_see_a_write_by_notify_and_by_poll() {
             .await;
         assert_eq!(r.status, StatusCode::CREATED);
         // Assert: both see it, each by its only way
-        let by_notify = time_until_visible(&notify_only, &name).await;
-        let by_poll = time_until_visible(&poll_only, &name).await;
-        eprintln!("write {n}: visible via NOTIFY after {by_notify:?}, via poll after {by_poll:?}");
+        let by_notify = time_until_visible(&notify_only, &name, posted).await;
+        let by_poll = time_until_visible(&poll_only, &name, posted).await;
+        figure("other_node_visible_by_notify", by_notify);
+        figure("other_node_visible_by_poll", by_poll);
     }
 }
 
