@@ -3,7 +3,7 @@
 use herald_domain::user::Role;
 use reqwest::StatusCode;
 
-use crate::admin_routes::{Targets, new_routes, routes};
+use crate::admin_routes::{OUTSIDE_THE_MATRIX, Targets, new_routes, routed, routes, template_of};
 use crate::admin_support::{Admin, admin_page, audit_count, client, user};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, read};
@@ -203,6 +203,44 @@ async fn admin_role_matrix(backend: Backend) {
             assert_eq!(anon.headers["location"], "/admin/login");
             assert_eq!(audit_count(&app).await, before);
         }
+    }
+}
+
+#[tokio::test]
+async fn the_role_matrix_covers_every_admin_route() {
+    // Arrange: the admin router's routes, read from its source
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let targets = Targets::new(&app, "nouser".to_owned()).await;
+    let all = routed();
+    assert!(all.len() >= 50, "{all:?}");
+    // Act: the route (template) of every entry of the matrix
+    let mut covered = std::collections::BTreeSet::new();
+    for (method, path, _, _) in routes(&app, &targets) {
+        let t = template_of(method, &path, &all)
+            .unwrap_or_else(|| panic!("{method} {path} is in the matrix but not routed"));
+        covered.insert((method.to_owned(), t));
+    }
+    // Assert: every routed admin route is in the matrix with its least role, or is one of
+    // the few open to anyone or to every signed-in user
+    let outside: std::collections::BTreeSet<(String, String)> = OUTSIDE_THE_MATRIX
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let missing: Vec<_> = all
+        .iter()
+        .filter(|r| !covered.contains(*r) && !outside.contains(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "admin routes with no role check in the matrix (add each to admin_routes.rs with the \
+         least role it needs): {missing:?}"
+    );
+    for r in &outside {
+        assert!(all.contains(r), "{r:?} is exempted but no longer routed");
+        assert!(
+            !covered.contains(r),
+            "{r:?} is both exempted and in the matrix"
+        );
     }
 }
 
