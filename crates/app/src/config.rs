@@ -340,8 +340,12 @@ impl Config {
     /// The fault to inject, if this build obeys faults; a build without the
     /// `fault-injection` feature (every build but the tests') logs that it ignores it.
     pub fn obeyed_fault(&self) -> Option<&str> {
+        self.fault_if(FAULTS_OBEYED)
+    }
+
+    fn fault_if(&self, obeyed: bool) -> Option<&str> {
         let fault = self.fault.as_deref()?;
-        if FAULTS_OBEYED {
+        if obeyed {
             Some(fault)
         } else {
             tracing::warn!(
@@ -364,6 +368,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_build_that_obeys_faults_injects_them() {
+        let c = Config {
+            fault: Some("worker_never_claims".into()),
+            ..Config::default()
+        };
+        assert_eq!(c.fault_if(false), None);
+        assert_eq!(c.fault_if(true), Some("worker_never_claims"));
+        assert_eq!(Config::default().fault_if(true), None);
+    }
 
     #[test]
     fn secrets_never_reach_debug_output() {
