@@ -67,11 +67,6 @@ impl Herald {
         }
     }
 
-    /// What it wrote to stderr so far.
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
-    }
-
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
