@@ -407,32 +407,7 @@ pub const OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
 pub fn routed() -> BTreeSet<(String, String)> {
     let src = include_str!("../../../web/src/admin/mod.rs");
     let table = &src[src.find("pub fn router(").unwrap()..];
-    let table = &table[..table.find(".layer(").unwrap()];
-    let mut out = BTreeSet::new();
-    for chunk in table.split(".route(").skip(1) {
-        let literal = if chunk.trim_start().starts_with("p,") {
-            "{p}"
-        } else {
-            chunk.split('"').nth(1).unwrap()
-        };
-        let path = literal
-            .replace("{p}", "/pages/{page_id}")
-            .replace("{{", "{")
-            .replace("}}", "}");
-        let path = format!("/admin{}", path.trim_end_matches('/'));
-        for m in ["get", "post"] {
-            let called = chunk.match_indices(&format!("{m}(")).any(|(i, _)| {
-                !chunk[..i]
-                    .chars()
-                    .last()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
-            });
-            if called {
-                out.insert((m.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    out
+    crate::helpers::route_table(&table[..table.find(".layer(").unwrap()], "/admin")
 }
 
 /// The route template a concrete `method path` of the matrix belongs to: of the routes with
