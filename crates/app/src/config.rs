@@ -129,6 +129,9 @@ pub struct Config {
     pub snapshot_poll_ms: u64,
     /// Listen for other nodes' changes with PostgreSQL LISTEN (`HERALD_SNAPSHOT_LISTEN`).
     pub snapshot_listen: bool,
+    /// Megabytes of memory for rarely read public outputs (old incident pages, history and
+    /// uptime months), rendered on first request (`HERALD_SNAPSHOT_CACHE_MB`).
+    pub snapshot_cache_mb: u64,
 }
 
 impl Default for Config {
@@ -168,6 +171,7 @@ impl Default for Config {
             snapshot_refresh_secs: 60,
             snapshot_poll_ms: 1000,
             snapshot_listen: true,
+            snapshot_cache_mb: 64,
         }
     }
 }
@@ -214,6 +218,7 @@ impl fmt::Debug for Config {
             .field("snapshot_refresh_secs", &self.snapshot_refresh_secs)
             .field("snapshot_poll_ms", &self.snapshot_poll_ms)
             .field("snapshot_listen", &self.snapshot_listen)
+            .field("snapshot_cache_mb", &self.snapshot_cache_mb)
             .finish()
     }
 }
@@ -322,6 +327,9 @@ impl Config {
             anyhow::bail!(
                 "configuration: snapshot_refresh_secs and snapshot_poll_ms must be at least 1"
             );
+        }
+        if self.snapshot_cache_mb == 0 || self.snapshot_cache_mb > 1 << 20 {
+            anyhow::bail!("configuration: snapshot_cache_mb must be from 1 to 1048576");
         }
         Ok(())
     }

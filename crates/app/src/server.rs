@@ -98,6 +98,7 @@ pub async fn run(
             refresh_every: Duration::from_secs(config.snapshot_refresh_secs),
             poll_every: Duration::from_millis(config.snapshot_poll_ms),
             listen: config.snapshot_listen,
+            cache_bytes: config.snapshot_cache_mb << 20,
         },
     };
     let snapshot_options = web.snapshots.clone();
@@ -109,7 +110,7 @@ pub async fn run(
         Role::Worker => herald_web::serve_health(listener, state, stopped).await?,
         Role::All | Role::Web => {
             // Public pages are served from snapshots: render them all before accepting.
-            if let Err(e) = state.publisher().refresh_all().await {
+            if let Err(e) = state.publisher().tick_all().await {
                 tracing::warn!(error = %e, "could not render the public pages at start; the poll will retry");
             }
             herald_web::public::spawn_tasks(

@@ -152,6 +152,18 @@ impl Level {
 }
 
 impl Figures {
+    /// Counts `ms` spent in `status`.
+    pub fn count(&mut self, ms: i64, status: ComponentStatus) {
+        self.observed_ms += ms;
+        match status {
+            ComponentStatus::Operational => {}
+            ComponentStatus::UnderMaintenance => self.maintenance_ms += ms,
+            ComponentStatus::DegradedPerformance => self.degraded_ms += ms,
+            ComponentStatus::PartialOutage => self.partial_ms += ms,
+            ComponentStatus::MajorOutage => self.major_ms += ms,
+        }
+    }
+
     /// Adds `other` to these figures.
     pub fn add(&mut self, other: &Figures) {
         self.observed_ms += other.observed_ms;
@@ -246,32 +258,75 @@ impl Timeline {
             if e <= s {
                 continue;
             }
-            let ms = (e - s).num_milliseconds();
-            f.observed_ms += ms;
-            match status {
-                ComponentStatus::Operational => {}
-                ComponentStatus::UnderMaintenance => f.maintenance_ms += ms,
-                ComponentStatus::DegradedPerformance => f.degraded_ms += ms,
-                ComponentStatus::PartialOutage => f.partial_ms += ms,
-                ComponentStatus::MajorOutage => f.major_ms += ms,
-            }
+            f.count((e - s).num_milliseconds(), status);
         }
         f
     }
 
     /// The figures of each day from `first` to `last` (inclusive), in `zone`.
     pub fn days(&self, zone: PageZone, first: NaiveDate, last: NaiveDate) -> Vec<Day> {
-        first
-            .iter_days()
-            .take_while(|d| *d <= last)
-            .map(|date| {
-                let (s, e) = zone.day_bounds(date);
-                Day {
-                    date,
-                    figures: self.figures(s, e),
+        self.days_in(&DayBounds::new(zone, first, last))
+    }
+
+    /// The figures of each day of `days`, in one pass over the intervals: O(days + spans).
+    pub fn days_in(&self, days: &DayBounds) -> Vec<Day> {
+        // Spans are in order and do not overlap; so are the days. A span may cover many
+        // days and a day many spans: `k` is the first span that may still reach this day.
+        let mut k = 0;
+        days.0
+            .iter()
+            .map(|&(date, s, e)| {
+                while k < self.spans.len() && self.spans[k].1 <= s {
+                    k += 1;
                 }
+                let mut f = Figures::default();
+                let from = self.counts_from.map_or(s, |c| s.max(c));
+                for &(a, b, status) in self.spans[k..].iter().take_while(|x| x.0 < e) {
+                    let (a, b) = (a.max(from), b.min(e));
+                    if b > a {
+                        f.count((b - a).num_milliseconds(), status);
+                    }
+                }
+                Day { date, figures: f }
             })
             .collect()
+    }
+}
+
+/// The instants each day of a run of dates begins and ends, in a zone: computed once and
+/// shared by every component's [`Timeline::days_in`].
+#[derive(Debug, Clone)]
+pub struct DayBounds(Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>)>);
+
+impl DayBounds {
+    /// The days from `first` to `last` (inclusive) in `zone`.
+    pub fn new(zone: PageZone, first: NaiveDate, last: NaiveDate) -> Self {
+        Self(
+            first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .map(|date| {
+                    let (s, e) = zone.day_bounds(date);
+                    (date, s, e)
+                })
+                .collect(),
+        )
+    }
+
+    /// The days from `first` to `last` of these (both must be among them, in order).
+    pub fn slice(&self, first: NaiveDate, last: NaiveDate) -> DayBounds {
+        DayBounds(
+            self.0
+                .iter()
+                .filter(|d| first <= d.0 && d.0 <= last)
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// The instant the first day begins.
+    pub fn instant_from(&self) -> Option<DateTime<Utc>> {
+        self.0.first().map(|d| d.1)
     }
 }
 

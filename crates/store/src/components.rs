@@ -13,7 +13,7 @@ use herald_domain::status::ComponentStatus;
 use serde_json::json;
 
 use crate::db::{One, Tx, args};
-use crate::write::{Write, diff};
+use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -58,7 +58,7 @@ impl ComponentRow {
     }
 }
 
-fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
+pub(crate) fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
     let mut v = rows
         .into_iter()
         .map(ComponentRow::into_component)
@@ -93,7 +93,8 @@ pub(crate) async fn set_status(
         args![&c.id, status.as_str(), w.now],
     )
     .await?;
-    log_status(&mut w.tx, &c.page_id, &c.id, status, w.now).await
+    let at = w.now;
+    log_status(w, &c.page_id, &c.id, status, at).await
 }
 
 /// Records a component status change for webhook subscribers (whose payload carries the
@@ -118,16 +119,20 @@ pub(crate) async fn record_component_event(
         .map(|_| ())
 }
 
+/// Appends to the component's status history, stamped with the write's page version (what
+/// a node's page model reads to catch up), and marks the page's components changed.
 async fn log_status(
-    tx: &mut Tx,
+    w: &mut Write<'_>,
     page_id: &str,
     id: &str,
     status: ComponentStatus,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO component_status_log (component_id, page_id, status, at) VALUES ($1, $2, $3, $4)",
-        args![id, page_id, status.as_str(), at],
+    let version = w.version();
+    w.touch(Touched::Components);
+    w.tx.execute(
+        "INSERT INTO component_status_log (component_id, page_id, status, at, version) VALUES ($1, $2, $3, $4, $5)",
+        args![id, page_id, status.as_str(), at, version],
     )
     .await?;
     Ok(())
@@ -236,6 +241,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         if let Some(g) = &new.group_id {
             check_group(&all, g, None)?;
@@ -260,7 +266,7 @@ impl Store {
             ],
         )
         .await?;
-        log_status(&mut w.tx, page_id, &id, new.status, now).await?;
+        log_status(&mut w, page_id, &id, new.status, now).await?;
         let created = page_components_tx(&mut w.tx, page_id).await?;
         let c = find(&created, &id)?.clone();
         w.audit(
@@ -285,6 +291,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if current.is_group {
@@ -361,6 +368,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Deleting a component also takes it off every incident that named it (and its
+        // status history): the page's models reload in full, which a rare edit can afford.
+        w.touch(Touched::Everything);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if current.is_group {
@@ -412,6 +422,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let id = herald_domain::id::generate();
         // The group takes the place of its first member that stood at the top level.
@@ -457,6 +468,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if !current.is_group {

@@ -437,6 +437,69 @@ async fn pg_all<T: Row>(
     Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
 }
 
+/// A read-only transaction: every read in it sees one consistent state of the database
+/// (SQLite: a read transaction on a reader connection, whose snapshot is taken by its first
+/// read; PostgreSQL: `REPEATABLE READ, READ ONLY`). For reads that must not mix two states,
+/// such as a page's public model.
+pub(crate) enum ReadTx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Pg(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// Starts a read-only transaction.
+    pub(crate) async fn snapshot(&self) -> Result<ReadTx, StoreError> {
+        Ok(match self {
+            Db::Sqlite { reader, .. } => ReadTx::Sqlite(reader.begin().await?),
+            Db::Postgres(p, _) => {
+                let mut t = p.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *t)
+                    .await?;
+                ReadTx::Pg(t)
+            }
+        })
+    }
+}
+
+impl ReadTx {
+    /// Ends the transaction.
+    pub(crate) async fn finish(self) -> Result<(), StoreError> {
+        match self {
+            ReadTx::Sqlite(t) => t.commit().await?,
+            ReadTx::Pg(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Whatever runs reads: the pools, a read snapshot or a write transaction, so one read
+/// function serves them all.
+pub(crate) enum Reads<'a> {
+    Pools(&'a Db),
+    Snapshot(&'a mut ReadTx),
+}
+
+impl Reads<'_> {
+    /// All rows of a query.
+    pub(crate) async fn fetch_all<T: Row>(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Reads::Pools(db) => db.read(sql, args).await,
+            Reads::Snapshot(t) => {
+                let conn = match &mut **t {
+                    ReadTx::Sqlite(t) => Conn::Sqlite(&mut *t),
+                    ReadTx::Pg(t) => Conn::Pg(&mut *t),
+                };
+                Ok(conn.fetch_all(sql, args).await?)
+            }
+        }
+    }
+}
+
 /// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
 pub(crate) enum Tx {
     Sqlite(WriterTx),

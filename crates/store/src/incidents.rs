@@ -15,10 +15,10 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use crate::components::{page_components_tx, record_component_event, set_status};
-use crate::db::{SqlBuilder, Tx, args};
+use crate::db::{Reads, SqlBuilder, Tx, args};
 use crate::notifications::{NewEvent, record_event};
 use crate::pages::PageRow;
-use crate::write::{Write, diff};
+use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
 use herald_domain::notification::EventKind;
 
@@ -59,7 +59,7 @@ pub enum IncidentOrder {
 }
 
 #[derive(sqlx::FromRow)]
-struct IncidentRow {
+pub(crate) struct IncidentRow {
     id: String,
     page_id: String,
     kind: String,
@@ -318,6 +318,81 @@ async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
     Ok(i)
 }
 
+/// Whose timelines [`attach`] reads.
+pub(crate) enum Timelines<'a> {
+    /// Those of the incident rows given (an `IN` list of their ids).
+    OfRows,
+    /// Every incident of this page (a join, for when the rows are all of them).
+    OfPage(&'a str),
+}
+
+/// Turns incident rows into incidents with their timelines (newest first) and component ids,
+/// read through `r`.
+pub(crate) async fn attach(
+    r: &mut Reads<'_>,
+    rows: Vec<IncidentRow>,
+    whose: Timelines<'_>,
+) -> Result<Vec<Incident>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut incidents = rows
+        .into_iter()
+        .map(IncidentRow::into_incident)
+        .collect::<Result<Vec<_>>>()?;
+    let (updates, links): (Vec<UpdateRow>, Vec<LinkRow>) = match whose {
+        Timelines::OfRows => {
+            let ids: Vec<&str> = incidents.iter().map(|i| i.id.as_str()).collect();
+            let mut sql = SqlBuilder::new("SELECT * FROM incident_updates WHERE incident_id IN ");
+            sql.bind_list(ids.iter().copied())
+                .push(" ORDER BY display_at DESC, seq DESC");
+            let (text, a) = sql.finish();
+            let updates = r.fetch_all(text, a).await?;
+            let mut sql = SqlBuilder::new(
+                "SELECT incident_id, component_id FROM incident_components WHERE incident_id IN ",
+            );
+            sql.bind_list(ids.iter().copied())
+                .push(" ORDER BY position");
+            let (text, a) = sql.finish();
+            (updates, r.fetch_all(text, a).await?)
+        }
+        Timelines::OfPage(page_id) => (
+            r.fetch_all(
+                "SELECT u.* FROM incident_updates u JOIN incidents i ON i.id = u.incident_id \
+                 WHERE i.page_id = $1 ORDER BY u.display_at DESC, u.seq DESC",
+                args![page_id],
+            )
+            .await?,
+            r.fetch_all(
+                "SELECT l.incident_id, l.component_id FROM incident_components l \
+                 JOIN incidents i ON i.id = l.incident_id WHERE i.page_id = $1 ORDER BY l.position",
+                args![page_id],
+            )
+            .await?,
+        ),
+    };
+    let mut by_incident: HashMap<String, Vec<IncidentUpdate>> = HashMap::new();
+    for u in updates {
+        let u = u.into_update()?;
+        by_incident
+            .entry(u.incident_id.clone())
+            .or_default()
+            .push(u);
+    }
+    let mut components: HashMap<String, Vec<String>> = HashMap::new();
+    for l in links {
+        components
+            .entry(l.incident_id)
+            .or_default()
+            .push(l.component_id);
+    }
+    for i in &mut incidents {
+        i.updates = by_incident.remove(&i.id).unwrap_or_default();
+        i.component_ids = components.remove(&i.id).unwrap_or_default();
+    }
+    Ok(incidents)
+}
+
 fn incident_audit(before: Option<&Incident>, after: &Incident) -> serde_json::Value {
     let f = |i: Option<&Incident>| {
         i.map(|i| {
@@ -389,7 +464,7 @@ impl Store {
             .bind(q.offset.max(0));
         let (text, args) = sql.finish();
         let rows: Vec<IncidentRow> = self.db.read(text, args).await?;
-        self.attach(rows).await
+        attach(&mut Reads::Pools(&self.db), rows, Timelines::OfRows).await
     }
 
     /// One incident with its timeline.
@@ -401,47 +476,9 @@ impl Store {
                 args![id, page_id],
             )
             .await?;
-        Ok(self.attach(rows).await?.pop())
-    }
-
-    async fn attach(&self, rows: Vec<IncidentRow>) -> Result<Vec<Incident>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut incidents = rows
-            .into_iter()
-            .map(IncidentRow::into_incident)
-            .collect::<Result<Vec<_>>>()?;
-        let ids: Vec<&str> = incidents.iter().map(|i| i.id.as_str()).collect();
-        let mut sql = SqlBuilder::new("SELECT * FROM incident_updates WHERE incident_id IN ");
-        sql.bind_list(ids.iter().copied())
-            .push(" ORDER BY display_at DESC, seq DESC");
-        let (text, a) = sql.finish();
-        let updates: Vec<UpdateRow> = self.db.read(text, a).await?;
-        let mut sql = SqlBuilder::new(
-            "SELECT incident_id, component_id FROM incident_components WHERE incident_id IN ",
-        );
-        sql.bind_list(ids.iter().copied())
-            .push(" ORDER BY position");
-        let (text, a) = sql.finish();
-        let links: Vec<LinkRow> = self.db.read(text, a).await?;
-        let mut by_incident: HashMap<String, Vec<IncidentUpdate>> = HashMap::new();
-        for u in updates {
-            let u = u.into_update()?;
-            by_incident
-                .entry(u.incident_id.clone())
-                .or_default()
-                .push(u);
-        }
-        for i in &mut incidents {
-            i.updates = by_incident.remove(&i.id).unwrap_or_default();
-            i.component_ids = links
-                .iter()
-                .filter(|l| l.incident_id == i.id)
-                .map(|l| l.component_id.clone())
-                .collect();
-        }
-        Ok(incidents)
+        Ok(attach(&mut Reads::Pools(&self.db), rows, Timelines::OfRows)
+            .await?
+            .pop())
     }
 
     /// Creates an incident or maintenance. `plan` gets the page and its components as they
@@ -514,6 +551,7 @@ impl Store {
         change: &IncidentChange,
     ) -> Result<()> {
         let i = &change.incident;
+        w.touch(Touched::Incident(&i.id));
         save_incident(&mut w.tx, i).await?;
         if let Some(u) = &change.new_update {
             save_update(&mut w.tx, u).await?;
@@ -572,6 +610,7 @@ impl Store {
         F: FnOnce(&Incident, DateTime<Utc>) -> std::result::Result<Incident, Invalid> + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Incident(id));
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let mut new = change(&current, w.now)?;
         let published =
@@ -616,6 +655,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Incident(id));
         let n =
             w.tx.execute(
                 "DELETE FROM incidents WHERE id = $1 AND page_id = $2",
@@ -656,6 +696,7 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Incident(incident_id));
         let page = page_tx(&mut w.tx, page_id).await?;
         load_tx(&mut w.tx, page_id, incident_id).await?;
         let row: UpdateRow =
@@ -737,6 +778,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Incident(id));
         let n = w
             .tx
             .execute(

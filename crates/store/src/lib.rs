@@ -22,6 +22,7 @@ mod migrations;
 mod notifications;
 mod notify;
 mod ordering;
+mod page_state;
 mod pages;
 mod sessions;
 mod status_log;
@@ -40,6 +41,7 @@ pub use jobs::{
 pub use leader::Leadership;
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
 pub use notify::{CHANGES_CHANNEL, ChangeListener};
+pub use page_state::{Changes, PageDelta, PageState};
 pub use sessions::AdminSession;
 pub use status_log::StatusLogEntry;
 pub use subscribers::{QUARANTINE_TTL, SubscriberQuery, UNCONFIRMED_TTL, WebhookSecrets};

@@ -40,6 +40,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0005_admin.sql"),
         include_str!("../../../migrations/postgres/0005_admin.sql"),
     ),
+    (
+        6,
+        "page_changes",
+        include_str!("../../../migrations/sqlite/0006_page_changes.sql"),
+        include_str!("../../../migrations/postgres/0006_page_changes.sql"),
+    ),
 ];
 
 /// The highest version.

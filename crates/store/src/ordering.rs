@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::components::page_components_tx;
 use crate::db::args;
-use crate::write::Write;
+use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
 impl Store {
@@ -24,6 +24,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = all
             .iter()

@@ -9,7 +9,7 @@ use herald_domain::time::PageZone;
 use serde_json::json;
 
 use crate::db::{One, args};
-use crate::write::{Write, diff};
+use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -129,6 +129,8 @@ impl Store {
         F: FnOnce(&Page) -> std::result::Result<Page, Invalid> + Send,
     {
         let mut w = Write::on_page(self, id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let current: PageRow =
             w.tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![id])
                 .await?;

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use crate::db::{SqlBuilder, args};
-use crate::write::Write;
+use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
 /// How long an unconfirmed subscriber is kept.
@@ -135,6 +135,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let mut sent = Vec::new();
         for id in ids {
             let row: Option<crate::db::One<String>> = w
@@ -190,6 +192,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Subscriber, bool)> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         for cid in &new.component_ids {
             let n = w
                 .tx
@@ -386,6 +390,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let mut changed = Vec::new();
         for id in ids {
             let mut sql = SqlBuilder::new("UPDATE subscribers SET state = ");
@@ -514,6 +520,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Subscriber> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let found =
             w.tx.fetch_optional::<crate::db::One<String>>(
                 "SELECT id AS v FROM subscribers WHERE id = $1 AND page_id = $2",
@@ -596,6 +604,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let n = w
             .tx
             .execute(

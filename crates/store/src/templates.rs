@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::components::page_components_tx;
 use crate::db::args;
-use crate::write::Write;
+use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
 #[derive(sqlx::FromRow)]
@@ -82,6 +82,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Template> {
         let mut w = Write::on_page(self, &t.page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let components = page_components_tx(&mut w.tx, &t.page_id).await?;
         for cid in &t.component_ids {
             if !components.iter().any(|c| c.id == *cid && !c.is_group) {
@@ -130,6 +132,8 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(self, &t.page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         let components = page_components_tx(&mut w.tx, &t.page_id).await?;
         for cid in &t.component_ids {
             if !components.iter().any(|c| c.id == *cid && !c.is_group) {
@@ -187,6 +191,8 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(self, page_id, actor, now).await?;
+        // Not on the public page: only the page row (its version) changes there.
+        w.touch(Touched::Nothing);
         w.tx.execute(
             "DELETE FROM incident_templates WHERE id = $1 AND page_id = $2",
             args![id, page_id],

@@ -1,13 +1,15 @@
 //! The frame of every write: a transaction that knows who is writing and when, bumps the
-//! page's version and appends to the audit log.
+//! page's version, records what it changed for the nodes' page models (`page_changes`), and
+//! appends to the audit log.
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::db::{One, Tx, args};
+use crate::db::{Tx, args};
 use crate::jobs::NewJob;
 use crate::{Result, Signals, Store};
 
@@ -18,6 +20,36 @@ pub(crate) struct Write<'a> {
     pub(crate) now: DateTime<Utc>,
     signals: Arc<Signals>,
     enqueued: bool,
+    /// The page this write is on and the version it gave it (`on_page`).
+    page: Option<(String, i64)>,
+    /// What of the page it changed, for `page_changes`; `None` until the write says, which
+    /// records `*` (reload everything): a write that forgets to say costs a full reload of
+    /// the page's model, never a stale one.
+    touched: Option<BTreeSet<String>>,
+    /// `Touched::Everything` was said.
+    everything: bool,
+}
+
+/// What a write changed of a page's public model.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Touched<'a> {
+    /// The page's components or groups (also every status change).
+    Components,
+    /// One incident or maintenance.
+    Incident(&'a str),
+    /// Nothing public but the page row (subscribers, templates, settings).
+    Nothing,
+    /// Anything: the page's models reload it in full.
+    Everything,
+}
+
+/// Versions of `page_changes` kept per page; a node further behind reloads the page.
+const CHANGES_KEPT: i64 = 10_000;
+
+#[derive(sqlx::FromRow)]
+struct Bumped {
+    updated_at: i64,
+    version: i64,
 }
 
 impl<'a> Write<'a> {
@@ -33,7 +65,30 @@ impl<'a> Write<'a> {
             now,
             signals: store.signals.clone(),
             enqueued: false,
+            page: None,
+            touched: None,
+            everything: false,
         })
+    }
+
+    /// Records that this write changed `what` of its page.
+    pub(crate) fn touch(&mut self, what: Touched<'_>) {
+        let set = self.touched.get_or_insert_with(BTreeSet::new);
+        match what {
+            Touched::Components => {
+                set.insert("components".to_owned());
+            }
+            Touched::Incident(id) => {
+                set.insert(format!("incident:{id}"));
+            }
+            Touched::Nothing => {}
+            Touched::Everything => self.everything = true,
+        }
+    }
+
+    /// The version this write gives its page (0 outside `on_page`).
+    pub(crate) fn version(&self) -> i64 {
+        self.page.as_ref().map_or(0, |p| p.1)
     }
 
     /// Enqueues jobs in this transaction: they exist if and only if the write commits.
@@ -59,15 +114,17 @@ impl<'a> Write<'a> {
         now: DateTime<Utc>,
     ) -> Result<Write<'a>> {
         let mut w = Self::begin(store, actor, now).await?;
-        let row: Option<One<i64>> =
+        let row: Option<Bumped> =
             w.tx.fetch_optional(
                 "UPDATE pages SET version = version + 1, \
                    updated_at = CASE WHEN updated_at > $2 THEN updated_at ELSE $2 END \
-                 WHERE id = $1 RETURNING updated_at AS v",
+                 WHERE id = $1 RETURNING updated_at, version",
                 args![page_id, now],
             )
             .await?;
-        w.now = from_ms(row.ok_or(crate::StoreError::NotFound)?.v);
+        let row = row.ok_or(crate::StoreError::NotFound)?;
+        w.now = from_ms(row.updated_at);
+        w.page = Some((page_id.to_owned(), row.version));
         crate::notify::notify_in(&mut w.tx, page_id).await?;
         Ok(w)
     }
@@ -101,11 +158,49 @@ impl<'a> Write<'a> {
         Ok(())
     }
 
-    /// Commits, then wakes this process's workers if jobs were enqueued.
-    pub(crate) async fn commit(self) -> Result<()> {
+    /// Commits, then wakes this process's workers if jobs were enqueued. A write on a page
+    /// first records what it changed (`page_changes`).
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        if let Some((page_id, version)) = self.page.take() {
+            self.record_changes(&page_id, version).await?;
+        }
         self.tx.commit().await?;
         if self.enqueued {
             self.signals.jobs_enqueued();
+        }
+        Ok(())
+    }
+}
+
+impl Write<'_> {
+    async fn record_changes(&mut self, page_id: &str, version: i64) -> Result<()> {
+        let targets: Vec<String> = match self.touched.take() {
+            _ if self.everything => vec!["*".to_owned()],
+            None => vec!["*".to_owned()],
+            Some(set) if set.is_empty() => vec![String::new()],
+            Some(set) => set.into_iter().collect(),
+        };
+        let mut sql = crate::db::SqlBuilder::new(
+            "INSERT INTO page_changes (page_id, version, target) VALUES ",
+        );
+        for (n, t) in targets.into_iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" })
+                .bind(page_id)
+                .push(", ")
+                .bind(version)
+                .push(", ")
+                .bind(t)
+                .push(")");
+        }
+        let (text, a) = sql.finish();
+        self.tx.execute(text, a).await?;
+        if version % 1000 == 0 {
+            self.tx
+                .execute(
+                    "DELETE FROM page_changes WHERE page_id = $1 AND version <= $2",
+                    args![page_id, version - CHANGES_KEPT],
+                )
+                .await?;
         }
         Ok(())
     }

@@ -35,7 +35,7 @@ pub async fn serve_health(
 
 /// Serves herald on `listener` until `shutdown` resolves, then finishes in-flight requests.
 /// Public pages are answered from their snapshots; render them first
-/// ([`public::Publisher::refresh_all`]).
+/// ([`public::Publisher::tick_all`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,

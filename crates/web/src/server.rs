@@ -22,8 +22,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::public::Assets;
+use crate::public::cold::ColdKey;
 use crate::public::resolve::{self, Answer, Place};
-use crate::public::snapshot::{Output, Snapshots};
+use crate::public::snapshot::{Output, PageSnapshot, Snapshots};
 
 /// The page a dynamic public request (subscribing, managing a subscription) is for, found
 /// from its host or `/p/<slug>/` prefix; the request's path is then the path below the
@@ -83,6 +84,30 @@ fn send(output: &Output, req: &Request<Incoming>) -> Response<FrontBody> {
     let mut r = bytes_response(output.status, v.body.clone());
     *r.headers_mut() = v.headers.clone();
     r
+}
+
+/// Answers with a rarely read output that is not cached: rendered from the snapshot's model
+/// on a blocking thread (a large history or uptime page takes milliseconds), then cached.
+async fn render_cold(
+    snap: Option<Arc<PageSnapshot>>,
+    key: ColdKey,
+    req: Request<Incoming>,
+) -> Response<FrontBody> {
+    let Some(snap) = snap else {
+        return bytes_response(StatusCode::NOT_FOUND, Bytes::new());
+    };
+    let rendered = tokio::task::spawn_blocking(move || {
+        let o = snap.cold_output(&key);
+        o.unwrap_or_else(|| snap.not_found.clone())
+    })
+    .await;
+    match rendered {
+        Ok(o) => send(&o, &req),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page output failed");
+            bytes_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new())
+        }
+    }
 }
 
 /// A request body that records whether it was read to the end.
@@ -175,6 +200,13 @@ impl hyper::service::Service<Request<Incoming>> for Front {
         if method == Method::GET || method == Method::HEAD {
             return match resolve::resolve(&index, &self.assets, host, path, query) {
                 Answer::Output(o) => FrontFuture::Ready(Some(send(o, &req))),
+                Answer::Cold(s, key) => match s.cold.get(&key) {
+                    Some(o) => FrontFuture::Ready(Some(send(&o, &req))),
+                    None => {
+                        let snap = index.by_id.get(&s.page_id).cloned();
+                        FrontFuture::Routed(Box::pin(render_cold(snap, key, req)))
+                    }
+                },
                 Answer::Redirect(to) => {
                     let mut r = bytes_response(StatusCode::PERMANENT_REDIRECT, Bytes::new());
                     if let Ok(v) = HeaderValue::from_str(&to) {

@@ -85,6 +85,7 @@ impl AppState {
             config.uptime_weights,
             snapshots,
             assets.clone(),
+            config.snapshots.cache_bytes,
         ));
         Self {
             inner: Arc::new(Inner {

@@ -1,22 +1,33 @@
-//! Keeping snapshots current: [`Publisher::refresh`] re-renders one page (called by every
-//! write handler through `AppState::page_changed`, before it answers), and the background
-//! tasks of [`spawn_tasks`] re-render for the passing of time (day rollover, maintenance
-//! windows), and learn of other nodes' writes through PostgreSQL `LISTEN/NOTIFY` and a
-//! version poll. Renders of one page are serialised and each reads the database after taking
-//! the page's lock, so the last render to finish always shows the latest committed state.
-//! When the database is unreachable the current snapshot stays in place and keeps being
-//! served.
+//! Keeping snapshots current. [`Publisher::refresh`] brings one page's snapshot up to date:
+//! it is called by every write handler through `AppState::page_changed` before it answers,
+//! by the change listener (PostgreSQL `LISTEN/NOTIFY`) and by the version poll for other
+//! nodes' writes. [`Publisher::tick`] re-renders for the passing of time (today's bars, the
+//! day rollover).
+//!
+//! A refresh reads only what changed since the version the page's model holds
+//! (`Store::page_delta`), applies it to the model, re-renders the outputs every request may
+//! ask for and drops the cached rarely read ones that show what changed (`super::cold`);
+//! a change it cannot explain reloads the page in full. Renders of one page take turns, and
+//! writes that arrive while one runs share the next (group rendering, as commits share a
+//! WAL flush): each caller waits for the first render that *started* after it asked, which
+//! therefore reads its write. When the database is unreachable the current snapshot stays
+//! in place and keeps being served.
 
+use chrono::Datelike;
 use herald_domain::clock::Clock;
-use herald_domain::uptime::UptimeWeights;
-use herald_store::{Store, StoreError};
-use std::collections::HashMap;
-use std::sync::Arc;
+use herald_domain::incident::Incident;
+use herald_domain::uptime::{self, UptimeWeights};
+use herald_store::{PageDelta, Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::render::{Assets, Source, render};
-use super::snapshot::Snapshots;
+use super::cold::{ColdCache, ColdKey, ColdPage};
+use super::model::{Change, Model};
+use super::render::{Assets, MONTHS_PER_PAGE, Source, UPTIME_MONTHS, history_pages, render_hot};
+use super::snapshot::{PageSnapshot, Snapshots};
 
 /// How snapshots are kept fresh.
 #[derive(Debug, Clone)]
@@ -27,6 +38,8 @@ pub struct SnapshotOptions {
     pub poll_every: Duration,
     /// Listen for other nodes' changes with PostgreSQL `LISTEN` (default true).
     pub listen: bool,
+    /// Memory for rarely read outputs (incident pages, history and uptime months), in bytes.
+    pub cache_bytes: u64,
 }
 
 impl Default for SnapshotOptions {
@@ -35,7 +48,50 @@ impl Default for SnapshotOptions {
             refresh_every: Duration::from_secs(60),
             poll_every: Duration::from_secs(1),
             listen: true,
+            cache_bytes: 64 << 20,
         }
+    }
+}
+
+/// Whose turn it is to render a page, and how far renders have got.
+#[derive(Debug, Default)]
+struct Turns {
+    /// Refreshes asked for so far (each caller's ticket).
+    asked: u64,
+    /// A render is running.
+    running: bool,
+    /// A time-driven re-render is due.
+    time_due: bool,
+}
+
+/// Renders of one page.
+#[derive(Debug)]
+struct PageRenders {
+    turns: Mutex<Turns>,
+    /// The highest ticket a finished render covered, and how many renders have ended.
+    done: watch::Sender<(u64, u64)>,
+    cold: Arc<ColdPage>,
+}
+
+impl PageRenders {
+    fn turns(&self) -> std::sync::MutexGuard<'_, Turns> {
+        self.turns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends a render however its task ends (even by a panic): the next caller may lead.
+struct Running(Arc<PageRenders>, u64, bool);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let (covers, ok) = (self.1, self.2);
+        self.0.turns().running = false;
+        self.0.done.send_modify(|(covered, ended)| {
+            *ended += 1;
+            if ok {
+                *covered = (*covered).max(covers);
+            }
+        });
     }
 }
 
@@ -47,7 +103,8 @@ pub struct Publisher {
     weights: UptimeWeights,
     snapshots: Arc<Snapshots>,
     assets: Arc<Assets>,
-    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    cold: Arc<ColdCache>,
+    pages: Mutex<HashMap<String, Arc<PageRenders>>>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -57,7 +114,7 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    /// A publisher writing into `snapshots`.
+    /// A publisher writing into `snapshots`, keeping rarely read outputs in `cache_bytes`.
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -65,6 +122,7 @@ impl Publisher {
         weights: UptimeWeights,
         snapshots: Arc<Snapshots>,
         assets: Arc<Assets>,
+        cache_bytes: u64,
     ) -> Self {
         Self {
             store,
@@ -73,76 +131,168 @@ impl Publisher {
             weights,
             snapshots,
             assets,
-            locks: std::sync::Mutex::new(HashMap::new()),
+            cold: Arc::new(ColdCache::new(cache_bytes)),
+            pages: Mutex::new(HashMap::new()),
         }
     }
 
-    fn lock_for(&self, page_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(page_id.to_owned()).or_default().clone()
+    fn renders(&self, page_id: &str) -> Arc<PageRenders> {
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        pages
+            .entry(page_id.to_owned())
+            .or_insert_with(|| {
+                Arc::new(PageRenders {
+                    turns: Mutex::new(Turns::default()),
+                    done: watch::Sender::new((0, 0)),
+                    cold: Arc::new(ColdPage::new(page_id, self.cold.clone())),
+                })
+            })
+            .clone()
     }
 
-    /// Re-renders `page_id` if its version moved past its snapshot's (`force`: even if not,
-    /// for time-dependent parts).
-    async fn render_page(&self, page_id: &str, force: bool) -> Result<(), StoreError> {
-        let lock = self.lock_for(page_id);
-        let _guard = lock.lock().await;
-        let now = self.clock.now();
-        let current = self.snapshots.get(page_id);
-        if !force && let Some(cur) = &current {
-            match self.store.get_page(page_id).await? {
-                Some(p) if p.version <= cur.version => {
-                    cur.mark_checked(now);
+    /// Brings `page_id`'s snapshot up to date with the database: returns once a render
+    /// that started after this call has finished (or failed: then with its error).
+    pub async fn refresh(self: &Arc<Self>, page_id: &str) -> Result<(), StoreError> {
+        self.turn(page_id, false).await
+    }
+
+    /// Re-renders `page_id` for the passing of time, bringing it up to date on the way.
+    pub async fn tick(self: &Arc<Self>, page_id: &str) -> Result<(), StoreError> {
+        self.turn(page_id, true).await
+    }
+
+    async fn turn(self: &Arc<Self>, page_id: &str, time: bool) -> Result<(), StoreError> {
+        let r = self.renders(page_id);
+        let mut done = r.done.subscribe();
+        let ticket = {
+            let mut t = r.turns();
+            t.asked += 1;
+            t.time_due |= time;
+            t.asked
+        };
+        loop {
+            if done.borrow_and_update().0 >= ticket {
+                return Ok(());
+            }
+            let lead = {
+                let mut t = r.turns();
+                (!t.running).then(|| {
+                    t.running = true;
+                    (t.asked, std::mem::take(&mut t.time_due))
+                })
+            };
+            let Some((covers, time)) = lead else {
+                if done.changed().await.is_err() {
                     return Ok(());
                 }
-                Some(_) => {}
-                None => {
+                continue;
+            };
+            // The render runs in its own task, so that a caller that goes away (a client
+            // that hung up) never leaves it half done.
+            let (me, page, renders) = (self.clone(), page_id.to_owned(), r.clone());
+            let outcome = tokio::spawn(async move {
+                let mut running = Running(renders.clone(), covers, false);
+                let r = me.catch_up(&page, &renders, time).await;
+                if r.is_err() && time {
+                    renders.turns().time_due = true;
+                }
+                running.2 = r.is_ok();
+                r
+            })
+            .await
+            .unwrap_or_else(|e| Err(StoreError::Internal(format!("render failed: {e}"))));
+            outcome?;
+        }
+    }
+
+    /// One render: the delta since the model's version (or the page in full), applied,
+    /// the ready outputs re-rendered, the stale rarely read ones dropped.
+    async fn catch_up(
+        &self,
+        page_id: &str,
+        renders: &PageRenders,
+        time: bool,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let current = self.snapshots.get(page_id);
+        let started = std::time::Instant::now();
+        let (model, change) = match &current {
+            None => match Model::load(&self.store, page_id, now).await? {
+                Some(m) => (m, None),
+                None => return Ok(()),
+            },
+            Some(cur) => match self.store.page_delta(page_id, cur.version).await? {
+                PageDelta::Gone => {
                     self.snapshots.remove(page_id);
                     return Ok(());
                 }
+                PageDelta::Unchanged if !time => {
+                    cur.mark_checked(now);
+                    return Ok(());
+                }
+                PageDelta::Unchanged => (cur.source.model(), Some(Change::default())),
+                PageDelta::Reload => match Model::load(&self.store, page_id, now).await? {
+                    Some(m) => (m, None),
+                    None => {
+                        self.snapshots.remove(page_id);
+                        return Ok(());
+                    }
+                },
+                PageDelta::Changes(c) => {
+                    let (m, change) = cur.source.model().apply(*c);
+                    (m, Some(change))
+                }
+            },
+        };
+        let src = Arc::new(Source::new(&model, now, &self.base_url, self.weights));
+        match (&change, &current) {
+            (Some(change), Some(cur)) => {
+                let stale = stale_outputs(&cur.source, &src, change);
+                match stale {
+                    None => renders.cold.invalidate_all(model.version()),
+                    Some(keys) => renders.cold.invalidate(keys, model.version()),
+                }
+            }
+            _ => renders.cold.invalidate_all(model.version()),
+        }
+        let hot = render_hot(&src, current.as_deref(), &self.assets);
+        let snap = Arc::new(PageSnapshot::new(src, hot, renders.cold.clone()));
+        self.snapshots.install_arc(snap.clone());
+        // The incidents just written are the pages subscribers open next: render them now.
+        for (_, after) in change.iter().flat_map(|c| &c.incidents) {
+            if let Some(i) = after {
+                snap.cold_output(&ColdKey::Incident(i.id.clone()));
             }
         }
-        match Source::load(&self.store, page_id, now, &self.base_url, self.weights).await? {
-            None => self.snapshots.remove(page_id),
-            Some(src) => {
-                let started = std::time::Instant::now();
-                let snap = render(&src, current.as_deref(), &self.assets, force);
-                tracing::debug!(
-                    page.id = %page_id,
-                    version = snap.version,
-                    duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-                    "public snapshot rendered"
-                );
-                self.snapshots.install(snap);
-            }
-        }
+        tracing::debug!(
+            page.id = %page_id,
+            version = snap.version,
+            full = change.is_none(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "public snapshot rendered"
+        );
         Ok(())
     }
 
-    /// Brings `page_id`'s snapshot up to date with the database.
-    pub async fn refresh(&self, page_id: &str) -> Result<(), StoreError> {
-        self.render_page(page_id, false).await
-    }
-
-    /// Re-renders every page (and drops snapshots of deleted pages).
-    pub async fn refresh_all(&self) -> Result<(), StoreError> {
+    /// Re-renders every page for the passing of time (and drops snapshots of deleted pages).
+    pub async fn tick_all(self: &Arc<Self>) -> Result<(), StoreError> {
         let pages = self.store.page_versions().await?;
         self.drop_missing(&pages);
         for (id, _) in &pages {
-            self.render_page(id, true).await?;
+            self.tick(id).await?;
         }
         Ok(())
     }
 
-    /// Compares every page's version with its snapshot's and re-renders the stale ones.
-    pub async fn poll(&self) -> Result<(), StoreError> {
+    /// Compares every page's version with its snapshot's and brings the stale ones up to date.
+    pub async fn poll(self: &Arc<Self>) -> Result<(), StoreError> {
         let pages = self.store.page_versions().await?;
         let now = self.clock.now();
         self.drop_missing(&pages);
         for (id, version) in &pages {
             match self.snapshots.get(id) {
                 Some(s) if s.version >= *version => s.mark_checked(now),
-                _ => self.render_page(id, false).await?,
+                _ => self.refresh(id).await?,
             }
         }
         Ok(())
@@ -161,6 +311,77 @@ impl Publisher {
     pub fn snapshots(&self) -> &Arc<Snapshots> {
         &self.snapshots
     }
+
+    /// The cache of rarely read outputs.
+    pub fn cold_cache(&self) -> &Arc<ColdCache> {
+        &self.cold
+    }
+}
+
+/// The months-back index (0: this month) of `date` from `today`.
+fn months_back(today: chrono::NaiveDate, date: chrono::NaiveDate) -> i64 {
+    i64::from(today.year() - date.year()) * 12 + i64::from(today.month()) - i64::from(date.month())
+}
+
+/// The `/history` or `/uptime` page (from 1) showing the month `months_back` months ago.
+fn page_of(months_back: i64) -> Option<u32> {
+    u32::try_from(months_back)
+        .ok()
+        .map(|m| m / MONTHS_PER_PAGE + 1)
+}
+
+/// The rarely read outputs that show what `change` changed between `old` and `new`, or
+/// `None` for all of them.
+fn stale_outputs(old: &Source, new: &Source, change: &Change) -> Option<HashSet<ColdKey>> {
+    let zone = new.page.zone;
+    let today = zone.date(new.now);
+    if change.page || change.structure || zone.date(old.now) != today {
+        return None;
+    }
+    let mut keys = HashSet::new();
+    // Today's figures grow with time: the uptime page holding this month shows them.
+    keys.insert(ColdKey::Uptime(1));
+    let uptime_pages = UPTIME_MONTHS / MONTHS_PER_PAGE;
+    let mut months = |from: chrono::NaiveDate, to: chrono::NaiveDate, history: bool| {
+        let (a, b) = (months_back(today, to), months_back(today, from));
+        for m in a.max(0)..=b {
+            match page_of(m) {
+                Some(p) if history => {
+                    keys.insert(ColdKey::History(p));
+                }
+                Some(p) if p <= uptime_pages => {
+                    keys.insert(ColdKey::Uptime(p));
+                }
+                _ => {}
+            }
+        }
+    };
+    let incident = |i: &Incident| {
+        let (first, last) = uptime::incident_dates(zone, i.started_at, i.resolved_at, new.now);
+        (first, last, zone.date(i.started_at))
+    };
+    for (before, after) in &change.incidents {
+        for i in before.iter().chain(after) {
+            let (first, last, started) = incident(i);
+            // Its card on the history month it started in; its name in the uptime bars'
+            // tooltips of every day it was open.
+            months(started, started, true);
+            months(first, last, false);
+        }
+    }
+    for e in &change.log {
+        // A status holds from its change until now.
+        months(zone.date(e.at), today, false);
+    }
+    for (before, after) in &change.incidents {
+        let id = before.as_ref().or(after.as_ref()).map(|i| i.id.clone());
+        keys.extend(id.map(ColdKey::Incident));
+    }
+    if !change.incidents.is_empty() && history_pages(old) != history_pages(new) {
+        // The pager of every history page names the last page.
+        keys.extend((1..=history_pages(old).max(history_pages(new))).map(ColdKey::History));
+    }
+    Some(keys)
 }
 
 /// Starts the background tasks: periodic re-render, version poll and (on PostgreSQL, unless
@@ -170,7 +391,7 @@ pub fn spawn_tasks(
     options: &SnapshotOptions,
     shutdown: CancellationToken,
 ) {
-    let every = |p: Arc<Publisher>, period: Duration, what: &'static str, force: bool| {
+    let every = |p: Arc<Publisher>, period: Duration, what: &'static str, time: bool| {
         let stop = shutdown.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
@@ -182,8 +403,8 @@ pub fn spawn_tasks(
                     () = stop.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let r = if force {
-                    p.refresh_all().await
+                let r = if time {
+                    p.tick_all().await
                 } else {
                     p.poll().await
                 };
@@ -238,9 +459,14 @@ async fn listen(p: Arc<Publisher>, stop: CancellationToken) {
                 () = stop.cancelled() => return,
                 r = listener.recv() => match r {
                     Ok(page_id) => {
-                        if let Err(e) = p.refresh(&page_id).await {
-                            tracing::warn!(error = %e, page.id = %page_id, "re-render after NOTIFY failed");
-                        }
+                        // Each change is its own task, so a slow page never holds up the
+                        // notifications of others.
+                        let p = p.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = p.refresh(&page_id).await {
+                                tracing::warn!(error = %e, page.id = %page_id, "re-render after NOTIFY failed");
+                            }
+                        });
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "page-change listener failed; reconnecting");

@@ -2,6 +2,7 @@
 //! default page at `/`. Runs on every public request, so it only borrows from the current
 //! snapshot index and allocates nothing on the common path.
 
+use super::cold::ColdKey;
 use super::render::{Assets, css_path};
 use super::snapshot::{Index, Output, PageSnapshot};
 
@@ -10,6 +11,8 @@ use super::snapshot::{Index, Output, PageSnapshot};
 pub enum Answer<'a> {
     /// This output.
     Output(&'a Output),
+    /// A rarely read output of this page: cached, or rendered now from its model.
+    Cold(&'a PageSnapshot, ColdKey),
     /// A permanent redirect to this location (`/p/<slug>` → `/p/<slug>/`).
     Redirect(String),
     /// Not a public path: the rest of herald (API, health, admin) answers.
@@ -162,16 +165,17 @@ fn page_param(query: Option<&str>) -> Result<Option<usize>, ()> {
 }
 
 fn paged<'a>(
-    pages: &'a [std::sync::Arc<Output>],
     s: &'a PageSnapshot,
     assets: &'a Assets,
     query: Option<&str>,
-) -> &'a Output {
+    key: fn(u32) -> ColdKey,
+) -> Answer<'a> {
     match page_param(query) {
-        Err(()) => &assets.bad_request,
-        Ok(n) => pages
-            .get(n.unwrap_or(1) - 1)
-            .map_or(&*s.not_found, |o| &**o),
+        Err(()) => Answer::Output(&assets.bad_request),
+        Ok(n) => match u32::try_from(n.unwrap_or(1)) {
+            Ok(n) => Answer::Cold(s, key(n)),
+            Err(_) => Answer::Output(&s.not_found),
+        },
     }
 }
 
@@ -181,19 +185,19 @@ pub fn output<'a>(
     assets: &'a Assets,
     rest: &str,
     query: Option<&str>,
-) -> &'a Output {
+) -> Answer<'a> {
     match rest {
-        "/history" => paged(&s.history, s, assets, query),
-        "/uptime" => paged(&s.uptime, s, assets, query),
+        "/history" => paged(s, assets, query, ColdKey::History),
+        "/uptime" => paged(s, assets, query, ColdKey::Uptime),
         _ => {
             if let Some(id) = rest.strip_prefix("/incidents/") {
-                return s.incidents.get(id).map_or(&*s.not_found, |o| &**o);
+                return Answer::Cold(s, ColdKey::Incident(id.to_owned()));
             }
-            match s.outputs.get(rest) {
+            Answer::Output(match s.outputs.get(rest) {
                 Some(o) => o,
                 None if rest.starts_with("/api/") => &s.api_not_found,
                 None => &s.not_found,
-            }
+            })
         }
     }
 }
@@ -207,7 +211,7 @@ pub fn resolve<'a>(
     query: Option<&str>,
 ) -> Answer<'a> {
     match locate(index, assets, host, path, query) {
-        Place::Page(s, rest) => Answer::Output(output(s, assets, rest, query)),
+        Place::Page(s, rest) => output(s, assets, rest, query),
         Place::Shared(o) => Answer::Output(o),
         Place::Redirect(to) => Answer::Redirect(to),
         Place::Pass => Answer::Pass,

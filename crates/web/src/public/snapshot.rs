@@ -8,9 +8,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use super::cold::{ColdKey, ColdPage};
 pub use super::output::{Kind, Output, Variant, accepts, tag_of};
+use super::render::{Hot, Source, render_cold};
 
-/// Every output of one page at one version.
+/// Every output of one page at one version: the outputs every request may ask for, ready;
+/// the rarely read ones in the page's [`ColdPage`], rendered from `source` when first asked.
 #[derive(Debug)]
 pub struct PageSnapshot {
     /// The page's id.
@@ -29,51 +32,33 @@ pub struct PageSnapshot {
     checked_at_ms: AtomicI64,
     /// Fixed paths (`/`, `/uptime`, `/api/v2/summary.json`, ...) to outputs.
     pub outputs: HashMap<String, Arc<Output>>,
-    /// `/history?page=N`, N from 1.
-    pub history: Vec<Arc<Output>>,
-    /// `/uptime?page=N`, N from 1.
-    pub uptime: Vec<Arc<Output>>,
-    /// `/incidents/<id>` by id.
-    pub incidents: HashMap<String, Arc<Output>>,
     /// The page's own 404 page.
     pub not_found: Arc<Output>,
-    /// Fingerprints of the secondary pages, for reuse by the next render.
-    pub keys: HashMap<String, u64>,
     /// 404 under `/api/`.
     pub api_not_found: Arc<Output>,
+    /// The model and the moment the snapshot shows, for the rarely read outputs.
+    pub source: Arc<Source>,
+    /// The rarely read outputs.
+    pub cold: Arc<ColdPage>,
 }
 
 impl PageSnapshot {
-    /// A snapshot with its outputs.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "a plain constructor of a data record"
-    )]
-    pub fn new(
-        page: &herald_domain::page::Page,
-        rendered_at: DateTime<Utc>,
-        outputs: HashMap<String, Arc<Output>>,
-        history: Vec<Arc<Output>>,
-        uptime: Vec<Arc<Output>>,
-        incidents: HashMap<String, Arc<Output>>,
-        not_found: Arc<Output>,
-        api_not_found: Arc<Output>,
-    ) -> Self {
+    /// A snapshot of `source` with its ready outputs `hot`.
+    pub fn new(source: Arc<Source>, hot: Hot, cold: Arc<ColdPage>) -> Self {
+        let page = &source.page;
         Self {
             page_id: page.id.clone(),
             slug: page.slug.clone(),
             domain: page.domain.clone(),
             hidden: page.hidden,
             version: page.version,
-            rendered_at,
-            checked_at_ms: AtomicI64::new(rendered_at.timestamp_millis()),
-            outputs,
-            history,
-            uptime,
-            incidents,
-            not_found,
-            api_not_found,
-            keys: HashMap::new(),
+            rendered_at: source.now,
+            checked_at_ms: AtomicI64::new(source.now.timestamp_millis()),
+            outputs: hot.outputs,
+            not_found: hot.not_found,
+            api_not_found: hot.api_not_found,
+            source,
+            cold,
         }
     }
 
@@ -88,13 +73,22 @@ impl PageSnapshot {
         herald_domain::clock::from_ms(self.checked_at_ms.load(Ordering::Relaxed))
     }
 
-    /// Every output, for reuse of unchanged ones by the next render.
+    /// Every ready output, for reuse of unchanged ones by the next render.
     pub fn all_outputs(&self) -> impl Iterator<Item = &Arc<Output>> {
         self.outputs
             .values()
-            .chain(&self.history)
-            .chain(&self.uptime)
-            .chain(self.incidents.values())
+            .chain(std::iter::once(&self.not_found))
+    }
+
+    /// The rarely read output `key`: from the cache, or rendered from the model now (and
+    /// cached). `None` when the page has no such output.
+    pub fn cold_output(&self, key: &ColdKey) -> Option<Arc<Output>> {
+        if let Some(o) = self.cold.get(key) {
+            return Some(o);
+        }
+        let o = render_cold(&self.source, key)?;
+        self.cold.put(key.clone(), self.version, o.clone());
+        Some(o)
     }
 }
 
@@ -156,7 +150,11 @@ impl Snapshots {
 
     /// Installs `snap`, unless a newer version of the page is already in place.
     pub fn install(&self, snap: PageSnapshot) {
-        let snap = Arc::new(snap);
+        self.install_arc(Arc::new(snap));
+    }
+
+    /// Installs `snap`, unless a newer version of the page is already in place.
+    pub fn install_arc(&self, snap: Arc<PageSnapshot>) {
         self.update(|by_id| {
             let newer = by_id
                 .get(&snap.page_id)
@@ -226,7 +224,10 @@ impl Snapshots {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::public::cold::ColdCache;
+    use crate::public::model::Model;
     use axum::http::StatusCode;
+    use herald_domain::clock::from_ms;
 
     fn page(version: i64) -> herald_domain::page::Page {
         herald_domain::page::Page {
@@ -245,19 +246,21 @@ mod tests {
 
     fn snapshot(version: i64, at: i64) -> PageSnapshot {
         let o = Arc::new(Output::new(Kind::Json, StatusCode::OK, Vec::new(), true));
-        PageSnapshot::new(
-            &page(version),
-            from_ms(at),
-            HashMap::new(),
-            Vec::new(),
-            Vec::new(),
-            HashMap::new(),
-            o.clone(),
-            o,
-        )
+        let model = Model::new(herald_store::PageState {
+            page: page(version),
+            components: Vec::new(),
+            incidents: Vec::new(),
+            log: Vec::new(),
+        });
+        let source = Source::new(&model, from_ms(at), "http://h", Default::default());
+        let hot = Hot {
+            outputs: HashMap::new(),
+            not_found: o.clone(),
+            api_not_found: o,
+        };
+        let cold = Arc::new(ColdPage::new("pageid", Arc::new(ColdCache::new(1 << 20))));
+        PageSnapshot::new(Arc::new(source), hot, cold)
     }
-
-    use herald_domain::clock::from_ms;
 
     #[test]
     fn snapshots_are_indexed_aged_and_never_go_back() {

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use herald_domain::component::Component;
-use herald_domain::uptime::{self, Day, Figures, StatusChange, Timeline};
+use herald_domain::uptime::{self, Day, DayBounds, Figures, Timeline};
 use std::collections::HashMap;
 
 use super::Source;
@@ -35,47 +35,61 @@ pub struct Bars {
     pub percent: Option<String>,
 }
 
-/// Per-component timelines and incident dates, computed once per render.
+/// Per-component timelines and the incidents that touched each component, computed once
+/// per render.
 pub struct Uptime<'a> {
     src: &'a Source,
+    /// The days from the first one shown to today.
+    bounds: DayBounds,
     timelines: HashMap<&'a str, Timeline>,
-    incidents: Vec<(NaiveDate, NaiveDate, &'a str, &'a [String])>,
+    /// Per component: the dates and names of the incidents that named it, in the page's
+    /// incident order (newest first), as indexes into `incidents`.
+    touched: HashMap<&'a str, Vec<usize>>,
+    incidents: Vec<(NaiveDate, NaiveDate, &'a str)>,
 }
 
 impl<'a> Uptime<'a> {
-    /// Builds every component's timeline.
-    pub fn new(src: &'a Source) -> Self {
-        let mut history: HashMap<&str, Vec<StatusChange>> = HashMap::new();
-        for e in &src.log {
-            history
-                .entry(e.component_id.as_str())
-                .or_default()
-                .push(StatusChange {
-                    at: e.at,
-                    status: e.status,
-                });
-        }
+    /// Builds every component's timeline, for days from `since` to today.
+    pub fn new(src: &'a Source, since: NaiveDate) -> Self {
         let zone = src.page.zone;
+        let today = zone.date(src.now);
+        let bounds = DayBounds::new(zone, since, today);
+        // Incidents resolved before the first day shown touch no bar (a day's margin for
+        // the zone): they are skipped before any date arithmetic.
+        let from = bounds.instant_from().unwrap_or(src.now) - chrono::TimeDelta::days(1);
         let timelines = src
             .components
             .iter()
             .filter(|c| !c.is_group)
             .map(|c| {
-                let h = history.get(c.id.as_str()).map_or(&[][..], |v| v.as_slice());
+                let h = src
+                    .histories
+                    .get(c.id.as_str())
+                    .map_or(&[][..], |v| v.as_slice());
                 (c.id.as_str(), Timeline::new(h, c.start_date, zone, src.now))
             })
             .collect();
-        let incidents = src
-            .incidents
-            .iter()
-            .map(|i| {
-                let (a, b) = uptime::incident_dates(zone, i.started_at, i.resolved_at, src.now);
-                (a, b, i.name.as_str(), i.component_ids.as_slice())
-            })
-            .collect();
+        let mut touched: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut incidents = Vec::with_capacity(src.incidents.len());
+        for (n, i) in src.incidents.iter().enumerate() {
+            if i.resolved_at.is_some_and(|r| r < from) {
+                incidents.push((NaiveDate::MAX, NaiveDate::MIN, ""));
+                continue;
+            }
+            let (a, b) = uptime::incident_dates(zone, i.started_at, i.resolved_at, src.now);
+            incidents.push((a, b, i.name.as_str()));
+            for id in &i.component_ids {
+                let list = touched.entry(id.as_str()).or_default();
+                if list.last() != Some(&n) {
+                    list.push(n);
+                }
+            }
+        }
         Self {
             src,
+            bounds,
             timelines,
+            touched,
             incidents,
         }
     }
@@ -96,12 +110,12 @@ impl<'a> Uptime<'a> {
     /// Daily figures of a component (a group: the sum of its components') from `first` to
     /// `last`.
     pub fn days(&self, c: &'a Component, first: NaiveDate, last: NaiveDate) -> Vec<Day> {
-        let zone = self.src.page.zone;
+        let bounds = self.bounds.slice(first, last);
         let per: Vec<Vec<Day>> = self
             .members(c)
             .iter()
             .filter_map(|id| self.timelines.get(id))
-            .map(|t| t.days(zone, first, last))
+            .map(|t| t.days_in(&bounds))
             .collect();
         first
             .iter_days()
@@ -117,6 +131,15 @@ impl<'a> Uptime<'a> {
     /// Bars for the days `first..=last`.
     pub fn bars(&self, c: &'a Component, first: NaiveDate, last: NaiveDate) -> Bars {
         let members = self.members(c);
+        // The incidents that named any member, once each, in the page's order.
+        let mut touching: Vec<usize> = members
+            .iter()
+            .filter_map(|id| self.touched.get(id))
+            .flatten()
+            .copied()
+            .collect();
+        touching.sort_unstable();
+        touching.dedup();
         let w = &self.src.weights;
         let days = self.days(c, first, last);
         let total = Figures::sum(days.iter().map(|d| &d.figures));
@@ -133,15 +156,11 @@ impl<'a> Uptime<'a> {
                         None if d.figures.maintenance_ms > 0 => "Maintenance".to_owned(),
                         None => "No data".to_owned(),
                     },
-                    incidents: self
-                        .incidents
+                    incidents: touching
                         .iter()
-                        .filter(|(a, b, _, ids)| {
-                            *a <= d.date
-                                && d.date <= *b
-                                && ids.iter().any(|id| members.contains(&id.as_str()))
-                        })
-                        .map(|(_, _, name, _)| (*name).to_owned())
+                        .map(|&n| self.incidents[n])
+                        .filter(|(a, b, _)| *a <= d.date && d.date <= *b)
+                        .map(|(_, _, name)| name.to_owned())
                         .collect(),
                 })
                 .collect(),

@@ -10,6 +10,7 @@ use herald_domain::markdown;
 use herald_domain::page::Page;
 use herald_domain::status::{ComponentStatus, IncidentStatus};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::bars::{Bars, Uptime};
 use super::{Source, assets::css_path, in_progress};
@@ -289,8 +290,10 @@ const PAST_DAYS: i64 = 7;
 pub fn index(src: &Source) -> (String, String) {
     let mut l = Layout::new(src, "", 0);
     l.show_updated = true;
-    let up = Uptime::new(src);
-    let card = |i: &Incident| IncidentCard::new(src, i, "");
+    let (first, _) =
+        herald_domain::uptime::last_days(src.page.zone, src.now, super::bars::BAR_DAYS);
+    let up = Uptime::new(src, first);
+    let card = |i: &Arc<Incident>| IncidentCard::new(src, i, "");
     let z = src.page.zone;
     let today = z.date(src.now);
     let past = (0..PAST_DAYS)

@@ -147,10 +147,11 @@ fn weight(w: f64) -> String {
 pub fn uptime(src: &Source, n: u32) -> (String, String) {
     let z = src.page.zone;
     let today = z.date(src.now);
-    let up = Uptime::new(src);
     let ranges: Vec<(NaiveDate, NaiveDate)> = (0..MONTHS_PER_PAGE)
         .map(|k| uptime::month_bounds(today, (n - 1) * MONTHS_PER_PAGE + k))
         .collect();
+    let oldest = ranges.iter().map(|r| r.0).min().unwrap_or(today);
+    let up = Uptime::new(src, oldest);
     let components = src
         .components
         .iter()

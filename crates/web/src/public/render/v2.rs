@@ -7,6 +7,7 @@ use herald_domain::incident::{Incident, IncidentKind, IncidentUpdate};
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus, PageStatus};
 use herald_domain::time::PageZone;
 use serde::Serialize;
+use std::collections::HashMap;
 
 use super::Source;
 
@@ -201,22 +202,45 @@ pub fn documents(src: &Source) -> Vec<(&'static str, Vec<u8>)> {
         .iter()
         .map(|c| ComponentV2::new(c, &src.components, z))
         .collect();
-    let all: Vec<(&Incident, IncidentV2)> = src
-        .incidents
-        .iter()
-        .map(|i| (i, IncidentV2::new(i, src)))
-        .collect();
-    let pick = |kind: IncidentKind, statuses: &[IncidentStatus]| -> Vec<&IncidentV2> {
-        all.iter()
-            .filter(|(i, _)| {
+    use IncidentStatus as S;
+    let (realtime, maint) = (IncidentKind::Realtime, IncidentKind::Maintenance);
+    let unresolved = [S::Investigating, S::Identified, S::Monitoring];
+    // Each list names at most LIST_CAP incidents, and only those are shaped, whatever the
+    // length of the page's history.
+    let pick = |kind: IncidentKind, statuses: &[IncidentStatus]| -> Vec<usize> {
+        src.incidents
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
                 i.kind == kind && (statuses.is_empty() || statuses.contains(&i.status))
             })
-            .map(|(_, v)| v)
             .take(LIST_CAP)
+            .map(|(n, _)| n)
             .collect()
     };
-    use IncidentStatus as S;
-    let unresolved = [S::Investigating, S::Identified, S::Monitoring];
+    let lists = [
+        pick(realtime, &unresolved),
+        pick(maint, &[S::Scheduled, S::InProgress, S::Verifying]),
+        pick(realtime, &[]),
+        pick(realtime, &[S::Resolved, S::Postmortem]),
+        pick(maint, &[]),
+        pick(maint, &[S::Scheduled]),
+        pick(maint, &[S::InProgress, S::Verifying]),
+    ];
+    let shaped: HashMap<usize, IncidentV2> = lists
+        .iter()
+        .flatten()
+        .map(|&n| (n, IncidentV2::new(&src.incidents[n], src)))
+        .collect();
+    let [
+        summary_incidents,
+        summary_maint,
+        all,
+        resolved,
+        all_maint,
+        upcoming,
+        active,
+    ] = lists.map(|l| l.iter().map(|n| &shaped[n]).collect::<Vec<&IncidentV2>>());
     let empty = || Envelope {
         page: &page,
         components: None,
@@ -225,18 +249,13 @@ pub fn documents(src: &Source) -> Vec<(&'static str, Vec<u8>)> {
         status: None,
     };
     let doc = |e: &Envelope| serde_json::to_vec(e).unwrap_or_default();
-    let realtime = IncidentKind::Realtime;
-    let maint = IncidentKind::Maintenance;
     vec![
         (
             "/api/v2/summary.json",
             doc(&Envelope {
                 components: Some(&components),
-                incidents: Some(pick(realtime, &unresolved)),
-                scheduled_maintenances: Some(pick(
-                    maint,
-                    &[S::Scheduled, S::InProgress, S::Verifying],
-                )),
+                incidents: Some(summary_incidents.clone()),
+                scheduled_maintenances: Some(summary_maint),
                 status: Some(&src.status),
                 ..empty()
             }),
@@ -258,42 +277,42 @@ pub fn documents(src: &Source) -> Vec<(&'static str, Vec<u8>)> {
         (
             "/api/v2/incidents.json",
             doc(&Envelope {
-                incidents: Some(pick(realtime, &[])),
+                incidents: Some(all),
                 ..empty()
             }),
         ),
         (
             "/api/v2/incidents/unresolved.json",
             doc(&Envelope {
-                incidents: Some(pick(realtime, &unresolved)),
+                incidents: Some(summary_incidents),
                 ..empty()
             }),
         ),
         (
             "/api/v2/incidents/resolved.json",
             doc(&Envelope {
-                incidents: Some(pick(realtime, &[S::Resolved, S::Postmortem])),
+                incidents: Some(resolved),
                 ..empty()
             }),
         ),
         (
             "/api/v2/scheduled-maintenances.json",
             doc(&Envelope {
-                scheduled_maintenances: Some(pick(maint, &[])),
+                scheduled_maintenances: Some(all_maint),
                 ..empty()
             }),
         ),
         (
             "/api/v2/scheduled-maintenances/upcoming.json",
             doc(&Envelope {
-                scheduled_maintenances: Some(pick(maint, &[S::Scheduled])),
+                scheduled_maintenances: Some(upcoming),
                 ..empty()
             }),
         ),
         (
             "/api/v2/scheduled-maintenances/active.json",
             doc(&Envelope {
-                scheduled_maintenances: Some(pick(maint, &[S::InProgress, S::Verifying])),
+                scheduled_maintenances: Some(active),
                 ..empty()
             }),
         ),

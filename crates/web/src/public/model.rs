@@ -1,0 +1,213 @@
+//! A page's public model, kept in memory and brought up to date by deltas.
+//!
+//! [`Model`] holds everything a page's public outputs show: the page, its components, every
+//! incident and maintenance, and each component's status history. It is read from the
+//! database in full once ([`Model::load`]), and after that each write is applied as a delta
+//! ([`Model::apply`], from `Store::page_delta`): the incidents it touched, the components if
+//! any changed, the status history rows it added. Nothing the write did not change is read
+//! again, so a write costs the same on a page with ten years of history as on a new one.
+//!
+//! A model is immutable and cheap to share: its parts are behind `Arc`s, and a delta makes a
+//! new model that shares every part it did not change with the old one (a snapshot being
+//! served keeps the model it was rendered from). [`Change`] says what a delta changed, so
+//! the publisher re-renders only the outputs that show it.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use herald_domain::component::Component;
+use herald_domain::incident::Incident;
+use herald_domain::page::Page;
+use herald_domain::uptime::StatusChange;
+use herald_store::{Changes, PageState, StatusLogEntry, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::render::UPTIME_MONTHS;
+
+/// Each component's status changes, oldest first.
+pub type Histories = HashMap<String, Arc<Vec<StatusChange>>>;
+
+/// Everything a page's public outputs show, at one version.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The page; its `version` is the model's.
+    pub page: Page,
+    /// Components and groups in display order, group statuses derived.
+    pub components: Arc<Vec<Component>>,
+    /// Every incident and maintenance, newest first (created, then id, descending).
+    pub incidents: Arc<Vec<Arc<Incident>>>,
+    /// Each component's status history, oldest first, from about a year before the model
+    /// was loaded.
+    pub histories: Arc<Histories>,
+}
+
+/// An incident touched by a delta: as it was, and as it is (`None`: absent).
+pub type Touched = (Option<Arc<Incident>>, Option<Arc<Incident>>);
+
+/// What a delta changed, for deciding which outputs to render again.
+#[derive(Debug, Default)]
+pub struct Change {
+    /// The page's own fields (name, branding, settings, zone), not just its version.
+    pub page: bool,
+    /// Components or groups, beyond their statuses (names, order, grouping, settings).
+    pub structure: bool,
+    /// Components whose status changed.
+    pub statuses: Vec<String>,
+    /// The incidents touched: as they were, and as they are (`None`: absent).
+    pub incidents: Vec<Touched>,
+    /// Status history rows added.
+    pub log: Vec<StatusLogEntry>,
+}
+
+impl Change {
+    /// Whether anything a public output shows changed beyond the page's version and time.
+    pub fn is_empty(&self) -> bool {
+        !self.page
+            && !self.structure
+            && self.statuses.is_empty()
+            && self.incidents.is_empty()
+            && self.log.is_empty()
+    }
+}
+
+/// How far back the status history of a freshly loaded model reaches: the oldest day
+/// `/uptime` shows, and one more.
+pub fn history_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - TimeDelta::days(i64::from(UPTIME_MONTHS) * 31 + 1)
+}
+
+fn histories(log: Vec<StatusLogEntry>) -> Histories {
+    let mut by: HashMap<String, Vec<StatusChange>> = HashMap::new();
+    for e in log {
+        by.entry(e.component_id).or_default().push(StatusChange {
+            at: e.at,
+            status: e.status,
+        });
+    }
+    by.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()
+}
+
+/// The order of `incidents`: newest created first, then by id, descending.
+fn newer_first(a: &Incident, b: &Incident) -> std::cmp::Ordering {
+    (b.created_at, &b.id).cmp(&(a.created_at, &a.id))
+}
+
+/// The page's fields that its outputs show, without its version and last-write time.
+fn page_fields(p: &Page) -> impl PartialEq + '_ {
+    (
+        &p.id,
+        &p.slug,
+        &p.name,
+        &p.domain,
+        p.zone.name(),
+        &p.settings,
+        p.hidden,
+    )
+}
+
+/// A component without its status and last-change time.
+fn structure(c: &Component) -> impl PartialEq + '_ {
+    (
+        &c.id,
+        &c.name,
+        &c.description,
+        &c.group_id,
+        c.is_group,
+        c.position,
+        c.showcase,
+        c.only_show_if_degraded,
+        c.start_date,
+        c.created_at,
+    )
+}
+
+impl Model {
+    /// A model of everything in `state`.
+    pub fn new(state: PageState) -> Model {
+        Model {
+            page: state.page,
+            components: Arc::new(state.components),
+            incidents: Arc::new(state.incidents.into_iter().map(Arc::new).collect()),
+            histories: Arc::new(histories(state.log)),
+        }
+    }
+
+    /// Reads page `page_id` in full at `now`; `None` if it does not exist.
+    pub async fn load(
+        store: &Store,
+        page_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Model>, StoreError> {
+        Ok(store
+            .page_state(page_id, history_since(now))
+            .await?
+            .map(Model::new))
+    }
+
+    /// This model with `changes` applied, and what they changed.
+    pub fn apply(&self, changes: Changes) -> (Model, Change) {
+        let mut change = Change {
+            page: page_fields(&self.page) != page_fields(&changes.page),
+            ..Change::default()
+        };
+        let mut next = Model {
+            page: changes.page,
+            ..self.clone()
+        };
+        if let Some(components) = changes.components {
+            let old = &self.components;
+            change.structure = old.len() != components.len()
+                || old
+                    .iter()
+                    .zip(&components)
+                    .any(|(a, b)| structure(a) != structure(b));
+            change.statuses = components
+                .iter()
+                .filter(|c| {
+                    old.iter()
+                        .find(|o| o.id == c.id)
+                        .is_none_or(|o| o.status != c.status)
+                })
+                .map(|c| c.id.clone())
+                .collect();
+            // A deleted component's history goes with it.
+            if components.len() < old.len() {
+                Arc::make_mut(&mut next.histories)
+                    .retain(|id, _| components.iter().any(|c| c.id == *id));
+            }
+            next.components = Arc::new(components);
+        }
+        if !changes.incidents.is_empty() {
+            let list = Arc::make_mut(&mut next.incidents);
+            for (id, now) in changes.incidents {
+                let before = list
+                    .iter()
+                    .position(|i| i.id == id)
+                    .map(|at| list.remove(at));
+                let after = now.map(Arc::new);
+                if let Some(i) = &after {
+                    let at = list
+                        .binary_search_by(|x| newer_first(x, i))
+                        .unwrap_or_else(|at| at);
+                    list.insert(at, i.clone());
+                }
+                change.incidents.push((before, after));
+            }
+        }
+        if !changes.log.is_empty() {
+            let h = Arc::make_mut(&mut next.histories);
+            for e in &changes.log {
+                Arc::make_mut(h.entry(e.component_id.clone()).or_default()).push(StatusChange {
+                    at: e.at,
+                    status: e.status,
+                });
+            }
+            change.log = changes.log;
+        }
+        (next, change)
+    }
+
+    /// The page's version.
+    pub fn version(&self) -> i64 {
+        self.page.version
+    }
+}
