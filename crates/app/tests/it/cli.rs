@@ -334,10 +334,10 @@ async fn the_demo_prints_an_admin_sign_in_that_works() {
         &[("RUST_LOG", "warn")],
     )
     .await;
-    // Act: read what it printed (all of it comes before it listens)
+    // Act: read what it printed, up to its last line ("try: curl ...")
     let mut printed = String::new();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    while !printed.contains("password:") {
+    while !printed.contains("try:") {
         let mut line = String::new();
         let n = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
         assert!(n > 0, "demo output ended: {printed}");
