@@ -6,7 +6,6 @@ use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
 use herald_domain::user::Role;
 use serde_json::json;
-use std::collections::BTreeSet;
 
 use crate::admin_support::admin_page;
 use crate::helpers::TestApp;
@@ -387,51 +386,4 @@ pub fn new_routes(app: &TestApp, t: &Targets) -> Vec<Route> {
 /// A field name built at run time, as the `&'static str` the route table holds.
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
-}
-
-/// Routes outside the role matrix, and why: each is open to anyone (signing in, the static
-/// files) or to every signed-in user on their own account (`admin_auth.rs` covers them).
-pub const OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
-    ("GET", "/admin/admin.css"),
-    ("GET", "/admin/admin.js"),
-    ("GET", "/admin/login"),
-    ("POST", "/admin/login"),
-    ("POST", "/admin/logout"),
-    ("POST", "/admin/logout-everywhere"),
-    ("POST", "/admin/password"),
-];
-
-/// `(METHOD, /admin/path template)` for every route of the admin router
-/// (`web/src/admin/mod.rs`), read from its source as `openapi.rs` reads `routes.rs`: a route
-/// added there is in this list without anyone remembering to add it.
-pub fn routed() -> BTreeSet<(String, String)> {
-    let src = include_str!("../../../web/src/admin/mod.rs");
-    let table = &src[src.find("pub fn router(").unwrap()..];
-    crate::helpers::route_table(&table[..table.find(".layer(").unwrap()], "/admin")
-}
-
-/// The route template a concrete `method path` of the matrix belongs to: of the routes with
-/// that method whose segments match (a `{placeholder}` matches any), the most literal one
-/// (`/incidents/new` is not `/incidents/{incident_id}`).
-pub fn template_of(
-    method: &str,
-    path: &str,
-    templates: &BTreeSet<(String, String)>,
-) -> Option<String> {
-    let segments: Vec<&str> = path.split('/').collect();
-    templates
-        .iter()
-        .filter(|(m, _)| m == method)
-        .filter_map(|(_, t)| {
-            let ts: Vec<&str> = t.split('/').collect();
-            let fits = ts.len() == segments.len()
-                && ts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}')));
-            let literal = ts.iter().zip(&segments).filter(|(t, s)| t == s).count();
-            fits.then_some((literal, t))
-        })
-        .max_by_key(|(literal, _)| *literal)
-        .map(|(_, t)| t.clone())
 }
