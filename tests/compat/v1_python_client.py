@@ -9,7 +9,8 @@ install the pinned set with `pip install -r tests/compat/requirements.txt`.
 
 Every response goes through the client's models, whose setters validate the spec's enums
 (component status, incident status, impact), so a clean run also shows that herald emits
-no value outside them. Prints one line per step; exits 0 only if every step passed.
+no value outside them. Prints one line per step; exits 0 only if every step passed. Its
+checks are plain calls, never `assert`, so `python -O` cannot strip them.
 """
 import datetime
 import json
@@ -26,6 +27,19 @@ except ImportError:
 TAG = uuid.uuid4().hex[:6]  # keeps names unique across runs against one database
 CURRENT = ["setup"]
 THROTTLED = [0]
+CHECKS = [0]
+
+
+class CheckFailed(Exception):
+    """A check that did not hold."""
+
+
+def check(cond, msg):
+    """A real check: unlike `assert`, it runs under `python -O` (PYTHONOPTIMIZE) too, and
+    it is counted, so the caller can see the checks ran."""
+    CHECKS[0] += 1
+    if not cond:
+        raise CheckFailed(msg)
 
 
 def step(name):
@@ -73,25 +87,25 @@ def expect_status(call, status, what):
     try:
         call()
     except ApiException as e:
-        assert e.status == status, "%s: expected HTTP %d, got %s: %s" % (what, status, e.status, e.body)
+        check(e.status == status, "%s: expected HTTP %d, got %s: %s" % (what, status, e.status, e.body))
         return e
-    raise AssertionError("%s: expected ApiException %d, call succeeded" % (what, status))
+    raise CheckFailed("%s: expected ApiException %d, call succeeded" % (what, status))
 
 
 def test_pages(client, page_id):
     step("pages")
     api = sp.PagesApi(client)
     pages = api.get_pages()
-    assert page_id in [p.id for p in pages], "page %s not in GET /pages: %r" % (page_id, [p.id for p in pages])
+    check(page_id in [p.id for p in pages], "page %s not in GET /pages: %r" % (page_id, [p.id for p in pages]))
     ok("list: %d page(s), ours present" % len(pages))
     page = api.get_pages_page_id(page_id)
-    assert page.id == page_id and page.name, "GET /pages/{id} returned %r" % page
+    check(page.id == page_id and page.name, "GET /pages/{id} returned %r" % page)
     ok("get: %r" % page.name)
     original, new_name = page.name, "%s (compat %s)" % (page.name, TAG)
     body = sp.PatchPages(page=sp.PatchPagesPage(name=new_name))
     updated = api.patch_pages_page_id(body, page_id)
-    assert updated.name == new_name, "PATCH returned name %r, want %r" % (updated.name, new_name)
-    assert api.get_pages_page_id(page_id).name == new_name, "PATCHed page name not persisted"
+    check(updated.name == new_name, "PATCH returned name %r, want %r" % (updated.name, new_name))
+    check(api.get_pages_page_id(page_id).name == new_name, "PATCHed page name not persisted")
     ok("patch name -> %r, read back" % new_name)
     api.patch_pages_page_id(sp.PatchPages(page=sp.PatchPagesPage(name=original)), page_id)
     ok("name restored to %r" % original)
@@ -106,25 +120,25 @@ def test_components(client, page_id):
             name="compat-%s-%d" % (TAG, n), description="created by v1_python_client.py",
             status="operational", showcase=True))
         comp, status, _ = api.post_pages_page_id_components_with_http_info(body, page_id)
-        assert status == 201, "POST component: HTTP %d, want 201" % status
-        assert comp.id and comp.name == "compat-%s-%d" % (TAG, n), "POST component returned %r" % comp
-        assert comp.status == "operational" and comp.page_id == page_id, "bad created component %r" % comp
+        check(status == 201, "POST component: HTTP %d, want 201" % status)
+        check(comp.id and comp.name == "compat-%s-%d" % (TAG, n), "POST component returned %r" % comp)
+        check(comp.status == "operational" and comp.page_id == page_id, "bad created component %r" % comp)
         ids.append(comp.id)
     ok("create x2 (201): %s" % ids)
     listed = [c.id for c in api.get_pages_page_id_components(page_id, per_page=100)]
-    assert all(i in listed for i in ids), "created components missing from list: %s" % listed
+    check(all(i in listed for i in ids), "created components missing from list: %s" % listed)
     ok("list: %d components, both present" % len(listed))
     got = api.get_pages_page_id_components_component_id(page_id, ids[0])
-    assert got.id == ids[0] and got.description == "created by v1_python_client.py", "GET returned %r" % got
+    check(got.id == ids[0] and got.description == "created by v1_python_client.py", "GET returned %r" % got)
     ok("get %s" % ids[0])
     body = sp.PatchPagesPageIdComponents(component=sp.PostPagesPageIdComponentsComponent(status="major_outage"))
     patched = api.patch_pages_page_id_components_component_id(body, page_id, ids[0])
-    assert patched.status == "major_outage", "PATCH returned status %r" % patched.status
+    check(patched.status == "major_outage", "PATCH returned status %r" % patched.status)
     again = api.get_pages_page_id_components_component_id(page_id, ids[0]).status
-    assert again == "major_outage", "status after PATCH reads back as %r" % again
+    check(again == "major_outage", "status after PATCH reads back as %r" % again)
     ok("patch status -> major_outage, read back")
     _, status, _ = api.delete_pages_page_id_components_component_id_with_http_info(page_id, ids[1])
-    assert status == 204, "DELETE component: HTTP %d, want 204" % status
+    check(status == 204, "DELETE component: HTTP %d, want 204" % status)
     expect_status(lambda: api.get_pages_page_id_components_component_id(page_id, ids[1]), 404, "GET deleted component")
     ok("delete %s (204), then get -> 404" % ids[1])
     return ids[0]
@@ -139,27 +153,27 @@ def test_component_groups(client, page_id, comp_id):
     name = "compat-group-%s" % TAG
     body = sp.PostPagesPageIdComponentGroups(description="compat group", component_group=sp.PostPagesPageIdComponentGroupsComponentGroup(name=name, components=[comp_id]))
     group, status, _ = api.post_pages_page_id_component_groups_with_http_info(body, page_id)
-    assert status == 201, "POST component-group: HTTP %d, want 201" % status
-    assert group.id and group.name == name, "POST group returned %r" % group
-    assert raw_json(client)["components"] == [comp_id], "group components %r" % raw_json(client)["components"]
+    check(status == 201, "POST component-group: HTTP %d, want 201" % status)
+    check(group.id and group.name == name, "POST group returned %r" % group)
+    check(raw_json(client)["components"] == [comp_id], "group components %r" % raw_json(client)["components"])
     ok("create %s with [%s] (201)" % (group.id, comp_id))
     listed = [g.id for g in api.get_pages_page_id_component_groups(page_id)]
-    assert group.id in listed, "group missing from list %s" % listed
+    check(group.id in listed, "group missing from list %s" % listed)
     ok("list: %d groups, ours present" % len(listed))
     got = api.get_pages_page_id_component_groups_id(page_id, group.id)
-    assert got.name == name and raw_json(client)["components"] == [comp_id], "GET group returned %r" % got
+    check(got.name == name and raw_json(client)["components"] == [comp_id], "GET group returned %r" % got)
     comp = sp.ComponentsApi(client).get_pages_page_id_components_component_id(page_id, comp_id)
-    assert comp.group_id == group.id, "component.group_id %r, want %r" % (comp.group_id, group.id)
+    check(comp.group_id == group.id, "component.group_id %r, want %r" % (comp.group_id, group.id))
     ok("get; component.group_id points at it")
     # The client's PATCH model makes `components` mandatory, so we resend it with the rename.
     new = name + "-renamed"
     body = sp.PatchPagesPageIdComponentGroups(component_group=sp.PostPagesPageIdComponentGroupsComponentGroup(name=new, components=[comp_id]))
     patched = api.patch_pages_page_id_component_groups_id(body, page_id, group.id)
-    assert patched.name == new, "PATCH group returned name %r" % patched.name
-    assert api.get_pages_page_id_component_groups_id(page_id, group.id).name == new, "rename not persisted"
+    check(patched.name == new, "PATCH group returned name %r" % patched.name)
+    check(api.get_pages_page_id_component_groups_id(page_id, group.id).name == new, "rename not persisted")
     ok("patch name -> %r" % new)
     deleted, status, _ = api.delete_pages_page_id_component_groups_id_with_http_info(page_id, group.id)
-    assert status == 200 and deleted.id == group.id, "DELETE group: HTTP %d, body %r" % (status, deleted)
+    check(status == 200 and deleted.id == group.id, "DELETE group: HTTP %d, body %r" % (status, deleted))
     expect_status(lambda: api.get_pages_page_id_component_groups_id(page_id, group.id), 404, "GET deleted group")
     ok("delete (200 + object), then get -> 404")
 
@@ -175,43 +189,43 @@ def test_incidents(client, page_id, comp_id):
         name="compat incident %s" % TAG, status="investigating", body="We are investigating.",
         component_ids=[comp_id], components={comp_id: "partial_outage"}, deliver_notifications=False)
     created, status, _ = api.post_pages_page_id_incidents_with_http_info(sp.PostPagesPageIdIncidents(incident=inc), page_id)
-    assert status == 201, "POST incident: HTTP %d, want 201" % status
+    check(status == 201, "POST incident: HTTP %d, want 201" % status)
     iid = created.id
-    assert created.status == "investigating" and created.name == inc.name, "POST incident returned %r" % created
-    assert len(created.incident_updates) == 1 and created.incident_updates[0].body == "We are investigating.", \
-        "first update %r" % created.incident_updates
-    assert comp_id in [c.id for c in created.components or []], "incident.components lacks %s" % comp_id
+    check(created.status == "investigating" and created.name == inc.name, "POST incident returned %r" % created)
+    check(len(created.incident_updates) == 1 and created.incident_updates[0].body == "We are investigating.",
+        "first update %r" % created.incident_updates)
+    check(comp_id in [c.id for c in created.components or []], "incident.components lacks %s" % comp_id)
     comp = sp.ComponentsApi(client).get_pages_page_id_components_component_id(page_id, comp_id)
-    assert comp.status == "partial_outage", "components map not applied: component status %r" % comp.status
+    check(comp.status == "partial_outage", "components map not applied: component status %r" % comp.status)
     ok("create %s (201), impact=%s, component -> partial_outage" % (iid, created.impact))
     listed = [i.id for i in api.get_pages_page_id_incidents(page_id)]
-    assert iid in listed, "incident missing from GET /incidents"
-    assert listed[0] == iid, "GET /incidents not newest first: ours is #%d" % (listed.index(iid) + 1)
+    check(iid in listed, "incident missing from GET /incidents")
+    check(listed[0] == iid, "GET /incidents not newest first: ours is #%d" % (listed.index(iid) + 1))
     ok("list: %d incidents, ours first (newest first)" % len(listed))
     got = api.get_pages_page_id_incidents_incident_id(page_id, iid)
-    assert got.id == iid and got.status == "investigating", "GET incident returned %r" % got
+    check(got.id == iid and got.status == "investigating", "GET incident returned %r" % got)
     ok("get")
     upd = sp.PatchPagesPageIdIncidents(incident=sp.PatchPagesPageIdIncidentsIncident(
         status="identified", body="Cause identified.", deliver_notifications=False))
     patched = api.patch_pages_page_id_incidents_incident_id(upd, page_id, iid)
     ups = patched.incident_updates
-    assert patched.status == "identified", "PATCH returned status %r" % patched.status
-    assert len(ups) == 2, "want 2 incident_updates, got %d" % len(ups)
-    assert ups[0].status == "identified" and ups[0].body == "Cause identified.", "newest update first? %r" % ups[0]
-    assert ups[0].created_at >= ups[1].created_at and ups[1].status == "investigating", "updates not newest-first"
+    check(patched.status == "identified", "PATCH returned status %r" % patched.status)
+    check(len(ups) == 2, "want 2 incident_updates, got %d" % len(ups))
+    check(ups[0].status == "identified" and ups[0].body == "Cause identified.", "newest update first? %r" % ups[0])
+    check(ups[0].created_at >= ups[1].created_at and ups[1].status == "investigating", "updates not newest-first")
     ok("patch identified + body: 2 updates, newest first")
     unresolved = [i.id for i in api.get_pages_page_id_incidents_unresolved(page_id)]
-    assert iid in unresolved, "incident missing from /incidents/unresolved"
+    check(iid in unresolved, "incident missing from /incidents/unresolved")
     ok("unresolved contains it")
     res = sp.PatchPagesPageIdIncidents(incident=sp.PatchPagesPageIdIncidentsIncident(
         status="resolved", body="Resolved.", deliver_notifications=False))
     resolved = api.patch_pages_page_id_incidents_incident_id(res, page_id, iid)
-    assert resolved.status == "resolved" and resolved.resolved_at is not None, \
-        "resolve: status %r resolved_at %r" % (resolved.status, resolved.resolved_at)
-    assert iid not in [i.id for i in api.get_pages_page_id_incidents_unresolved(page_id)], "resolved yet unresolved"
+    check(resolved.status == "resolved" and resolved.resolved_at is not None,
+        "resolve: status %r resolved_at %r" % (resolved.status, resolved.resolved_at))
+    check(iid not in [i.id for i in api.get_pages_page_id_incidents_unresolved(page_id)], "resolved yet unresolved")
     ok("resolve: resolved_at=%s" % resolved.resolved_at.isoformat())
     deleted, status, _ = api.delete_pages_page_id_incidents_incident_id_with_http_info(page_id, iid)
-    assert status == 200 and deleted.id == iid, "DELETE incident: HTTP %d, body %r" % (status, deleted)
+    check(status == 200 and deleted.id == iid, "DELETE incident: HTTP %d, body %r" % (status, deleted))
     expect_status(lambda: api.get_pages_page_id_incidents_incident_id(page_id, iid), 404, "GET deleted incident")
     ok("delete (200 + object), then get -> 404")
 
@@ -225,14 +239,14 @@ def test_maintenance(client, page_id, comp_id):
         name="compat maintenance %s" % TAG, status="scheduled", body="Planned upgrade.",
         scheduled_for=start, scheduled_until=end, component_ids=[comp_id], deliver_notifications=False)
     created, status, _ = api.post_pages_page_id_incidents_with_http_info(sp.PostPagesPageIdIncidents(incident=mnt), page_id)
-    assert status == 201, "POST maintenance: HTTP %d, want 201" % status
-    assert created.status == "scheduled", "maintenance status %r" % created.status
-    assert created.scheduled_for == start and created.scheduled_until == end, \
-        "window %s..%s, want %s..%s" % (created.scheduled_for, created.scheduled_until, start, end)
+    check(status == 201, "POST maintenance: HTTP %d, want 201" % status)
+    check(created.status == "scheduled", "maintenance status %r" % created.status)
+    check(created.scheduled_for == start and created.scheduled_until == end,
+        "window %s..%s, want %s..%s" % (created.scheduled_for, created.scheduled_until, start, end))
     ok("create %s (201), impact=%s, window round-trips" % (created.id, created.impact))
-    assert created.id in [i.id for i in api.get_pages_page_id_incidents_upcoming(page_id)], "not in /upcoming"
+    check(created.id in [i.id for i in api.get_pages_page_id_incidents_upcoming(page_id)], "not in /upcoming")
     ok("upcoming contains it")
-    assert created.id in [i.id for i in api.get_pages_page_id_incidents_scheduled(page_id)], "not in /scheduled"
+    check(created.id in [i.id for i in api.get_pages_page_id_incidents_scheduled(page_id)], "not in /scheduled")
     ok("scheduled contains it")
     api.delete_pages_page_id_incidents_incident_id(page_id, created.id)
     ok("deleted (cleanup)")
@@ -245,13 +259,13 @@ def test_templates(client, page_id, comp_id):
         name="compat-tpl-%s" % TAG, title="Degraded API", body="We are looking into it.",
         update_status="investigating", should_send_notifications=False, component_ids=[comp_id])
     created, status, _ = api.post_pages_page_id_incident_templates_with_http_info(sp.PostPagesPageIdIncidentTemplates(template=tpl), page_id)
-    assert status == 201, "POST template: HTTP %d, want 201" % status
-    assert created.id and created.name == tpl.name and created.title == tpl.title, "POST template returned %r" % created
-    assert created.update_status == "investigating", "template update_status %r" % created.update_status
-    assert [c.id for c in created.components or []] == [comp_id], "template components %r" % created.components
+    check(status == 201, "POST template: HTTP %d, want 201" % status)
+    check(created.id and created.name == tpl.name and created.title == tpl.title, "POST template returned %r" % created)
+    check(created.update_status == "investigating", "template update_status %r" % created.update_status)
+    check([c.id for c in created.components or []] == [comp_id], "template components %r" % created.components)
     ok("create %s (201)" % created.id)
     listed = [t.id for t in api.get_pages_page_id_incident_templates(page_id)]
-    assert created.id in listed, "template missing from list %s" % listed
+    check(created.id in listed, "template missing from list %s" % listed)
     ok("list: %d templates, ours present" % len(listed))
 
 
@@ -278,7 +292,7 @@ def main(argv):
         sp.ComponentsApi(client).delete_pages_page_id_components_component_id(page_id, comp_id)
         ok("deleted component %s" % comp_id)
         test_errors(base_url, page_id)
-    except AssertionError as e:
+    except CheckFailed as e:
         print("FAIL %s: %s" % (CURRENT[0], e), flush=True)
         return 1
     except ApiException as e:
@@ -290,7 +304,7 @@ def main(argv):
         return 1
     if THROTTLED[0]:
         print("note: rate limited (420/429) %d time(s); waited and retried" % THROTTLED[0])
-    print("all steps passed")
+    print("all steps passed: %d checks" % CHECKS[0])
     return 0
 
 

@@ -2,12 +2,11 @@
 
     smtp_sink.py OUT_DIR
 
-Listens on a free loopback port, prints the port on stdout, and writes each message it
-receives to OUT_DIR/NNNNNN.eml (first line `X-Rcpt-To: a,b`, then the message exactly as
-received), renamed into place once complete. Stops when stdin closes.
+Listens on loopback port 0 (the system picks a free one), prints that port on stdout, and
+writes each message it receives to OUT_DIR/NNNNNN.eml (first line `X-Rcpt-To: a,b`, then
+the message exactly as received), renamed into place once complete. Stops when stdin closes.
 """
 import os
-import socket
 import sys
 
 from aiosmtpd.controller import Controller
@@ -28,15 +27,20 @@ class Sink:
         return "250 OK"
 
 
+class PortZeroController(Controller):
+    """Binds port 0 and reads back the port the system chose: guessing a free port first
+    (bind, close, bind again) races with everything else on the machine."""
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
 def main():
     out = sys.argv[1]
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    controller = Controller(Sink(out), hostname="127.0.0.1", port=port)
+    controller = PortZeroController(Sink(out), hostname="127.0.0.1", port=0)
     controller.start()
-    print(port, flush=True)
+    print(controller.port, flush=True)
     sys.stdin.read()
     controller.stop()
 

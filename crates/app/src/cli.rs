@@ -38,6 +38,10 @@ pub enum Command {
         /// Do not apply migrations at start.
         #[arg(long)]
         no_migrate: bool,
+        /// Once listening, write the address bound (e.g. 127.0.0.1:43211) to this file. With
+        /// `--listen 127.0.0.1:0` the system picks a free port and this says which.
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -78,6 +82,9 @@ pub enum Command {
         /// The SQLite file to (re)create.
         #[arg(long, default_value = "herald-demo.db")]
         file: PathBuf,
+        /// Once listening, write the address bound to this file (as for `serve`).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
     },
 }
 

@@ -9,7 +9,6 @@ use herald_domain::user::Role as UserRole;
 use herald_store::Store;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 use crate::cli::{Cli, Command, JobsCommand, KeysCommand, PagesCommand, UsersCommand};
 use crate::config::{Config, Overrides};
@@ -25,13 +24,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         listen,
         role,
         no_migrate,
+        ..
     } = &cli.command
     {
         overrides.listen.clone_from(listen);
         overrides.role = *role;
         overrides.migrate = no_migrate.then_some(false);
     }
-    if let Command::Demo { listen, file } = &cli.command {
+    if let Command::Demo { listen, file, .. } = &cli.command {
         overrides.listen = Some(listen.clone());
         overrides.database_url = Some(format!("sqlite://{}", file.display()));
     }
@@ -41,11 +41,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let now = clock.now();
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Serve { .. } => {
+        Command::Serve { ready_file, .. } => {
             let store = server::open_store(&config).await?;
-            let listener = TcpListener::bind(&config.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let mut config = config;
+            let listener = server::bind(&mut config, ready_file.as_deref()).await?;
             server::run(&config, store, listener, clock, shutdown::on_signal()).await
         }
         Command::Migrate => {
@@ -62,7 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Pages { command } => {
-            let store = server::open_store(&config).await?;
+            let store = existing_store(&config).await?;
             match command {
                 PagesCommand::Create {
                     name,
@@ -82,7 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command } => {
-            let store = server::open_store(&config).await?;
+            let store = existing_store(&config).await?;
             match command {
                 KeysCommand::Create {
                     pages,
@@ -132,7 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users {
             command: UsersCommand::Create { email, role },
         } => {
-            let store = server::open_store(&config).await?;
+            let store = existing_store(&config).await?;
             let email = herald_domain::page::parse_email("email", &email)?;
             let role = UserRole::parse("role", &role)?;
             let mut password = String::new();
@@ -145,7 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs { command } => {
-            let store = server::open_store(&config).await?;
+            let store = existing_store(&config).await?;
             match command {
                 JobsCommand::List { state, limit } => {
                     let state = herald_store::JobState::ALL
@@ -179,7 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Verify { url, timeout } => {
-            let store = server::open_store(&Config {
+            let store = existing_store(&Config {
                 migrate: false,
                 ..config.clone()
             })
@@ -191,8 +190,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "ok: {}", passed.join(", "))?;
             Ok(())
         }
-        Command::Demo { listen, file } => demo::run(&config, &listen, &file, clock).await,
+        Command::Demo {
+            file, ready_file, ..
+        } => demo::run(config, &file, ready_file.as_deref(), clock).await,
     }
+}
+
+/// Opens the database an administration command works on, which must exist already: a
+/// mistyped or missing `database_url` must not quietly create an empty `./herald.db` and
+/// record pages, keys or users in it that no server reads. Says which database it looked
+/// for and how to name another.
+async fn existing_store(config: &Config) -> anyhow::Result<Store> {
+    let url = crate::config::redact_url(&config.database_url);
+    let origin = if config.database_url == Config::default().database_url {
+        " (the default: no database is configured)"
+    } else {
+        ""
+    };
+    let how = "Name herald's database with --database-url or HERALD_DATABASE_URL (or \
+               database_url in herald.toml); `herald migrate` creates a new one";
+    if let Some(path) = sqlite_file(&config.database_url)
+        && !path.exists()
+    {
+        anyhow::bail!("no database at {}: {url}{origin}. {how}", path.display());
+    }
+    let store = server::open_store(config).await?;
+    if store.schema_version().await? == 0 {
+        anyhow::bail!("the database {url}{origin} has no herald schema. {how}");
+    }
+    Ok(store)
+}
+
+/// The file of a `sqlite:` URL (none for an in-memory database).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
 async fn resolve_pages(store: &Store, pages: &[String]) -> anyhow::Result<Vec<String>> {

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
+/// Whether this build obeys `HERALD_FAULT`. Only the integration tests' build does: the
+/// `herald` package enables its own `fault-injection` feature as a dev-dependency, which cargo
+/// applies to every target it builds for `cargo test` (including the `herald` binary the
+/// tests start) and to none that `cargo build`, `cargo run` or `cargo install` make.
+pub const FAULTS_OBEYED: bool = cfg!(feature = "fault-injection");
+
 /// Which parts of herald a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -51,6 +57,10 @@ pub struct Config {
     pub api_requests_per_minute: u32,
     /// Largest database pool (`HERALD_DB_MAX_CONNECTIONS`).
     pub db_max_connections: u32,
+    /// PostgreSQL: how long a request waits for a working connection before answering 503
+    /// with `Retry-After` (`HERALD_DB_ACQUIRE_TIMEOUT_MS`): a database that hangs, refuses
+    /// or resets is reported this fast instead of holding requests.
+    pub db_acquire_timeout_ms: u64,
     /// Concurrent jobs per queue on a worker (`HERALD_WORKER_CONCURRENCY`).
     pub worker_concurrency: usize,
     /// Job outcomes committed per transaction; 1 commits each job alone
@@ -96,7 +106,8 @@ pub struct Config {
     /// random when unset.
     pub worker_id: Option<String>,
     /// Test-only fault injection (`HERALD_FAULT`): `worker_never_claims` starts the workers
-    /// but never claims a job, as in Statuspage's 2017 incident. Never set in production.
+    /// but never claims a job, as in Statuspage's 2017 incident. Obeyed only by builds with
+    /// the `fault-injection` feature (the integration tests' build); see [`FAULTS_OBEYED`].
     pub fault: Option<String>,
     /// The page served at `/`, by id or slug (`HERALD_DEFAULT_PAGE`); unset: the only page
     /// that is not hidden.
@@ -134,6 +145,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             api_requests_per_minute: 60,
             db_max_connections: 10,
+            db_acquire_timeout_ms: 750,
             worker_concurrency: 16,
             worker_ack_batch: 500,
             worker_poll_ms: 1000,
@@ -333,6 +345,25 @@ impl Config {
     }
 
     /// The public base URL, without a trailing slash.
+    /// The fault to inject, if this build obeys faults; a build without the
+    /// `fault-injection` feature (every build but the tests') logs that it ignores it.
+    pub fn obeyed_fault(&self) -> Option<&str> {
+        self.fault_if(FAULTS_OBEYED)
+    }
+
+    fn fault_if(&self, obeyed: bool) -> Option<&str> {
+        let fault = self.fault.as_deref()?;
+        if obeyed {
+            Some(fault)
+        } else {
+            tracing::warn!(
+                fault,
+                "HERALD_FAULT is ignored: only test builds (feature fault-injection) obey it"
+            );
+            None
+        }
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
@@ -345,6 +376,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_build_that_obeys_faults_injects_them() {
+        let c = Config {
+            fault: Some("worker_never_claims".into()),
+            ..Config::default()
+        };
+        assert_eq!(c.fault_if(false), None);
+        assert_eq!(c.fault_if(true), Some("worker_never_claims"));
+        assert_eq!(Config::default().fault_if(true), None);
+    }
 
     #[test]
     fn secrets_never_reach_debug_output() {

@@ -25,7 +25,6 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::{server, shutdown};
@@ -37,13 +36,20 @@ pub struct Seeded {
     pub page: Page,
     /// A read-write API key for every page.
     pub api_key: String,
+    /// The admin UI's sign-in: an owner's e-mail address...
+    pub admin_email: String,
+    /// ...and the password generated for it (shown once, stored only as a hash).
+    pub admin_password: String,
 }
+
+/// The demo's admin account.
+pub const DEMO_ADMIN_EMAIL: &str = "admin@acme.example";
 
 /// Recreates `file`, seeds it, prints where to look, and serves until stopped.
 pub async fn run(
-    config: &Config,
-    listen: &str,
+    mut config: Config,
     file: &Path,
+    ready_file: Option<&Path>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
@@ -55,11 +61,9 @@ pub async fn run(
             _ => {}
         }
     }
-    let store = server::open_store(config).await?;
+    let store = server::open_store(&config).await?;
     let seeded = seed(&store, clock.now()).await?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = server::bind(&mut config, ready_file).await?;
     let base = config.public_url();
     let mut out = std::io::stdout().lock();
     writeln!(out, "herald demo is running on a fresh {}", file.display())?;
@@ -70,13 +74,16 @@ pub async fn run(
         seeded.page.id
     )?;
     writeln!(out, "  API key:      {}", seeded.api_key)?;
+    writeln!(out, "  admin:        {base}/admin/login")?;
+    writeln!(out, "  admin e-mail: {}", seeded.admin_email)?;
+    writeln!(out, "  password:     {}", seeded.admin_password)?;
     writeln!(
         out,
         "  try:          curl -H 'Authorization: OAuth {}' {base}/v1/pages/{}/incidents/unresolved",
         seeded.api_key, seeded.page.id
     )?;
     drop(out);
-    server::run(config, store, listener, clock, shutdown::on_signal()).await
+    server::run(&config, store, listener, clock, shutdown::on_signal()).await
 }
 
 fn input(v: Value) -> anyhow::Result<IncidentInput> {
@@ -415,6 +422,17 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
     store
         .create_key("demo", &key, false, None, &s.actor, now)
         .await?;
+    // 36 random base-36 characters from the thread's CSPRNG: about 186 bits.
+    let admin_password = [(); 3].map(|()| herald_domain::id::generate()).join("-");
+    store
+        .create_user(
+            DEMO_ADMIN_EMAIL,
+            &herald_domain::password::hash(&admin_password)?,
+            herald_domain::user::Role::Owner,
+            &s.actor,
+            now,
+        )
+        .await?;
     let page = store
         .get_page(&s.page.id)
         .await?
@@ -422,5 +440,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
     Ok(Seeded {
         page,
         api_key: key.secret,
+        admin_email: DEMO_ADMIN_EMAIL.to_owned(),
+        admin_password,
     })
 }

@@ -92,7 +92,7 @@ pub fn runner_config(config: &Config) -> RunnerConfig {
         heartbeat_interval: Duration::from_millis(config.worker_heartbeat_ms.max(10)),
         stale_after: Duration::from_millis(config.worker_stale_ms),
         sweep_interval: Duration::from_millis((config.worker_stale_ms / 4).clamp(100, 5000)),
-        never_claim: config.fault.as_deref() == Some("worker_never_claims"),
+        never_claim: config.obeyed_fault() == Some("worker_never_claims"),
         ..RunnerConfig::default()
     }
 }

@@ -1,9 +1,11 @@
 //! Starting herald: open the store, migrate, and serve until told to stop.
 
+use anyhow::Context;
 use herald_domain::clock::Clock;
 use herald_store::{DbOptions, Store};
 use herald_web::public::SnapshotOptions;
 use herald_web::{AppState, WebConfig};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -19,7 +21,7 @@ use crate::jobs;
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let opts = DbOptions {
         max_connections: config.db_max_connections,
-        ..DbOptions::default()
+        acquire_timeout: Duration::from_millis(config.db_acquire_timeout_ms.max(1)),
     };
     let store = Store::connect(&config.database_url, &opts)
         .await
@@ -28,6 +30,27 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         store.migrate().await?;
     }
     Ok(store)
+}
+
+/// Binds `config.listen` and says which address it got: the port the system picks for `:0`
+/// becomes `config.listen` (so also the default `public_url`), and `ready_file`, if given,
+/// receives the address once the socket accepts connections (written whole, then renamed
+/// into place). Whoever starts herald reads the file rather than guessing a free port that
+/// another process could take first.
+pub async fn bind(config: &mut Config, ready_file: Option<&Path>) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    config.listen = addr.to_string();
+    if let Some(path) = ready_file {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, format!("{addr}\n"))
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("cannot write the ready file {}", path.display()))?;
+    }
+    Ok(listener)
 }
 
 /// Runs herald on `listener` until `shutdown` is cancelled: the HTTP surface, and unless

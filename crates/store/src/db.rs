@@ -41,7 +41,10 @@ pub enum Backend {
 pub struct DbOptions {
     /// Largest PostgreSQL pool (or SQLite reader pool).
     pub max_connections: u32,
-    /// How long a request waits for a connection before failing with 503.
+    /// PostgreSQL: the longest a caller waits for a connection (a free one, checked with a
+    /// round trip, or a new one) before failing as unavailable (the API's 503). A server that
+    /// hangs, refuses or resets is found out within this, not at a request timeout.
+    /// SQLite's local file does not hang; its readers and writer wait longer.
     pub acquire_timeout: Duration,
 }
 
@@ -49,9 +52,18 @@ impl Default for DbOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(3),
+            acquire_timeout: Duration::from_millis(750),
         }
     }
+}
+
+/// SQLite callers wait at least this long for a reader.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Getting a PostgreSQL connection failed (no answer in time, refused, reset, or the server
+/// would not start a session): whatever the cause, the database is unavailable right now.
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
 }
 
 /// A handle on the database: cheap to clone.
@@ -247,7 +259,7 @@ impl Db {
             .map_err(StoreError::from)?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.clamp(1, 8))
-                .acquire_timeout(opts.acquire_timeout)
+                .acquire_timeout(opts.acquire_timeout.max(SQLITE_ACQUIRE_TIMEOUT))
                 // A local file's connection does not go stale: no ping before each read.
                 .test_before_acquire(false)
                 .connect_with(base.pragma("query_only", "1"))
@@ -312,7 +324,7 @@ impl Db {
                 Ok(Conn::Sqlite(&mut c).fetch_optional(sql, args).await?)
             }
             Db::Postgres(p, _) => {
-                let mut c = p.acquire().await?;
+                let mut c = p.acquire().await.map_err(unavailable)?;
                 Ok(Conn::Pg(&mut c).fetch_optional(sql, args).await?)
             }
         }
@@ -324,7 +336,8 @@ impl Db {
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
             Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
-            Db::Postgres(p, _) => Tx::Pg(p.begin().await?),
+            // Acquiring, or its BEGIN, failing is the connection failing.
+            Db::Postgres(p, _) => Tx::Pg(p.begin().await.map_err(unavailable)?),
         })
     }
 
@@ -420,7 +433,7 @@ async fn pg_all<T: Row>(
     sql: impl SqlSafeStr,
     args: Vec<Arg>,
 ) -> Result<Vec<T>, StoreError> {
-    let mut c = pool.acquire().await?;
+    let mut c = pool.acquire().await.map_err(unavailable)?;
     Ok(Conn::Pg(&mut c).fetch_all(sql, args).await?)
 }
 

@@ -43,9 +43,19 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(d) if d.code().is_some_and(|c| server_unavailable(&c)) => {
+                StoreError::Unavailable(e.to_string())
+            }
             _ => StoreError::Internal(e.to_string()),
         }
     }
+}
+
+/// PostgreSQL's SQLSTATEs for "this session cannot be served now": a connection exception
+/// (class 08), the server shutting down or this backend terminated by an administrator
+/// (57P01-57P03, 57P05), too many connections (53300). Retrying later may work.
+fn server_unavailable(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "57P05" | "53300")
 }
 
 /// Turns a unique violation into a sentence. PostgreSQL names the constraint; SQLite names

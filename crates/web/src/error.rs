@@ -10,6 +10,9 @@ use herald_domain::Invalid;
 use herald_store::StoreError;
 use serde_json::json;
 
+/// Seconds a client is asked to wait before retrying when the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 /// An error answered by a JSON API.
 #[derive(Debug)]
 pub enum ApiError {
@@ -115,6 +118,13 @@ impl IntoResponse for ApiError {
         if let Self::TooManyRequests { retry_after, .. } = self {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if let Self::Unavailable = self {
+            // The database is away: clients (and Statuspage's) retry after this.
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+            );
         }
         resp
     }

@@ -2,6 +2,7 @@
 
 use herald_domain::user::Role;
 use reqwest::StatusCode;
+use std::collections::BTreeSet;
 
 use crate::admin_routes::{Targets, new_routes, routes};
 use crate::admin_support::{Admin, admin_page, audit_count, client, user};
@@ -203,6 +204,87 @@ async fn admin_role_matrix(backend: Backend) {
             assert_eq!(anon.headers["location"], "/admin/login");
             assert_eq!(audit_count(&app).await, before);
         }
+    }
+}
+
+/// Routes outside the role matrix, and why: each is open to anyone (signing in, the static
+/// files) or to every signed-in user on their own account (`admin_auth.rs` covers them).
+const OUTSIDE_THE_MATRIX: &[(&str, &str)] = &[
+    ("GET", "/admin/admin.css"),
+    ("GET", "/admin/admin.js"),
+    ("GET", "/admin/login"),
+    ("POST", "/admin/login"),
+    ("POST", "/admin/logout"),
+    ("POST", "/admin/logout-everywhere"),
+    ("POST", "/admin/password"),
+];
+
+/// `(METHOD, /admin/path template)` for every route of the admin router
+/// (`web/src/admin/mod.rs`), read from its source as `openapi.rs` reads `routes.rs`: a route
+/// added there is in this list without anyone remembering to add it.
+fn routed() -> BTreeSet<(String, String)> {
+    let src = include_str!("../../../web/src/admin/mod.rs");
+    let table = &src[src.find("pub fn router(").unwrap()..];
+    crate::helpers::route_table(&table[..table.find(".layer(").unwrap()], "/admin")
+}
+
+/// The route template a concrete `method path` of the matrix belongs to: of the routes with
+/// that method whose segments match (a `{placeholder}` matches any), the most literal one
+/// (`/incidents/new` is not `/incidents/{incident_id}`).
+fn template_of(method: &str, path: &str, templates: &BTreeSet<(String, String)>) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    templates
+        .iter()
+        .filter(|(m, _)| m == method)
+        .filter_map(|(_, t)| {
+            let ts: Vec<&str> = t.split('/').collect();
+            let fits = ts.len() == segments.len()
+                && ts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}')));
+            let literal = ts.iter().zip(&segments).filter(|(t, s)| t == s).count();
+            fits.then_some((literal, t))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, t)| t.clone())
+}
+
+#[tokio::test]
+async fn the_role_matrix_covers_every_admin_route() {
+    // Arrange: the admin router's routes, read from its source
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let targets = Targets::new(&app, "nouser".to_owned()).await;
+    let all = routed();
+    assert!(all.len() >= 50, "{all:?}");
+    // Act: the route (template) of every entry of the matrix
+    let mut covered = BTreeSet::new();
+    for (method, path, _, _) in routes(&app, &targets) {
+        let t = template_of(method, &path, &all)
+            .unwrap_or_else(|| panic!("{method} {path} is in the matrix but not routed"));
+        covered.insert((method.to_owned(), t));
+    }
+    // Assert: every routed admin route is in the matrix with its least role, or is one of
+    // the few open to anyone or to every signed-in user
+    let outside: BTreeSet<(String, String)> = OUTSIDE_THE_MATRIX
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let missing: Vec<_> = all
+        .iter()
+        .filter(|r| !covered.contains(*r) && !outside.contains(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "admin routes with no role check in the matrix (add each to admin_routes.rs with the \
+         least role it needs): {missing:?}"
+    );
+    for r in &outside {
+        assert!(all.contains(r), "{r:?} is exempted but no longer routed");
+        assert!(
+            !covered.contains(r),
+            "{r:?} is both exempted and in the matrix"
+        );
     }
 }
 

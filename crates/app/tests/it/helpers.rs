@@ -13,6 +13,45 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// Prints a measured figure as `figure <name> <seconds>` for `bench/reliability.sh`, which
+/// judges it against its target. Tests never assert latency: on a shared machine running
+/// several tests at once a slow moment is not a bug.
+pub fn figure(name: &str, took: std::time::Duration) {
+    eprintln!("figure {name} {:.4}", took.as_secs_f64());
+}
+
+/// `(METHOD, path template)` for every `.route(...)` of a route table's source text, the
+/// path under `prefix` (`p` is `/pages/{page_id}`): lets a test cover every route of a table
+/// without a hand-kept list.
+pub fn route_table(table: &str, prefix: &str) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in table.split(".route(").skip(1) {
+        let literal = if chunk.trim_start().starts_with("p,") {
+            "{p}"
+        } else {
+            chunk.split('"').nth(1).unwrap()
+        };
+        let path = literal
+            .replace("{p}", "/pages/{page_id}")
+            .replace("{{", "{")
+            .replace("}}", "}");
+        let path = format!("{prefix}{}", path.trim_end_matches('/'));
+        for m in ["get", "post", "patch", "put", "delete"] {
+            // `get(` as a call, not the end of a longer name
+            let called = chunk.match_indices(&format!("{m}(")).any(|(i, _)| {
+                !chunk[..i]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
+            if called {
+                out.insert((m.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -20,8 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestDb};
-use crate::notify_support::Receiver;
+use crate::helpers::{Backend, TestDb, figure};
+use crate::notify_support::{Receiver, Tally};
 use crate::process::{Herald, herald_cli};
 
 /// A DNS server under the attacker's control: answers in turn, the last one forever.
@@ -58,25 +58,6 @@ impl Lookup for Rebinding {
     }
 }
 
-/// Counts connections; answers each with `reply` (if any) and closes.
-async fn counting(listener: TcpListener, reply: Option<&'static [u8]>) -> Arc<AtomicUsize> {
-    let n = Arc::new(AtomicUsize::new(0));
-    let counted = n.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            counted.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                let _ = sock.read(&mut buf).await;
-                if let Some(r) = reply {
-                    let _ = sock.write_all(r).await;
-                }
-            });
-        }
-    });
-    n
-}
-
 fn settings(timeout: Duration) -> ClientSettings {
     ClientSettings {
         connect_timeout: Duration::from_secs(1),
@@ -102,8 +83,8 @@ async fn notify_dns_rebinding_never_reaches_the_blocked_address() {
         }
     }
     let (allowed, blocked, port) = bound.expect("a port free on both addresses");
-    let allowed_hits = counting(allowed, Some(OK)).await;
-    let blocked_hits = counting(blocked, Some(OK)).await;
+    let allowed_hits = Tally::start(allowed, Some(OK)).await;
+    let blocked_hits = Tally::start(blocked, Some(OK)).await;
     let dns = Arc::new(Rebinding {
         answers: Mutex::default(),
         calls: AtomicUsize::new(0),
@@ -119,7 +100,7 @@ async fn notify_dns_rebinding_never_reaches_the_blocked_address() {
     let first = client.post_json(&url, &[], b"{}".to_vec()).await;
     // Assert: delivered there, after exactly one lookup
     assert_eq!(first.unwrap().status, 200);
-    assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(allowed_hits.count(), 1);
     assert_eq!(dns.calls.load(Ordering::SeqCst), 1, "resolved once");
     // Act 2: TTL 0, the name now points at loopback
     let second = client.post_json(&url, &[], b"{}".to_vec()).await;
@@ -129,14 +110,13 @@ async fn notify_dns_rebinding_never_reaches_the_blocked_address() {
     dns.answer(&["127.0.0.2", "127.0.0.1"]);
     let mixed = client.post_json(&url, &[], b"{}".to_vec()).await;
     assert!(matches!(mixed, Err(SendError::Blocked(_))), "{mixed:?}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        blocked_hits.load(Ordering::SeqCst),
+        blocked_hits.count_before_marker().await,
         0,
         "reached the blocked listener"
     );
     assert_eq!(
-        allowed_hits.load(Ordering::SeqCst),
+        allowed_hits.count_before_marker().await,
         1,
         "a name with a blocked record is refused whole, even its allowed address"
     );
@@ -267,9 +247,11 @@ async fn silent() -> u16 {
     port
 }
 
+/// A bound that only catches a hang (the slowloris receiver alone would take 54 s).
+const HANG: Duration = Duration::from_secs(40);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
-    const TIMEOUT: Duration = Duration::from_secs(2);
+async fn notify_hostile_receivers_end_by_the_timeout_and_delay_no_one() {
     // Arrange: four hostile receivers and a healthy one
     let big_port = big_body().await;
     let slow_port = slowloris().await;
@@ -277,10 +259,14 @@ async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
     let tls = self_signed_tls();
     let tls_port = tls.port;
     let healthy = Receiver::start().await;
+    let hostile_urls = [
+        ("10 MB body", format!("http://127.0.0.1:{big_port}/")),
+        ("slowloris", format!("http://127.0.0.1:{slow_port}/")),
+        ("never answers", format!("http://127.0.0.1:{silent_port}/")),
+        ("self-signed TLS", format!("https://127.0.0.1:{tls_port}/")),
+    ];
     let policy = EgressPolicy::parse("127.0.0.0/8").unwrap();
-    let client = GuardedClient::new(policy, &settings(TIMEOUT)).unwrap();
-    // Act: every hostile request and 20 healthy ones at once, on one client
-    let timed = |url: String| {
+    let send = |client: &GuardedClient, url: String| {
         let client = client.clone();
         tokio::spawn(async move {
             let t = Instant::now();
@@ -288,36 +274,45 @@ async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
             (t.elapsed(), r)
         })
     };
-    let hostile = [
-        ("10 MB body", timed(format!("http://127.0.0.1:{big_port}/"))),
-        ("slowloris", timed(format!("http://127.0.0.1:{slow_port}/"))),
-        (
-            "never answers",
-            timed(format!("http://127.0.0.1:{silent_port}/")),
-        ),
-        (
-            "self-signed TLS",
-            timed(format!("https://127.0.0.1:{tls_port}/")),
-        ),
-    ];
-    let fine: Vec<_> = (0..20)
-        .map(|i| timed(healthy.url(&format!("/ok/{i}"))))
+    // Act 1: every hostile request and 20 healthy ones at once, on one client whose timeout
+    // outlasts the test, so a healthy request that waited for a hostile one would wait on
+    let patient = GuardedClient::new(policy.clone(), &settings(Duration::from_secs(120))).unwrap();
+    let stuck: Vec<_> = hostile_urls
+        .iter()
+        .map(|(what, url)| (*what, send(&patient, url.clone())))
         .collect();
-    // Assert: healthy requests answered promptly, while the hostile ones were in flight
+    let fine: Vec<_> = (0..20)
+        .map(|i| send(&patient, healthy.url(&format!("/ok/{i}"))))
+        .collect();
+    // Assert: every healthy request was answered while the silent and slowloris requests
+    // were still open (they cannot end before 54 s)
     let mut slowest = Duration::ZERO;
     for f in fine {
         let (took, r) = f.await.unwrap();
         assert_eq!(r.unwrap().status, 200);
         slowest = slowest.max(took);
     }
-    // Assert: every hostile attempt ended within the timeout (plus scheduling slack)
-    let mut report = Vec::new();
+    for (what, h) in &stuck {
+        if ["slowloris", "never answers"].contains(what) {
+            assert!(
+                !h.is_finished(),
+                "{what} ended before the healthy requests did"
+            );
+        }
+    }
+    for (_, h) in stuck {
+        h.abort();
+    }
+    // Act 2: the hostile requests on a client with a 2 s timeout
+    let bounded = GuardedClient::new(policy, &settings(Duration::from_secs(2))).unwrap();
+    let hostile: Vec<_> = hostile_urls
+        .iter()
+        .map(|(what, url)| (*what, send(&bounded, url.clone())))
+        .collect();
+    // Assert: each ends as it should, the hung ones by the timeout (not by their peer)
     for (what, h) in hostile {
         let (took, r) = h.await.unwrap();
-        assert!(
-            took < TIMEOUT + Duration::from_millis(1500),
-            "{what}: took {took:?}"
-        );
+        assert!(took < HANG, "{what}: took {took:?}");
         match what {
             "10 MB body" => {
                 let reply = r.unwrap();
@@ -328,22 +323,22 @@ async fn notify_hostile_receivers_end_within_the_timeout_and_delay_no_one() {
                     reply.body.len()
                 );
             }
+            "slowloris" | "never answers" => assert!(
+                matches!(&r, Err(SendError::Failed(e)) if e == "timed out"),
+                "{what}: {r:?} (the timeout must end it)"
+            ),
             _ => assert!(
-                matches!(r, Err(SendError::Failed(_))),
+                matches!(&r, Err(SendError::Failed(e)) if e.contains("certificate")),
                 "{what}: {r:?} (a failure, retried later)"
             ),
         }
-        report.push(format!("{what} {took:.2?}"));
+        figure(
+            &format!("hostile_{}_ended", what.replace([' ', '-'], "_")),
+            took,
+        );
     }
     drop(tls);
-    eprintln!(
-        "hostile receivers: {}; slowest healthy {slowest:?}",
-        report.join(", ")
-    );
-    assert!(
-        slowest < Duration::from_secs(2),
-        "a healthy delivery took {slowest:?} beside the hostile ones"
-    );
+    figure("hostile_beside_slowest_healthy", slowest);
 }
 
 /// The proxy variables a worker must not follow.
@@ -362,9 +357,10 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
     // variable at the listener
     let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
-    let proxied = counting(proxy, None).await;
+    let proxied = Tally::start(proxy, None).await;
     let rx = Receiver::start().await;
     let db = TestDb::new(b).await;
+    let store = db.store().await;
     let (ok, page, _, _) = herald_cli(
         &db.url,
         &["pages", "create", "--name", "Acme", "--slug", "acme"],
@@ -375,7 +371,6 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
     let (ok, key, _, _) = herald_cli(&db.url, &["keys", "create", "--page", &page]).await;
     assert!(ok);
     let key = key.trim().to_owned();
-    let store = db.store().await;
     for input in [
         SubscriberInput {
             endpoint: Some(rx.url("/hook")),
@@ -426,7 +421,7 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
         .await;
     drop(herald);
     assert_eq!(
-        proxied.load(Ordering::SeqCst),
+        proxied.count_before_marker().await,
         0,
         "a request went to the proxy"
     );
@@ -436,7 +431,8 @@ both_backends!(notify_proxy_variables_in_the_environment_are_ignored);
 
 async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b: Backend) {
     // Arrange: herald with a 2 s delivery timeout; webhook subscribers at the four hostile
-    // receivers and at 20 healthy paths
+    // receivers and at 20 healthy paths (how long the healthy ones take beside them is
+    // measured by `herald-bench hostile`, not asserted here)
     let big_port = big_body().await;
     let slow_port = slowloris().await;
     let silent_port = silent().await;
@@ -478,17 +474,13 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
     let posted = Instant::now();
     app.incident(json!({"name": "Hostile", "status": "investigating"}))
         .await;
-    // Assert: the healthy endpoints are served without waiting for the hostile ones
+    // Assert: the healthy endpoints get theirs
     for i in 0..20 {
         healthy.wait_for(&format!("/ok/{i}"), 1).await;
     }
     let healthy_done = posted.elapsed();
-    assert!(
-        healthy_done < Duration::from_secs(5),
-        "healthy deliveries took {healthy_done:?} beside hostile receivers"
-    );
-    // Assert: each hostile attempt is recorded as failed within the timeout, keeping little
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Assert: each hostile attempt is recorded as failed, keeping little
+    let deadline = Instant::now() + HANG;
     let failed = loop {
         let done: Vec<herald_store::Delivery> = app
             .store
@@ -509,10 +501,6 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let all_failed = posted.elapsed();
-    assert!(
-        all_failed < Duration::from_secs(2) + Duration::from_millis(2500),
-        "the hostile attempts took {all_failed:?} to end with a 2 s timeout"
-    );
     for d in &failed {
         let what = hostile[&d.subscriber_id];
         let error = d.last_error.clone().unwrap_or_default();
@@ -523,10 +511,15 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
         if what == "self-signed TLS" {
             assert!(error.contains("certificate"), "{what}: {error}");
         }
+        if what == "slowloris" || what == "never answers" {
+            // Ended by the 2 s delivery timeout, not by the peer (54 s, or never).
+            assert!(error.contains("timed out"), "{what}: {error}");
+        }
         eprintln!("{what}: {error:.120}");
     }
     drop(tls);
-    eprintln!("healthy done in {healthy_done:?}, hostile attempts ended by {all_failed:?}");
+    figure("hostile_real_run_healthy_done", healthy_done);
+    figure("hostile_real_run_all_failed", all_failed);
 }
 
 both_backends!(notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little);

@@ -8,14 +8,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use crate::both_backends;
 use crate::compat::{compat_python, repo_root};
 use crate::helpers::{Backend, TestApp};
-use crate::notify_support::{Hit, Receiver, wait_idle};
+use crate::notify_support::{Hit, Receiver, Tally, wait_idle};
 
 /// Whether each (secret, request) verifies under the `standardwebhooks` package.
 pub(crate) fn verify(items: &[(String, Hit)]) -> Vec<bool> {
@@ -204,16 +201,10 @@ fn corpus(port: u16) -> Vec<String> {
 }
 
 async fn internal_urls_are_refused_when_saved_and_nothing_connects(b: Backend) {
-    // Arrange: a listener that counts connections, and no egress allowance
+    // Arrange: a listener that records connections, and no egress allowance
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    tokio::spawn(async move {
-        while listener.accept().await.is_ok() {
-            counted.fetch_add(1, Ordering::SeqCst);
-        }
-    });
+    let tally = Tally::start(listener, None).await;
     let app = TestApp::spawn(b).await;
     // Act
     for url in corpus(port) {
@@ -234,8 +225,8 @@ async fn internal_urls_are_refused_when_saved_and_nothing_connects(b: Backend) {
             assert_eq!(r.json()["field"], "subscriber.endpoint", "{url}");
         }
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // Assert: nothing saved, nothing connected
+    // Assert: nothing saved, nothing connected before the marker the test sent after
+    let connected = tally.count_before_marker().await;
     let q = herald_store::SubscriberQuery {
         limit: 100,
         ..herald_store::SubscriberQuery::default()
@@ -247,7 +238,7 @@ async fn internal_urls_are_refused_when_saved_and_nothing_connects(b: Backend) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(connections.load(Ordering::SeqCst), 0);
+    assert_eq!(connected, 0);
 }
 
 both_backends!(internal_urls_are_refused_when_saved_and_nothing_connects);

@@ -242,3 +242,54 @@ pub async fn wait_idle(store: &Store, kind: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A listener that records who connected, in the order the kernel completed the
+/// connections, and answers each with `reply` (if any) before closing.
+pub struct Tally {
+    pub addr: SocketAddr,
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
+}
+
+impl Tally {
+    pub async fn start(listener: tokio::net::TcpListener, reply: Option<&'static [u8]>) -> Tally {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = listener.local_addr().unwrap();
+        let peers: Arc<Mutex<Vec<SocketAddr>>> = Arc::default();
+        let seen = peers.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, peer)) = listener.accept().await {
+                seen.lock().unwrap().push(peer);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 8192];
+                    let _ = sock.read(&mut buf).await;
+                    if let Some(r) = reply {
+                        let _ = sock.write_all(r).await;
+                    }
+                });
+            }
+        });
+        Tally { addr, peers }
+    }
+
+    /// Connections accepted so far.
+    pub fn count(&self) -> usize {
+        self.peers.lock().unwrap().len()
+    }
+
+    /// How many connections were made before now: connects a marker and waits until it is
+    /// accepted. Connections complete in order, so every connection opened before this call
+    /// has been counted by then: a positive sign that the moment has passed, where a sleep
+    /// would only hope so.
+    pub async fn count_before_marker(&self) -> usize {
+        let marker = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let me = marker.local_addr().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(i) = self.peers.lock().unwrap().iter().position(|p| *p == me) {
+                return i;
+            }
+            assert!(Instant::now() < deadline, "the marker was never accepted");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

@@ -16,24 +16,7 @@ use crate::helpers::{Backend, TestApp, read};
 fn routed() -> BTreeSet<(String, String)> {
     let src = include_str!("../../../web/src/routes.rs");
     let v1 = &src[src.find("let v1 = Router::new()").unwrap()..src.find(".fallback(").unwrap()];
-    let mut out = BTreeSet::new();
-    for chunk in v1.split(".route(").skip(1) {
-        let literal = if chunk.trim_start().starts_with("p,") {
-            "{p}"
-        } else {
-            chunk.split('"').nth(1).unwrap()
-        };
-        let path = literal
-            .replace("{p}", "/pages/{page_id}")
-            .replace("{{", "{")
-            .replace("}}", "}");
-        for m in ["get", "post", "patch", "put", "delete"] {
-            if chunk.contains(&format!("{m}(")) {
-                out.insert((m.to_uppercase(), format!("/v1{path}")));
-            }
-        }
-    }
-    out
+    crate::helpers::route_table(v1, "/v1")
 }
 
 fn documented(doc: &serde_json::Value) -> BTreeSet<(String, String)> {

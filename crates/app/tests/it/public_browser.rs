@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::browser::run_script;
-use crate::helpers::{Backend, Node, TestApp, TestDb};
+use crate::helpers::{Backend, Node, Resp, TestApp, TestDb};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_in_chromium() {
@@ -81,9 +81,13 @@ pub const HOSTILE: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_xss_corpus_is_inert_everywhere() {
-    // Arrange: hostile text in every field a user controls
+    // Arrange: hostile text in every field a user controls, each write accepted
     let app = TestApp::spawn(Backend::Sqlite).await;
     let h = |n: usize| HOSTILE[n % HOSTILE.len()].to_owned();
+    let accepted = |r: Resp, what: &str, want: StatusCode| {
+        assert_eq!(r.status, want, "{what}: {}", r.text);
+        r.json()
+    };
     let r = app
         .patch(
             &app.page_path(""),
@@ -91,23 +95,30 @@ async fn the_xss_corpus_is_inert_everywhere() {
                 "custom_header_text": h(3), "custom_footer_text": h(4)}}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    accepted(r, "page", StatusCode::OK);
     let mut ids = Vec::new();
     for n in 0..4 {
         let c = app.component(&h(n + 5)).await;
         let id = c["id"].as_str().unwrap().to_owned();
-        app.patch(
-            &app.page_path(&format!("/components/{id}")),
-            &json!({"component": {"description": h(n + 9)}}),
-        )
-        .await;
+        let r = app
+            .patch(
+                &app.page_path(&format!("/components/{id}")),
+                &json!({"component": {"description": h(n + 9)}}),
+            )
+            .await;
+        assert_eq!(
+            accepted(r, "component description", StatusCode::OK)["description"],
+            h(n + 9)
+        );
         ids.push(id);
     }
-    app.post(
-        &app.page_path("/component-groups"),
-        &json!({"description": h(13), "component_group": {"name": h(14), "components": [ids[0], ids[1]]}}),
-    )
-    .await;
+    let r = app
+        .post(
+            &app.page_path("/component-groups"),
+            &json!({"description": h(13), "component_group": {"name": h(14), "components": [ids[0], ids[1]]}}),
+        )
+        .await;
+    assert_eq!(accepted(r, "group", StatusCode::CREATED)["name"], h(14));
     let mut incidents = Vec::new();
     for (n, x) in HOSTILE.iter().enumerate() {
         let i = app
@@ -117,64 +128,91 @@ async fn the_xss_corpus_is_inert_everywhere() {
             )
             .await;
         let id = i["id"].as_str().unwrap().to_owned();
-        app.patch(
-            &app.page_path(&format!("/incidents/{id}")),
-            &json!({"incident": {"status": if n % 2 == 0 { "resolved" } else { "identified" }, "body": h(n + 2)}}),
+        let r = app
+            .patch(
+                &app.page_path(&format!("/incidents/{id}")),
+                &json!({"incident": {"status": if n % 2 == 0 { "resolved" } else { "identified" }, "body": h(n + 2)}}),
+            )
+            .await;
+        assert_eq!(
+            accepted(r, "incident update", StatusCode::OK)["incident_updates"][0]["body"],
+            h(n + 2)
+        );
+        incidents.push((id, *x, n % 2 == 1));
+    }
+    let pm = &incidents[0].0;
+    let r = app
+        .put(
+            &app.page_path(&format!("/incidents/{pm}/postmortem")),
+            &json!({"postmortem": {"body_draft": HOSTILE.join("\n\n")}}),
         )
         .await;
-        incidents.push(id);
-    }
-    let pm = &incidents[0];
-    app.put(
-        &app.page_path(&format!("/incidents/{pm}/postmortem")),
-        &json!({"postmortem": {"body_draft": HOSTILE.join("\n\n")}}),
-    )
-    .await;
+    accepted(r, "postmortem draft", StatusCode::OK);
     let r = app
         .put(
             &app.page_path(&format!("/incidents/{pm}/postmortem/publish")),
             &json!({"postmortem": {}}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let mut paths: Vec<String> = [
-        "/",
-        "/history",
-        "/uptime",
-        "/history.atom",
-        "/history.rss",
-        "/badge.svg",
-        "/api/v2/summary.json",
-        "/api/v2/incidents.json",
-        "/api/v2/components.json",
-    ]
-    .iter()
-    .map(|p| (*p).to_owned())
-    .collect();
-    paths.extend(incidents.iter().map(|i| format!("/incidents/{i}")));
+    accepted(r, "postmortem publish", StatusCode::OK);
+    // What each document must show as text: the page's name everywhere; components and
+    // groups on the status and uptime pages; incidents where they are listed
+    let name = h(0);
+    let components: Vec<String> = (5..=8).map(h).collect();
+    let open: Vec<&str> = incidents.iter().filter(|i| i.2).map(|i| i.1).collect();
+    let all: Vec<&str> = incidents.iter().map(|i| i.1).collect();
+    let mut home = vec![name.clone(), h(3), h(4), h(14)];
+    home.extend(components.iter().cloned());
+    home.extend(open.iter().map(|s| (*s).to_owned()));
+    let mut uptime = vec![name.clone()];
+    uptime.extend(components.iter().cloned());
+    let mut listed = vec![name.clone()];
+    listed.extend(all.iter().map(|s| (*s).to_owned()));
+    let mut documents = vec![
+        json!({"path": "/", "expect": home}),
+        json!({"path": "/history", "expect": listed}),
+        json!({"path": "/uptime", "expect": uptime}),
+        json!({"path": "/history.atom", "expect": listed}),
+        json!({"path": "/history.rss", "expect": listed}),
+        json!({"path": "/badge.svg", "expect": [name]}),
+    ];
+    for (id, x, _) in &incidents {
+        documents.push(json!({"path": format!("/incidents/{id}"), "expect": [name, x]}));
+    }
     // Assert, first on the bytes: JSON carries the text as text
     let summary = app.public("/api/v2/summary.json", &[]).await.json();
     assert_eq!(summary["page"]["name"], HOSTILE[0]);
-    for p in &paths {
+    let listed_components = app.public("/api/v2/components.json", &[]).await.json();
+    for c in &components {
+        assert!(
+            listed_components["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["name"] == c.as_str()),
+            "{c} not in components.json"
+        );
+    }
+    let listed_incidents = app.public("/api/v2/incidents.json", &[]).await.json();
+    assert_eq!(
+        listed_incidents["incidents"].as_array().unwrap().len(),
+        HOSTILE.len()
+    );
+    for d in &documents {
+        let p = d["path"].as_str().unwrap();
         let r = app.public(p, &[]).await;
         assert_eq!(r.status, StatusCode::OK, "{p}");
-        if r.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-        {
-            let lower = r.text.to_lowercase();
-            assert!(!lower.contains("<script"), "{p} has a script tag");
-            assert!(
-                !lower.contains("href=\"javascript"),
-                "{p} has a javascript: link"
-            );
-        }
+        let lower = r.text.to_lowercase();
+        assert!(!lower.contains("<script"), "{p} has a script tag");
+        assert!(
+            !lower.contains("href=\"javascript"),
+            "{p} has a javascript: link"
+        );
     }
     // ...then in Chromium, with the CSP bypassed
     let out = run_script(
         "public_xss.mjs",
-        json!({"base": app.url(""), "paths": paths}),
+        json!({"base": app.url(""), "documents": documents}),
     )
     .await;
     assert!(out.contains("ok xss corpus inert"), "{out}");

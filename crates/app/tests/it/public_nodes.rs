@@ -1,41 +1,52 @@
 //! Freshness across nodes and through outages: two more herald servers on the same
-//! PostgreSQL schema see a write made on the first within 1.5 s, one through LISTEN/NOTIFY
-//! alone (its poll slowed to a minute) and one through the version poll alone (LISTEN
-//! disabled); and a node whose database is gone keeps serving its last snapshot.
+//! PostgreSQL schema see a write made on the first, one through LISTEN/NOTIFY alone (its
+//! version poll and periodic re-render an hour apart) and one through the version poll alone
+//! (LISTEN disabled); and a SQLite node whose store is closed keeps serving its last
+//! snapshot. PostgreSQL outages proper (refused, reset, hung) are in `db_outage.rs`; how
+//! fast other nodes see a write is measured by `bench/publish-visible.sh`.
 
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use crate::both_backends;
-use crate::helpers::{Backend, Node, TestApp};
+use crate::helpers::{Backend, Node, TestApp, figure};
 
-/// Polls `node`'s summary.json until `want` appears in it; returns how long that took.
-async fn time_until_visible(node: &Node, want: &str, limit: Duration) -> Duration {
-    let start = Instant::now();
+/// A bound that only catches a hang (an hour-long poll would take far longer).
+const HANG: Duration = Duration::from_secs(60);
+
+/// Polls `node`'s summary.json until `want` appears in it; returns the time since `start`.
+async fn time_until_visible(node: &Node, want: &str, start: Instant) -> Duration {
     loop {
         let r = node.get("/api/v2/summary.json").await;
         if r.text.contains(want) {
             return start.elapsed();
         }
         assert!(
-            start.elapsed() < limit,
-            "{want:?} not visible after {limit:?}"
+            start.elapsed() < HANG,
+            "{want:?} not visible after {HANG:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_nodes_see_a_write_within_1_5_s_by_notify_and_by_poll() {
-    // Arrange: node A takes the writes; B hears NOTIFY (poll every minute); C only polls.
+async fn other_nodes_see_a_write_by_notify_and_by_poll() {
+    // Arrange: node A takes the writes; B hears NOTIFY only; C only polls (every second)
     let app = TestApp::spawn(Backend::Postgres).await;
-    let notify_only = Node::start(&app.db.url, |c| c.snapshot_poll_ms = 60_000).await;
-    let poll_only = Node::start(&app.db.url, |c| c.snapshot_listen = false).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let notify_only = Node::start(&app.db.url, |c| {
+        c.snapshot_poll_ms = 3_600_000;
+        c.snapshot_refresh_secs = 3600;
+    })
+    .await;
+    let poll_only = Node::start(&app.db.url, |c| {
+        c.snapshot_listen = false;
+        c.snapshot_refresh_secs = 3600;
+    })
+    .await;
     for n in 1..=3 {
         // Act
         let name = format!("Cross-node update {n}");
+        let posted = Instant::now();
         let r = app
             .post(
                 &app.page_path("/incidents"),
@@ -43,23 +54,24 @@ async fn other_nodes_see_a_write_within_1_5_s_by_notify_and_by_poll() {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED);
-        // Assert
-        let by_notify = time_until_visible(&notify_only, &name, Duration::from_millis(1500)).await;
-        let by_poll = time_until_visible(&poll_only, &name, Duration::from_millis(1500)).await;
-        eprintln!("write {n}: visible via NOTIFY after {by_notify:?}, via poll after {by_poll:?}");
+        // Assert: both see it, each by its only way
+        let by_notify = time_until_visible(&notify_only, &name, posted).await;
+        let by_poll = time_until_visible(&poll_only, &name, posted).await;
+        figure("other_node_visible_by_notify", by_notify);
+        figure("other_node_visible_by_poll", by_poll);
     }
 }
 
-async fn a_node_keeps_serving_its_snapshot_when_the_database_is_gone(b: Backend) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_keeps_serving_its_snapshot_when_its_store_is_closed() {
     // Arrange
-    let app = TestApp::spawn(b).await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
     app.incident(json!({"name": "Before the outage", "status": "investigating"}))
         .await;
     let before = app.public("/api/v2/summary.json", &[]).await;
     let home = app.public("/", &[]).await;
-    // Act: the database goes away; let the poll and a write fail against it
-    // (Closing refuses new connections at once; the wait for connections still held, such
-    // as the change listener's, is cut short.)
+    // Act: the store goes away (closing refuses new connections at once; the wait for the
+    // connections still held is cut short)
     let _ = tokio::time::timeout(Duration::from_secs(2), app.store.close()).await;
     let write = app
         .post(
@@ -67,25 +79,36 @@ async fn a_node_keeps_serving_its_snapshot_when_the_database_is_gone(b: Backend)
             &json!({"incident": {"name": "During", "status": "investigating"}}),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // Assert
-    assert_ne!(write.status, StatusCode::CREATED);
-    assert!(write.status.is_server_error() || write.status.is_client_error());
+    // Assert: the write is refused as a temporary outage...
+    assert_eq!(
+        write.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        write.text
+    );
+    assert_eq!(write.headers["retry-after"], "5");
+    // ...and once the snapshot's age shows the version poll (every second) failed to
+    // confirm it twice over, the page still serves it, unchanged
+    let started = Instant::now();
+    let age = loop {
+        let metrics = app.get("/metrics").await.text;
+        let age: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("herald_snapshot_age_seconds{page=\"acme\"} "))
+            .unwrap_or_else(|| panic!("no snapshot age in {metrics}"))
+            .parse()
+            .unwrap();
+        if age >= 2.0 {
+            break age;
+        }
+        assert!(started.elapsed() < HANG, "the snapshot age stayed {age}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let after = app.public("/api/v2/summary.json", &[]).await;
     assert_eq!(after.status, StatusCode::OK);
     assert_eq!(after.text, before.text);
     let home_after = app.public("/", &[]).await;
     assert_eq!(home_after.status, StatusCode::OK);
     assert_eq!(home_after.text, home.text);
-    // The snapshot's age is exported, and grows while the database is away
-    let metrics = app.get("/metrics").await.text;
-    let age: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("herald_snapshot_age_seconds{page=\"acme\"} "))
-        .unwrap_or_else(|| panic!("no snapshot age in {metrics}"))
-        .parse()
-        .unwrap();
-    assert!(age >= 1.0, "age {age}");
+    eprintln!("served unchanged at snapshot age {age} s");
 }
-
-both_backends!(a_node_keeps_serving_its_snapshot_when_the_database_is_gone);

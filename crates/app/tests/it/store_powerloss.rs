@@ -131,6 +131,8 @@ async fn acknowledged_writes_survive_a_power_cut() {
     let backing = dir.path().join("b");
     std::fs::create_dir_all(&backing).unwrap();
     let setup = Lossy::url(&backing);
+    let (ok, _, err, _) = herald_cli(&setup, &["migrate"]).await;
+    assert!(ok, "{err}");
     let (ok, page, err, _) = herald_cli(
         &setup,
         &["pages", "create", "--name", "Power", "--slug", "power"],

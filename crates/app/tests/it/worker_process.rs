@@ -246,15 +246,68 @@ async fn a_worker_that_never_claims_is_unready_within_a_minute(b: Backend) {
     assert_eq!(v["status"], "not_ready");
     assert_eq!(v["checks"]["worker_loop"]["ok"], false, "{body}");
     assert_eq!(v["checks"]["database"]["ok"], true, "{body}");
-    // And a job enqueued now waits: the backlog check turns red too, once it is 60 s old.
+    // And a job waits: enqueued 61 s ago (the enqueue's time is an input), it turns the
+    // backlog check red too, since no worker here claims it.
     store
         .enqueue(
             &[CANARY.job(None, json!({"nonce": "never"}))],
-            SystemClock.now(),
+            SystemClock.now() - chrono::TimeDelta::seconds(61),
         )
         .await
         .unwrap();
+    let started = Instant::now();
+    loop {
+        let (status, body) = broken.get("/readyz").await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["checks"]["job_backlog"]["ok"] == false {
+            assert_eq!(status, 503, "{body}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the backlog check stayed green: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(store.canary_runs("never").await.unwrap().len(), 0);
+}
+
+/// The `herald` package's features as cargo resolves them for `edges` (`normal`: what
+/// `cargo build`, `cargo run` and `cargo install` make; `normal,dev`: the test build).
+fn herald_features(edges: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "herald",
+            "--locked",
+            "--offline",
+            "--prefix",
+            "none",
+        ])
+        .args(["-e", &format!("{edges},features"), "-i", "herald"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn only_the_test_build_obeys_herald_fault() {
+    // The integration tests start a `herald` that obeys HERALD_FAULT (the never-claims test
+    // above relies on it)...
+    const { assert!(herald::config::FAULTS_OBEYED) };
+    assert!(herald_features("normal,dev").contains("herald feature \"fault-injection\""));
+    // ...and the build anyone ships does not get the feature, so it ignores the variable
+    // (config.rs's unit test shows a build without it injects nothing).
+    let shipped = herald_features("normal");
+    assert!(shipped.contains("herald v"), "{shipped}");
+    assert!(!shipped.contains("fault-injection"), "{shipped}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
