@@ -193,8 +193,20 @@ fn join_brotli(parts: &[Arc<Fragment>]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The output made of `parts`, in order (the first made for [`Place::First`]).
+/// An empty piece that opens every document: its brotli stream carries the header that
+/// declares the window, so that every piece with text can be made as a [`Place::Later`]
+/// one (made once, the header's large window costs nothing per render).
+fn opening() -> &'static Arc<Fragment> {
+    static OPENING: std::sync::OnceLock<Arc<Fragment>> = std::sync::OnceLock::new();
+    OPENING.get_or_init(|| Arc::new(Fragment::new(Vec::new(), Place::First)))
+}
+
+/// The output made of `parts`, in order (each made for [`Place::Later`]).
 pub fn assemble(kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Output {
+    let parts: Vec<Arc<Fragment>> = std::iter::once(opening().clone())
+        .chain(parts.iter().cloned())
+        .collect();
+    let parts = &parts[..];
     let mut text = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
     let mut tag = Sha256::new();
     for p in parts {
@@ -205,6 +217,80 @@ pub fn assemble(kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Outp
     let gz = gzip(parts);
     let br = brotli_join(parts);
     Output::from_variants(kind, status, &tag, text, Some(gz), br)
+}
+
+/// Where a list of pieces goes in a rendered document: at `at` bytes into the first
+/// occurrence of `marker` (after the previous insert's), which stays in the document unless
+/// `remove` (an HTML comment put there for the purpose).
+#[derive(Debug, Clone, Copy)]
+pub struct Insert<'a> {
+    /// Text that occurs where the pieces go.
+    pub marker: &'a str,
+    /// Where in the marker the pieces go.
+    pub at: usize,
+    /// Whether the marker itself is dropped.
+    pub remove: bool,
+}
+
+impl Insert<'_> {
+    /// An HTML comment standing for the pieces: removed.
+    pub fn comment(marker: &str) -> Insert<'_> {
+        Insert {
+            marker,
+            at: 0,
+            remove: true,
+        }
+    }
+
+    /// An empty JSON list `"name":[]`: the pieces go between its brackets.
+    pub fn json_list(marker: &str) -> Insert<'_> {
+        Insert {
+            marker,
+            at: marker.len() - 1,
+            remove: false,
+        }
+    }
+}
+
+/// The pieces of `text` with each insert's pieces in place (in order); the text between
+/// inserts comes from `pieces` by content. An insert whose marker is not found after the
+/// previous one is dropped.
+pub fn splice(
+    text: &[u8],
+    inserts: Vec<(Insert<'_>, Vec<Arc<Fragment>>)>,
+    pieces: &Pieces,
+) -> Vec<Arc<Fragment>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    let mut pending: Vec<u8> = Vec::new();
+    let flush = |bytes: Vec<u8>, out: &mut Vec<Arc<Fragment>>| {
+        out.push(pieces.get(bytes, Place::Later));
+    };
+    for (insert, list) in inserts {
+        let marker = insert.marker.as_bytes();
+        let Some(found) = text[from..]
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .map(|p| p + from)
+        else {
+            continue;
+        };
+        pending.extend_from_slice(&text[from..found]);
+        if !insert.remove {
+            pending.extend_from_slice(&marker[..insert.at]);
+        }
+        flush(std::mem::take(&mut pending), &mut out);
+        out.extend(list);
+        from = found
+            + if insert.remove {
+                marker.len()
+            } else {
+                insert.at
+            };
+    }
+    pending.extend_from_slice(&text[from..]);
+    flush(pending, &mut out);
+    out
 }
 
 /// Pieces made by earlier renders, by content: a piece whose bytes come out the same is
@@ -295,18 +381,16 @@ mod tests {
     fn pieces(texts: &[&str]) -> Vec<Arc<Fragment>> {
         texts
             .iter()
-            .enumerate()
-            .map(|(n, t)| {
-                let place = if n == 0 { Place::First } else { Place::Later };
-                Arc::new(Fragment::new(t.as_bytes().to_vec(), place))
-            })
+            .map(|t| Arc::new(Fragment::new(t.as_bytes().to_vec(), Place::Later)))
             .collect()
     }
 
     fn check(texts: &[&str]) {
-        let parts = pieces(texts);
         let whole: String = texts.concat();
-        let o = assemble(Kind::Json, StatusCode::OK, &parts);
+        let o = assemble(Kind::Json, StatusCode::OK, &pieces(texts));
+        let parts: Vec<Arc<Fragment>> = std::iter::once(opening().clone())
+            .chain(pieces(texts))
+            .collect();
         assert_eq!(o.identity.body, whole.as_bytes());
         // The joined streams themselves (an output keeps them only when they are smaller).
         let mut gz = String::new();

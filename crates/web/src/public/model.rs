@@ -20,11 +20,55 @@ use herald_domain::uptime::StatusChange;
 use herald_store::{Changes, PageState, StatusLogEntry, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::render::UPTIME_MONTHS;
 
 /// Each component's status changes, oldest first.
 pub type Histories = HashMap<String, Arc<Vec<StatusChange>>>;
+
+/// A revision number no other state of any part of any model in this process shares: what
+/// caches of rendered pieces are keyed by (never a pointer, which a later value may reuse).
+fn next_rev() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An incident as a model holds it, with its revision.
+#[derive(Debug)]
+pub struct Held {
+    /// The incident.
+    pub incident: Incident,
+    /// Its revision: a new one whenever the incident is read anew.
+    pub rev: u64,
+}
+
+impl Held {
+    fn new(incident: Incident) -> Arc<Held> {
+        Arc::new(Held {
+            incident,
+            rev: next_rev(),
+        })
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Incident;
+
+    fn deref(&self) -> &Incident {
+        &self.incident
+    }
+}
+
+/// Revisions of the parts of a model that every rendered incident shows: the page's own
+/// fields (zone, address) and the components (names, statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Revs {
+    /// Of the page's fields.
+    pub page: u64,
+    /// Of the components.
+    pub components: u64,
+}
 
 /// Everything a page's public outputs show, at one version.
 #[derive(Debug, Clone)]
@@ -34,14 +78,16 @@ pub struct Model {
     /// Components and groups in display order, group statuses derived.
     pub components: Arc<Vec<Component>>,
     /// Every incident and maintenance, newest first (created, then id, descending).
-    pub incidents: Arc<Vec<Arc<Incident>>>,
+    pub incidents: Arc<Vec<Arc<Held>>>,
     /// Each component's status history, oldest first, from about a year before the model
     /// was loaded.
     pub histories: Arc<Histories>,
+    /// Revisions of the page's fields and of the components.
+    pub revs: Revs,
 }
 
 /// An incident touched by a delta: as it was, and as it is (`None`: absent).
-pub type Touched = (Option<Arc<Incident>>, Option<Arc<Incident>>);
+pub type Touched = (Option<Arc<Held>>, Option<Arc<Held>>);
 
 /// What a delta changed, for deciding which outputs to render again.
 #[derive(Debug, Default)]
@@ -126,8 +172,12 @@ impl Model {
         Model {
             page: state.page,
             components: Arc::new(state.components),
-            incidents: Arc::new(state.incidents.into_iter().map(Arc::new).collect()),
+            incidents: Arc::new(state.incidents.into_iter().map(Held::new).collect()),
             histories: Arc::new(histories(state.log)),
+            revs: Revs {
+                page: next_rev(),
+                components: next_rev(),
+            },
         }
     }
 
@@ -153,6 +203,9 @@ impl Model {
             page: changes.page,
             ..self.clone()
         };
+        if change.page {
+            next.revs.page = next_rev();
+        }
         if let Some(components) = changes.components {
             let old = &self.components;
             change.structure = old.len() != components.len()
@@ -175,6 +228,7 @@ impl Model {
                     .retain(|id, _| components.iter().any(|c| c.id == *id));
             }
             next.components = Arc::new(components);
+            next.revs.components = next_rev();
         }
         if !changes.incidents.is_empty() {
             let list = Arc::make_mut(&mut next.incidents);
@@ -183,7 +237,7 @@ impl Model {
                     .iter()
                     .position(|i| i.id == id)
                     .map(|at| list.remove(at));
-                let after = now.map(Arc::new);
+                let after = now.map(Held::new);
                 if let Some(i) = &after {
                     let at = list
                         .binary_search_by(|x| newer_first(x, i))

@@ -39,7 +39,7 @@ fn content(src: &Source, i: &Incident) -> String {
 }
 
 fn entries(src: &Source) -> impl Iterator<Item = &Incident> {
-    src.incidents.iter().take(LIST_CAP).map(|i| &**i)
+    src.incidents.iter().take(LIST_CAP).map(|i| &i.incident)
 }
 
 /// `/history.atom`.

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use super::bars::Uptime;
 use super::{Source, assets::css_path, in_progress};
-use crate::public::fragments::{Fragment, Pieces, Place};
+use crate::public::fragments::{Fragment, Insert, Pieces, Place, hasher, splice};
+use crate::public::model::Held;
+use std::hash::BuildHasher;
 
 /// What every page's layout shows.
 pub struct Layout {
@@ -214,9 +216,12 @@ struct IndexView {
     l: Layout,
     indicator: &'static str,
     description: &'static str,
-    incidents: Vec<IncidentCard>,
-    maintenances: Vec<IncidentCard>,
-    upcoming: Vec<IncidentCard>,
+    /// Where the cards of active incidents go, when there are any (each a piece).
+    incidents: Option<&'static str>,
+    /// Where the cards of maintenances in progress go.
+    maintenances: Option<&'static str>,
+    /// Where the cards of upcoming maintenances go.
+    upcoming: Option<&'static str>,
     /// Where the component rows go (`super::rows` makes them as pieces).
     rows: &'static str,
     past: Vec<PastDay>,
@@ -227,11 +232,32 @@ struct IndexView {
 /// Days of past incidents on the home page.
 const PAST_DAYS: i64 = 7;
 
-/// Marks where the component rows go in the home page's template: a comment no escaped
-/// or sanitised user text can contain.
+/// Mark where pieces go in the home page's template: comments no escaped or sanitised user
+/// text can contain.
 const ROWS: &str = "<!--herald:rows-->";
+const ACTIVE: &str = "<!--herald:active-->";
+const MAINTENANCE: &str = "<!--herald:maintenance-->";
+const UPCOMING: &str = "<!--herald:upcoming-->";
 
-/// The home page as pieces (the part before the component rows, the rows, the part after),
+#[derive(Template)]
+#[template(path = "public/card.html")]
+struct CardView {
+    i: IncidentCard,
+}
+
+/// An incident's card on the home page, as a piece: made only when the incident, the
+/// components or the page's fields changed since the last render.
+fn card(src: &Source, i: &Held, pieces: &Pieces) -> Arc<Fragment> {
+    let key = hasher().hash_one(("card", i.rev, src.revs));
+    pieces.get_or_make(key, Place::Later, || {
+        let view = CardView {
+            i: IncidentCard::new(src, i, ""),
+        };
+        view.render().unwrap_or_default().into_bytes()
+    })
+}
+
+/// The home page as pieces (the text around them, each incident card, each component row),
 /// with its `style-src` hash. Unchanged pieces come from `pieces` as they were.
 pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
     let mut l = Layout::new(src, "", 0);
@@ -239,17 +265,35 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
     let (first, _) =
         herald_domain::uptime::last_days(src.page.zone, src.now, super::bars::BAR_DAYS);
     let up = Uptime::new(src, first);
-    let card = |i: &Arc<Incident>| IncidentCard::new(src, i, "");
+    let cards = |keep: &dyn Fn(&Held) -> bool, rev: bool| -> Vec<Arc<Fragment>> {
+        let chosen = src.incidents.iter().filter(|i| keep(i));
+        if rev {
+            chosen.rev().map(|i| card(src, i, pieces)).collect()
+        } else {
+            chosen.map(|i| card(src, i, pieces)).collect()
+        }
+    };
+    let active = cards(&|i| i.kind == IncidentKind::Realtime && i.is_open(), false);
+    let maintenance = cards(&|i| in_progress(i), false);
+    let upcoming = cards(&|i| i.status == IncidentStatus::Scheduled, true);
     let z = src.page.zone;
     let today = z.date(src.now);
+    // Only incidents that started in the last days (and a day's margin for the zone) are
+    // placed in a day: the rest are skipped before any date arithmetic.
+    let since = src.now - chrono::TimeDelta::days(PAST_DAYS + 1);
+    let recent: Vec<&Held> = src
+        .incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Realtime && i.started_at >= since)
+        .map(|i| &**i)
+        .collect();
     let past = (0..PAST_DAYS)
         .map(|n| today - chrono::TimeDelta::days(n))
         .map(|d| PastDay {
             date: d.format("%b %-d, %Y").to_string(),
-            incidents: src
-                .incidents
+            incidents: recent
                 .iter()
-                .filter(|i| z.date(i.started_at) == d && i.kind == IncidentKind::Realtime)
+                .filter(|i| z.date(i.started_at) == d)
                 .map(|i| {
                     (
                         i.name.clone(),
@@ -261,39 +305,28 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
         })
         .collect();
     let settings = &src.page.settings;
+    let some =
+        |list: &Vec<Arc<Fragment>>, marker: &'static str| (!list.is_empty()).then_some(marker);
     let view = IndexView {
         subscribe: settings.allow_page_subscribers && settings.allow_email_subscribers,
         indicator: src.status.indicator.as_str(),
         description: src.status.description,
-        incidents: src
-            .incidents
-            .iter()
-            .filter(|i| i.kind == IncidentKind::Realtime && i.is_open())
-            .map(card)
-            .collect(),
-        maintenances: src
-            .incidents
-            .iter()
-            .filter(|i| in_progress(i))
-            .map(card)
-            .collect(),
-        upcoming: src
-            .incidents
-            .iter()
-            .rev()
-            .filter(|i| i.status == IncidentStatus::Scheduled)
-            .map(card)
-            .collect(),
+        incidents: some(&active, ACTIVE),
+        maintenances: some(&maintenance, MAINTENANCE),
+        upcoming: some(&upcoming, UPCOMING),
         rows: ROWS,
         past,
         l,
     };
     let (html, style) = finish(&view, &view.l.style);
-    let (head, tail) = html.split_once(ROWS).unwrap_or((&html, ""));
-    let mut all = vec![pieces.get(head.as_bytes().to_vec(), Place::First)];
-    all.extend(super::rows::pieces(src, &up, pieces));
-    all.push(pieces.get(tail.as_bytes().to_vec(), Place::Later));
-    (all, style)
+    let rows = super::rows::pieces(src, &up, pieces);
+    let inserts = vec![
+        (Insert::comment(ACTIVE), active),
+        (Insert::comment(MAINTENANCE), maintenance),
+        (Insert::comment(UPCOMING), upcoming),
+        (Insert::comment(ROWS), rows),
+    ];
+    (splice(html.as_bytes(), inserts, pieces), style)
 }
 
 #[derive(Template)]

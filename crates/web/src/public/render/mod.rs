@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use super::cold::ColdKey;
 use super::fragments::{self, Pieces};
-use super::model::{Histories, Model};
+use super::model::{Held, Histories, Model, Revs};
 use super::snapshot::{Kind, Output, PageSnapshot};
 
 /// Months of uptime history `/uptime` offers (three per page).
@@ -46,9 +46,11 @@ pub struct Source {
     /// Components and groups in display order, group statuses derived.
     pub components: Arc<Vec<Component>>,
     /// Incidents and maintenances, newest first.
-    pub incidents: Arc<Vec<Arc<Incident>>>,
+    pub incidents: Arc<Vec<Arc<Held>>>,
     /// Each component's status history, oldest first.
     pub histories: Arc<Histories>,
+    /// Revisions of the page's fields and the components.
+    pub revs: Revs,
     /// The time of the render.
     pub now: DateTime<Utc>,
     /// Herald's public base URL.
@@ -87,6 +89,7 @@ impl Source {
             components: model.components.clone(),
             incidents: model.incidents.clone(),
             histories: model.histories.clone(),
+            revs: model.revs,
             now,
             base_url: base_url.to_owned(),
             // The page's own weights, if it set them, else the instance's.
@@ -102,6 +105,7 @@ impl Source {
             components: self.components.clone(),
             incidents: self.incidents.clone(),
             histories: self.histories.clone(),
+            revs: self.revs,
         }
     }
 
@@ -122,7 +126,10 @@ impl Source {
 
     /// The incident `id`.
     pub fn incident(&self, id: &str) -> Option<&Incident> {
-        self.incidents.iter().find(|i| i.id == id).map(|i| &**i)
+        self.incidents
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| &i.incident)
     }
 }
 
@@ -181,13 +188,8 @@ pub fn render_hot(
         };
     }
     let b = Builder::new(prev);
-    for (path, doc) in v2::documents(src, pieces) {
-        let out = match doc {
-            v2::Doc::Bytes(json) => b.output(Kind::Json, StatusCode::OK, json),
-            v2::Doc::Pieces(parts) => {
-                Arc::new(fragments::assemble(Kind::Json, StatusCode::OK, &parts))
-            }
-        };
+    for (path, parts) in v2::documents(src, pieces) {
+        let out = Arc::new(fragments::assemble(Kind::Json, StatusCode::OK, &parts));
         outputs.insert(path.to_owned(), out);
     }
     let (parts, style) = html::index(src, pieces);

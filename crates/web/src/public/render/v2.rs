@@ -7,11 +7,11 @@ use herald_domain::incident::{Incident, IncidentKind, IncidentUpdate};
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus, PageStatus};
 use herald_domain::time::PageZone;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Source;
-use crate::public::fragments::{Fragment, Pieces, Place};
+use crate::public::fragments::{Fragment, Insert, Pieces, Place, hasher, splice};
+use std::hash::BuildHasher;
 
 /// Longest v2 list.
 pub const LIST_CAP: usize = 50;
@@ -176,55 +176,44 @@ impl IncidentV2 {
     }
 }
 
+/// A document's envelope, serialised with its lists empty: their items go in as pieces.
 #[derive(Serialize)]
 struct Envelope<'a> {
     page: &'a PageV2,
     #[serde(skip_serializing_if = "Option::is_none")]
-    components: Option<&'a [ComponentV2]>,
+    components: Option<[(); 0]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    incidents: Option<Vec<&'a IncidentV2>>,
+    incidents: Option<[(); 0]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scheduled_maintenances: Option<Vec<&'a IncidentV2>>,
+    scheduled_maintenances: Option<[(); 0]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'a PageStatus>,
-}
-
-/// A v2 document: its bytes, or (for those listing every component, which on a large page
-/// are large) its pieces.
-pub enum Doc {
-    Bytes(Vec<u8>),
-    Pieces(Vec<Arc<Fragment>>),
 }
 
 /// Components per piece of a document's `components` list.
 const CHUNK: usize = 25;
 
-/// A document with its `components` list as pieces: `envelope` is serialised with an empty
-/// list, and the runs of components' JSON (from `pieces`, when unchanged) go in its place.
-fn with_components(envelope: &[u8], components: &[ComponentV2], pieces: &Pieces) -> Doc {
-    const EMPTY: &[u8] = b"\"components\":[]";
-    let Some(at) = envelope.windows(EMPTY.len()).position(|w| w == EMPTY) else {
-        return Doc::Bytes(envelope.to_vec());
-    };
-    let split = at + EMPTY.len() - 1;
-    let mut all = vec![pieces.get(envelope[..split].to_vec(), Place::First)];
-    for (n, chunk) in components.chunks(CHUNK).enumerate() {
-        let mut text = Vec::with_capacity(CHUNK * 400);
-        for (k, c) in chunk.iter().enumerate() {
-            if n > 0 || k > 0 {
-                text.push(b',');
-            }
-            // Writing to a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut text, c);
+const COMPONENTS: &str = "\"components\":[]";
+const INCIDENTS: &str = "\"incidents\":[]";
+const MAINTENANCES: &str = "\"scheduled_maintenances\":[]";
+
+/// JSON of `items`, each preceded by a comma unless it is the list's first.
+fn json_items<T: Serialize>(items: &[T], first: bool) -> Vec<u8> {
+    let mut text = Vec::with_capacity(items.len() * 400);
+    for (k, item) in items.iter().enumerate() {
+        if !first || k > 0 {
+            text.push(b',');
         }
-        all.push(pieces.get(text, Place::Later));
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut text, item);
     }
-    all.push(pieces.get(envelope[split..].to_vec(), Place::Later));
-    Doc::Pieces(all)
+    text
 }
 
-/// Every v2 document of a page: `(path, document)`.
-pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Doc)> {
+/// Every v2 document of a page, as pieces: the envelope, and its lists' items from
+/// `pieces` when unchanged (components by runs of [`CHUNK`], by content; incidents one by
+/// one, by revision, so an unchanged incident is not even shaped again).
+pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Vec<Arc<Fragment>>)> {
     let z = src.page.zone;
     let page = PageV2 {
         id: src.page.id.clone(),
@@ -238,45 +227,37 @@ pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Doc)> {
         .iter()
         .map(|c| ComponentV2::new(c, &src.components, z))
         .collect();
+    let component_pieces: Vec<Arc<Fragment>> = components
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(n, chunk)| pieces.get(json_items(chunk, n == 0), Place::Later))
+        .collect();
     use IncidentStatus as S;
     let (realtime, maint) = (IncidentKind::Realtime, IncidentKind::Maintenance);
     let unresolved = [S::Investigating, S::Identified, S::Monitoring];
-    // Each list names at most LIST_CAP incidents, and only those are shaped, whatever the
-    // length of the page's history.
-    let pick = |kind: IncidentKind, statuses: &[IncidentStatus]| -> Vec<usize> {
+    // Each list names at most LIST_CAP incidents, whatever the length of the history.
+    let pick = |kind: IncidentKind, statuses: &[IncidentStatus]| -> Vec<Arc<Fragment>> {
         src.incidents
             .iter()
-            .enumerate()
-            .filter(|(_, i)| {
-                i.kind == kind && (statuses.is_empty() || statuses.contains(&i.status))
-            })
+            .filter(|i| i.kind == kind && (statuses.is_empty() || statuses.contains(&i.status)))
             .take(LIST_CAP)
-            .map(|(n, _)| n)
+            .enumerate()
+            .map(|(k, i)| {
+                let key = hasher().hash_one(("v2", i.rev, src.revs, k == 0));
+                pieces.get_or_make(key, Place::Later, || {
+                    json_items(&[IncidentV2::new(i, src)], k == 0)
+                })
+            })
             .collect()
     };
-    let lists = [
-        pick(realtime, &unresolved),
-        pick(maint, &[S::Scheduled, S::InProgress, S::Verifying]),
-        pick(realtime, &[]),
-        pick(realtime, &[S::Resolved, S::Postmortem]),
-        pick(maint, &[]),
-        pick(maint, &[S::Scheduled]),
-        pick(maint, &[S::InProgress, S::Verifying]),
-    ];
-    let shaped: HashMap<usize, IncidentV2> = lists
-        .iter()
-        .flatten()
-        .map(|&n| (n, IncidentV2::new(&src.incidents[n], src)))
-        .collect();
-    let [
-        summary_incidents,
-        summary_maint,
-        all,
-        resolved,
-        all_maint,
-        upcoming,
-        active,
-    ] = lists.map(|l| l.iter().map(|n| &shaped[n]).collect::<Vec<&IncidentV2>>());
+    let doc = |e: Envelope, lists: Vec<(&str, Vec<Arc<Fragment>>)>| {
+        let text = serde_json::to_vec(&e).unwrap_or_default();
+        let inserts = lists
+            .into_iter()
+            .map(|(marker, list)| (Insert::json_list(marker), list))
+            .collect();
+        splice(&text, inserts, pieces)
+    };
     let empty = || Envelope {
         page: &page,
         components: None,
@@ -284,80 +265,107 @@ pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Doc)> {
         scheduled_maintenances: None,
         status: None,
     };
-    let doc = |e: &Envelope| Doc::Bytes(serde_json::to_vec(e).unwrap_or_default());
-    let listing = |e: &Envelope| {
-        with_components(
-            &serde_json::to_vec(e).unwrap_or_default(),
-            &components,
-            pieces,
-        )
-    };
+    let open = pick(realtime, &unresolved);
     vec![
         (
             "/api/v2/summary.json",
-            listing(&Envelope {
-                components: Some(&[]),
-                incidents: Some(summary_incidents.clone()),
-                scheduled_maintenances: Some(summary_maint),
-                status: Some(&src.status),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    components: Some([]),
+                    incidents: Some([]),
+                    scheduled_maintenances: Some([]),
+                    status: Some(&src.status),
+                    ..empty()
+                },
+                vec![
+                    (COMPONENTS, component_pieces.clone()),
+                    (INCIDENTS, open.clone()),
+                    (
+                        MAINTENANCES,
+                        pick(maint, &[S::Scheduled, S::InProgress, S::Verifying]),
+                    ),
+                ],
+            ),
         ),
         (
             "/api/v2/status.json",
-            doc(&Envelope {
-                status: Some(&src.status),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    status: Some(&src.status),
+                    ..empty()
+                },
+                vec![],
+            ),
         ),
         (
             "/api/v2/components.json",
-            listing(&Envelope {
-                components: Some(&[]),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    components: Some([]),
+                    ..empty()
+                },
+                vec![(COMPONENTS, component_pieces)],
+            ),
         ),
         (
             "/api/v2/incidents.json",
-            doc(&Envelope {
-                incidents: Some(all),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    incidents: Some([]),
+                    ..empty()
+                },
+                vec![(INCIDENTS, pick(realtime, &[]))],
+            ),
         ),
         (
             "/api/v2/incidents/unresolved.json",
-            doc(&Envelope {
-                incidents: Some(summary_incidents),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    incidents: Some([]),
+                    ..empty()
+                },
+                vec![(INCIDENTS, open)],
+            ),
         ),
         (
             "/api/v2/incidents/resolved.json",
-            doc(&Envelope {
-                incidents: Some(resolved),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    incidents: Some([]),
+                    ..empty()
+                },
+                vec![(INCIDENTS, pick(realtime, &[S::Resolved, S::Postmortem]))],
+            ),
         ),
         (
             "/api/v2/scheduled-maintenances.json",
-            doc(&Envelope {
-                scheduled_maintenances: Some(all_maint),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    scheduled_maintenances: Some([]),
+                    ..empty()
+                },
+                vec![(MAINTENANCES, pick(maint, &[]))],
+            ),
         ),
         (
             "/api/v2/scheduled-maintenances/upcoming.json",
-            doc(&Envelope {
-                scheduled_maintenances: Some(upcoming),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    scheduled_maintenances: Some([]),
+                    ..empty()
+                },
+                vec![(MAINTENANCES, pick(maint, &[S::Scheduled]))],
+            ),
         ),
         (
             "/api/v2/scheduled-maintenances/active.json",
-            doc(&Envelope {
-                scheduled_maintenances: Some(active),
-                ..empty()
-            }),
+            doc(
+                Envelope {
+                    scheduled_maintenances: Some([]),
+                    ..empty()
+                },
+                vec![(MAINTENANCES, pick(maint, &[S::InProgress, S::Verifying]))],
+            ),
         ),
     ]
 }
