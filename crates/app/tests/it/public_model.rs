@@ -36,6 +36,11 @@ const BASE: &str = "http://status.test";
 
 #[derive(Debug, Clone)]
 enum Op {
+    /// Several updates in a row to one incident: long timelines are cut into runs.
+    Burst {
+        pick: u8,
+        n: u8,
+    },
     Open {
         comp: u8,
         status: u8,
@@ -93,7 +98,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(comp, status, backfill_days)| Op::Open { comp, status, backfill_days }),
         5 => (any::<u8>(), 0u8..4, proptest::option::of((any::<u8>(), 0u8..4)))
             .prop_map(|(pick, status, comp)| Op::Post { pick, status, comp }),
-        1 => (any::<u8>(), 1u16..3000).prop_map(|(pick, minutes)| Op::Backdate { pick, minutes }),
+        1 => (any::<u8>(), 1u8..12).prop_map(|(pick, n)| Op::Burst { pick, n }),
+        2 => (any::<u8>(), 1u16..3000).prop_map(|(pick, minutes)| Op::Backdate { pick, minutes }),
         1 => any::<u8>().prop_map(|pick| Op::Delete { pick }),
         1 => any::<u8>().prop_map(|pick| Op::Postmortem { pick }),
         3 => (any::<u8>(), 0u8..5).prop_map(|(comp, status)| Op::ComponentStatus { comp, status }),
@@ -222,12 +228,42 @@ impl World {
                     })
                     .await;
             }
-            Op::Backdate { pick, minutes } => {
+            Op::Burst { pick, n } => {
                 let Some(inc) = self.incident(*pick).await else {
                     return;
                 };
-                let Some(u) = inc.updates.first() else { return };
-                let back = TimeDelta::minutes(i64::from(*minutes));
+                for k in 0..*n {
+                    let i = input(
+                        json!({"status": INCIDENT_STATUSES[usize::from(k % 3)], "body": format!("Burst {k} at {now}")}),
+                    );
+                    let _ = s
+                        .update_incident(p, &inc.id, a, now, |pg, cur, comps, at| {
+                            plan_update(cur, &i, comps, at, pg.zone)
+                        })
+                        .await;
+                }
+            }
+            Op::Backdate { pick, minutes } => {
+                // Half the time the longest timeline (cut into runs), any of its updates;
+                // sometimes only the body changes.
+                let all = self
+                    .store
+                    .list_incidents(&self.page, &Default::default())
+                    .await
+                    .unwrap();
+                let inc = if pick % 2 == 0 {
+                    all.iter().max_by_key(|i| i.updates.len())
+                } else {
+                    all.get(*pick as usize % all.len().max(1))
+                };
+                let Some(inc) = inc else { return };
+                let Some(u) = inc
+                    .updates
+                    .get(*minutes as usize % inc.updates.len().max(1))
+                else {
+                    return;
+                };
+                let back = TimeDelta::minutes(i64::from(*minutes) * i64::from(pick % 3 != 0));
                 let _ = s
                     .update_incident_update(p, &inc.id, &u.id, a, now, |_, cur, _| {
                         let mut n = cur.clone();

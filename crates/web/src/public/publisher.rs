@@ -262,15 +262,26 @@ impl Publisher {
         let hot = render_hot(&src, current.as_deref(), &self.assets, &renders.pieces);
         let snap = Arc::new(PageSnapshot::new(src, hot, renders.cold.clone()));
         self.snapshots.install_arc(snap.clone());
-        // The incidents just written are the pages subscribers open next: render them now.
-        for (_, after) in change.iter().flat_map(|c| &c.incidents) {
-            if let Some(i) = after {
-                snap.cold_output(&ColdKey::Incident(i.id.clone()));
-            }
+        // The incidents just written are the pages subscribers open next: render them now,
+        // off the writer's path (a request before then renders its own).
+        let touched: Vec<ColdKey> = change
+            .iter()
+            .flat_map(|c| &c.incidents)
+            .filter_map(|(_, after)| after.as_ref())
+            .map(|i| ColdKey::Incident(i.id.clone()))
+            .collect();
+        let version = snap.version;
+        if !touched.is_empty() {
+            let snap = snap.clone();
+            tokio::task::spawn_blocking(move || {
+                for key in &touched {
+                    snap.cold_output(key);
+                }
+            });
         }
         tracing::debug!(
             page.id = %page_id,
-            version = snap.version,
+            version,
             full = change.is_none(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "public snapshot rendered"

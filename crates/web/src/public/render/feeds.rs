@@ -2,10 +2,14 @@
 //! maintenance, newest first, whose HTML content has one paragraph per update. Every piece
 //! of user text is escaped for HTML, and the HTML is escaped again for XML.
 
-use herald_domain::incident::Incident;
+use herald_domain::incident::IncidentUpdate;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use super::assets::escape;
-use super::{LIST_CAP, Source};
+use super::{LIST_CAP, Source, timeline};
+use crate::public::fragments::{Fragment, Pieces, Place, hasher};
+use crate::public::model::Held;
 
 /// The host part of the page's address, for `tag:` ids.
 fn host(src: &Source) -> String {
@@ -19,10 +23,10 @@ fn numeric(id: &str) -> String {
     u64::from_str_radix(id, 36).map_or_else(|_| id.to_owned(), |n| n.to_string())
 }
 
-/// An incident's updates as the feed's HTML (not yet escaped for XML).
-fn content(src: &Source, i: &Incident) -> String {
+/// Updates as the feed's HTML (not yet escaped for XML).
+fn content(src: &Source, updates: &[IncidentUpdate]) -> String {
     let z = src.page.zone;
-    i.updates
+    updates
         .iter()
         .map(|u| {
             format!(
@@ -38,16 +42,44 @@ fn content(src: &Source, i: &Incident) -> String {
         .collect()
 }
 
-fn entries(src: &Source) -> impl Iterator<Item = &Incident> {
-    src.incidents.iter().take(LIST_CAP).map(|i| &i.incident)
+fn entries(src: &Source) -> impl Iterator<Item = &Held> {
+    src.incidents.iter().take(LIST_CAP).map(|i| &**i)
 }
 
-/// `/history.atom`.
-pub fn atom(src: &Source) -> String {
+/// A feed's entry for an incident, as pieces: `frame(content)` is the entry around its
+/// escaped content. One piece, made only when the incident, the components or the page's
+/// fields changed; for a long timeline, the frame's two halves and runs of updates
+/// (`super::timeline`; escaping text piece by piece is escaping it whole).
+fn entry(
+    src: &Source,
+    i: &Held,
+    pieces: &Pieces,
+    feed: &'static str,
+    frame: impl Fn(&str) -> String,
+) -> Vec<Arc<Fragment>> {
+    if !timeline::is_long(i) {
+        let key = hasher().hash_one((feed, i.rev, src.revs));
+        return vec![pieces.get_or_make(key, Place::Later, || {
+            frame(&escape(&content(src, &i.updates))).into_bytes()
+        })];
+    }
+    const CUT: &str = "\u{1}";
+    let whole = frame(CUT);
+    let (before, after) = whole.split_once(CUT).unwrap_or((&whole, ""));
+    let mut out = vec![pieces.get(before.as_bytes().to_vec(), Place::Later)];
+    out.extend(timeline::run_pieces(src, i, feed, pieces, |u, _| {
+        escape(&content(src, u)).into_bytes()
+    }));
+    out.push(pieces.get(after.as_bytes().to_vec(), Place::Later));
+    out
+}
+
+/// `/history.atom`, as pieces (the head, one per entry, the end).
+pub fn atom(src: &Source, pieces: &Pieces) -> Vec<Arc<Fragment>> {
     let z = src.page.zone;
     let (host, url) = (escape(&host(src)), escape(&src.page_url()));
     let name = escape(&src.page.name);
-    let mut out = format!(
+    let head = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <feed xml:lang=\"en-US\" xmlns=\"http://www.w3.org/2005/Atom\">\n\
          \x20 <id>tag:{host},2005:/history</id>\n\
@@ -58,32 +90,35 @@ pub fn atom(src: &Source) -> String {
          \x20 <author>\n    <name>{name}</name>\n  </author>\n",
         z.format(src.page.updated_at)
     );
+    let mut out = vec![pieces.get(head.into_bytes(), Place::Later)];
     for i in entries(src) {
-        out.push_str(&format!(
-            "  <entry>\n\
-             \x20   <id>tag:{host},2005:Incident/{}</id>\n\
-             \x20   <published>{}</published>\n\
-             \x20   <updated>{}</updated>\n\
-             \x20   <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n\
-             \x20   <title>{}</title>\n\
-             \x20   <content type=\"html\">{}</content>\n\
-             \x20 </entry>\n",
-            numeric(&i.id),
-            z.format(i.created_at),
-            z.format(i.updated_at),
-            escape(&src.incident_url(&i.id)),
-            escape(&i.name),
-            escape(&content(src, i)),
-        ));
+        out.extend(entry(src, i, pieces, "atom", |content| {
+            format!(
+                "  <entry>\n\
+                 \x20   <id>tag:{host},2005:Incident/{}</id>\n\
+                 \x20   <published>{}</published>\n\
+                 \x20   <updated>{}</updated>\n\
+                 \x20   <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n\
+                 \x20   <title>{}</title>\n\
+                 \x20   <content type=\"html\">{}</content>\n\
+                 \x20 </entry>\n",
+                numeric(&i.id),
+                z.format(i.created_at),
+                z.format(i.updated_at),
+                escape(&src.incident_url(&i.id)),
+                escape(&i.name),
+                content,
+            )
+        }));
     }
-    out.push_str("</feed>\n");
+    out.push(pieces.get(b"</feed>\n".to_vec(), Place::Later));
     out
 }
 
-/// `/history.rss`.
-pub fn rss(src: &Source) -> String {
+/// `/history.rss`, as pieces (the head, one per item, the end).
+pub fn rss(src: &Source, pieces: &Pieces) -> Vec<Arc<Fragment>> {
     let url = escape(&src.page_url());
-    let mut out = format!(
+    let head = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <rss version=\"2.0\">\n\
          \x20 <channel>\n\
@@ -94,21 +129,24 @@ pub fn rss(src: &Source) -> String {
         escape(&src.page.name),
         src.page.updated_at.to_rfc2822(),
     );
+    let mut out = vec![pieces.get(head.into_bytes(), Place::Later)];
     for i in entries(src) {
-        let link = escape(&src.incident_url(&i.id));
-        out.push_str(&format!(
-            "    <item>\n\
-             \x20     <title>{}</title>\n\
-             \x20     <description>{}</description>\n\
-             \x20     <pubDate>{}</pubDate>\n\
-             \x20     <link>{link}</link>\n\
-             \x20     <guid>{link}</guid>\n\
-             \x20   </item>\n",
-            escape(&i.name),
-            escape(&content(src, i)),
-            i.created_at.to_rfc2822(),
-        ));
+        out.extend(entry(src, i, pieces, "rss", |content| {
+            let link = escape(&src.incident_url(&i.id));
+            format!(
+                "    <item>\n\
+                 \x20     <title>{}</title>\n\
+                 \x20     <description>{}</description>\n\
+                 \x20     <pubDate>{}</pubDate>\n\
+                 \x20     <link>{link}</link>\n\
+                 \x20     <guid>{link}</guid>\n\
+                 \x20   </item>\n",
+                escape(&i.name),
+                content,
+                i.created_at.to_rfc2822(),
+            )
+        }));
     }
-    out.push_str("  </channel>\n</rss>\n");
+    out.push(pieces.get(b"  </channel>\n</rss>\n".to_vec(), Place::Later));
     out
 }

@@ -163,11 +163,20 @@ pub struct IncidentCard {
     pub window: Option<String>,
     pub components: Vec<String>,
     pub updates: Vec<UpdateView>,
+    /// In place of the updates, a marker where they go as pieces (a long timeline).
+    pub timeline: Option<&'static str>,
 }
 
 impl IncidentCard {
     /// `root` is the layout's link prefix.
     pub fn new(src: &Source, i: &Incident, root: &str) -> Self {
+        let mut card = Self::frame(src, i, root, None);
+        card.updates = updates(src, &i.updates);
+        card
+    }
+
+    /// The card without its updates; `timeline` marks where they go, if anywhere.
+    fn frame(src: &Source, i: &Incident, root: &str, timeline: Option<&'static str>) -> Self {
         let z = src.page.zone;
         let fmt = "%b %-d, %Y %H:%M %Z";
         IncidentCard {
@@ -190,18 +199,30 @@ impl IncidentCard {
                 .filter_map(|id| src.components.iter().find(|c| c.id == *id))
                 .map(|c| c.name.clone())
                 .collect(),
-            updates: i
-                .updates
-                .iter()
-                .map(|u| UpdateView {
-                    status: u.status.label(),
-                    body: markdown::to_html(&u.body),
-                    when: z.strftime(u.display_at, fmt),
-                    when_iso: z.format(u.display_at),
-                })
-                .collect(),
+            updates: Vec::new(),
+            timeline,
         }
     }
+}
+
+/// Updates as a timeline shows them.
+fn updates(src: &Source, updates: &[herald_domain::incident::IncidentUpdate]) -> Vec<UpdateView> {
+    let z = src.page.zone;
+    updates
+        .iter()
+        .map(|u| UpdateView {
+            status: u.status.label(),
+            body: markdown::to_html(&u.body),
+            when: z.strftime(u.display_at, "%b %-d, %Y %H:%M %Z"),
+            when_iso: z.format(u.display_at),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "public/updates.html")]
+struct UpdatesView {
+    updates: Vec<UpdateView>,
 }
 
 /// A day of the "past incidents" list.
@@ -245,16 +266,37 @@ struct CardView {
     i: IncidentCard,
 }
 
-/// An incident's card on the home page, as a piece: made only when the incident, the
-/// components or the page's fields changed since the last render.
-fn card(src: &Source, i: &Held, pieces: &Pieces) -> Arc<Fragment> {
-    let key = hasher().hash_one(("card", i.rev, src.revs));
-    pieces.get_or_make(key, Place::Later, || {
+/// Where a long timeline's runs go in its card.
+const TIMELINE: &str = "<!--herald:timeline-->";
+
+/// An incident's card on the home page, as pieces: one, made only when the incident, the
+/// components or the page's fields changed; for a long timeline, the card around it and its
+/// runs of updates (`super::timeline`).
+fn card(src: &Source, i: &Held, pieces: &Pieces) -> Vec<Arc<Fragment>> {
+    let render = |timeline: Option<&'static str>| {
         let view = CardView {
-            i: IncidentCard::new(src, i, ""),
+            i: match timeline {
+                None => IncidentCard::new(src, i, ""),
+                Some(_) => IncidentCard::frame(src, i, "", timeline),
+            },
         };
         view.render().unwrap_or_default().into_bytes()
-    })
+    };
+    if !super::timeline::is_long(i) {
+        let key = hasher().hash_one(("card", i.rev, src.revs));
+        return vec![pieces.get_or_make(key, Place::Later, || render(None))];
+    }
+    let runs = super::timeline::run_pieces(src, i, "card", pieces, |u, _| {
+        let view = UpdatesView {
+            updates: updates(src, u),
+        };
+        view.render().unwrap_or_default().into_bytes()
+    });
+    splice(
+        &render(Some(TIMELINE)),
+        vec![(Insert::comment(TIMELINE), runs)],
+        pieces,
+    )
 }
 
 /// The home page as pieces (the text around them, each incident card, each component row),
@@ -268,9 +310,9 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
     let cards = |keep: &dyn Fn(&Held) -> bool, rev: bool| -> Vec<Arc<Fragment>> {
         let chosen = src.incidents.iter().filter(|i| keep(i));
         if rev {
-            chosen.rev().map(|i| card(src, i, pieces)).collect()
+            chosen.rev().flat_map(|i| card(src, i, pieces)).collect()
         } else {
-            chosen.map(|i| card(src, i, pieces)).collect()
+            chosen.flat_map(|i| card(src, i, pieces)).collect()
         }
     };
     let active = cards(&|i| i.kind == IncidentKind::Realtime && i.is_open(), false);

@@ -11,6 +11,7 @@ mod feeds;
 pub(crate) mod html;
 mod html_pages;
 mod rows;
+mod timeline;
 mod v2;
 
 pub use assets::{Assets, css_path};
@@ -201,13 +202,16 @@ pub fn render_hot(
     outputs.insert("/".to_owned(), index.clone());
     outputs.insert("/index.html".to_owned(), index);
     if src.page.settings.allow_rss_atom_feeds {
+        let feed = |kind: Kind, parts: Vec<Arc<super::fragments::Fragment>>| {
+            Arc::new(fragments::assemble(kind, StatusCode::OK, &parts))
+        };
         outputs.insert(
             "/history.atom".to_owned(),
-            b.output(Kind::Atom, StatusCode::OK, feeds::atom(src).into_bytes()),
+            feed(Kind::Atom, feeds::atom(src, pieces)),
         );
         outputs.insert(
             "/history.rss".to_owned(),
-            b.output(Kind::Rss, StatusCode::OK, feeds::rss(src).into_bytes()),
+            feed(Kind::Rss, feeds::rss(src, pieces)),
         );
     }
     outputs.insert(

@@ -9,8 +9,9 @@ use herald_domain::time::PageZone;
 use serde::Serialize;
 use std::sync::Arc;
 
-use super::Source;
+use super::{Source, timeline};
 use crate::public::fragments::{Fragment, Insert, Pieces, Place, hasher, splice};
+use crate::public::model::Held;
 use std::hash::BuildHasher;
 
 /// Longest v2 list.
@@ -148,7 +149,18 @@ pub struct IncidentV2 {
 }
 
 impl IncidentV2 {
+    /// The incident without its timeline, for a long one whose updates go in as pieces.
+    fn frame(i: &Incident, src: &Source) -> Self {
+        let mut f = Self::shape(i, src, false);
+        f.incident_updates.clear();
+        f
+    }
+
     fn new(i: &Incident, src: &Source) -> Self {
+        Self::shape(i, src, true)
+    }
+
+    fn shape(i: &Incident, src: &Source, updates: bool) -> Self {
         let z = src.page.zone;
         let maintenance = i.kind == IncidentKind::Maintenance;
         Self {
@@ -163,7 +175,11 @@ impl IncidentV2 {
             shortlink: src.incident_url(&i.id),
             started_at: z.format(i.started_at),
             page_id: i.page_id.clone(),
-            incident_updates: i.updates.iter().map(|u| UpdateV2::new(u, z)).collect(),
+            incident_updates: if updates {
+                i.updates.iter().map(|u| UpdateV2::new(u, z)).collect()
+            } else {
+                Vec::new()
+            },
             components: i
                 .component_ids
                 .iter()
@@ -210,6 +226,29 @@ fn json_items<T: Serialize>(items: &[T], first: bool) -> Vec<u8> {
     text
 }
 
+/// An incident's JSON as a list item, as pieces: one, made only when the incident, the
+/// components or the page's fields changed; for a long timeline, its frame and its runs of
+/// updates (`super::timeline`).
+fn incident_pieces(src: &Source, i: &Held, first: bool, pieces: &Pieces) -> Vec<Arc<Fragment>> {
+    if !timeline::is_long(i) {
+        let key = hasher().hash_one(("v2", i.rev, src.revs, first));
+        return vec![pieces.get_or_make(key, Place::Later, || {
+            json_items(&[IncidentV2::new(i, src)], first)
+        })];
+    }
+    let z = src.page.zone;
+    let frame = json_items(&[IncidentV2::frame(i, src)], first);
+    let runs = timeline::run_pieces(src, i, "v2", pieces, |updates, first| {
+        let shaped: Vec<UpdateV2> = updates.iter().map(|u| UpdateV2::new(u, z)).collect();
+        json_items(&shaped, first)
+    });
+    splice(
+        &frame,
+        vec![(Insert::json_list("\"incident_updates\":[]"), runs)],
+        pieces,
+    )
+}
+
 /// Every v2 document of a page, as pieces: the envelope, and its lists' items from
 /// `pieces` when unchanged (components by runs of [`CHUNK`], by content; incidents one by
 /// one, by revision, so an unchanged incident is not even shaped again).
@@ -242,12 +281,7 @@ pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Vec<Arc<Fr
             .filter(|i| i.kind == kind && (statuses.is_empty() || statuses.contains(&i.status)))
             .take(LIST_CAP)
             .enumerate()
-            .map(|(k, i)| {
-                let key = hasher().hash_one(("v2", i.rev, src.revs, k == 0));
-                pieces.get_or_make(key, Place::Later, || {
-                    json_items(&[IncidentV2::new(i, src)], k == 0)
-                })
-            })
+            .flat_map(|(k, i)| incident_pieces(src, i, k == 0, pieces))
             .collect()
     };
     let doc = |e: Envelope, lists: Vec<(&str, Vec<Arc<Fragment>>)>| {
