@@ -29,9 +29,14 @@ use super::output::{Kind, Output};
 /// The brotli window of every piece (BroCatli needs later pieces' windows no larger than the
 /// first's).
 const LGWIN: i32 = 22;
-/// Compression levels, as for whole outputs.
+/// Compression levels: gzip as for whole outputs; brotli as for whole outputs on large
+/// pieces, and lower on small ones, where quality 5's encoder set-up (about a megabyte of
+/// tables to allocate and clear) costs more than the compression itself.
 const GZIP_LEVEL: u32 = 6;
 const BROTLI_QUALITY: i32 = 5;
+const BROTLI_QUALITY_SMALL: i32 = 3;
+/// Pieces smaller than this use [`BROTLI_QUALITY_SMALL`].
+const SMALL: usize = 64 << 10;
 
 /// Where a piece may stand in a document: brotli streams are made differently for the
 /// first piece (it carries the stream's header) and for the others.
@@ -94,7 +99,11 @@ fn brotli(text: &[u8], place: Place) -> Vec<u8> {
     // tables costs more than compressing a small piece), and must be no larger than LGWIN.
     let fits = (usize::BITS - text.len().max(1).leading_zeros()) as i32 + 1;
     let params = BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
+        quality: if text.len() < SMALL {
+            BROTLI_QUALITY_SMALL
+        } else {
+            BROTLI_QUALITY
+        },
         lgwin: match place {
             Place::First => LGWIN,
             Place::Later => fits.clamp(16, LGWIN),

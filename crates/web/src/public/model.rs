@@ -41,6 +41,8 @@ pub struct Held {
     pub incident: Incident,
     /// Its revision: a new one whenever the incident is read anew.
     pub rev: u64,
+    /// Hashes of what each run of its timeline shows (`render::timeline`), computed once.
+    pub runs: std::sync::OnceLock<Vec<u64>>,
 }
 
 impl Held {
@@ -48,6 +50,7 @@ impl Held {
         Arc::new(Held {
             incident,
             rev: next_rev(),
+            runs: std::sync::OnceLock::new(),
         })
     }
 }

@@ -7,6 +7,8 @@
 //! only the incident's frame around them is made again.
 
 use herald_domain::incident::{Incident, IncidentUpdate};
+
+use crate::public::model::Held;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
@@ -53,26 +55,41 @@ fn hash_update(u: &IncidentUpdate, h: &mut impl Hasher) {
     }
 }
 
+/// Hashes of what each run of `i`'s timeline shows, in display order: computed once per
+/// state of the incident the model holds.
+fn run_hashes(i: &Held) -> &[u64] {
+    i.runs.get_or_init(|| {
+        runs(i.updates.len())
+            .into_iter()
+            .map(|r| {
+                let mut h = hasher().build_hasher();
+                (r.start == 0).hash(&mut h);
+                for u in &i.updates[r] {
+                    hash_update(u, &mut h);
+                }
+                h.finish()
+            })
+            .collect()
+    })
+}
+
 /// The pieces of `i`'s timeline in the form `form`: one per run, each made by
 /// `render(updates, first)` (`first`: the run starts the timeline) only when the updates it
 /// shows, or the page's fields, changed.
 pub fn run_pieces(
     src: &Source,
-    i: &Incident,
+    i: &Held,
     form: &'static str,
     pieces: &Pieces,
     render: impl Fn(&[IncidentUpdate], bool) -> Vec<u8>,
 ) -> Vec<Arc<Fragment>> {
     runs(i.updates.len())
         .into_iter()
-        .map(|r| {
-            let mut h = hasher().build_hasher();
-            (form, src.revs.page, r.start == 0).hash(&mut h);
-            for u in &i.updates[r.clone()] {
-                hash_update(u, &mut h);
-            }
+        .zip(run_hashes(i))
+        .map(|(r, run)| {
+            let key = hasher().hash_one((form, src.revs.page, run));
             let updates = &i.updates[r.clone()];
-            pieces.get_or_make(h.finish(), Place::Later, || render(updates, r.start == 0))
+            pieces.get_or_make(key, Place::Later, || render(updates, r.start == 0))
         })
         .collect()
 }
