@@ -58,11 +58,13 @@ impl ComponentRow {
     }
 }
 
+/// Component rows as they are (groups' statuses not derived, in no particular order).
+pub(crate) fn rows_to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
+    rows.into_iter().map(ComponentRow::into_component).collect()
+}
+
 pub(crate) fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
-    let mut v = rows
-        .into_iter()
-        .map(ComponentRow::into_component)
-        .collect::<Result<Vec<_>>>()?;
+    let mut v = rows_to_components(rows)?;
     derive_group_statuses(&mut v);
     Ok(display_order(&v).into_iter().cloned().collect())
 }
@@ -129,7 +131,7 @@ async fn log_status(
     at: DateTime<Utc>,
 ) -> Result<()> {
     let version = w.version();
-    w.touch(Touched::Components);
+    w.touch(Touched::Component(id));
     w.tx.execute(
         "INSERT INTO component_status_log (component_id, page_id, status, at, version) VALUES ($1, $2, $3, $4, $5)",
         args![id, page_id, status.as_str(), at, version],
@@ -291,11 +293,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = find(&all, id)?.clone();
         if current.is_group {
             return Err(StoreError::NotFound);
+        }
+        // Its own row, unless it moves: then the page's order or grouping changes.
+        if patch.group_id.is_some() || patch.position.is_some() {
+            w.touch(Touched::Components);
+        } else {
+            w.touch(Touched::Component(id));
         }
         let mut c = current.clone();
         if let Some(n) = &patch.name {

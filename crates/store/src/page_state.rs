@@ -9,8 +9,8 @@ use herald_domain::incident::Incident;
 use herald_domain::page::Page;
 use std::collections::BTreeSet;
 
-use crate::components::{ComponentRow, to_components};
-use crate::db::{One, Reads, args};
+use crate::components::{ComponentRow, rows_to_components, to_components};
+use crate::db::{One, Reads, SqlBuilder, args};
 use crate::incidents::{IncidentRow, Timelines, attach};
 use crate::pages::PageRow;
 use crate::status_log::{StatusLogEntry, log_since};
@@ -49,8 +49,10 @@ pub enum PageDelta {
 pub struct Changes {
     /// The page row now (its version is the new one).
     pub page: Page,
-    /// Every component, when any changed.
+    /// Every component, when their set, order or grouping changed.
     pub components: Option<Vec<Component>>,
+    /// Otherwise, the rows of the components that changed (groups' statuses not derived).
+    pub component_rows: Vec<Component>,
     /// The incidents that changed: `None` for one that was deleted.
     pub incidents: Vec<(String, Option<Incident>)>,
     /// Status history rows written since the version, oldest first.
@@ -134,18 +136,29 @@ impl Store {
             return Ok(PageDelta::Reload);
         }
         let mut incident_ids = BTreeSet::new();
+        let mut component_ids = BTreeSet::new();
         let mut any_component = false;
         for c in &rows {
             if c.target == "components" {
                 any_component = true;
             } else if let Some(id) = c.target.strip_prefix("incident:") {
                 incident_ids.insert(id.to_owned());
+            } else if let Some(id) = c.target.strip_prefix("component:") {
+                component_ids.insert(id.to_owned());
             }
         }
-        let components = if any_component {
-            Some(components(&mut r, page_id).await?)
+        let (components, component_rows) = if any_component {
+            (Some(components(&mut r, page_id).await?), Vec::new())
+        } else if component_ids.is_empty() {
+            (None, Vec::new())
         } else {
-            None
+            let mut sql = SqlBuilder::new("SELECT * FROM components WHERE page_id = ");
+            sql.bind(page_id)
+                .push(" AND id IN ")
+                .bind_list(component_ids.iter());
+            let (text, a) = sql.finish();
+            let rows: Vec<ComponentRow> = r.fetch_all(text, a).await?;
+            (None, rows_to_components(rows)?)
         };
         let mut incidents = Vec::with_capacity(incident_ids.len());
         for id in incident_ids {
@@ -163,6 +176,7 @@ impl Store {
         Ok(PageDelta::Changes(Box::new(Changes {
             page,
             components,
+            component_rows,
             incidents,
             log,
         })))

@@ -33,8 +33,10 @@ pub(crate) struct Write<'a> {
 /// What a write changed of a page's public model.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Touched<'a> {
-    /// The page's components or groups (also every status change).
+    /// The page's components or groups: their set, order or grouping.
     Components,
+    /// One component's row only (its status, name or settings; not its place).
+    Component(&'a str),
     /// One incident or maintenance.
     Incident(&'a str),
     /// Nothing public but the page row (subscribers, templates, settings).
@@ -77,6 +79,9 @@ impl<'a> Write<'a> {
         match what {
             Touched::Components => {
                 set.insert("components".to_owned());
+            }
+            Touched::Component(id) => {
+                set.insert(format!("component:{id}"));
             }
             Touched::Incident(id) => {
                 set.insert(format!("incident:{id}"));

@@ -13,7 +13,7 @@
 //! the publisher re-renders only the outputs that show it.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use herald_domain::component::Component;
+use herald_domain::component::{Component, derive_group_statuses};
 use herald_domain::incident::Incident;
 use herald_domain::page::Page;
 use herald_domain::uptime::StatusChange;
@@ -209,7 +209,20 @@ impl Model {
         if change.page {
             next.revs.page = next_rev();
         }
-        if let Some(components) = changes.components {
+        let components = changes.components.or_else(|| {
+            // Only some rows changed, in place: patch them in and derive the groups again.
+            (!changes.component_rows.is_empty()).then(|| {
+                let mut all: Vec<Component> = self.components.as_ref().clone();
+                for row in changes.component_rows {
+                    if let Some(c) = all.iter_mut().find(|c| c.id == row.id) {
+                        *c = row;
+                    }
+                }
+                derive_group_statuses(&mut all);
+                all
+            })
+        });
+        if let Some(components) = components {
             let old = &self.components;
             change.structure = old.len() != components.len()
                 || old
