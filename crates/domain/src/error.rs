@@ -56,7 +56,7 @@ pub fn required_name(field: &str, value: &str, max: usize) -> Result<String> {
         return Err(Invalid::new(
             field,
             format!(
-                "{field} must be one line of visible text; it contains U+{:04X}, a line break, control, direction or zero-width character",
+                "{field} must be one line of visible text; it contains U+{:04X} (line breaks, control characters, direction marks and zero-width characters are refused)",
                 u32::from(c)
             ),
         ));
