@@ -16,7 +16,7 @@ use herald_domain::apikey;
 use herald_domain::clock::Clock;
 use herald_domain::page::NewPage;
 use herald_store::Store;
-use herald_store::kinds::CANARY;
+use herald_store::kinds::{CANARY, CanaryJob};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -155,7 +155,13 @@ async fn run_checks(
     // 3. A worker runs a canary job.
     store
         .enqueue(
-            &[CANARY.job(Some(page), json!({"nonce": nonce}))],
+            &[CANARY.job(
+                Some(page),
+                &CanaryJob {
+                    nonce: nonce.clone(),
+                    sleep_ms: None,
+                },
+            )],
             clock.now(),
         )
         .await

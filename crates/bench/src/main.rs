@@ -435,7 +435,7 @@ async fn fill(store: &Store, n: usize) -> anyhow::Result<f64> {
     let mut left = n;
     while left > 0 {
         let k = left.min(ENQUEUE_CHUNK);
-        let jobs: Vec<NewJob> = (0..k).map(|_| NOOP.job(None, json!({}))).collect();
+        let jobs: Vec<NewJob> = (0..k).map(|_| NOOP.raw_job(None, json!({}))).collect();
         let ids = store.enqueue(&jobs, clock.now()).await?;
         if ids.len() != k {
             bail!("enqueued {} of {k} jobs", ids.len());
@@ -563,7 +563,7 @@ async fn latency(db: &BenchDb, samples: usize, gap: Duration) -> anyhow::Result<
     for i in 0..(warmup + samples) {
         let t0 = Instant::now();
         producer
-            .enqueue(&[NOOP.job(None, json!({ "i": i }))], clock.now())
+            .enqueue(&[NOOP.raw_job(None, json!({ "i": i }))], clock.now())
             .await?;
         let committed = Instant::now();
         let (j, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -616,7 +616,9 @@ async fn idle_txn(
     let mut done = 0u64;
     let mut cycle = async |store: &Store| -> anyhow::Result<f64> {
         let start = Instant::now();
-        let jobs: Vec<NewJob> = (0..cycle_jobs).map(|_| NOOP.job(None, json!({}))).collect();
+        let jobs: Vec<NewJob> = (0..cycle_jobs)
+            .map(|_| NOOP.raw_job(None, json!({})))
+            .collect();
         store.enqueue(&jobs, clock.now()).await?;
         done += cycle_jobs as u64;
         while completed(&metrics) < done {

@@ -24,18 +24,17 @@ use herald_domain::actor::Actor;
 use herald_domain::notification::delivery_id;
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, Subscriber, SubscriberState};
-use herald_store::kinds::DELIVER_EMAIL;
-use herald_store::{DeliveryRecord, Event, Store};
+use herald_store::kinds::{DELIVER_EMAIL, DeliverJob};
+use herald_store::{DeliveryRecord, Event, Store, StoreError};
 use herald_worker::{BoxFuture, Handler, JobContext, JobError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::egress::{Reply, SendError};
-use crate::email::{MailError, MailLinks};
+use crate::email::MailLinks;
 use crate::links::Purpose;
 use crate::render::{Frozen, color};
-use crate::sms::SmsError;
 use crate::{Notifier, chat, signing};
 
 /// Consecutive failures before deliveries to an endpoint pause.
@@ -109,35 +108,35 @@ fn failed(status: Option<u16>, e: JobError) -> Attempt {
 impl Handler for Deliver {
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
-            let p = &ctx.job.payload;
-            if let Some(id) = p["confirm_subscriber_id"].as_str() {
-                return self.confirmation(ctx, id).await;
+            match ctx.payload()? {
+                DeliverJob::Event {
+                    event_id,
+                    subscriber_id,
+                } => self.event(ctx, &event_id, &subscriber_id).await,
+                DeliverJob::Confirmation {
+                    confirm_subscriber_id,
+                } => self.confirmation(ctx, &confirm_subscriber_id).await,
+                DeliverJob::QuarantineNotice { quarantine_notice } => {
+                    self.quarantine_notice(ctx, &quarantine_notice).await
+                }
             }
-            if let Some(id) = p["quarantine_notice"].as_str() {
-                return self.quarantine_notice(ctx, id).await;
-            }
-            self.event(ctx).await
         })
     }
 }
 
 impl Deliver {
-    async fn event(&self, ctx: &JobContext) -> Result<(), JobError> {
+    async fn event(
+        &self,
+        ctx: &JobContext,
+        event_id: &str,
+        subscriber_id: &str,
+    ) -> Result<(), JobError> {
         let store = &ctx.store;
-        let p = &ctx.job.payload;
-        let (event_id, subscriber_id) = (
-            p["event_id"].as_str().unwrap_or(""),
-            p["subscriber_id"].as_str().unwrap_or(""),
-        );
         let delivery = delivery_id(event_id, subscriber_id);
-        let Some(sub) = store
-            .subscriber(subscriber_id)
-            .await
-            .map_err(JobError::retry)?
-        else {
+        let Some(sub) = store.subscriber(subscriber_id).await? else {
             return Ok(()); // deleted: nobody to tell
         };
-        let Some(event) = store.get_event(event_id).await.map_err(JobError::retry)? else {
+        let Some(event) = store.get_event(event_id).await? else {
             return Err(JobError::permanent(format!("no event {event_id}")));
         };
         let log = |a: &Attempt, error: Option<String>| DeliveryRecord {
@@ -169,8 +168,7 @@ impl Deliver {
                     &log(&a, Some(format!("subscriber is {}", sub.state))),
                     ctx.clock.now(),
                 )
-                .await
-                .map_err(JobError::retry)?;
+                .await?;
             return a.result;
         }
         let frozen: Frozen = event
@@ -178,11 +176,7 @@ impl Deliver {
             .clone()
             .and_then(|v| serde_json::from_value(v).ok())
             .ok_or_else(|| JobError::retry("the event is not rendered yet"))?;
-        let Some(page) = store
-            .get_page(&sub.page_id)
-            .await
-            .map_err(JobError::retry)?
-        else {
+        let Some(page) = store.get_page(&sub.page_id).await? else {
             return Ok(());
         };
         let now = ctx.clock.now();
@@ -200,8 +194,7 @@ impl Deliver {
         let error = attempt.result.as_ref().err().map(ToString::to_string);
         store
             .record_delivery(&log(&attempt, error), ctx.clock.now())
-            .await
-            .map_err(JobError::retry)?;
+            .await?;
         attempt.result
     }
 
@@ -248,8 +241,7 @@ impl Deliver {
             .await
         {
             Ok(()) => ok(None),
-            Err(MailError::Permanent(e)) => failed(None, JobError::Permanent(e)),
-            Err(MailError::Transient(e)) => failed(None, JobError::retry(e)),
+            Err(e) => failed(None, e.into()),
         }
     }
 
@@ -262,10 +254,7 @@ impl Deliver {
         };
         match sms.send(to, &crate::sms::text(&frozen.message)).await {
             Ok(_) => ok(None),
-            Err(SmsError::Permanent(e)) => failed(None, JobError::Permanent(e)),
-            Err(SmsError::Transient { error, retry_after }) => {
-                failed(None, JobError::Retryable { error, retry_after })
-            }
+            Err(e) => failed(None, e.into()),
         }
     }
 
@@ -281,7 +270,11 @@ impl Deliver {
         let Some(url) = &sub.endpoint else {
             return failed(None, JobError::permanent("no endpoint"));
         };
-        if let Ok(Some(until)) = store.subscriber_paused_until(&sub.id).await
+        let paused_until = match store.subscriber_paused_until(&sub.id).await {
+            Ok(p) => p,
+            Err(e) => return failed(None, e.into()),
+        };
+        if let Some(until) = paused_until
             && until > now
         {
             // Paused after repeated failures: wait for the end of the pause. Not an attempt.
@@ -315,7 +308,17 @@ impl Deliver {
                 body["meta"]["unsubscribe"] =
                     json!(format!("{page_url}/subscriptions/unsubscribe/{token}"));
                 let bytes = body.to_string().into_bytes();
-                let secrets = store.webhook_secrets(&sub.id, now).await.ok().flatten();
+                // A secret that cannot be read is a failed attempt, retried: never a webhook
+                // sent unsigned to a subscriber who verifies signatures.
+                let secrets = match store.webhook_secrets(&sub.id, now).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return failed(
+                            None,
+                            JobError::retry(format!("the signing secret could not be read: {e}")),
+                        );
+                    }
+                };
                 let mut keys: Vec<&str> = Vec::new();
                 if let Some(s) = &secrets {
                     keys.push(&s.current);
@@ -345,15 +348,26 @@ impl Deliver {
         let actor = Actor::system("delivery");
         match reply {
             Ok(r) if (200..300).contains(&r.status) => {
-                if sub.failures > 0 {
-                    let _ = store.subscriber_succeeded(&sub.id).await;
+                // Delivered: a failure to reset the count is logged, not retried (that would
+                // send the message again); the next success resets it.
+                if sub.failures > 0
+                    && let Err(e) = store.subscriber_succeeded(&sub.id).await
+                {
+                    tracing::error!(subscriber.id = %sub.id, error = %e, "delivered, but the failure count could not be reset");
                 }
                 ok(Some(r.status))
             }
             Ok(r) if r.status == 410 => {
-                let _ = store
+                if let Err(e) = store
                     .unsubscribe(&sub.page_id, std::slice::from_ref(&sub.id), &actor, now)
-                    .await;
+                    .await
+                {
+                    // Not unsubscribed yet: try again, and unsubscribe on the next 410.
+                    return failed(
+                        Some(410),
+                        JobError::retry(format!("410 Gone, but unsubscribing failed: {e}")),
+                    );
+                }
                 failed(
                     Some(410),
                     JobError::permanent(
@@ -380,47 +394,54 @@ impl Deliver {
                     Err(e) => (None, e.to_string(), None),
                 };
                 // The count from the row, not from `sub`: concurrent failures each count.
-                let failures = store
-                    .subscriber_failed(&sub.id, None)
-                    .await
-                    .unwrap_or(sub.failures + 1);
-                if let Some(pause) = pause_for(failures) {
-                    let _ = store.pause_subscriber(&sub.id, now + pause).await;
-                }
-                if failures >= QUARANTINE_AFTER
-                    && store
-                        .quarantine_subscriber(&sub.page_id, &sub.id, &actor, now)
-                        .await
-                        .unwrap_or(false)
-                {
-                    tracing::warn!(subscriber.id = %sub.id, failures, "endpoint quarantined after repeated failures");
-                    let mut notice =
-                        DELIVER_EMAIL.job(Some(&sub.page_id), json!({"quarantine_notice": sub.id}));
-                    notice.unique_key = Some(format!("quarantine:{}:{}", sub.id, now.timestamp()));
-                    let _ = store.enqueue(&[notice], now).await;
+                if let Err(e) = self.count_failure(store, sub, &actor, now).await {
+                    // The attempt is retried anyway; the breaker catches up on the next one.
+                    tracing::error!(subscriber.id = %sub.id, error = %e, "a failed delivery could not be counted");
                 }
                 failed(status, JobError::Retryable { error, retry_after })
             }
         }
     }
 
+    /// Counts a failed attempt: pauses the endpoint after [`PAUSE_AFTER`] failures in a row,
+    /// quarantines it after [`QUARANTINE_AFTER`] and tells its contact address.
+    async fn count_failure(
+        &self,
+        store: &Store,
+        sub: &Subscriber,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // The count from the row, not from `sub`: concurrent failures each count.
+        let failures = store.subscriber_failed(&sub.id, None).await?;
+        if let Some(pause) = pause_for(failures) {
+            store.pause_subscriber(&sub.id, now + pause).await?;
+        }
+        if failures >= QUARANTINE_AFTER
+            && store
+                .quarantine_subscriber(&sub.page_id, &sub.id, actor, now)
+                .await?
+        {
+            tracing::warn!(subscriber.id = %sub.id, failures, "endpoint quarantined after repeated failures");
+            let job = DeliverJob::QuarantineNotice {
+                quarantine_notice: sub.id.clone(),
+            };
+            let mut notice = DELIVER_EMAIL.job(Some(&sub.page_id), &job);
+            notice.unique_key = Some(format!("quarantine:{}:{}", sub.id, now.timestamp()));
+            store.enqueue(&[notice], now).await?;
+        }
+        Ok(())
+    }
+
     async fn confirmation(&self, ctx: &JobContext, subscriber_id: &str) -> Result<(), JobError> {
         let store = &ctx.store;
-        let Some(sub) = store
-            .subscriber(subscriber_id)
-            .await
-            .map_err(JobError::retry)?
-        else {
+        let Some(sub) = store.subscriber(subscriber_id).await? else {
             return Ok(());
         };
         if sub.state != SubscriberState::Unconfirmed {
             return Ok(());
         }
-        let Some(page) = store
-            .get_page(&sub.page_id)
-            .await
-            .map_err(JobError::retry)?
-        else {
+        let Some(page) = store.get_page(&sub.page_id).await? else {
             return Ok(());
         };
         let now = ctx.clock.now();
@@ -450,10 +471,7 @@ impl Deliver {
                         &id,
                     )
                     .await
-                    .map_err(|e| match e {
-                        MailError::Permanent(e) => JobError::Permanent(e),
-                        MailError::Transient(e) => JobError::retry(e),
-                    })
+                    .map_err(JobError::from)
             }
             Channel::Sms => {
                 let Some(sms) = &self.notifier.sms else {
@@ -463,12 +481,7 @@ impl Deliver {
                 sms.send(sub.phone_number.as_deref().unwrap_or(""), &text)
                     .await
                     .map(|_| ())
-                    .map_err(|e| match e {
-                        SmsError::Permanent(e) => JobError::Permanent(e),
-                        SmsError::Transient { error, retry_after } => {
-                            JobError::Retryable { error, retry_after }
-                        }
-                    })
+                    .map_err(JobError::from)
             }
             _ => Ok(()),
         }
@@ -480,21 +493,13 @@ impl Deliver {
         subscriber_id: &str,
     ) -> Result<(), JobError> {
         let store = &ctx.store;
-        let Some(sub) = store
-            .subscriber(subscriber_id)
-            .await
-            .map_err(JobError::retry)?
-        else {
+        let Some(sub) = store.subscriber(subscriber_id).await? else {
             return Ok(());
         };
         let (Some(to), Some(mailer)) = (sub.email.as_deref(), &self.notifier.mailer) else {
             return Ok(());
         };
-        let Some(page) = store
-            .get_page(&sub.page_id)
-            .await
-            .map_err(JobError::retry)?
-        else {
+        let Some(page) = store.get_page(&sub.page_id).await? else {
             return Ok(());
         };
         let body = format!(
@@ -513,7 +518,7 @@ impl Deliver {
                 &format!("quarantine_{}_{}", sub.id, ctx.job.id),
             )
             .await
-            .map_err(|e| JobError::retry(e.to_string()))
+            .map_err(JobError::from)
     }
 }
 

@@ -22,6 +22,15 @@ pub enum MailError {
     Transient(String),
 }
 
+impl From<MailError> for herald_worker::JobError {
+    fn from(e: MailError) -> Self {
+        match e {
+            MailError::Permanent(e) => Self::Permanent(e),
+            MailError::Transient(e) => Self::retry(e),
+        }
+    }
+}
+
 /// An SMTP sender.
 #[derive(Clone)]
 pub struct Mailer {

@@ -5,9 +5,8 @@
 use herald_domain::notification::delivery_id;
 use herald_domain::subscriber::Channel;
 use herald_store::NewJob;
-use herald_store::kinds::{DELIVER_EMAIL, DELIVER_HTTP, DELIVER_SMS, KindSpec};
+use herald_store::kinds::{DELIVER_EMAIL, DELIVER_HTTP, DELIVER_SMS, DeliverJob, FanoutJob, Kind};
 use herald_worker::{BoxFuture, Handler, JobContext, JobError};
-use serde_json::json;
 use std::sync::Arc;
 
 use crate::Notifier;
@@ -17,7 +16,7 @@ use crate::render::{Frozen, component_event, current_status, incident_event};
 pub const BATCH: i64 = 5000;
 
 /// The delivery job kind of a channel.
-pub fn spec_for(channel: Channel) -> KindSpec {
+pub fn spec_for(channel: Channel) -> Kind<DeliverJob> {
     match channel {
         Channel::Email => DELIVER_EMAIL,
         Channel::Sms => DELIVER_SMS,
@@ -35,27 +34,16 @@ impl Handler for Fanout {
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
             let store = &ctx.store;
-            let event_id = ctx.job.payload["event_id"].as_str().unwrap_or_default();
-            let Some(event) = store.get_event(event_id).await.map_err(JobError::retry)? else {
+            let FanoutJob { event_id } = ctx.payload()?;
+            let Some(event) = store.get_event(&event_id).await? else {
                 return Err(JobError::permanent(format!("no event {event_id}")));
             };
-            let Some(page) = store
-                .get_page(&event.page_id)
-                .await
-                .map_err(JobError::retry)?
-            else {
+            let Some(page) = store.get_page(&event.page_id).await? else {
                 return Ok(()); // the page was deleted: nobody to tell
             };
-            let components = store
-                .list_components(&page.id)
-                .await
-                .map_err(JobError::retry)?;
+            let components = store.list_components(&page.id).await?;
             let incident = match &event.incident_id {
-                Some(i) => match store
-                    .get_incident(&page.id, i)
-                    .await
-                    .map_err(JobError::retry)?
-                {
+                Some(i) => match store.get_incident(&page.id, i).await? {
                     Some(inc) => Some(inc),
                     None => return Ok(()), // deleted before anyone was told
                 },
@@ -63,9 +51,7 @@ impl Handler for Fanout {
             };
             if event.payload.is_none() {
                 // Rendered once; every delivery (and retry) of the event uses this text.
-                let status = current_status(store, &page, &components)
-                    .await
-                    .map_err(JobError::retry)?;
+                let status = current_status(store, &page, &components).await?;
                 let base = &self.notifier.base_url;
                 let rendered: Frozen = match (&incident, &event.component_id) {
                     (Some(i), _) => incident_event(&event, &page, status, i, &components, base),
@@ -78,10 +64,7 @@ impl Handler for Fanout {
                     (None, None) => return Err(JobError::permanent("an event about nothing")),
                 };
                 let value = serde_json::to_value(&rendered).map_err(JobError::permanent)?;
-                store
-                    .freeze_event_payload(&event.id, &value)
-                    .await
-                    .map_err(JobError::retry)?;
+                store.freeze_event_payload(&event.id, &value).await?;
             }
             let scope: Vec<String> = match (&incident, &event.component_id) {
                 (Some(i), _) => i.component_ids.clone(),
@@ -105,27 +88,24 @@ impl Handler for Fanout {
                         &after,
                         BATCH,
                     )
-                    .await
-                    .map_err(JobError::retry)?;
+                    .await?;
                 let Some(last) = batch.last() else { break };
                 after = last.subscriber_id.clone();
                 let jobs: Vec<NewJob> = batch
                     .iter()
                     .map(|r| {
                         let id = delivery_id(&event.id, &r.subscriber_id);
-                        let mut j = spec_for(r.channel).job(
-                            Some(&page.id),
-                            json!({"event_id": event.id, "subscriber_id": r.subscriber_id, "delivery_id": id}),
-                        );
+                        let job = DeliverJob::Event {
+                            event_id: event.id.clone(),
+                            subscriber_id: r.subscriber_id.clone(),
+                        };
+                        let mut j = spec_for(r.channel).job(Some(&page.id), &job);
                         j.unique_key = Some(id);
                         j
                     })
                     .collect();
                 total += jobs.len();
-                store
-                    .enqueue(&jobs, ctx.clock.now())
-                    .await
-                    .map_err(JobError::retry)?;
+                store.enqueue(&jobs, ctx.clock.now()).await?;
             }
             tracing::info!(event.id = %event.id, event.kind = event.kind.as_str(), page.id = %page.id, deliveries = total, "fanned out");
             Ok(())

@@ -42,13 +42,13 @@ pub struct Notifier {
 /// Registers the fan-out and delivery handlers.
 pub fn register(registry: &mut Registry, notifier: Arc<Notifier>) {
     registry.register(
-        NOTIFY_FANOUT,
+        NOTIFY_FANOUT.spec,
         fanout::Fanout {
             notifier: notifier.clone(),
         },
     );
     let deliver = deliver::Deliver { notifier };
-    registry.register(DELIVER_EMAIL, deliver.clone());
-    registry.register(DELIVER_SMS, deliver.clone());
-    registry.register(DELIVER_HTTP, deliver);
+    registry.register(DELIVER_EMAIL.spec, deliver.clone());
+    registry.register(DELIVER_SMS.spec, deliver.clone());
+    registry.register(DELIVER_HTTP.spec, deliver);
 }

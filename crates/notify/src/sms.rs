@@ -39,6 +39,15 @@ pub enum SmsError {
     },
 }
 
+impl From<SmsError> for herald_worker::JobError {
+    fn from(e: SmsError) -> Self {
+        match e {
+            SmsError::Permanent(e) => Self::Permanent(e),
+            SmsError::Transient { error, retry_after } => Self::Retryable { error, retry_after },
+        }
+    }
+}
+
 /// An SMS sender.
 #[derive(Debug, Clone)]
 pub struct Sms {

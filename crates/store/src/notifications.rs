@@ -5,10 +5,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::from_ms;
 use herald_domain::notification::EventKind;
 use herald_domain::subscriber::Channel;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::db::{Backend, One, SqlBuilder, args};
-use crate::kinds::NOTIFY_FANOUT;
+use crate::kinds::{FanoutJob, NOTIFY_FANOUT};
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
 
@@ -87,7 +87,12 @@ pub(crate) async fn record_event(w: &mut Write<'_>, e: NewEvent<'_>) -> Result<S
         args![&id, e.page_id, e.kind.as_str(), e.incident_id, e.update_id, e.component_id, e.data.map(|d| d.to_string()), w.now],
     )
     .await?;
-    let mut job = NOTIFY_FANOUT.job(Some(e.page_id), json!({"event_id": id}));
+    let mut job = NOTIFY_FANOUT.job(
+        Some(e.page_id),
+        &FanoutJob {
+            event_id: id.clone(),
+        },
+    );
     job.unique_key = Some(format!("fanout:{id}"));
     w.enqueue(&[job]).await?;
     Ok(id)

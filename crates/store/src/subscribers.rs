@@ -10,6 +10,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use crate::db::{SqlBuilder, args};
+use crate::kinds::DeliverJob;
 use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
@@ -119,8 +120,10 @@ async fn enqueue_confirmation(w: &mut Write<'_>, page_id: &str, id: &str) -> Res
         Some("sms") => crate::kinds::DELIVER_SMS,
         _ => return Ok(()),
     };
-    w.enqueue(&[spec.job(Some(page_id), json!({"confirm_subscriber_id": id}))])
-        .await?;
+    let job = DeliverJob::Confirmation {
+        confirm_subscriber_id: id.to_owned(),
+    };
+    w.enqueue(&[spec.job(Some(page_id), &job)]).await?;
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 
 use herald_domain::clock::Clock;
 use herald_store::kinds::KindSpec;
-use herald_store::{Job, Store};
+use herald_store::{Job, Store, StoreError};
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -44,6 +45,13 @@ impl JobError {
     }
 }
 
+/// A store call that failed (the database unreachable, a lost connection) is worth retrying.
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        Self::retry(e)
+    }
+}
+
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -63,6 +71,19 @@ pub struct JobContext {
     pub worker_id: String,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+}
+
+impl JobContext {
+    /// The job's payload as its kind's type. A payload that does not read cannot be fixed by
+    /// retrying: the job fails permanently, naming its kind and what is wrong.
+    pub fn payload<P: DeserializeOwned>(&self) -> Result<P, JobError> {
+        serde_json::from_value(self.job.payload.clone()).map_err(|e| {
+            JobError::permanent(format!(
+                "the payload of this {} job does not read: {e}",
+                self.job.kind
+            ))
+        })
+    }
 }
 
 /// Runs jobs of one kind. Handlers must be idempotent: a job runs at least once, and more

@@ -216,7 +216,7 @@ async fn admin_replay_requeues_a_dead_delivery_with_the_same_key(backend: Backen
         .await
         .unwrap();
     let delivery = herald_domain::notification::delivery_id("evt1", &sub.id);
-    let mut job = herald_store::kinds::DELIVER_HTTP.job(
+    let mut job = herald_store::kinds::DELIVER_HTTP.raw_job(
         Some(&app.page.id),
         json!({"event_id": "evt1", "subscriber_id": sub.id, "delivery_id": delivery}),
     );

@@ -32,6 +32,7 @@ mod db_outage;
 mod fault_proxy;
 mod notify_egress;
 mod notify_email;
+mod notify_failures;
 mod notify_http;
 mod notify_process;
 mod notify_reliability;

@@ -558,7 +558,7 @@ async fn notify_a_snooze_gives_its_attempt_back(b: Backend) {
     let db = crate::helpers::TestDb::new(b).await;
     let store = db.store().await;
     let now = SystemClock.now();
-    let mut job = DELIVER_HTTP.job(None, json!({}));
+    let mut job = DELIVER_HTTP.raw_job(None, json!({}));
     job.max_attempts = 3;
     let id = store.enqueue(&[job], now).await.unwrap()[0];
     // Act: claimed and snoozed ten times, more than its attempts

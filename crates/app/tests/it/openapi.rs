@@ -172,7 +172,7 @@ async fn seed(app: &TestApp) -> Vec<(&'static str, String)> {
     )
     .await;
     let now = SystemClock.now();
-    let mut job = herald_store::kinds::CANARY.job(Some(&app.page.id), json!({}));
+    let mut job = herald_store::kinds::CANARY.raw_job(Some(&app.page.id), json!({}));
     job.run_at = Some(now + chrono::TimeDelta::hours(1));
     let job_id = app.store.enqueue(&[job], now).await.unwrap()[0];
     vec![

@@ -29,9 +29,9 @@ async fn finish_and_claim_acknowledges_and_claims_in_one_write(b: Backend) {
     let store = db.store().await;
     let now = SystemClock.now();
     let mut jobs: Vec<NewJob> = (0..4)
-        .map(|_| TEST.job(Some("pageaaaaaaaa"), json!({})))
+        .map(|_| TEST.raw_job(Some("pageaaaaaaaa"), json!({})))
         .collect();
-    jobs.push(TEST.job(Some("pagebbbbbbbb"), json!({})));
+    jobs.push(TEST.raw_job(Some("pagebbbbbbbb"), json!({})));
     let ids = store.enqueue(&jobs, now).await.unwrap();
     let first = store.claim_jobs("test", "w1", 1, now).await.unwrap();
     assert_eq!(first[0].id, ids[0]);
@@ -119,7 +119,7 @@ async fn shutdown_hands_back_jobs_claimed_by_acknowledgements(b: Backend) {
     let db = TestDb::new(b).await;
     let store = db.store().await;
     let jobs: Vec<NewJob> = (0..300)
-        .map(|_| TEST.job(None, json!({"sleep_ms": 2})))
+        .map(|_| TEST.raw_job(None, json!({"sleep_ms": 2})))
         .collect();
     store.enqueue(&jobs, SystemClock.now()).await.unwrap();
     let w = start(

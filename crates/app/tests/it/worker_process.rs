@@ -32,7 +32,7 @@ async fn kill_9_at_random_moments_loses_no_job(b: Backend) {
     let nonce = herald_domain::id::generate();
     let jobs: Vec<NewJob> = (0..10_000)
         .map(|i| {
-            CANARY.job(
+            CANARY.raw_job(
                 Some(&format!("page{:08}", i % 10)),
                 json!({"nonce": nonce, "sleep_ms": 20}),
             )
@@ -250,7 +250,7 @@ async fn a_worker_that_never_claims_is_unready_within_a_minute(b: Backend) {
     // backlog check red too, since no worker here claims it.
     store
         .enqueue(
-            &[CANARY.job(None, json!({"nonce": "never"}))],
+            &[CANARY.raw_job(None, json!({"nonce": "never"}))],
             SystemClock.now() - chrono::TimeDelta::seconds(61),
         )
         .await

@@ -130,7 +130,7 @@ impl Worker {
 
 async fn enqueue(store: &Store, payload: serde_json::Value) -> i64 {
     let ids = store
-        .enqueue(&[TEST.job(None, payload)], SystemClock.now())
+        .enqueue(&[TEST.raw_job(None, payload)], SystemClock.now())
         .await
         .unwrap();
     assert_eq!(ids.len(), 1);
@@ -154,7 +154,7 @@ async fn unique_keys_enqueue_once(b: Backend) {
     let store = db.store().await;
     let job = NewJob {
         unique_key: Some("event-1:subscriber-7".into()),
-        ..TEST.job(None, json!({}))
+        ..TEST.raw_job(None, json!({}))
     };
     assert_eq!(
         store
@@ -256,7 +256,7 @@ async fn a_panic_or_a_hang_is_a_failed_attempt_not_a_dead_worker(b: Backend) {
     w.wait_state(panicky, JobState::Completed).await;
     let job = NewJob {
         timeout: Duration::from_millis(200),
-        ..TEST.job(None, json!({"sleep_ms": 60_000}))
+        ..TEST.raw_job(None, json!({"sleep_ms": 60_000}))
     };
     let hung = store.enqueue(&[job], SystemClock.now()).await.unwrap()[0];
     let j = w.wait_state(hung, JobState::Retryable).await;
@@ -273,11 +273,11 @@ pub(crate) async fn drain_two_pages(b: Backend, a: usize, ack_batch: usize) -> V
     let store = db.store().await;
     let now = SystemClock.now();
     let aj: Vec<NewJob> = (0..a)
-        .map(|_| TEST.job(Some("pageaaaaaaaa"), json!({})))
+        .map(|_| TEST.raw_job(Some("pageaaaaaaaa"), json!({})))
         .collect();
     store.enqueue(&aj, now).await.unwrap();
     let bj: Vec<NewJob> = (0..5)
-        .map(|_| TEST.job(Some("pagebbbbbbbb"), json!({})))
+        .map(|_| TEST.raw_job(Some("pagebbbbbbbb"), json!({})))
         .collect();
     store.enqueue(&bj, now).await.unwrap();
     let w = start(
@@ -332,7 +332,7 @@ async fn a_lost_lease_cannot_complete_the_job(b: Backend) {
     let store = db.store().await;
     let t0 = SystemClock.now();
     store
-        .enqueue(&[TEST.job(None, json!({}))], t0)
+        .enqueue(&[TEST.raw_job(None, json!({}))], t0)
         .await
         .unwrap();
     store.worker_heartbeat("w1", "h", t0).await.unwrap();
@@ -428,7 +428,7 @@ async fn dead_letters_are_listed_and_replayed_over_the_api_per_page(b: Backend) 
     for page in [&app.page.id, &other.id] {
         let job = NewJob {
             queue: "deadq".into(),
-            ..TEST.job(Some(page), json!({"to": page}))
+            ..TEST.raw_job(Some(page), json!({"to": page}))
         };
         app.store.enqueue(&[job], now).await.unwrap();
         let c = app.store.claim_jobs("deadq", "w", 1, now).await.unwrap();

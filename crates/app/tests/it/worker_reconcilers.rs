@@ -133,7 +133,10 @@ async fn pruning_removes_old_finished_jobs_only(b: Backend) {
     let t0 = from_ms(T);
     let spec = herald_store::kinds::CANARY;
     store
-        .enqueue(&[spec.job(None, json!({})), spec.job(None, json!({}))], t0)
+        .enqueue(
+            &[spec.raw_job(None, json!({})), spec.raw_job(None, json!({}))],
+            t0,
+        )
         .await
         .unwrap();
     let claimed = store.claim_jobs("system", "w", 1, t0).await.unwrap();

@@ -188,10 +188,10 @@ pub(super) async fn read_form(body: axum::body::Body) -> Result<Fields, Response
     Ok(Fields::parse(&bytes))
 }
 
+/// Equal and not empty, in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && !b.is_empty()
-        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    !b.is_empty() && bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
