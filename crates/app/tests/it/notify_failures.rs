@@ -2,6 +2,7 @@
 //! that cannot be read holds the webhook back (it is never sent unsigned), and a job whose
 //! payload does not read is discarded with a message, not run with empty ids.
 
+use herald_domain::clock::{Clock, SystemClock};
 use herald_store::JobState;
 use herald_store::kinds::DELIVER_HTTP;
 use reqwest::StatusCode;
@@ -68,7 +69,7 @@ async fn an_unreadable_signing_secret_holds_the_webhook_back(b: Backend) {
         .execute("ALTER TABLE subscribers RENAME COLUMN hidden_until TO previous_secret_until")
         .await;
     app.store
-        .promote_due_jobs(chrono::Utc::now() + chrono::TimeDelta::days(1))
+        .promote_due_jobs(SystemClock.now() + chrono::TimeDelta::days(1))
         .await
         .unwrap();
     // Assert: delivered, signed
@@ -81,7 +82,7 @@ both_backends!(an_unreadable_signing_secret_holds_the_webhook_back);
 async fn a_delivery_job_whose_payload_does_not_read_is_discarded_saying_so(b: Backend) {
     // Arrange
     let app = TestApp::spawn(b).await;
-    let now = chrono::Utc::now();
+    let now = SystemClock.now();
     // Act: a delivery job with an event id of the wrong type and no subscriber
     let id = app
         .store
