@@ -18,9 +18,9 @@ mod jobs;
 mod keys;
 pub mod kinds;
 mod leader;
+mod listen;
 mod migrations;
 mod notifications;
-mod notify;
 mod ordering;
 mod page_state;
 mod pages;
@@ -39,8 +39,8 @@ pub use jobs::{
     Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,
 };
 pub use leader::Leadership;
+pub use listen::{CHANGES_CHANNEL, ChangeListener};
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
-pub use notify::{CHANGES_CHANNEL, ChangeListener};
 pub use page_state::{Changes, PageDelta, PageState};
 pub use sessions::AdminSession;
 pub use status_log::StatusLogEntry;

@@ -130,7 +130,7 @@ impl<'a> Write<'a> {
         let row = row.ok_or(crate::StoreError::NotFound)?;
         w.now = from_ms(row.updated_at);
         w.page = Some((page_id.to_owned(), row.version));
-        crate::notify::notify_in(&mut w.tx, page_id).await?;
+        crate::listen::notify_in(&mut w.tx, page_id).await?;
         Ok(w)
     }
 
