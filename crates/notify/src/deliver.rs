@@ -63,6 +63,17 @@ struct Attempt {
     state: &'static str,
     status: Option<u16>,
     result: Result<(), JobError>,
+    /// Why nothing was sent, logged with the attempt instead of the error.
+    note: Option<String>,
+}
+
+impl Attempt {
+    /// What the delivery log says of it.
+    fn error(&self) -> Option<String> {
+        self.note
+            .clone()
+            .or_else(|| self.result.as_ref().err().map(ToString::to_string))
+    }
 }
 
 fn ok(status: Option<u16>) -> Attempt {
@@ -70,6 +81,7 @@ fn ok(status: Option<u16>) -> Attempt {
         state: "delivered",
         status,
         result: Ok(()),
+        note: None,
     }
 }
 
@@ -90,6 +102,23 @@ fn snooze(wait: Duration) -> Attempt {
         state: "snoozed",
         status: None,
         result: Err(JobError::Snooze(wait)),
+        note: None,
+    }
+}
+
+/// Nothing sent to a subscriber who is no longer active. A quarantined endpoint may come back
+/// (reactivated by the page's team): its messages are kept as dead letters to replay.
+/// Anyone else left: nothing to keep.
+fn not_active(state: SubscriberState) -> Attempt {
+    Attempt {
+        state: "skipped",
+        status: None,
+        result: if state == SubscriberState::Quarantined {
+            Err(JobError::permanent("the endpoint is quarantined"))
+        } else {
+            Ok(())
+        },
+        note: Some(format!("subscriber is {state}")),
     }
 }
 
@@ -102,6 +131,7 @@ fn failed(status: Option<u16>, e: JobError) -> Attempt {
         state,
         status,
         result: Err(e),
+        note: None,
     }
 }
 
@@ -151,23 +181,9 @@ impl Deliver {
             error,
         };
         if sub.state != SubscriberState::Active {
-            // A quarantined endpoint may come back (reactivated by the page's team): its
-            // messages are kept as dead letters to replay. Anyone else left: nothing to keep.
-            let result = if sub.state == SubscriberState::Quarantined {
-                Err(JobError::permanent("the endpoint is quarantined"))
-            } else {
-                Ok(())
-            };
-            let a = Attempt {
-                state: "skipped",
-                status: None,
-                result,
-            };
+            let a = not_active(sub.state);
             store
-                .record_delivery(
-                    &log(&a, Some(format!("subscriber is {}", sub.state))),
-                    ctx.clock.now(),
-                )
+                .record_delivery(&log(&a, a.error()), ctx.clock.now())
                 .await?;
             return a.result;
         }
@@ -191,9 +207,8 @@ impl Deliver {
         if let Err(JobError::Snooze(_)) = &attempt.result {
             return attempt.result; // nothing was sent: no attempt to log
         }
-        let error = attempt.result.as_ref().err().map(ToString::to_string);
         store
-            .record_delivery(&log(&attempt, error), ctx.clock.now())
+            .record_delivery(&log(&attempt, attempt.error()), ctx.clock.now())
             .await?;
         attempt.result
     }
@@ -270,16 +285,6 @@ impl Deliver {
         let Some(url) = &sub.endpoint else {
             return failed(None, JobError::permanent("no endpoint"));
         };
-        let paused_until = match store.subscriber_paused_until(&sub.id).await {
-            Ok(p) => p,
-            Err(e) => return failed(None, e.into()),
-        };
-        if let Some(until) = paused_until
-            && until > now
-        {
-            // Paused after repeated failures: wait for the end of the pause. Not an attempt.
-            return snooze((until - now).to_std().unwrap_or_default());
-        }
         let _slot = match self
             .notifier
             .destinations
@@ -292,6 +297,18 @@ impl Deliver {
                 return snooze(busy.snooze);
             }
         };
+        // Checked with the slot in hand, right before sending: while this delivery waited for
+        // it, others may have paused or quarantined the endpoint.
+        match store.subscriber_gate(&sub.id).await {
+            Err(e) => return failed(None, e.into()),
+            Ok(None) => return not_active(SubscriberState::Unsubscribed),
+            Ok(Some((state, _))) if state != SubscriberState::Active => return not_active(state),
+            Ok(Some((_, Some(until)))) if until > now => {
+                // Paused after repeated failures: wait for the end of the pause. Not an attempt.
+                return snooze((until - now).to_std().unwrap_or_default());
+            }
+            Ok(Some(_)) => {}
+        }
         let indicator = serde_json::from_value(frozen.webhook["page"]["status_indicator"].clone())
             .unwrap_or(herald_domain::status::Impact::None);
         let (body, headers): (Value, Vec<(&str, String)>) = match sub.channel {
@@ -379,6 +396,7 @@ impl Deliver {
                 state: "blocked",
                 status: None,
                 result: Err(JobError::permanent(format!("blocked: {b}"))),
+                note: None,
             },
             other => {
                 let (status, error, retry_after) = match other {

@@ -692,6 +692,31 @@ impl Store {
         Ok(row.and_then(|r| r.v).map(from_ms))
     }
 
+    /// What a delivery checks right before it sends: the subscriber's state now and the end
+    /// of its pause, if any (`None`: the subscriber is gone).
+    pub async fn subscriber_gate(
+        &self,
+        id: &str,
+    ) -> Result<Option<(SubscriberState, Option<DateTime<Utc>>)>> {
+        #[derive(sqlx::FromRow)]
+        struct G {
+            state: String,
+            paused_until: Option<i64>,
+        }
+        let row: Option<G> = self
+            .db
+            .read_opt(
+                "SELECT state, paused_until FROM subscribers WHERE id = $1",
+                args![id],
+            )
+            .await?;
+        row.map(|g| {
+            let state = g.state.parse().map_err(|()| corrupt(id, "state"))?;
+            Ok((state, g.paused_until.map(from_ms)))
+        })
+        .transpose()
+    }
+
     /// Deletes unconfirmed subscribers past their week and quarantined ones past their 90
     /// days. Returns how many.
     pub async fn purge_subscribers(&self, now: DateTime<Utc>) -> Result<u64> {
