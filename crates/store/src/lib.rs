@@ -18,6 +18,8 @@ mod jobs;
 mod keys;
 pub mod kinds;
 mod leader;
+mod metric_points;
+mod metrics;
 mod migrations;
 mod notifications;
 mod notify;
@@ -39,6 +41,7 @@ pub use jobs::{
     Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,
 };
 pub use leader::Leadership;
+pub use metric_points::ChartData;
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
 pub use notify::{CHANGES_CHANNEL, ChangeListener};
 pub use page_state::{Changes, PageDelta, PageState};
