@@ -107,6 +107,8 @@ main() {
   need node nodejs
   need npm npm
   need openssl openssl
+  # The metrics tests start a real Prometheus (issue 13).
+  need prometheus prometheus
   [ -x "$(chromium_path)" ] || apt_install chromium
   [ -x "$(chromium_path)" ] || die "Chromium is not at $(chromium_path) (set CHROMIUM)"
   # The power-loss test's FUSE file system (tests/powerloss/lossyfs.py) loads libfuse 3.

@@ -132,6 +132,11 @@ pub struct Config {
     /// Megabytes of memory for rarely read public outputs (old incident pages, history and
     /// uptime months), rendered on first request (`HERALD_SNAPSHOT_CACHE_MB`).
     pub snapshot_cache_mb: u64,
+    /// Seconds between polls of the metrics providers (`HERALD_METRICS_POLL_SECS`); each
+    /// poll fills every metric from its watermark to now.
+    pub metrics_poll_secs: u64,
+    /// Longest one request to a metrics provider may take (`HERALD_METRICS_TIMEOUT_MS`).
+    pub metrics_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -172,6 +177,8 @@ impl Default for Config {
             snapshot_poll_ms: 1000,
             snapshot_listen: true,
             snapshot_cache_mb: 64,
+            metrics_poll_secs: 60,
+            metrics_timeout_ms: 10_000,
         }
     }
 }
@@ -219,6 +226,8 @@ impl fmt::Debug for Config {
             .field("snapshot_poll_ms", &self.snapshot_poll_ms)
             .field("snapshot_listen", &self.snapshot_listen)
             .field("snapshot_cache_mb", &self.snapshot_cache_mb)
+            .field("metrics_poll_secs", &self.metrics_poll_secs)
+            .field("metrics_timeout_ms", &self.metrics_timeout_ms)
             .finish()
     }
 }
@@ -326,6 +335,11 @@ impl Config {
         if self.snapshot_refresh_secs == 0 || self.snapshot_poll_ms == 0 {
             anyhow::bail!(
                 "configuration: snapshot_refresh_secs and snapshot_poll_ms must be at least 1"
+            );
+        }
+        if self.metrics_poll_secs == 0 || !(1..=60_000).contains(&self.metrics_timeout_ms) {
+            anyhow::bail!(
+                "configuration: metrics_poll_secs must be at least 1 and metrics_timeout_ms 1..=60000"
             );
         }
         if self.snapshot_cache_mb == 0 || self.snapshot_cache_mb > 1 << 20 {

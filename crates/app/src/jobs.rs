@@ -6,6 +6,7 @@ use herald_notify::egress::{ClientSettings, EgressPolicy, GuardedClient};
 use herald_notify::email::Mailer;
 use herald_notify::limits::Destinations;
 use herald_notify::links::Links;
+use herald_notify::pull::{MetricsPoll, PruneMetrics};
 use herald_notify::sms::{Sms, SmsSettings};
 use herald_store::Store;
 use herald_worker::reconcilers::{Maintenance, PruneJobs, Subscribers};
@@ -98,8 +99,22 @@ pub fn runner_config(config: &Config) -> RunnerConfig {
 }
 
 /// Every reconciler.
-pub fn driver(store: &Store, clock: Arc<dyn Clock>, node: &str, metrics: Arc<Metrics>) -> Driver {
+pub fn driver(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+    node: &str,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Driver> {
     let mut d = Driver::new(store.clone(), clock, node, metrics);
+    d.add(MetricsPoll {
+        store: store.clone(),
+        http: metrics_client(config)?,
+        every: Duration::from_secs(config.metrics_poll_secs),
+    });
+    d.add(PruneMetrics {
+        store: store.clone(),
+    });
     d.add(Maintenance {
         store: store.clone(),
     });
@@ -109,5 +124,20 @@ pub fn driver(store: &Store, clock: Arc<dyn Clock>, node: &str, metrics: Arc<Met
     d.add(Subscribers {
         store: store.clone(),
     });
-    d
+    Ok(d)
+}
+
+/// The guarded client the metrics poller asks providers through: the operator's egress
+/// rules (`egress_allow` opens a private Prometheus), its own timeout, room for a month of
+/// points in one answer.
+pub fn metrics_client(config: &Config) -> anyhow::Result<GuardedClient> {
+    let policy = EgressPolicy::parse(&config.egress_allow).map_err(|e| anyhow::anyhow!(e))?;
+    let total = Duration::from_millis(config.metrics_timeout_ms);
+    let settings = ClientSettings {
+        proxy: config.egress_proxy.clone(),
+        total_timeout: total,
+        connect_timeout: ClientSettings::default().connect_timeout.min(total),
+        body_cap: 32 << 20,
+    };
+    GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod id;
 pub mod incident;
 pub mod markdown;
+pub mod metric;
 pub mod notification;
 pub mod page;
 pub mod password;

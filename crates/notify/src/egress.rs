@@ -332,6 +332,16 @@ impl GuardedClient {
         self.send(req.body(body)).await
     }
 
+    /// GETs `url` with `headers` (metrics providers' query APIs).
+    pub async fn get(&self, url: &str, headers: &[(&str, String)]) -> Result<Reply, SendError> {
+        let url = self.policy.check_url(url)?;
+        let mut req = self.http.get(url);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        self.send(req).await
+    }
+
     /// POSTs a form (the SMS API).
     pub async fn post_form(
         &self,

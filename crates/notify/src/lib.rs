@@ -16,6 +16,7 @@ pub mod email;
 pub mod fanout;
 pub mod limits;
 pub mod links;
+pub mod pull;
 pub mod render;
 pub mod signing;
 pub mod sms;

@@ -19,6 +19,8 @@ mod keys;
 pub mod kinds;
 mod leader;
 mod listen;
+mod metric_points;
+mod metrics;
 mod migrations;
 mod notifications;
 mod ordering;
@@ -40,6 +42,7 @@ pub use jobs::{
 };
 pub use leader::Leadership;
 pub use listen::{CHANGES_CHANNEL, ChangeListener};
+pub use metric_points::ChartData;
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
 pub use page_state::{Changes, PageDelta, PageState};
 pub use sessions::AdminSession;

@@ -52,6 +52,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0007_security.sql"),
         include_str!("../../../migrations/postgres/0007_security.sql"),
     ),
+    (
+        8,
+        "metrics",
+        include_str!("../../../migrations/sqlite/0008_metrics.sql"),
+        include_str!("../../../migrations/postgres/0008_metrics.sql"),
+    ),
 ];
 
 /// The highest version.

@@ -57,6 +57,8 @@ pub struct Changes {
     pub incidents: Vec<(String, Option<Incident>)>,
     /// Status history rows written since the version, oldest first.
     pub log: Vec<StatusLogEntry>,
+    /// The page's metrics (their set or definitions) changed.
+    pub metrics: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -138,8 +140,11 @@ impl Store {
         let mut incident_ids = BTreeSet::new();
         let mut component_ids = BTreeSet::new();
         let mut any_component = false;
+        let mut metrics = false;
         for c in &rows {
-            if c.target == "components" {
+            if c.target == "metrics" {
+                metrics = true;
+            } else if c.target == "components" {
                 any_component = true;
             } else if let Some(id) = c.target.strip_prefix("incident:") {
                 incident_ids.insert(id.to_owned());
@@ -179,6 +184,7 @@ impl Store {
             component_rows,
             incidents,
             log,
+            metrics,
         })))
     }
 

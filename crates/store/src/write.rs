@@ -39,6 +39,8 @@ pub(crate) enum Touched<'a> {
     Component(&'a str),
     /// One incident or maintenance.
     Incident(&'a str),
+    /// The page's metrics: their set or definitions (not their points).
+    Metrics,
     /// Nothing public but the page row (subscribers, templates, settings).
     Nothing,
     /// Anything: the page's models reload it in full.
@@ -85,6 +87,9 @@ impl<'a> Write<'a> {
             }
             Touched::Incident(id) => {
                 set.insert(format!("incident:{id}"));
+            }
+            Touched::Metrics => {
+                set.insert("metrics".to_owned());
             }
             Touched::Nothing => {}
             Touched::Everything => self.everything = true,

@@ -13,7 +13,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::v1::{
-    components, groups, incidents, jobs, openapi, pages, postmortem, subscribers, templates,
+    components, groups, incidents, jobs, metric_data, metrics, openapi, pages, postmortem,
+    subscribers, templates,
 };
 use crate::error::ApiError;
 use crate::health;
@@ -21,7 +22,7 @@ use crate::state::AppState;
 use crate::subscriptions;
 
 /// Largest request body accepted (incident bodies are at most 25,000 characters).
-const BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 /// Longest a request may take before the client gets a 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -153,6 +154,34 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{p}/subscribers/{{subscriber_id}}/rotate_secret"),
             post(subscribers::rotate_secret),
+        )
+        .route(
+            &format!("{p}/metrics_providers"),
+            get(metrics::list_providers).post(metrics::create_provider),
+        )
+        .route(
+            &format!("{p}/metrics_providers/{{metrics_provider_id}}"),
+            get(metrics::get_provider)
+                .patch(metrics::update_provider)
+                .put(metrics::update_provider)
+                .delete(metrics::delete_provider),
+        )
+        .route(
+            &format!("{p}/metrics_providers/{{metrics_provider_id}}/metrics"),
+            get(metrics::list_provider_metrics).post(metrics::create_metric),
+        )
+        .route(&format!("{p}/metrics"), get(metrics::list_metrics))
+        .route(&format!("{p}/metrics/data"), post(metric_data::add_points))
+        .route(
+            &format!("{p}/metrics/{{metric_id}}"),
+            get(metrics::get_metric)
+                .patch(metrics::update_metric)
+                .put(metrics::update_metric)
+                .delete(metrics::delete_metric),
+        )
+        .route(
+            &format!("{p}/metrics/{{metric_id}}/data"),
+            post(metric_data::add_point).delete(metric_data::reset_data),
         )
         .route("/jobs", get(jobs::list_jobs))
         .route("/jobs/{job_id}", get(jobs::get_job))

@@ -262,7 +262,7 @@ impl hyper::service::Service<Request<Incoming>> for Front {
         if method == Method::GET || method == Method::HEAD {
             return match resolve::resolve(&index, &self.assets, host, path, query) {
                 Answer::Output(o) => self.ready(send(o, &req)),
-                Answer::Cold(s, key) => match s.cold.get(&key) {
+                Answer::Cold(s, key) => match s.cached(&key) {
                     Some(o) => self.ready(send(&o, &req)),
                     None => {
                         let snap = index.by_id.get(&s.page_id).cloned();

@@ -168,6 +168,13 @@ impl AppState {
         }
     }
 
+    /// Called after a write of metric points: the page's charts are re-rendered within
+    /// `public::publisher::METRICS_EVERY`, batched however fast points arrive (the API
+    /// does not wait for it).
+    pub fn metrics_changed(&self, _page_id: &str) {
+        self.inner.publisher.metrics_changed();
+    }
+
     /// Signs and checks the links sent to subscribers (the same key as the worker's, shared
     /// by every node through the database).
     pub async fn link_signer(

@@ -4,4 +4,5 @@
 //! about the same incident can never disagree.
 #![forbid(unsafe_code)]
 
+pub mod metrics;
 pub mod v1;

@@ -442,6 +442,7 @@ fn name(k: &ColdKey) -> String {
         ColdKey::Incident(id) => format!("incident:{id}"),
         ColdKey::History(n) => format!("history:{n}"),
         ColdKey::Uptime(n) => format!("uptime:{n}"),
+        ColdKey::Chart(id, p, json) => format!("chart:{id}/{}/{json}", p.as_str()),
     }
 }
 

@@ -73,6 +73,15 @@ where
                     .trim()
                     .to_ascii_lowercase()
             });
+        // A body announced larger than the limit is refused before a byte of it is read.
+        let announced = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > crate::routes::BODY_LIMIT as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge

@@ -24,6 +24,9 @@ pub enum ColdKey {
     History(u32),
     /// `/uptime?page=N`, N from 1.
     Uptime(u32),
+    /// `/metrics/{id}/{day|week|month}.{json|svg}` (`true`: JSON). Kept per snapshot, not
+    /// in this cache: points change charts without a page version (`PageSnapshot::charts`).
+    Chart(String, herald_domain::metric::points::Period, bool),
 }
 
 #[derive(Clone)]

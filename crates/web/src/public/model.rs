@@ -15,9 +15,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::component::{Component, derive_group_statuses};
 use herald_domain::incident::Incident;
+use herald_domain::metric::Metric;
 use herald_domain::page::Page;
 use herald_domain::uptime::StatusChange;
-use herald_store::{Changes, PageState, StatusLogEntry, Store, StoreError};
+use herald_store::{Changes, ChartData, PageState, StatusLogEntry, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +64,15 @@ impl std::ops::Deref for Held {
     }
 }
 
+/// A displayed metric with what its charts show (read at `read_at`).
+#[derive(Debug)]
+pub struct Charted {
+    /// The metric's definition.
+    pub metric: Metric,
+    /// Its day points and week and month rollups.
+    pub data: ChartData,
+}
+
 /// Revisions of the parts of a model that every rendered incident shows: the page's own
 /// fields (zone, address) and the components (names, statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +97,10 @@ pub struct Model {
     pub histories: Arc<Histories>,
     /// Revisions of the page's fields and of the components.
     pub revs: Revs,
+    /// The displayed metrics, in display order, with their chart data.
+    pub metrics: Arc<Vec<Arc<Charted>>>,
+    /// The sum of the page's metrics' `data_rev` when they were read (-1: never read).
+    pub metrics_rev: i64,
 }
 
 /// An incident touched by a delta: as it was, and as it is (`None`: absent).
@@ -105,6 +119,8 @@ pub struct Change {
     pub incidents: Vec<Touched>,
     /// Status history rows added.
     pub log: Vec<StatusLogEntry>,
+    /// The metrics' set or definitions.
+    pub metrics: bool,
 }
 
 impl Change {
@@ -115,6 +131,7 @@ impl Change {
             && self.statuses.is_empty()
             && self.incidents.is_empty()
             && self.log.is_empty()
+            && !self.metrics
     }
 }
 
@@ -181,7 +198,34 @@ impl Model {
                 page: next_rev(),
                 components: next_rev(),
             },
+            metrics: Arc::new(Vec::new()),
+            metrics_rev: -1,
         }
+    }
+
+    /// This model with its metrics read again at `now`: a metric whose points did not
+    /// change since this model read them keeps its chart data.
+    pub async fn with_metrics(
+        mut self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<Model, StoreError> {
+        let (rev, shown) = store.page_metric_defs(&self.page.id).await?;
+        let mut metrics = Vec::with_capacity(shown.len());
+        for m in shown {
+            let held = self
+                .metrics
+                .iter()
+                .find(|c| c.metric.id == m.id && c.metric.data_rev == m.data_rev);
+            let data = match held {
+                Some(c) => c.data.clone(),
+                None => store.chart_data(&m.id, now).await?,
+            };
+            metrics.push(Arc::new(Charted { metric: m, data }));
+        }
+        self.metrics = Arc::new(metrics);
+        self.metrics_rev = rev;
+        Ok(self)
     }
 
     /// Reads page `page_id` in full at `now`; `None` if it does not exist.
@@ -190,16 +234,17 @@ impl Model {
         page_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Model>, StoreError> {
-        Ok(store
-            .page_state(page_id, history_since(now))
-            .await?
-            .map(Model::new))
+        match store.page_state(page_id, history_since(now)).await? {
+            Some(state) => Ok(Some(Model::new(state).with_metrics(store, now).await?)),
+            None => Ok(None),
+        }
     }
 
     /// This model with `changes` applied, and what they changed.
     pub fn apply(&self, changes: Changes) -> (Model, Change) {
         let mut change = Change {
             page: page_fields(&self.page) != page_fields(&changes.page),
+            metrics: changes.metrics,
             ..Change::default()
         };
         let mut next = Model {

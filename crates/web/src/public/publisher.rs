@@ -63,6 +63,8 @@ struct Turns {
     running: bool,
     /// A time-driven re-render is due.
     time_due: bool,
+    /// The metrics' points changed: read them again.
+    metrics_due: bool,
 }
 
 /// Renders of one page.
@@ -108,6 +110,8 @@ pub struct Publisher {
     assets: Arc<Assets>,
     cold: Arc<ColdCache>,
     pages: Mutex<HashMap<String, Arc<PageRenders>>>,
+    /// Poked when this node writes metric points (`metrics_changed`).
+    metrics_wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -136,6 +140,7 @@ impl Publisher {
             assets,
             cold: Arc::new(ColdCache::new(cache_bytes)),
             pages: Mutex::new(HashMap::new()),
+            metrics_wake: tokio::sync::Notify::new(),
         }
     }
 
@@ -157,21 +162,50 @@ impl Publisher {
     /// Brings `page_id`'s snapshot up to date with the database: returns once a render
     /// that started after this call has finished (or failed: then with its error).
     pub async fn refresh(self: &Arc<Self>, page_id: &str) -> Result<(), StoreError> {
-        self.turn(page_id, false).await
+        self.turn(page_id, false, false).await
     }
 
     /// Re-renders `page_id` for the passing of time, bringing it up to date on the way.
     pub async fn tick(self: &Arc<Self>, page_id: &str) -> Result<(), StoreError> {
-        self.turn(page_id, true).await
+        self.turn(page_id, true, false).await
     }
 
-    async fn turn(self: &Arc<Self>, page_id: &str, time: bool) -> Result<(), StoreError> {
+    /// Reads `page_id`'s metric points again and re-renders its charts.
+    pub async fn refresh_metrics(self: &Arc<Self>, page_id: &str) -> Result<(), StoreError> {
+        self.turn(page_id, false, true).await
+    }
+
+    /// Says this node wrote metric points: the metrics task looks for them at once (it
+    /// still renders each page at most once per `METRICS_EVERY`).
+    pub fn metrics_changed(&self) {
+        self.metrics_wake.notify_one();
+    }
+
+    /// Re-renders the charts of every page whose metrics' points changed since its model
+    /// read them (points written by this node, another web node or a poller).
+    pub async fn poll_metrics(self: &Arc<Self>) -> Result<(), StoreError> {
+        for (page_id, rev) in self.store.metric_revs().await? {
+            match self.snapshots.get(&page_id) {
+                Some(s) if s.source.metrics_rev != rev => self.refresh_metrics(&page_id).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn turn(
+        self: &Arc<Self>,
+        page_id: &str,
+        time: bool,
+        metrics: bool,
+    ) -> Result<(), StoreError> {
         let r = self.renders(page_id);
         let mut done = r.done.subscribe();
         let ticket = {
             let mut t = r.turns();
             t.asked += 1;
             t.time_due |= time;
+            t.metrics_due |= metrics;
             t.asked
         };
         loop {
@@ -182,10 +216,14 @@ impl Publisher {
                 let mut t = r.turns();
                 (!t.running).then(|| {
                     t.running = true;
-                    (t.asked, std::mem::take(&mut t.time_due))
+                    (
+                        t.asked,
+                        std::mem::take(&mut t.time_due),
+                        std::mem::take(&mut t.metrics_due),
+                    )
                 })
             };
-            let Some((covers, time)) = lead else {
+            let Some((covers, time, metrics)) = lead else {
                 if done.changed().await.is_err() {
                     return Ok(());
                 }
@@ -196,9 +234,11 @@ impl Publisher {
             let (me, page, renders) = (self.clone(), page_id.to_owned(), r.clone());
             let outcome = tokio::spawn(async move {
                 let mut running = Running(renders.clone(), covers, false);
-                let r = me.catch_up(&page, &renders, time).await;
-                if r.is_err() && time {
-                    renders.turns().time_due = true;
+                let r = me.catch_up(&page, &renders, time, metrics).await;
+                if r.is_err() {
+                    let mut t = renders.turns();
+                    t.time_due |= time;
+                    t.metrics_due |= metrics;
                 }
                 running.2 = r.is_ok();
                 r
@@ -216,6 +256,7 @@ impl Publisher {
         page_id: &str,
         renders: &PageRenders,
         time: bool,
+        metrics: bool,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let current = self.snapshots.get(page_id);
@@ -230,7 +271,7 @@ impl Publisher {
                     self.snapshots.remove(page_id);
                     return Ok(());
                 }
-                PageDelta::Unchanged if !time => {
+                PageDelta::Unchanged if !time && !metrics => {
                     cur.mark_checked(now);
                     return Ok(());
                 }
@@ -247,6 +288,11 @@ impl Publisher {
                     (m, Some(change))
                 }
             },
+        };
+        // A full load read the metrics; a delta reads them when they changed.
+        let model = match &change {
+            Some(c) if metrics || c.metrics => model.with_metrics(&self.store, now).await?,
+            _ => model,
         };
         let src = Arc::new(Source::new(&model, now, &self.base_url, self.weights));
         match (&change, &current) {
@@ -440,9 +486,43 @@ pub fn spawn_tasks(
     };
     every(publisher.clone(), options.refresh_every, "refresh", true);
     every(publisher.clone(), options.poll_every, "poll", false);
+    {
+        let (p, stop) = (publisher.clone(), shutdown.clone());
+        tokio::spawn(async move { metrics_task(p, stop).await });
+    }
     if options.listen {
         let stop = shutdown.clone();
         tokio::spawn(async move { listen(publisher, stop).await });
+    }
+}
+
+/// Longest a page's charts wait for new points, and shortest time between two of its
+/// chart renders however fast points arrive.
+pub const METRICS_EVERY: Duration = Duration::from_secs(2);
+
+/// Re-renders charts whose points changed: woken by this node's writes, and every
+/// `METRICS_EVERY` for other nodes' (the pollers may run on worker nodes).
+async fn metrics_task(p: Arc<Publisher>, stop: CancellationToken) {
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = p.metrics_wake.notified() => {}
+            () = tokio::time::sleep(METRICS_EVERY) => {}
+        }
+        match p.poll_metrics().await {
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "metric charts could not be refreshed; serving the last ones");
+                failing = true;
+            }
+            Err(_) => {}
+            Ok(()) => failing = false,
+        }
+        // At most one chart render per page per METRICS_EVERY.
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(METRICS_EVERY) => {}
+        }
     }
 }
 

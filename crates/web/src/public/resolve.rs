@@ -48,6 +48,7 @@ fn is_public(rest: &str) -> bool {
     ) || rest.starts_with("/incidents/")
         || rest.starts_with("/api/")
         || rest.starts_with("/embed/")
+        || rest.starts_with("/metrics/")
 }
 
 /// The host name of a `Host` header, without its port, if it is a plausible DNS name.
@@ -207,6 +208,9 @@ pub fn output<'a>(
             if let Some(id) = rest.strip_prefix("/incidents/") {
                 return Answer::Cold(s, ColdKey::Incident(id.to_owned()));
             }
+            if let Some(key) = rest.strip_prefix("/metrics/").and_then(chart_key) {
+                return Answer::Cold(s, key);
+            }
             Answer::Output(match s.outputs.get(rest) {
                 Some(o) => o,
                 None if rest.starts_with("/api/") => &s.api_not_found,
@@ -214,6 +218,20 @@ pub fn output<'a>(
             })
         }
     }
+}
+
+/// `{id}/{day|week|month}.{json|svg}` as a chart's key.
+fn chart_key(rest: &str) -> Option<ColdKey> {
+    use herald_domain::metric::points::Period;
+    let (id, file) = rest.split_once('/')?;
+    let (period, ext) = file.split_once('.')?;
+    let period = Period::ALL.into_iter().find(|p| p.as_str() == period)?;
+    let json = match ext {
+        "json" => true,
+        "svg" => false,
+        _ => return None,
+    };
+    Some(ColdKey::Chart(id.to_owned(), period, json))
 }
 
 /// What answers a GET or HEAD.

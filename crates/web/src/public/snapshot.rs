@@ -40,6 +40,8 @@ pub struct PageSnapshot {
     pub source: Arc<Source>,
     /// The rarely read outputs.
     pub cold: Arc<ColdPage>,
+    /// Metric charts and their data, rendered from `source` on first request.
+    charts: std::sync::Mutex<HashMap<ColdKey, Arc<Output>>>,
 }
 
 impl PageSnapshot {
@@ -59,6 +61,7 @@ impl PageSnapshot {
             api_not_found: hot.api_not_found,
             source,
             cold,
+            charts: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -80,9 +83,31 @@ impl PageSnapshot {
             .chain(std::iter::once(&self.not_found))
     }
 
+    /// The rarely read output `key` if it is cached (no render).
+    pub fn cached(&self, key: &ColdKey) -> Option<Arc<Output>> {
+        match key {
+            ColdKey::Chart(..) => self
+                .charts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(key)
+                .cloned(),
+            _ => self.cold.get(key),
+        }
+    }
+
     /// The rarely read output `key`: from the cache, or rendered from the model now (and
     /// cached). `None` when the page has no such output.
     pub fn cold_output(&self, key: &ColdKey) -> Option<Arc<Output>> {
+        if let ColdKey::Chart(..) = key {
+            let mut charts = self.charts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(o) = charts.get(key) {
+                return Some(o.clone());
+            }
+            let o = render_cold(&self.source, key)?;
+            charts.insert(key.clone(), o.clone());
+            return Some(o);
+        }
         if let Some(o) = self.cold.get(key) {
             return Some(o);
         }

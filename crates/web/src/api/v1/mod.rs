@@ -7,6 +7,8 @@ pub use herald_wire::v1 as dto;
 pub mod groups;
 pub mod incidents;
 pub mod jobs;
+pub mod metric_data;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod postmortem;

@@ -16,7 +16,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::ErrorBody;
 
-use super::{components, groups, incidents, jobs, pages, postmortem, subscribers, templates};
+use super::{
+    components, groups, incidents, jobs, metric_data, metrics, pages, postmortem, subscribers,
+    templates,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -49,6 +52,10 @@ use super::{components, groups, incidents, jobs, pages, postmortem, subscribers,
         subscribers::resend_one, subscribers::rotate_secret, subscribers::bulk_unsubscribe,
         subscribers::bulk_reactivate, subscribers::bulk_resend, subscribers::count, subscribers::histogram,
         subscribers::export_csv,
+        metrics::list_providers, metrics::create_provider, metrics::get_provider, metrics::update_provider,
+        metrics::delete_provider, metrics::list_provider_metrics, metrics::create_metric, metrics::list_metrics,
+        metrics::get_metric, metrics::update_metric, metrics::delete_metric,
+        metric_data::add_point, metric_data::add_points, metric_data::reset_data,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Auth, &Errors, &UniqueIds),

@@ -245,6 +245,8 @@ struct IndexView {
     upcoming: Option<&'static str>,
     /// Where the component rows go (`super::rows` makes them as pieces).
     rows: &'static str,
+    /// Where the metric charts go, when the page displays any (each a piece).
+    metrics: Option<&'static str>,
     past: Vec<PastDay>,
     /// Whether the page offers the e-mail subscribe form.
     subscribe: bool,
@@ -259,6 +261,7 @@ const ROWS: &str = "<!--herald:rows-->";
 const ACTIVE: &str = "<!--herald:active-->";
 const MAINTENANCE: &str = "<!--herald:maintenance-->";
 const UPCOMING: &str = "<!--herald:upcoming-->";
+const METRICS: &str = "<!--herald:metrics-->";
 
 #[derive(Template)]
 #[template(path = "public/card.html")]
@@ -357,16 +360,23 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
         maintenances: some(&maintenance, MAINTENANCE),
         upcoming: some(&upcoming, UPCOMING),
         rows: ROWS,
+        metrics: (!src.metrics.is_empty()).then_some(METRICS),
         past,
         l,
     };
     let (html, style) = finish(&view, &view.l.style);
     let rows = super::rows::pieces(src, &up, pieces);
+    let charts = src
+        .metrics
+        .iter()
+        .map(|c| pieces.get(super::charts::figure(src, c).into_bytes(), Place::Later))
+        .collect();
     let inserts = vec![
         (Insert::comment(ACTIVE), active),
         (Insert::comment(MAINTENANCE), maintenance),
         (Insert::comment(UPCOMING), upcoming),
         (Insert::comment(ROWS), rows),
+        (Insert::comment(METRICS), charts),
     ];
     (splice(html.as_bytes(), inserts, pieces), style)
 }

@@ -7,6 +7,7 @@
 
 mod assets;
 mod bars;
+pub mod charts;
 mod feeds;
 pub(crate) mod html;
 mod html_pages;
@@ -29,7 +30,7 @@ use std::sync::Arc;
 
 use super::cold::ColdKey;
 use super::fragments::{self, Pieces};
-use super::model::{Held, Histories, Model, Revs};
+use super::model::{Charted, Held, Histories, Model, Revs};
 use super::snapshot::{Kind, Output, PageSnapshot};
 
 /// Months of uptime history `/uptime` offers (three per page).
@@ -52,6 +53,10 @@ pub struct Source {
     pub histories: Arc<Histories>,
     /// Revisions of the page's fields and the components.
     pub revs: Revs,
+    /// The displayed metrics with their chart data.
+    pub metrics: Arc<Vec<Arc<Charted>>>,
+    /// The metrics' data revision the model read.
+    pub metrics_rev: i64,
     /// The time of the render.
     pub now: DateTime<Utc>,
     /// Herald's public base URL.
@@ -91,6 +96,8 @@ impl Source {
             incidents: model.incidents.clone(),
             histories: model.histories.clone(),
             revs: model.revs,
+            metrics: model.metrics.clone(),
+            metrics_rev: model.metrics_rev,
             now,
             base_url: base_url.to_owned(),
             // The page's own weights, if it set them, else the instance's.
@@ -107,6 +114,8 @@ impl Source {
             incidents: self.incidents.clone(),
             histories: self.histories.clone(),
             revs: self.revs,
+            metrics: self.metrics.clone(),
+            metrics_rev: self.metrics_rev,
         }
     }
 
@@ -255,6 +264,15 @@ pub fn render_cold(src: &Source, key: &ColdKey) -> Option<Arc<Output>> {
         ColdKey::Uptime(n) => (1..=UPTIME_MONTHS / MONTHS_PER_PAGE)
             .contains(n)
             .then(|| html(html_pages::uptime(src, *n))),
+        ColdKey::Chart(id, period, json) => {
+            let c = src.metrics.iter().find(|c| c.metric.id == *id)?;
+            let (kind, body) = if *json {
+                (Kind::Json, charts::json(src, c, *period))
+            } else {
+                (Kind::Svg, charts::svg_document(src, c, *period))
+            };
+            Some(Arc::new(Output::new(kind, StatusCode::OK, body, true)))
+        }
     }
 }
 

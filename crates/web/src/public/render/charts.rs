@@ -1,0 +1,233 @@
+//! System metric charts, drawn on the server: SVG (an accessible title and summary, the
+//! current value and the period's average, the metric's suffix and decimal places, gaps
+//! drawn as gaps) and the same data as JSON (`/metrics/{id}/{day|week|month}.json`).
+//!
+//! Day draws every 30 s point of the last 24 hours, Week the 5-minute rollups, Month the
+//! 1-hour rollups, each through the metric's transform (`points::slots`). The home page
+//! shows each metric's Day chart inline (folded into 5-minute slots, so the page stays
+//! small) with links to the three full charts and their data.
+
+use herald_domain::metric::points::{Agg, Period, slots};
+use herald_domain::metric::{Metric, Transform};
+use serde_json::json;
+use std::fmt::Write as _;
+
+use super::Source;
+use super::assets::escape;
+use crate::public::model::Charted;
+
+/// Width and height of a chart's plot, in SVG units.
+const W: f64 = 720.0;
+const H: f64 = 160.0;
+
+/// Every slot of `period` for `c` at the source's time: `(slot start, value)`.
+pub fn series(src: &Source, c: &Charted, period: Period) -> Vec<(i64, Option<f64>)> {
+    let t = c.metric.transform;
+    let fold = |rows: &[(i64, Agg)]| -> Vec<(i64, f64)> {
+        rows.iter().map(|(b, a)| (*b, a.value(t))).collect()
+    };
+    match period {
+        Period::Day => slots(period, src.now, &c.data.day),
+        Period::Week => slots(period, src.now, &fold(&c.data.week)),
+        Period::Month => slots(period, src.now, &fold(&c.data.month)),
+    }
+}
+
+/// `value` with the metric's decimal places and suffix.
+pub fn format_value(m: &Metric, value: f64) -> String {
+    let places = usize::try_from(m.decimal_places).unwrap_or(0);
+    format!("{value:.places$}{}", m.suffix)
+}
+
+/// The newest value and the average of the values in `s`.
+fn current_and_average(s: &[(i64, Option<f64>)]) -> (Option<f64>, Option<f64>) {
+    let current = s.iter().rev().find_map(|(_, v)| *v);
+    let (sum, n) = s
+        .iter()
+        .filter_map(|(_, v)| *v)
+        .fold((0.0, 0usize), |(a, n), v| (a + v, n + 1));
+    (current, (n > 0).then(|| sum / n as f64))
+}
+
+/// `/metrics/{id}/{period}.json`.
+pub fn json(src: &Source, c: &Charted, period: Period) -> Vec<u8> {
+    let m = &c.metric;
+    let points: Vec<serde_json::Value> = series(src, c, period)
+        .into_iter()
+        .map(|(t, v)| json!({"timestamp": t, "value": v}))
+        .collect();
+    let doc = json!({
+        "metric": {
+            "id": m.id,
+            "name": m.name,
+            "suffix": m.suffix,
+            "decimal_places": m.decimal_places,
+            "tooltip_description": m.tooltip_description,
+            "transform": m.transform.as_str(),
+            "y_axis_min": m.y_axis_min,
+            "y_axis_max": m.y_axis_max,
+            "y_axis_hidden": m.y_axis_hidden,
+        },
+        "period": period.as_str(),
+        "points": points,
+    });
+    serde_json::to_vec(&doc).unwrap_or_default()
+}
+
+fn period_words(p: Period) -> &'static str {
+    match p {
+        Period::Day => "last 24 hours",
+        Period::Week => "last 7 days",
+        Period::Month => "last 30 days",
+    }
+}
+
+/// Folds a day's 30 s slots into 5-minute slots (the inline chart) by the metric's
+/// transform; a slot with no point stays a gap.
+fn fold_day(t: Transform, s: &[(i64, Option<f64>)]) -> Vec<(i64, Option<f64>)> {
+    s.chunks(10)
+        .map(|chunk| {
+            let vals: Vec<f64> = chunk.iter().filter_map(|(_, v)| *v).collect();
+            let v = (!vals.is_empty()).then(|| {
+                let total: f64 = vals.iter().sum();
+                Agg {
+                    n: vals.len() as i64,
+                    total,
+                    low: vals.iter().copied().fold(f64::INFINITY, f64::min),
+                    high: vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                }
+                .value(t)
+            });
+            (chunk[0].0, v)
+        })
+        .collect()
+}
+
+/// The chart of `s` as an SVG element; `id` makes its title and summary's ids unique.
+fn svg(m: &Metric, period: Period, s: &[(i64, Option<f64>)], id: &str, standalone: bool) -> String {
+    let (current, average) = current_and_average(s);
+    let gaps = s
+        .windows(2)
+        .filter(|w| w[0].1.is_some() && w[1].1.is_none())
+        .count();
+    let values = s.iter().filter_map(|(_, v)| *v);
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let lo = m
+        .y_axis_min
+        .unwrap_or(if lo.is_finite() { lo.min(0.0) } else { 0.0 });
+    let mut hi = m
+        .y_axis_max
+        .unwrap_or(if hi.is_finite() { hi } else { 1.0 });
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let name = escape(&m.name);
+    let summary = match (current, average) {
+        (Some(c), Some(a)) => format!(
+            "Current value {}; average over the {} {}.{}",
+            format_value(m, c),
+            period_words(period),
+            format_value(m, a),
+            if gaps > 0 {
+                format!(" {gaps} gaps without data.")
+            } else {
+                String::new()
+            }
+        ),
+        _ => format!("No data in the {}.", period_words(period)),
+    };
+    let mut out = String::with_capacity(s.len() * 12 + 512);
+    let ns = if standalone {
+        " xmlns=\"http://www.w3.org/2000/svg\""
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        "<svg{ns} class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" preserveAspectRatio=\"none\">\
+         <title id=\"{id}-t\">{name}, {}</title><desc id=\"{id}-d\">{}</desc>",
+        period_words(period),
+        escape(&summary)
+    );
+    let step = if s.len() > 1 {
+        W / (s.len() - 1) as f64
+    } else {
+        W
+    };
+    let mut d = String::with_capacity(s.len() * 12);
+    let mut pen_down = false;
+    for (k, (_, v)) in s.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let x = k as f64 * step;
+                let y = H - ((v.clamp(lo, hi) - lo) / (hi - lo)) * H;
+                let _ = write!(d, "{}{x:.1} {y:.1}", if pen_down { "L" } else { "M" });
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    if !d.is_empty() {
+        let _ = write!(
+            out,
+            "<path d=\"{d}\" fill=\"none\" stroke=\"#3498db\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\" vector-effect=\"non-scaling-stroke\"/>"
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// `/metrics/{id}/{period}.svg`: the full chart, a document of its own.
+pub fn svg_document(src: &Source, c: &Charted, period: Period) -> Vec<u8> {
+    let s = series(src, c, period);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
+        svg(
+            &c.metric,
+            period,
+            &s,
+            &format!("m-{}-{}", c.metric.id, period.as_str()),
+            true
+        )
+    )
+    .into_bytes()
+}
+
+/// One metric's figure on the home page: name, current value, day average, the inline Day
+/// chart, and links to the three charts and their data.
+pub fn figure(src: &Source, c: &Charted) -> String {
+    let m = &c.metric;
+    let day = series(src, c, Period::Day);
+    let (current, average) = current_and_average(&day);
+    let shown = |v: Option<f64>| v.map_or_else(|| "no data".to_owned(), |v| format_value(m, v));
+    let base = format!("metrics/{}", m.id);
+    let mut out = String::with_capacity(4096);
+    let _ = write!(
+        out,
+        "\n<figure class=\"metric\"><figcaption><span class=\"metric-name\">{}</span> \
+         <span class=\"metric-now\">{}</span> <span class=\"quiet\">24-hour average {}</span>{}</figcaption>\n{}\n\
+         <p class=\"metric-views\">Day · <a href=\"{base}/week.svg\">Week</a> · <a href=\"{base}/month.svg\">Month</a> · \
+         data: <a href=\"{base}/day.json\">day</a>, <a href=\"{base}/week.json\">week</a>, <a href=\"{base}/month.json\">month</a></p></figure>",
+        escape(&m.name),
+        escape(&shown(current)),
+        escape(&shown(average)),
+        if m.tooltip_description.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " <span class=\"quiet\">{}</span>",
+                escape(&m.tooltip_description)
+            )
+        },
+        svg(
+            m,
+            Period::Day,
+            &fold_day(m.transform, &day),
+            &format!("m-{}", m.id),
+            false
+        ),
+    );
+    out
+}
