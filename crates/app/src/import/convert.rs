@@ -110,11 +110,10 @@ pub fn component_ids(v: Option<&Value>, known: &HashSet<String>) -> (Vec<String>
             .as_str()
             .or_else(|| item.get("id").and_then(Value::as_str));
         match id {
-            Some(id) if known.contains(id) => {
-                if !kept.iter().any(|k| k == id) {
-                    kept.push(id.to_owned());
-                }
+            Some(id) if known.contains(id) && !kept.iter().any(|k| k == id) => {
+                kept.push(id.to_owned());
             }
+            Some(id) if known.contains(id) => {}
             Some(id) => dropped.push(id.to_owned()),
             None => {}
         }
@@ -187,7 +186,7 @@ pub fn incident(
     {
         updates.push(update(u, &id, now)?);
     }
-    updates.sort_by(|a, b| (b.display_at, b.created_at).cmp(&(a.display_at, a.created_at)));
+    updates.sort_by_key(|u| std::cmp::Reverse((u.display_at, u.created_at)));
     let pm_updated = time(v, "postmortem_body_last_updated_at")?;
     let pm_body = text(v, "postmortem_body").map(str::to_owned);
     let metadata = match v.get("metadata") {

@@ -290,7 +290,7 @@ impl Pager {
                     repeated += 1;
                     odd.push((id.to_owned(), format!("listed twice in {}", self.what)));
                 }
-                None => odd.push((format!("{what}"), "an item without an id".to_owned())),
+                None => odd.push((what.clone(), "an item without an id".to_owned())),
             }
         }
         if fresh.is_empty() && repeated > 0 {

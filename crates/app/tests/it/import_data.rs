@@ -28,7 +28,14 @@ pub fn ts(t: DateTime<Utc>) -> String {
     zone().format(t)
 }
 
-fn component(id: &str, name: &str, group: Option<&str>, status: &str, pos: i64, born: DateTime<Utc>) -> Value {
+fn component(
+    id: &str,
+    name: &str,
+    group: Option<&str>,
+    status: &str,
+    pos: i64,
+    born: DateTime<Utc>,
+) -> Value {
     json!({
         "id": id, "page_id": PAGE, "group_id": group, "created_at": ts(born), "updated_at": ts(born + TimeDelta::days(1)),
         "group": false, "name": name, "description": format!("{name} for customers"), "position": pos,
@@ -41,7 +48,14 @@ fn affected(code: &str, name: &str, old: &str, new: &str) -> Value {
     json!({"code": code, "name": name, "old_status": old, "new_status": new})
 }
 
-fn update(id: &str, incident: &str, status: &str, body: &str, at: DateTime<Utc>, affected: Value) -> Value {
+fn update(
+    id: &str,
+    incident: &str,
+    status: &str,
+    body: &str,
+    at: DateTime<Utc>,
+    affected: Value,
+) -> Value {
     json!({
         "id": id, "incident_id": incident, "status": status, "body": body,
         "created_at": ts(at), "updated_at": ts(at), "display_at": ts(at),
@@ -50,8 +64,16 @@ fn update(id: &str, incident: &str, status: &str, body: &str, at: DateTime<Utc>,
     })
 }
 
-fn incident(id: &str, name: &str, status: &str, impact: &str, created: DateTime<Utc>, updates: Vec<Value>) -> Value {
-    let resolved = (status == "resolved" || status == "postmortem").then(|| ts(created + TimeDelta::hours(1)));
+fn incident(
+    id: &str,
+    name: &str,
+    status: &str,
+    impact: &str,
+    created: DateTime<Utc>,
+    updates: Vec<Value>,
+) -> Value {
+    let resolved =
+        (status == "resolved" || status == "postmortem").then(|| ts(created + TimeDelta::hours(1)));
     json!({
         "id": id, "page_id": PAGE, "name": name, "status": status, "impact": impact, "impact_override": null,
         "created_at": ts(created), "updated_at": ts(created + TimeDelta::hours(1)), "started_at": ts(created),
@@ -70,7 +92,14 @@ fn incident(id: &str, name: &str, status: &str, impact: &str, created: DateTime<
 pub fn statuspage(now: DateTime<Utc>) -> Data {
     let born = now - TimeDelta::days(400);
     let api = component(API, "API", Some(GROUP), "operational", 1, born);
-    let dash = component(DASH, "Dashboard", Some(GROUP), "degraded_performance", 2, born);
+    let dash = component(
+        DASH,
+        "Dashboard",
+        Some(GROUP),
+        "degraded_performance",
+        2,
+        born,
+    );
     let mut cdn = component(CDN, "CDN", None, "operational", 2, born);
     cdn["showcase"] = json!(false);
     cdn["only_show_if_degraded"] = json!(true);
@@ -88,12 +117,36 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
     let mut incidents = Vec::new();
     // The open incident: the dashboard is degraded now.
     let t = now - TimeDelta::hours(2);
-    let mut open = incident(OPEN, "Slow dashboard", "identified", "minor", t, vec![
-        update("upd0open0002", OPEN, "identified", "A slow query was found.", t + TimeDelta::minutes(30),
-            json!([{"name": "No components were affected by this update."}])),
-        update("upd0open0001", OPEN, "investigating", "Pages load slowly.", t,
-            json!([affected(DASH, "Dashboard", "operational", "degraded_performance")])),
-    ]);
+    let mut open = incident(
+        OPEN,
+        "Slow dashboard",
+        "identified",
+        "minor",
+        t,
+        vec![
+            update(
+                "upd0open0002",
+                OPEN,
+                "identified",
+                "A slow query was found.",
+                t + TimeDelta::minutes(30),
+                json!([{"name": "No components were affected by this update."}]),
+            ),
+            update(
+                "upd0open0001",
+                OPEN,
+                "investigating",
+                "Pages load slowly.",
+                t,
+                json!([affected(
+                    DASH,
+                    "Dashboard",
+                    "operational",
+                    "degraded_performance"
+                )]),
+            ),
+        ],
+    );
     open["components"] = json!([dash.clone()]);
     open["resolved_at"] = Value::Null;
     open["metadata"] = json!({"jira": {"issue_id": "OPS-42"}});
@@ -101,13 +154,36 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
     for n in 1..=RESOLVED {
         let id = format!("inc{n:09}");
         let t = now - TimeDelta::days(n as i64 + 1);
-        let status = if id == POSTMORTEM { "postmortem" } else { "resolved" };
-        let mut i = incident(&id, &format!("API errors #{n}"), status, "major", t, vec![
-            update(&format!("upd{n:07}b2"), &id, "resolved", "Fixed.", t + TimeDelta::hours(1),
-                json!([affected(API, "API", "major_outage", "operational")])),
-            update(&format!("upd{n:07}a1"), &id, "investigating", "Errors on **every** call.", t,
-                json!([affected(API, "API", "operational", "major_outage")])),
-        ]);
+        let status = if id == POSTMORTEM {
+            "postmortem"
+        } else {
+            "resolved"
+        };
+        let mut i = incident(
+            &id,
+            &format!("API errors #{n}"),
+            status,
+            "major",
+            t,
+            vec![
+                update(
+                    &format!("upd{n:07}b2"),
+                    &id,
+                    "resolved",
+                    "Fixed.",
+                    t + TimeDelta::hours(1),
+                    json!([affected(API, "API", "major_outage", "operational")]),
+                ),
+                update(
+                    &format!("upd{n:07}a1"),
+                    &id,
+                    "investigating",
+                    "Errors on **every** call.",
+                    t,
+                    json!([affected(API, "API", "operational", "major_outage")]),
+                ),
+            ],
+        );
         i["components"] = json!([api.clone()]);
         if id == POSTMORTEM {
             i["impact_override"] = json!("critical");
@@ -119,9 +195,21 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
         incidents.push(i);
     }
     let start = now + TimeDelta::days(3);
-    let mut m = incident(MAINTENANCE, "Database upgrade", "scheduled", "maintenance", now - TimeDelta::hours(1), vec![
-        update("upd0mnt00001", MAINTENANCE, "scheduled", "We will upgrade the database.", now - TimeDelta::hours(1), Value::Null),
-    ]);
+    let mut m = incident(
+        MAINTENANCE,
+        "Database upgrade",
+        "scheduled",
+        "maintenance",
+        now - TimeDelta::hours(1),
+        vec![update(
+            "upd0mnt00001",
+            MAINTENANCE,
+            "scheduled",
+            "We will upgrade the database.",
+            now - TimeDelta::hours(1),
+            Value::Null,
+        )],
+    );
     m["scheduled_for"] = json!(ts(start));
     m["scheduled_until"] = json!(ts(start + TimeDelta::hours(2)));
     m["scheduled_remind_prior"] = json!(true);
@@ -148,13 +236,54 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
         s
     };
     let subscribers = vec![
-        ("active", sub("sub000alice1", "email", json!({"email": "alice@example.com", "components": [API]}))),
-        ("active", sub("sub0000carol", "email", json!({"email": "carol@example.com"}))),
-        ("unconfirmed", sub("sub00000bob1", "email", json!({"email": "bob@example.com"}))),
-        ("active", sub("sub00000sms1", "sms", json!({"phone_number": "4155550100", "phone_country": "US", "display_phone_number": "+1 415-555-0100"}))),
-        ("quarantined", sub("sub0000hook1", "webhook", json!({"endpoint": "https://hooks.example.com/status", "email": "ops@example.com", "quarantined_at": ts(now - TimeDelta::days(2))}))),
-        ("active", sub("sub000slack1", "slack", json!({"workspace_name": "Acme", "obfuscated_channel_name": "#st***"}))),
-        ("active", sub("sub0000part1", "integration_partner", json!({}))),
+        (
+            "active",
+            sub(
+                "sub000alice1",
+                "email",
+                json!({"email": "alice@example.com", "components": [API]}),
+            ),
+        ),
+        (
+            "active",
+            sub(
+                "sub0000carol",
+                "email",
+                json!({"email": "carol@example.com"}),
+            ),
+        ),
+        (
+            "unconfirmed",
+            sub("sub00000bob1", "email", json!({"email": "bob@example.com"})),
+        ),
+        (
+            "active",
+            sub(
+                "sub00000sms1",
+                "sms",
+                json!({"phone_number": "4155550100", "phone_country": "US", "display_phone_number": "+1 415-555-0100"}),
+            ),
+        ),
+        (
+            "quarantined",
+            sub(
+                "sub0000hook1",
+                "webhook",
+                json!({"endpoint": "https://hooks.example.com/status", "email": "ops@example.com", "quarantined_at": ts(now - TimeDelta::days(2))}),
+            ),
+        ),
+        (
+            "active",
+            sub(
+                "sub000slack1",
+                "slack",
+                json!({"workspace_name": "Acme", "obfuscated_channel_name": "#st***"}),
+            ),
+        ),
+        (
+            "active",
+            sub("sub0000part1", "integration_partner", json!({})),
+        ),
     ];
     let page = json!({
         "id": PAGE, "created_at": ts(born), "updated_at": ts(now), "name": "Acme on Statuspage",
@@ -162,7 +291,9 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
         "domain": "status.acme.example", "url": "https://acme.example", "support_url": "https://acme.example/help",
         "hidden_from_search": true, "allow_page_subscribers": true, "allow_incident_subscribers": false,
         "allow_email_subscribers": true, "allow_sms_subscribers": false, "allow_rss_atom_feeds": true,
-        "allow_webhook_subscribers": true, "notifications_from_email": "status@acme.example",
+        "allow_webhook_subscribers": true, "notifications_from_email": "status@acme.example"
+    });
+    let branding = json!({
         "notifications_email_footer": "You subscribed to **Acme**.", "activity_score": 12, "twitter_username": "acmestatus",
         "viewers_must_be_team_members": false, "ip_restrictions": null, "city": "Los Angeles", "state": "CA",
         "country": "US", "time_zone": "America/Los_Angeles", "css_body_background_color": "#FFFFFF",
@@ -172,6 +303,10 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
         "favicon_logo": {"url": "https://cdn.example/favicon.png", "updated_at": ts(born), "size": 1200},
         "transactional_logo": null, "hero_cover": null, "email_logo": "https://cdn.example/mail.png", "twitter_logo": null
     });
+    let mut page = page;
+    for (k, v) in branding.as_object().unwrap() {
+        page[k] = v.clone();
+    }
     Data {
         page,
         components: vec![group_row, api, dash, cdn],

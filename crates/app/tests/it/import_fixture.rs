@@ -135,7 +135,10 @@ fn serve(s: &Shared, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
             .to_owned();
         b.auth.push(auth.clone());
         if auth != format!("OAuth {}", s.key) {
-            return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "Could not authenticate"})))
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"error": "Could not authenticate"})),
+            )
                 .into_response();
         }
         if b.throttle_at == Some(n) {
@@ -160,7 +163,10 @@ fn serve(s: &Shared, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
     }
     let prefix = format!("/v1/pages/{}", s.page_id);
     let Some(rest) = path.strip_prefix(&prefix) else {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"error": "The requested resource could not be found."})))
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "The requested resource could not be found."})),
+        )
             .into_response();
     };
     let data = s.data.lock().unwrap();
@@ -179,7 +185,10 @@ fn serve(s: &Shared, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
                 .collect()
         }
         _ => {
-            return (StatusCode::NOT_FOUND, axum::Json(json!({"error": "The requested resource could not be found."})))
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": "The requested resource could not be found."})),
+            )
                 .into_response();
         }
     };
@@ -190,9 +199,9 @@ fn serve(s: &Shared, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100usize)
         .min(100);
-    let page: usize = param("page")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(first);
+    let page: usize = param("page").and_then(|v| v.parse().ok()).unwrap_or(first);
     let skip = page.saturating_sub(first) * size;
-    json_resp(Value::Array(list.into_iter().skip(skip).take(size).collect()))
+    json_resp(Value::Array(
+        list.into_iter().skip(skip).take(size).collect(),
+    ))
 }
