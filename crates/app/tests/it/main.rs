@@ -32,6 +32,7 @@ mod db_outage;
 mod fault_proxy;
 mod import_data;
 mod import_fixture;
+mod import_herald;
 mod import_statuspage;
 mod notify_egress;
 mod notify_email;
