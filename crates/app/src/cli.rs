@@ -74,6 +74,12 @@ pub enum Command {
         #[arg(long, default_value = "60s")]
         timeout: String,
     },
+    /// Copy a page (settings, components, incidents, templates, subscribers) from another
+    /// status service into this herald's database.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Start a demo on a fresh SQLite file, seeded with a realistic page.
     Demo {
         /// Address to listen on.
@@ -85,6 +91,40 @@ pub enum Command {
         /// Once listening, write the address bound to this file (as for `serve`).
         #[arg(long)]
         ready_file: Option<PathBuf>,
+    },
+}
+
+/// `herald import ...`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// From a Statuspage-compatible v1 API: Statuspage itself, or another herald. Ids are
+    /// kept; a re-run writes only what is missing or changed (so it resumes a killed run);
+    /// nothing is sent to subscribers.
+    Statuspage {
+        /// The page's id at the source.
+        #[arg(long)]
+        page_id: String,
+        /// The source's API key (better in HERALD_IMPORT_API_KEY, out of the process list).
+        #[arg(long, env = "HERALD_IMPORT_API_KEY", hide_env_values = true)]
+        api_key: crate::import::ApiKey,
+        /// The source's API address.
+        #[arg(long, default_value = "https://api.statuspage.io")]
+        base_url: String,
+        /// Import into the page with this slug (created with the source's id if missing).
+        #[arg(long)]
+        into: Option<String>,
+        /// Import subscribers too (without any confirmation or notification).
+        #[arg(long)]
+        subscribers: bool,
+        /// Read everything and report what would be written, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Requests per second to the source; 0 for no limit (e.g. from another herald).
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// Attempts per request when the source fails (network errors, 5xx).
+        #[arg(long, default_value_t = 5)]
+        retries: u32,
     },
 }
 

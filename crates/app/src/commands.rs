@@ -10,7 +10,9 @@ use herald_store::Store;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
-use crate::cli::{Cli, Command, JobsCommand, KeysCommand, PagesCommand, UsersCommand};
+use crate::cli::{
+    Cli, Command, ImportCommand, JobsCommand, KeysCommand, PagesCommand, UsersCommand,
+};
 use crate::config::{Config, Overrides};
 use crate::{demo, server, shutdown, telemetry, verify};
 
@@ -188,6 +190,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(verify::into_error)?;
             writeln!(out, "ok: {}", passed.join(", "))?;
+            Ok(())
+        }
+        Command::Import {
+            command:
+                ImportCommand::Statuspage {
+                    page_id,
+                    api_key,
+                    base_url,
+                    into,
+                    subscribers,
+                    dry_run,
+                    rate,
+                    retries,
+                },
+        } => {
+            if !(rate.is_finite() && rate >= 0.0) {
+                anyhow::bail!("--rate must be 0 (no limit) or a positive number; got {rate}");
+            }
+            let store = existing_store(&config).await?;
+            let opts = crate::import::Options {
+                base_url,
+                page_id,
+                api_key,
+                into,
+                subscribers,
+                dry_run,
+                rate,
+                retries,
+            };
+            let summary = crate::import::run(&store, clock.as_ref(), opts).await?;
+            for line in summary.lines() {
+                writeln!(out, "{line}")?;
+            }
             Ok(())
         }
         Command::Demo {

@@ -224,7 +224,7 @@ struct LinkRow {
 }
 
 /// Writes every column of the incident row (insert or overwrite).
-async fn save_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
+pub(crate) async fn save_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
     let p = &i.postmortem;
     let f = &i.flags;
     tx.execute(
@@ -277,7 +277,7 @@ async fn save_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
 }
 
 /// Writes every column of an update row (insert or overwrite).
-async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
+pub(crate) async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
     let affected = match &u.affected_components {
         Some(a) => Some(serde_json::to_string(a).map_err(|e| StoreError::Internal(e.to_string()))?),
         None => None,

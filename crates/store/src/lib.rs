@@ -13,6 +13,7 @@ mod audit;
 mod components;
 mod db;
 mod error;
+mod import;
 mod incidents;
 mod jobs;
 mod keys;
@@ -36,6 +37,7 @@ mod write;
 pub use audit::AuditEntry;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
+pub use import::{ImportCounts, Imported, ImportedSubscriber, IncidentImport, SubscriberImport};
 pub use incidents::{IncidentOrder, IncidentQuery};
 pub use jobs::{
     Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,
