@@ -132,6 +132,10 @@ pub struct Config {
     /// Megabytes of memory for rarely read public outputs (old incident pages, history and
     /// uptime months), rendered on first request (`HERALD_SNAPSHOT_CACHE_MB`).
     pub snapshot_cache_mb: u64,
+    /// Milliseconds between SIGTERM and closing the listener (`HERALD_SHUTDOWN_DRAIN_MS`):
+    /// meanwhile `/readyz` answers 503 and requests are still served, so a balancer
+    /// health-checking `/readyz` stops sending first. Then in-flight requests and jobs finish.
+    pub shutdown_drain_ms: u64,
 }
 
 impl Default for Config {
@@ -172,6 +176,7 @@ impl Default for Config {
             snapshot_poll_ms: 1000,
             snapshot_listen: true,
             snapshot_cache_mb: 64,
+            shutdown_drain_ms: 0,
         }
     }
 }
@@ -219,6 +224,7 @@ impl fmt::Debug for Config {
             .field("snapshot_poll_ms", &self.snapshot_poll_ms)
             .field("snapshot_listen", &self.snapshot_listen)
             .field("snapshot_cache_mb", &self.snapshot_cache_mb)
+            .field("shutdown_drain_ms", &self.shutdown_drain_ms)
             .finish()
     }
 }

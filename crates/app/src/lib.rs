@@ -7,6 +7,8 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod jobs;
+pub mod migrate;
+pub mod release;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod backup;
 mod components;
 mod db;
 mod error;
@@ -18,12 +19,14 @@ mod jobs;
 mod keys;
 pub mod kinds;
 mod leader;
+pub mod migration_lint;
 mod migrations;
 mod notifications;
 mod notify;
 mod ordering;
 mod page_state;
 mod pages;
+mod schema;
 mod sessions;
 mod status_log;
 mod subscribers;
@@ -39,9 +42,11 @@ pub use jobs::{
     Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,
 };
 pub use leader::Leadership;
+pub use migrations::Kind as MigrationKind;
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
 pub use notify::{CHANGES_CHANNEL, ChangeListener};
 pub use page_state::{Changes, PageDelta, PageState};
+pub use schema::{Foreign, OlderWorker, Pending, SchemaStatus, release, set_release};
 pub use sessions::AdminSession;
 pub use status_log::StatusLogEntry;
 pub use subscribers::{QUARANTINE_TTL, SubscriberQuery, UNCONFIRMED_TTL, WebhookSecrets};
@@ -93,11 +98,6 @@ impl Store {
     /// Which backend this store runs on.
     pub fn backend(&self) -> Backend {
         self.db.backend()
-    }
-
-    /// Applies every migration not yet applied.
-    pub async fn migrate(&self) -> Result<()> {
-        self.db.migrate(&migrations::migrator(self.backend())).await
     }
 
     /// The schema version the database is at (0 before any migration).
