@@ -29,6 +29,7 @@ mod browser;
 mod cli;
 pub mod compat;
 mod db_outage;
+mod deploy_backup;
 mod deploy_restart;
 mod deploy_schema;
 mod deploy_support;
