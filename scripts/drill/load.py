@@ -67,7 +67,7 @@ def request(conn_box, method, path, body=None):
             # sent: a client library reconnects (this is not a failed request). Only once.
             conn_box[0].close()
             conn_box[0] = None
-            if attempt == 1 or isinstance(e, ConnectionResetError) and method != "GET":
+            if attempt == 1 or method != "GET":
                 raise
     raise RuntimeError("unreachable")
 
@@ -81,8 +81,11 @@ def reader(paths, stop):
         try:
             status, _ = request(box, "GET", path)
             ok = status == 200
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001 - any error is a failed request
             ok, status = False, repr(e)
+            if box[0] is not None:
+                box[0].close()
+                box[0] = None
         with lock:
             if ok:
                 stats["public_ok"] += 1
@@ -110,8 +113,11 @@ def writer(stop):
                 ok = status == 200
                 with lock:
                     acked.add(iid)
-        except (OSError, ValueError, KeyError) as e:
-            ok, status = False, repr(e)
+        except Exception as e:  # noqa: BLE001 - any error is a failed write
+            ok, status, data = False, repr(e), b""
+            if box[0] is not None:
+                box[0].close()
+                box[0] = None
         with lock:
             if ok:
                 stats["writes_ok"] += 1
