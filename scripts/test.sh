@@ -109,6 +109,11 @@ main() {
   need openssl openssl
   # The metrics tests start a real Prometheus (issue 13).
   need prometheus prometheus
+  # Backups on PostgreSQL run pg_dump and pg_restore (deploy_backup tests); the rollback
+  # drill (scripts/rollback-drill.sh, after the tests) runs a real HAProxy.
+  need pg_dump postgresql-client
+  need haproxy haproxy
+  need socat socat
   [ -x "$(chromium_path)" ] || apt_install chromium
   [ -x "$(chromium_path)" ] || die "Chromium is not at $(chromium_path) (set CHROMIUM)"
   # The power-loss test's FUSE file system (tests/powerloss/lossyfs.py) loads libfuse 3.

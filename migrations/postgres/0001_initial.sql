@@ -1,3 +1,4 @@
+-- herald: expand
 -- Herald's first schema. Times are BIGINT milliseconds since the Unix epoch (UTC) on both
 -- backends, so the same SQL and the same Rust types serve SQLite and PostgreSQL.
 

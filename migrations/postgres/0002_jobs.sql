@@ -1,3 +1,4 @@
+-- herald: expand
 -- The durable job queue (crates/worker, crates/store/src/jobs.rs).
 --
 -- States: scheduled (run_at in the future) → available → running → completed | retryable |

@@ -1,3 +1,4 @@
+-- herald: expand
 -- Subscribers, the events they are told about, and what was delivered to them.
 
 CREATE TABLE subscribers (

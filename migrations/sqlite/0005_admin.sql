@@ -1,3 +1,4 @@
+-- herald: expand
 -- Admin UI: sessions and login throttling (expand-only; users.role already exists).
 
 -- A signed-in browser. Only the SHA-256 of the cookie's token is stored; the CSRF token is

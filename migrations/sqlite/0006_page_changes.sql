@@ -1,3 +1,4 @@
+-- herald: expand
 -- What each write to a page changed (expand-only). Every node keeps an in-memory model of each
 -- public page and brings it up to date by reading the rows changed since the version it
 -- holds (web/src/public/model.rs), instead of reloading the page's whole history. Each write

@@ -1,3 +1,4 @@
+-- herald: expand
 -- Security hardening (expand-only: the previous release ignores both changes).
 
 -- Whether the page's team added the subscriber (v1 API, admin UI, CLI) rather than a visitor

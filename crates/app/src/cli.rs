@@ -1,6 +1,6 @@
 //! The command line.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::config::Role;
@@ -24,6 +24,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments. `--version` prints the version, the git commit and
+    /// the schema version this build knows.
+    pub fn parse_args() -> Cli {
+        let version: &'static str = Box::leak(crate::release::version_line().into_boxed_str());
+        let matches = Cli::command().version(version).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -43,8 +53,32 @@ pub enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply the pending expand migrations and exit (see --plan and --contract).
+    Migrate {
+        /// List the pending migrations, each with its kind and the oldest release that still
+        /// runs after it; change nothing.
+        #[arg(long)]
+        plan: bool,
+        /// Also apply contract steps, once no worker of an older release is alive.
+        #[arg(long, conflicts_with = "plan")]
+        contract: bool,
+    },
+    /// Copy the database, consistently, while herald serves (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump). A failed backup leaves any previous FILE as it was.
+    Backup {
+        /// The backup file to write (written beside, checked, then renamed into place).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup into the database named by --database-url (herald stopped on it).
+    Restore {
+        /// The backup file (from `herald backup`).
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace a target that already holds tables.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage pages.
     Pages {
         #[command(subcommand)]

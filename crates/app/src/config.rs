@@ -137,6 +137,10 @@ pub struct Config {
     pub metrics_poll_secs: u64,
     /// Longest one request to a metrics provider may take (`HERALD_METRICS_TIMEOUT_MS`).
     pub metrics_timeout_ms: u64,
+    /// Milliseconds between SIGTERM and closing the listener (`HERALD_SHUTDOWN_DRAIN_MS`):
+    /// meanwhile `/readyz` answers 503 and requests are still served, so a balancer
+    /// health-checking `/readyz` stops sending first. Then in-flight requests and jobs finish.
+    pub shutdown_drain_ms: u64,
 }
 
 impl Default for Config {
@@ -179,6 +183,7 @@ impl Default for Config {
             snapshot_cache_mb: 64,
             metrics_poll_secs: 60,
             metrics_timeout_ms: 10_000,
+            shutdown_drain_ms: 0,
         }
     }
 }
@@ -228,6 +233,7 @@ impl fmt::Debug for Config {
             .field("snapshot_cache_mb", &self.snapshot_cache_mb)
             .field("metrics_poll_secs", &self.metrics_poll_secs)
             .field("metrics_timeout_ms", &self.metrics_timeout_ms)
+            .field("shutdown_drain_ms", &self.shutdown_drain_ms)
             .finish()
     }
 }

@@ -8,6 +8,8 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod jobs;
+pub mod migrate;
+pub mod release;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -28,19 +28,62 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     if config.migrate {
         store.migrate().await?;
+    } else if let Some(why) = store.schema_status().await?.refusal() {
+        // Not migrating must not mean running on a schema this build cannot handle.
+        return Err(herald_store::StoreError::Incompatible(why).into());
     }
     Ok(store)
 }
 
-/// Binds `config.listen` and says which address it got: the port the system picks for `:0`
+/// The listening socket systemd passed (socket activation), adopted by [`adopt_systemd_socket`].
+static INHERITED: std::sync::Mutex<Option<std::net::TcpListener>> = std::sync::Mutex::new(None);
+
+/// Adopts the listening socket passed by systemd's socket activation (`LISTEN_FDS=1`, the
+/// socket as fd 3, `LISTEN_PID` this process), for [`bind`] to use instead of binding
+/// `listen`. The socket outlives herald's restarts: connections arriving while no herald
+/// runs wait in its backlog, so a restart refuses none. Call it first thing in `main`,
+/// before any thread starts: it removes the two variables from the environment (so child
+/// processes do not take the socket too).
+pub fn adopt_systemd_socket() -> std::io::Result<()> {
+    let mut fds = listenfd::ListenFd::from_env();
+    if fds.len() == 0 {
+        return Ok(());
+    }
+    if fds.len() > 1 {
+        return Err(std::io::Error::other(format!(
+            "systemd passed {} sockets; herald listens on one (ListenStream= once)",
+            fds.len()
+        )));
+    }
+    let listener = fds
+        .take_tcp_listener(0)?
+        .ok_or_else(|| std::io::Error::other("the socket systemd passed is not a TCP listener"))?;
+    if let Ok(mut slot) = INHERITED.lock() {
+        *slot = Some(listener);
+    }
+    Ok(())
+}
+
+/// Binds `config.listen` (or takes the socket systemd passed) and says which address it got: the port the system picks for `:0`
 /// becomes `config.listen` (so also the default `public_url`), and `ready_file`, if given,
 /// receives the address once the socket accepts connections (written whole, then renamed
 /// into place). Whoever starts herald reads the file rather than guessing a free port that
 /// another process could take first.
 pub async fn bind(config: &mut Config, ready_file: Option<&Path>) -> anyhow::Result<TcpListener> {
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let inherited = INHERITED
+        .lock()
+        .map_err(|_| anyhow::anyhow!("inherited socket lock poisoned"))?
+        .take();
+    let listener = match inherited {
+        Some(std_listener) => {
+            std_listener.set_nonblocking(true)?;
+            tracing::info!("listening on the socket systemd passed (LISTEN_FDS)");
+            TcpListener::from_std(std_listener)?
+        }
+        None => TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?,
+    };
     let addr = listener.local_addr()?;
     config.listen = addr.to_string();
     if let Some(path) = ready_file {
@@ -55,7 +98,8 @@ pub async fn bind(config: &mut Config, ready_file: Option<&Path>) -> anyhow::Res
 
 /// Runs herald on `listener` until `shutdown` is cancelled: the HTTP surface, and unless
 /// the role is `web`, the job runner, the reconcilers and the job-notification relay. At
-/// shutdown the HTTP server finishes in-flight requests and the runner drains its jobs.
+/// shutdown `/readyz` first answers 503 for `shutdown_drain_ms`; then the HTTP server stops
+/// accepting and finishes in-flight requests and the runner drains its jobs.
 pub async fn run(
     config: &Config,
     store: Store,
@@ -63,6 +107,11 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Stopping takes two steps: when `shutdown` fires, `/readyz` turns 503 while requests
+    // are still served for `shutdown_drain_ms` (balancers take the node out); then `stop`
+    // closes the listener, in-flight requests and jobs finish, and `run` returns.
+    let asked = shutdown;
+    let shutdown = CancellationToken::new();
     let metrics = Arc::new(Metrics::new());
     let mut background = JoinSet::new();
     let runner = if config.role == Role::Web {
@@ -104,6 +153,22 @@ pub async fn run(
     };
     let snapshot_options = web.snapshots.clone();
     let state = AppState::new(store.clone(), clock, web, metrics, runner);
+    {
+        let (stop, state) = (shutdown.clone(), state.clone());
+        let drain = Duration::from_millis(config.shutdown_drain_ms);
+        tokio::spawn(async move {
+            asked.cancelled().await;
+            state.start_draining();
+            if !drain.is_zero() {
+                tracing::info!(
+                    drain_ms = drain.as_millis() as u64,
+                    "draining: /readyz answers 503, requests are still served"
+                );
+                tokio::time::sleep(drain).await;
+            }
+            stop.cancel();
+        });
+    }
     tracing::info!(addr = %listener.local_addr()?, role = ?config.role, backend = ?store.backend(), "herald is serving");
     let stop = shutdown.clone();
     let stopped = async move { stop.cancelled().await };

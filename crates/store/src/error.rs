@@ -20,6 +20,13 @@ pub enum StoreError {
     /// The database URL or options are wrong.
     #[error("{0}")]
     Config(String),
+    /// This build cannot run on the database's schema (a newer release's contract step, a
+    /// half-applied migration); the message names the migration.
+    #[error("{0}")]
+    Incompatible(String),
+    /// A backup or restore could not be made; nothing was changed. The message says why.
+    #[error("{0}")]
+    Backup(String),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),

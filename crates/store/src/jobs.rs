@@ -400,7 +400,8 @@ impl Store {
         Ok((rows.len() as u64 - discarded, discarded))
     }
 
-    /// Records that `worker` is alive.
+    /// Records that `worker` is alive, with this build's release and the newest migration it
+    /// knows (for `migrate_contract`).
     pub async fn worker_heartbeat(
         &self,
         worker: &str,
@@ -409,9 +410,17 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute(
-            "INSERT INTO workers (id, hostname, started_at, heartbeat_at) VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-            args![worker, hostname, now],
+            "INSERT INTO workers (id, hostname, started_at, heartbeat_at, release, schema_known) \
+             VALUES ($1, $2, $3, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, \
+             release = excluded.release, schema_known = excluded.schema_known",
+            args![
+                worker,
+                hostname,
+                now,
+                crate::schema::release(),
+                crate::migrations::latest()
+            ],
         )
         .await?;
         tx.commit().await

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod backup;
 mod components;
 mod db;
 mod error;
@@ -22,11 +23,13 @@ mod leader;
 mod listen;
 mod metric_points;
 mod metrics;
+pub mod migration_lint;
 mod migrations;
 mod notifications;
 mod ordering;
 mod page_state;
 mod pages;
+mod schema;
 mod sessions;
 mod status_log;
 mod subscribers;
@@ -45,8 +48,10 @@ pub use jobs::{
 pub use leader::Leadership;
 pub use listen::{CHANGES_CHANNEL, ChangeListener};
 pub use metric_points::ChartData;
+pub use migrations::Kind as MigrationKind;
 pub use notifications::{Delivery, DeliveryRecord, Event, Recipient};
 pub use page_state::{Changes, PageDelta, PageState};
+pub use schema::{Foreign, OlderWorker, Pending, SchemaStatus, release, set_release};
 pub use sessions::AdminSession;
 pub use status_log::StatusLogEntry;
 pub use subscribers::{QUARANTINE_TTL, SubscriberQuery, UNCONFIRMED_TTL, WebhookSecrets};
@@ -98,11 +103,6 @@ impl Store {
     /// Which backend this store runs on.
     pub fn backend(&self) -> Backend {
         self.db.backend()
-    }
-
-    /// Applies every migration not yet applied.
-    pub async fn migrate(&self) -> Result<()> {
-        self.db.migrate(&migrations::migrator(self.backend())).await
     }
 
     /// The schema version the database is at (0 before any migration).

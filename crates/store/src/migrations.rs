@@ -58,33 +58,140 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0008_metrics.sql"),
         include_str!("../../../migrations/postgres/0008_metrics.sql"),
     ),
+    (
+        11,
+        "worker_release",
+        include_str!("../../../migrations/sqlite/0011_worker_release.sql"),
+        include_str!("../../../migrations/postgres/0011_worker_release.sql"),
+    ),
 ];
+
+/// Whether the previous release still runs on the schema after a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only adds (tables, nullable or defaulted columns, indexes): older builds run on it.
+    Expand,
+    /// Drops, renames, tightens or changes meaning: older builds must be gone first.
+    Contract,
+}
+
+impl Kind {
+    /// `expand` or `contract`, as in the annotation and the bookkeeping table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Expand => "expand",
+            Kind::Contract => "contract",
+        }
+    }
+
+    /// The kind named by `s`.
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "expand" => Some(Kind::Expand),
+            "contract" => Some(Kind::Contract),
+            _ => None,
+        }
+    }
+}
+
+/// The annotation every migration file opens with: `-- herald: expand` or
+/// `-- herald: contract`, alone on the first line.
+pub const ANNOTATION: &str = "-- herald: ";
+
+/// The kind a migration file's first line declares, and the SQL after that line. `None` when
+/// the first line is not an annotation.
+pub fn annotated(sql: &str) -> Option<(Kind, &str)> {
+    let (first, rest) = sql.split_once('\n').unwrap_or((sql, ""));
+    let kind = Kind::parse(first.trim_end_matches('\r').strip_prefix(ANNOTATION)?)?;
+    Some((kind, rest))
+}
+
+/// One migration this build knows.
+#[derive(Debug, Clone, Copy)]
+pub struct Known {
+    pub version: i64,
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The SQL without its annotation line.
+    body: &'static str,
+}
+
+/// Every migration this build knows for `backend`, in order. A file without an annotation
+/// counts as contract (the tests refuse such a file; a build never assumes "safe").
+pub(crate) fn known(backend: Backend) -> Vec<Known> {
+    MIGRATIONS
+        .iter()
+        .map(|(version, name, sqlite, pg)| {
+            let sql = match backend {
+                Backend::Sqlite => *sqlite,
+                Backend::Postgres => *pg,
+            };
+            let (kind, body) = annotated(sql).unwrap_or((Kind::Contract, sql));
+            Known {
+                version: *version,
+                name,
+                kind,
+                body,
+            }
+        })
+        .collect()
+}
 
 /// The highest version.
 pub(crate) fn latest() -> i64 {
     MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0)
 }
 
-/// A migrator for `backend`.
-pub(crate) fn migrator(backend: Backend) -> Migrator {
-    Migrator::with_migrations(
-        MIGRATIONS
+/// Herald's own bookkeeping beside sqlx's `_sqlx_migrations`: the kind of every migration
+/// applied, written in the migration's own transaction, so that an *older* build, which does
+/// not have the file, can still tell whether it may run on the schema. Created before any
+/// migration runs (like sqlx's table, it is not itself a numbered migration).
+pub(crate) const KINDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS herald_migration_kinds (\
+     version BIGINT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL)";
+
+/// Records `m`'s kind (idempotent).
+pub(crate) fn record_kind_sql(m: &Known) -> String {
+    format!(
+        "INSERT INTO herald_migration_kinds (version, name, kind) VALUES ({}, '{}', '{}') \
+         ON CONFLICT (version) DO NOTHING",
+        m.version,
+        m.name.replace('\'', "''"),
+        m.kind.as_str()
+    )
+}
+
+/// A sqlx migrator for `migrations`, applied in order. Each migration's SQL is its file
+/// without the annotation line, followed by the statement recording its kind (same
+/// transaction). The checksum sqlx compares is that of the file without the annotation, so
+/// databases migrated before files were annotated still match. Applied migrations this
+/// build does not know (a newer build's) are ignored here: the caller checked them first.
+pub(crate) fn migrator(migrations: &[Known]) -> Migrator {
+    let mut m = Migrator::with_migrations(
+        migrations
             .iter()
-            .map(|(version, name, sqlite, pg)| {
-                let sql = match backend {
-                    Backend::Sqlite => *sqlite,
-                    Backend::Postgres => *pg,
-                };
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*name),
+            .map(|k| {
+                let checksum = Migration::new(
+                    k.version,
+                    Cow::Borrowed(k.name),
                     MigrationType::Simple,
-                    sql.into_sql_str(),
+                    k.body.into_sql_str(),
                     false,
                 )
+                .checksum;
+                let sql = format!("{}\n;\n{};\n", k.body, record_kind_sql(k));
+                Migration {
+                    version: k.version,
+                    description: Cow::Borrowed(k.name),
+                    migration_type: MigrationType::Simple,
+                    sql: sqlx::AssertSqlSafe(sql).into_sql_str(),
+                    checksum,
+                    no_tx: false,
+                }
             })
             .collect(),
-    )
+    );
+    m.set_ignore_missing(true);
+    m
 }
 
 #[cfg(test)]

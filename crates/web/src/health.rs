@@ -73,15 +73,10 @@ async fn database_checks(store: &Store, checks: &mut BTreeMap<&'static str, Chec
             return false;
         }
     }
-    let expected = Store::expected_schema_version();
-    match store.schema_version().await {
-        Ok(v) => checks.insert(
-            "schema",
-            check(
-                v == expected,
-                format!("version {v}, this build expects {expected}"),
-            ),
-        ),
+    // On a newer schema this build is ready when every migration it does not know is
+    // expand ("schema 8, this build knows 7: compatible"); see `herald_store::SchemaStatus`.
+    match store.schema_status().await {
+        Ok(s) => checks.insert("schema", check(s.ready(), s.summary())),
         Err(e) => checks.insert("schema", check(false, format!("unknown: {e}"))),
     };
     true
@@ -90,6 +85,13 @@ async fn database_checks(store: &Store, checks: &mut BTreeMap<&'static str, Chec
 /// `/readyz`: 200 when every check passes, else 503; the body names each check.
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let mut checks = BTreeMap::new();
+    if app.is_draining() {
+        // First step of a graceful stop: balancers take this node out while it still serves.
+        checks.insert(
+            "shutdown",
+            check(false, "draining: this node is shutting down"),
+        );
+    }
     let db_up = database_checks(app.store(), &mut checks).await;
     if let Some(runner) = app.runner() {
         let now = app.now();

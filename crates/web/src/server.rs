@@ -315,6 +315,9 @@ impl hyper::service::Service<Request<Incoming>> for Front {
 
 /// Longest a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the listener closes, how long connections just accepted get to send their request
+/// before idle connections are closed.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(250);
 /// Longest in-flight requests may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -362,6 +365,10 @@ pub async fn run(
         });
     }
     drop(listener);
+    // A connection accepted just before the stop may not have sent its request yet, and
+    // hyper's graceful shutdown closes such an idle connection unanswered. Let those
+    // requests arrive first (requests already in flight go on meanwhile).
+    tokio::time::sleep(FIRST_REQUEST_GRACE).await;
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {

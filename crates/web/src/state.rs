@@ -93,6 +93,8 @@ struct Inner {
     assets: Arc<Assets>,
     /// The instance's link-signing key, read from the database on first use.
     link_key: tokio::sync::OnceCell<String>,
+    /// Set when shutdown begins: `/readyz` answers 503 so balancers stop sending.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -128,8 +130,23 @@ impl AppState {
                 publisher,
                 assets,
                 link_key: tokio::sync::OnceCell::new(),
+                draining: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Shutdown has begun: from now on `/readyz` answers 503 (requests are still served).
+    pub fn start_draining(&self) {
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.inner
+            .draining
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every metric family.

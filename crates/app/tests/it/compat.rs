@@ -31,11 +31,18 @@ pub fn compat_python() -> PathBuf {
 async fn the_pypi_statuspage_client_manages_everything(b: Backend) {
     // Arrange
     let app = TestApp::spawn(b).await;
+    // Act and Assert: see `run_v1_python_client`
+    run_v1_python_client(&app.url("/v1"), &app.key, &app.page.id).await;
+}
+
+/// Runs the v1 client scenario against `base` (`http://.../v1`) with `key` on `page`: the
+/// PyPI client creates, lists, updates and deletes components, groups, incidents,
+/// maintenances and templates, through its own models (which validate every enum). Panics
+/// with the client's output unless every step passed; returns the number of checks.
+pub async fn run_v1_python_client(base: &str, key: &str, page: &str) -> usize {
     let script = repo_root().join("tests/compat/v1_python_client.py");
-    // Act: the client creates, lists, updates and deletes components, groups, incidents,
-    // maintenances and templates, through its own models (which validate every enum).
     let out = tokio::task::spawn_blocking({
-        let (base, key, page) = (app.url("/v1"), app.key.clone(), app.page.id.clone());
+        let (base, key, page) = (base.to_owned(), key.to_owned(), page.to_owned());
         move || {
             Command::new(compat_python())
                 .arg(script)
@@ -50,7 +57,6 @@ async fn the_pypi_statuspage_client_manages_everything(b: Backend) {
     })
     .await
     .unwrap();
-    // Assert
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -65,6 +71,7 @@ async fn the_pypi_statuspage_client_manages_everything(b: Backend) {
         .parse()
         .unwrap();
     assert!(checks >= 40, "only {checks} checks ran under -O: {stdout}");
+    checks
 }
 
 both_backends!(the_pypi_statuspage_client_manages_everything);
