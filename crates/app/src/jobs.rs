@@ -98,8 +98,18 @@ pub fn runner_config(config: &Config) -> RunnerConfig {
 }
 
 /// Every reconciler.
-pub fn driver(store: &Store, clock: Arc<dyn Clock>, node: &str, metrics: Arc<Metrics>) -> Driver {
+pub fn driver(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+    node: &str,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Driver> {
     let mut d = Driver::new(store.clone(), clock, node, metrics);
+    d.add(herald_notify::checks::Automation {
+        store: store.clone(),
+        client: check_client(config)?,
+    });
     d.add(Maintenance {
         store: store.clone(),
     });
@@ -109,5 +119,17 @@ pub fn driver(store: &Store, clock: Arc<dyn Clock>, node: &str, metrics: Arc<Met
     d.add(Subscribers {
         store: store.clone(),
     });
-    d
+    Ok(d)
+}
+
+/// The guarded client built-in checks go out through: the egress policy of deliveries, and
+/// 64 KiB of a body kept for `body_contains`.
+pub fn check_client(config: &Config) -> anyhow::Result<GuardedClient> {
+    let policy = EgressPolicy::parse(&config.egress_allow).map_err(|e| anyhow::anyhow!(e))?;
+    let settings = ClientSettings {
+        proxy: config.egress_proxy.clone(),
+        body_cap: 64 * 1024,
+        ..ClientSettings::default()
+    };
+    GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))
 }

@@ -80,7 +80,7 @@ pub async fn run(
         );
         let status = runner.status();
         background.spawn(runner.run(shutdown.clone()));
-        let driver = jobs::driver(&store, clock.clone(), &node, metrics.clone());
+        let driver = jobs::driver(config, &store, clock.clone(), &node, metrics.clone())?;
         background.spawn(driver.run(shutdown.clone()));
         let (s, stop) = (store.clone(), shutdown.clone());
         background.spawn(async move { s.relay_job_notifications(stop.cancelled_owned()).await });

@@ -332,6 +332,12 @@ impl GuardedClient {
         self.send(req.body(body)).await
     }
 
+    /// GETs `url` (built-in checks), within `timeout`.
+    pub async fn get(&self, url: &str, timeout: Duration) -> Result<Reply, SendError> {
+        let url = self.policy.check_url(url)?;
+        self.send(self.http.get(url).timeout(timeout)).await
+    }
+
     /// POSTs a form (the SMS API).
     pub async fn post_form(
         &self,

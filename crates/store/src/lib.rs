@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod automation;
 mod components;
 mod db;
 mod error;
@@ -32,6 +33,7 @@ mod users;
 mod write;
 
 pub use audit::AuditEntry;
+pub use automation::CheckResult;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
 pub use incidents::{IncidentOrder, IncidentQuery};

@@ -52,6 +52,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0007_security.sql"),
         include_str!("../../../migrations/postgres/0007_security.sql"),
     ),
+    (
+        9,
+        "automation",
+        include_str!("../../../migrations/sqlite/0009_automation.sql"),
+        include_str!("../../../migrations/postgres/0009_automation.sql"),
+    ),
 ];
 
 /// The highest version.

@@ -16,7 +16,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::ErrorBody;
 
-use super::{components, groups, incidents, jobs, pages, postmortem, subscribers, templates};
+use super::{
+    components, groups, incidents, integrations, jobs, pages, postmortem, subscribers, templates,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -43,6 +45,8 @@ use super::{components, groups, incidents, jobs, pages, postmortem, subscribers,
         postmortem::get_postmortem, postmortem::save_postmortem, postmortem::publish, postmortem::revert,
         postmortem::delete_postmortem,
         templates::list_templates, templates::create_template, templates::get_template, templates::delete_template,
+        integrations::list_integrations, integrations::create_integration, integrations::get_integration,
+        integrations::update_integration, integrations::delete_integration,
         jobs::list_jobs, jobs::get_job, jobs::replay_job, jobs::cancel_job,
         subscribers::list_subscribers, subscribers::list_unsubscribed, subscribers::create_subscriber,
         subscribers::get_subscriber, subscribers::update_subscriber, subscribers::delete_subscriber,
