@@ -3,8 +3,9 @@
 # headless Chromium. On a fresh Debian machine it installs what it needs (with apt, as root
 # or through sudo): the PostgreSQL server (when nothing answers on 127.0.0.1:5432; it then
 # starts a cluster, trusts loopback connections and creates the `test` database), Chromium,
-# Node.js and npm, Python 3 with venv, libfuse 3 and openssl. Everything present is left
-# alone: run it again and it goes straight to the tests.
+# Node.js and npm, Python 3 with venv, libfuse 3, openssl, Prometheus and Alertmanager,
+# pg_dump, HAProxy and socat. Everything present is left alone: run it again and it goes
+# straight to the tests.
 #
 #   scripts/test.sh                    # everything
 #   scripts/test.sh -E 'test(api_)'    # extra arguments go to cargo nextest
@@ -114,6 +115,8 @@ main() {
   need pg_dump postgresql-client
   need haproxy haproxy
   need socat socat
+  # The automation tests run a real Alertmanager (a single one and a two-node cluster).
+  need prometheus-alertmanager prometheus-alertmanager
   [ -x "$(chromium_path)" ] || apt_install chromium
   [ -x "$(chromium_path)" ] || die "Chromium is not at $(chromium_path) (set CHROMIUM)"
   # The power-loss test's FUSE file system (tests/powerloss/lossyfs.py) loads libfuse 3.

@@ -115,6 +115,10 @@ pub fn driver(
     d.add(PruneMetrics {
         store: store.clone(),
     });
+    d.add(herald_notify::checks::Automation {
+        store: store.clone(),
+        client: check_client(config)?,
+    });
     d.add(Maintenance {
         store: store.clone(),
     });
@@ -138,6 +142,18 @@ pub fn metrics_client(config: &Config) -> anyhow::Result<GuardedClient> {
         total_timeout: total,
         connect_timeout: ClientSettings::default().connect_timeout.min(total),
         body_cap: 32 << 20,
+    };
+    GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The guarded client built-in checks go out through: the egress policy of deliveries, and
+/// 64 KiB of a body kept for `body_contains`.
+pub fn check_client(config: &Config) -> anyhow::Result<GuardedClient> {
+    let policy = EgressPolicy::parse(&config.egress_allow).map_err(|e| anyhow::anyhow!(e))?;
+    let settings = ClientSettings {
+        proxy: config.egress_proxy.clone(),
+        body_cap: 64 * 1024,
+        ..ClientSettings::default()
     };
     GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))
 }

@@ -13,6 +13,9 @@ pub enum ActorKind {
     Cli,
     /// A visitor of the public page, or a subscriber following a signed link.
     Public,
+    /// An automation integration (Alertmanager, webhook, heartbeat, check): each acts
+    /// under its own id.
+    Integration,
 }
 
 impl ActorKind {
@@ -24,6 +27,7 @@ impl ActorKind {
             Self::System => "system",
             Self::Cli => "cli",
             Self::Public => "public",
+            Self::Integration => "integration",
         }
     }
 }
@@ -64,6 +68,15 @@ impl Actor {
     /// page. Private pages notify only subscribers their team added.
     pub fn is_team(&self) -> bool {
         self.kind != ActorKind::Public
+    }
+
+    /// An automation integration (its id), from `ip` when it came over the network.
+    pub fn integration(id: &str, ip: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::Integration,
+            id: id.to_owned(),
+            ip,
+        }
     }
 
     /// An operator using the command line.

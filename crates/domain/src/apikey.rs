@@ -41,11 +41,17 @@ fn checksum(random: &str) -> String {
 
 /// Makes a new random key.
 pub fn generate() -> GeneratedKey {
+    generate_with(KEY_PREFIX)
+}
+
+/// Makes a new random secret of the same shape with another prefix (integration tokens use
+/// `hrli_`, so a leaked one is told apart from an API key).
+pub fn generate_with(prefix: &str) -> GeneratedKey {
     let mut rng = rand::rng();
     let random: String = (0..RANDOM_LEN)
         .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
         .collect();
-    let secret = format!("{KEY_PREFIX}{random}{}", checksum(&random));
+    let secret = format!("{prefix}{random}{}", checksum(&random));
     GeneratedKey {
         prefix: secret[..12].to_owned(),
         last4: secret[secret.len() - 4..].to_owned(),
@@ -65,7 +71,12 @@ pub fn hash(key: &str) -> String {
 /// Checks a presented key's shape and checksum; returns its hash for lookup, or `None` for
 /// anything herald cannot have issued.
 pub fn check(presented: &str) -> Option<String> {
-    let body = presented.strip_prefix(KEY_PREFIX)?;
+    check_with(KEY_PREFIX, presented)
+}
+
+/// [`check`] for secrets made by [`generate_with`] with `prefix`.
+pub fn check_with(prefix: &str, presented: &str) -> Option<String> {
+    let body = presented.strip_prefix(prefix)?;
     if body.len() != RANDOM_LEN + CHECK_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }

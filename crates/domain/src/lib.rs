@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod apikey;
+pub mod automation;
 pub mod clock;
 pub mod component;
 pub mod error;

@@ -84,6 +84,9 @@ pub struct PageSettings {
     /// How much of each status counts as down time in this page's uptime (herald
     /// extension); `None`: the instance's `uptime_weight_*` settings.
     pub uptime_weights: Option<UptimeWeights>,
+    /// Whether automation (alerts, checks) may change a component while an open incident
+    /// names it (herald extension; default: no, the people on the incident decide).
+    pub automation_overrides_incidents: bool,
 }
 
 impl PageSettings {
@@ -370,6 +373,8 @@ pub struct PagePatch {
     /// Herald extension: this page's uptime weights; `null` returns to the instance's.
     #[serde(deserialize_with = "crate::patch::double_option")]
     pub uptime_weights: Option<Option<UptimeWeights>>,
+    /// Herald extension: let automation change components that an open incident names.
+    pub automation_overrides_incidents: Option<bool>,
 }
 
 type Check = fn(&str, &str) -> Result<String>;
@@ -488,6 +493,9 @@ impl Page {
             text,
             1000,
         )?;
+        if let Some(v) = patch.automation_overrides_incidents {
+            s.automation_overrides_incidents = v;
+        }
         if let Some(w) = &patch.uptime_weights {
             s.uptime_weights = w.map(|w| w.validated("page.uptime_weights")).transpose()?;
         }

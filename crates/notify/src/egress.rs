@@ -342,6 +342,12 @@ impl GuardedClient {
         self.send(req).await
     }
 
+    /// GETs `url` (built-in checks), within `timeout`.
+    pub async fn get_within(&self, url: &str, timeout: Duration) -> Result<Reply, SendError> {
+        let url = self.policy.check_url(url)?;
+        self.send(self.http.get(url).timeout(timeout)).await
+    }
+
     /// POSTs a form (the SMS API).
     pub async fn post_form(
         &self,

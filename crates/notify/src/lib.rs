@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chat;
+pub mod checks;
 pub mod deliver;
 pub mod egress;
 pub mod email;

@@ -11,6 +11,7 @@
 
 mod audit;
 pub mod backup;
+mod automation;
 mod components;
 mod db;
 mod error;
@@ -38,6 +39,7 @@ mod users;
 mod write;
 
 pub use audit::AuditEntry;
+pub use automation::CheckResult;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
 pub use import::{ImportCounts, Imported, ImportedSubscriber, IncidentImport, SubscriberImport};

@@ -59,6 +59,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/postgres/0008_metrics.sql"),
     ),
     (
+        9,
+        "automation",
+        include_str!("../../../migrations/sqlite/0009_automation.sql"),
+        include_str!("../../../migrations/postgres/0009_automation.sql"),
+    ),
+    (
         11,
         "worker_release",
         include_str!("../../../migrations/sqlite/0011_worker_release.sql"),

@@ -12,9 +12,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::api::hooks;
 use crate::api::v1::{
-    components, groups, incidents, jobs, metric_data, metrics, openapi, pages, postmortem,
-    subscribers, templates,
+    components, groups, incidents, integrations, jobs, metric_data, metrics, openapi, pages,
+    postmortem, subscribers, templates,
 };
 use crate::error::ApiError;
 use crate::health;
@@ -113,6 +114,17 @@ pub fn router(state: AppState) -> Router {
             get(templates::get_template).delete(templates::delete_template),
         )
         .route(
+            &format!("{p}/integrations"),
+            get(integrations::list_integrations).post(integrations::create_integration),
+        )
+        .route(
+            &format!("{p}/integrations/{{integration_id}}"),
+            get(integrations::get_integration)
+                .patch(integrations::update_integration)
+                .put(integrations::update_integration)
+                .delete(integrations::delete_integration),
+        )
+        .route(
             &format!("{p}/subscribers"),
             get(subscribers::list_subscribers).post(subscribers::create_subscriber),
         )
@@ -204,6 +216,13 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/docs/webhooks.md", get(webhook_docs))
+        // Alerts and pings from integrations (token-authenticated; bodies up to 8 MiB).
+        .route(
+            "/hooks/{integration_id}",
+            post(hooks::receive)
+                .get(hooks::ping)
+                .layer(DefaultBodyLimit::max(hooks::HOOK_BODY_LIMIT)),
+        )
         // Public subscription pages: the front resolves the page (host or /p/<slug>/) and
         // passes the path below the page's root.
         .route("/subscriptions", post(subscriptions::subscribe_form))

@@ -74,6 +74,8 @@ pub struct PageV1 {
     /// Herald extension: how much of each status counts as down time in this page's uptime;
     /// `null`: the instance's weights.
     pub uptime_weights: Option<UptimeWeights>,
+    /// Herald extension: whether automation may change components an open incident names.
+    pub automation_overrides_incidents: bool,
 }
 
 impl PageV1 {
@@ -132,6 +134,7 @@ impl PageV1 {
             custom_header_text: s.custom_header_text,
             custom_footer_text: s.custom_footer_text,
             uptime_weights: s.uptime_weights,
+            automation_overrides_incidents: s.automation_overrides_incidents,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod components;
 pub use herald_wire::v1 as dto;
 pub mod groups;
 pub mod incidents;
+pub mod integrations;
 pub mod jobs;
 pub mod metric_data;
 pub mod metrics;

@@ -17,8 +17,8 @@ use utoipa::{Modify, OpenApi};
 use super::ErrorBody;
 
 use super::{
-    components, groups, incidents, jobs, metric_data, metrics, pages, postmortem, subscribers,
-    templates,
+    components, groups, incidents, integrations, jobs, metric_data, metrics, pages, postmortem,
+    subscribers, templates,
 };
 
 /// The document.
@@ -46,6 +46,8 @@ use super::{
         postmortem::get_postmortem, postmortem::save_postmortem, postmortem::publish, postmortem::revert,
         postmortem::delete_postmortem,
         templates::list_templates, templates::create_template, templates::get_template, templates::delete_template,
+        integrations::list_integrations, integrations::create_integration, integrations::get_integration,
+        integrations::update_integration, integrations::delete_integration,
         jobs::list_jobs, jobs::get_job, jobs::replay_job, jobs::cancel_job,
         subscribers::list_subscribers, subscribers::list_unsubscribed, subscribers::create_subscriber,
         subscribers::get_subscriber, subscribers::update_subscriber, subscribers::delete_subscriber,
