@@ -13,7 +13,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::v1::{
-    components, groups, incidents, jobs, openapi, pages, postmortem, subscribers, templates,
+    components, groups, incident_subscribers, incidents, jobs, openapi, pages, postmortem,
+    subscribers, templates, uptime,
 };
 use crate::error::ApiError;
 use crate::health;
@@ -46,6 +47,14 @@ pub fn router(state: AppState) -> Router {
                 .patch(components::update_component)
                 .put(components::update_component)
                 .delete(components::delete_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}/uptime"),
+            get(uptime::component_uptime),
+        )
+        .route(
+            &format!("{p}/component-groups/{{group_id}}/uptime"),
+            get(uptime::group_uptime),
         )
         .route(
             &format!("{p}/component-groups"),
@@ -88,6 +97,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{p}/incidents/{{incident_id}}/incident_updates/{{incident_update_id}}"),
             patch(incidents::update_incident_update).put(incidents::update_incident_update),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/subscribers"),
+            get(incident_subscribers::list_incident_subscribers)
+                .post(incident_subscribers::create_incident_subscriber),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/subscribers/{{subscriber_id}}"),
+            get(incident_subscribers::get_incident_subscriber)
+                .delete(incident_subscribers::delete_incident_subscriber),
+        )
+        .route(
+            &format!(
+                "{p}/incidents/{{incident_id}}/subscribers/{{subscriber_id}}/resend_confirmation"
+            ),
+            post(incident_subscribers::resend_incident_subscriber),
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}/postmortem"),

@@ -25,6 +25,7 @@ mod api_groups;
 mod api_incidents;
 mod api_pages;
 mod api_postmortem;
+mod api_uptime;
 mod browser;
 mod cli;
 pub mod compat;

@@ -5,6 +5,7 @@ pub mod components;
 /// The v1 response objects (defined in `herald-wire`, shared with webhook payloads).
 pub use herald_wire::v1 as dto;
 pub mod groups;
+pub mod incident_subscribers;
 pub mod incidents;
 pub mod jobs;
 pub mod openapi;
@@ -12,6 +13,7 @@ pub mod pages;
 pub mod postmortem;
 pub mod subscribers;
 pub mod templates;
+pub mod uptime;
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -16,7 +16,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::ErrorBody;
 
-use super::{components, groups, incidents, jobs, pages, postmortem, subscribers, templates};
+use super::{
+    components, groups, incident_subscribers, incidents, jobs, pages, postmortem, subscribers,
+    templates, uptime,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -49,6 +52,10 @@ use super::{components, groups, incidents, jobs, pages, postmortem, subscribers,
         subscribers::resend_one, subscribers::rotate_secret, subscribers::bulk_unsubscribe,
         subscribers::bulk_reactivate, subscribers::bulk_resend, subscribers::count, subscribers::histogram,
         subscribers::export_csv,
+        uptime::component_uptime, uptime::group_uptime,
+        incident_subscribers::list_incident_subscribers, incident_subscribers::create_incident_subscriber,
+        incident_subscribers::get_incident_subscriber, incident_subscribers::delete_incident_subscriber,
+        incident_subscribers::resend_incident_subscriber,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Auth, &Errors, &UniqueIds),
