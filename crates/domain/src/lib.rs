@@ -10,6 +10,7 @@ pub mod actor;
 pub mod apikey;
 pub mod clock;
 pub mod component;
+pub mod embed;
 pub mod error;
 pub mod id;
 pub mod incident;

@@ -84,6 +84,8 @@ pub struct PageSettings {
     /// How much of each status counts as down time in this page's uptime (herald
     /// extension); `None`: the instance's `uptime_weight_*` settings.
     pub uptime_weights: Option<UptimeWeights>,
+    /// The status embed's corner and colours (`status_embed_config`); `None`: the defaults.
+    pub status_embed_config: Option<crate::embed::EmbedConfig>,
 }
 
 impl PageSettings {

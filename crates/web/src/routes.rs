@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::v1::{
-    components, groups, incident_subscribers, incidents, jobs, openapi, pages, postmortem,
+    components, embed, groups, incident_subscribers, incidents, jobs, openapi, pages, postmortem,
     subscribers, templates, uptime,
 };
 use crate::error::ApiError;
@@ -36,6 +36,12 @@ pub fn router(state: AppState) -> Router {
             get(pages::get_page)
                 .patch(pages::update_page)
                 .put(pages::update_page),
+        )
+        .route(
+            &format!("{p}/status_embed_config"),
+            get(embed::get_embed_config)
+                .patch(embed::update_embed_config)
+                .put(embed::update_embed_config),
         )
         .route(
             &format!("{p}/components"),

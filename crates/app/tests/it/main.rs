@@ -21,6 +21,7 @@ mod admin_support;
 mod api_auth;
 mod api_bad_input;
 mod api_components;
+mod api_embed;
 mod api_groups;
 mod api_incidents;
 mod api_pages;

@@ -2,6 +2,7 @@
 //! objects and arrays in responses, `{"error", "message"}` errors.
 
 pub mod components;
+pub mod embed;
 /// The v1 response objects (defined in `herald-wire`, shared with webhook payloads).
 pub use herald_wire::v1 as dto;
 pub mod groups;

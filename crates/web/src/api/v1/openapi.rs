@@ -17,8 +17,8 @@ use utoipa::{Modify, OpenApi};
 use super::ErrorBody;
 
 use super::{
-    components, groups, incident_subscribers, incidents, jobs, pages, postmortem, subscribers,
-    templates, uptime,
+    components, embed, groups, incident_subscribers, incidents, jobs, pages, postmortem,
+    subscribers, templates, uptime,
 };
 
 /// The document.
@@ -53,6 +53,7 @@ use super::{
         subscribers::bulk_reactivate, subscribers::bulk_resend, subscribers::count, subscribers::histogram,
         subscribers::export_csv,
         uptime::component_uptime, uptime::group_uptime,
+        embed::get_embed_config, embed::update_embed_config,
         incident_subscribers::list_incident_subscribers, incident_subscribers::create_incident_subscriber,
         incident_subscribers::get_incident_subscriber, incident_subscribers::delete_incident_subscriber,
         incident_subscribers::resend_incident_subscriber,
