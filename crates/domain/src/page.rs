@@ -376,6 +376,19 @@ pub struct PagePatch {
 
 type Check = fn(&str, &str) -> Result<String>;
 
+/// Herald does not enforce Statuspage's `ip_restrictions` (an allow-list for the page), so
+/// it refuses to store one rather than keep a setting that would protect nothing.
+fn refuse_ip_restrictions(field: &str, _: &str) -> Result<String> {
+    Err(Invalid::new(
+        field,
+        format!(
+            "{field} is not supported: herald does not restrict the page by IP address; \
+             leave it null and restrict access in front of herald (a proxy or firewall), or \
+             make the page private with viewers_must_be_team_members"
+        ),
+    ))
+}
+
 fn set_opt(
     dst: &mut Option<String>,
     src: &Option<Option<String>>,
@@ -456,7 +469,7 @@ impl Page {
             &mut s.ip_restrictions,
             &patch.ip_restrictions,
             "page.ip_restrictions",
-            text,
+            Some(refuse_ip_restrictions),
             4000,
         )?;
         set_opt(&mut s.city, &patch.city, "page.city", text, 255)?;

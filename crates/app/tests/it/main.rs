@@ -24,6 +24,7 @@ mod api_components;
 mod api_embed;
 mod api_groups;
 mod api_incidents;
+mod api_page_settings;
 mod api_pages;
 mod api_postmortem;
 mod api_uptime;
