@@ -269,6 +269,46 @@ def test_templates(client, page_id, comp_id):
     ok("list: %d templates, ours present" % len(listed))
 
 
+def test_uptime_and_incident_subscribers(client, page_id, comp_id):
+    step("uptime")
+    up = sp.ComponentsApi(client).get_pages_page_id_components_component_id_uptime(page_id, comp_id)
+    check(up.id == comp_id and up.uptime_percentage is not None and up.major_outage is not None,
+        "component uptime %r" % up)
+    check(0 <= up.uptime_percentage <= 100, "uptime_percentage %r" % up.uptime_percentage)
+    raw = raw_json(client)
+    check(set(raw) >= {"id", "name", "range_start", "range_end", "uptime_percentage", "major_outage",
+        "partial_outage", "warnings", "related_events"}, "uptime keys %s" % sorted(raw))
+    ok("component uptime %.2f%% from %s to %s" % (up.uptime_percentage, raw["range_start"], raw["range_end"]))
+    groups = sp.ComponentGroupsApi(client)
+    body = sp.PostPagesPageIdComponentGroups(description="uptime group", component_group=sp.PostPagesPageIdComponentGroupsComponentGroup(name="uptime-%s" % TAG, components=[comp_id]))
+    group = groups.post_pages_page_id_component_groups(body, page_id)
+    gup = groups.get_pages_page_id_component_groups_id_uptime(page_id, group.id)
+    # Its one component's figure a moment later: over a life of seconds, not comparable.
+    check(gup.id == group.id and 0 <= gup.uptime_percentage <= 100, "group uptime %r" % gup)
+    ok("group uptime %.2f%%" % gup.uptime_percentage)
+    step("incident-subscribers")
+    inc = sp.IncidentsApi(client).post_pages_page_id_incidents(sp.PostPagesPageIdIncidents(incident=sp.PostPagesPageIdIncidentsIncident(
+        name="compat subscribers %s" % TAG, status="investigating", body="Watch this.", deliver_notifications=False)), page_id)
+    api = sp.IncidentSubscribersApi(client)
+    sub_body = sp.PostPagesPageIdIncidentsIncidentIdSubscribers(subscriber=sp.PostPagesPageIdIncidentsIncidentIdSubscribersSubscriber(
+        email="watcher-%s@example.com" % TAG, skip_confirmation_notification=True))
+    sub, status, _ = api.post_pages_page_id_incidents_incident_id_subscribers_with_http_info(sub_body, page_id, inc.id)
+    check(status == 201 and sub.id and sub.email == "watcher-%s@example.com" % TAG, "POST incident subscriber: %d %r" % (status, sub))
+    ok("subscribe %s to incident %s (201)" % (sub.id, inc.id))
+    listed = [s.id for s in api.get_pages_page_id_incidents_incident_id_subscribers(page_id, inc.id)]
+    check(listed == [sub.id], "incident subscribers %s" % listed)
+    got = api.get_pages_page_id_incidents_incident_id_subscribers_subscriber_id(page_id, inc.id, sub.id)
+    check(got.id == sub.id, "GET incident subscriber %r" % got)
+    ok("list and get")
+    _, status, _ = api.post_pages_page_id_incidents_incident_id_subscribers_subscriber_id_resend_confirmation_with_http_info(page_id, inc.id, sub.id)
+    check(status == 201, "resend_confirmation: HTTP %d" % status)
+    gone = api.delete_pages_page_id_incidents_incident_id_subscribers_subscriber_id(page_id, inc.id, sub.id)
+    check(gone.id == sub.id, "DELETE incident subscriber %r" % gone)
+    check(api.get_pages_page_id_incidents_incident_id_subscribers(page_id, inc.id) == [], "still listed after DELETE")
+    ok("resend (201), delete, list empty")
+    groups.delete_pages_page_id_component_groups_id(page_id, group.id)
+
+
 def test_errors(base_url, page_id):
     step("errors")
     bad = make_client(base_url, "definitely-not-a-key")
@@ -288,6 +328,7 @@ def main(argv):
         test_incidents(client, page_id, comp_id)
         test_maintenance(client, page_id, comp_id)
         test_templates(client, page_id, comp_id)
+        test_uptime_and_incident_subscribers(client, page_id, comp_id)
         step("cleanup")
         sp.ComponentsApi(client).delete_pages_page_id_components_component_id(page_id, comp_id)
         ok("deleted component %s" % comp_id)

@@ -11,6 +11,7 @@ pub mod apikey;
 pub mod automation;
 pub mod clock;
 pub mod component;
+pub mod embed;
 pub mod error;
 pub mod id;
 pub mod incident;

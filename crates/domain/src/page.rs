@@ -87,6 +87,8 @@ pub struct PageSettings {
     /// Whether automation (alerts, checks) may change a component while an open incident
     /// names it (herald extension; default: no, the people on the incident decide).
     pub automation_overrides_incidents: bool,
+    /// The status embed's corner and colours (`status_embed_config`); `None`: the defaults.
+    pub status_embed_config: Option<crate::embed::EmbedConfig>,
 }
 
 impl PageSettings {
@@ -379,6 +381,19 @@ pub struct PagePatch {
 
 type Check = fn(&str, &str) -> Result<String>;
 
+/// Herald does not enforce Statuspage's `ip_restrictions` (an allow-list for the page), so
+/// it refuses to store one rather than keep a setting that would protect nothing.
+fn refuse_ip_restrictions(field: &str, _: &str) -> Result<String> {
+    Err(Invalid::new(
+        field,
+        format!(
+            "{field} is not supported: herald does not restrict the page by IP address; \
+             leave it null and restrict access in front of herald (a proxy or firewall), or \
+             make the page private with viewers_must_be_team_members"
+        ),
+    ))
+}
+
 fn set_opt(
     dst: &mut Option<String>,
     src: &Option<Option<String>>,
@@ -459,7 +474,7 @@ impl Page {
             &mut s.ip_restrictions,
             &patch.ip_restrictions,
             "page.ip_restrictions",
-            text,
+            Some(refuse_ip_restrictions),
             4000,
         )?;
         set_opt(&mut s.city, &patch.city, "page.city", text, 255)?;

@@ -13,6 +13,8 @@
 //! Group figures are the sum of their components' figures, so a group's uptime is the
 //! time-weighted mean of its components'.
 
+pub mod range;
+
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 

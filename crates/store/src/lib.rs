@@ -10,8 +10,8 @@
 #![forbid(unsafe_code)]
 
 mod audit;
-pub mod backup;
 mod automation;
+pub mod backup;
 mod components;
 mod db;
 mod error;

@@ -375,6 +375,23 @@ impl Store {
         self.attach_components(rows).await
     }
 
+    /// The subscribers of one incident (every state but unsubscribed), oldest first.
+    pub async fn incident_subscribers(
+        &self,
+        page_id: &str,
+        incident_id: &str,
+    ) -> Result<Vec<Subscriber>> {
+        let rows: Vec<SubscriberRow> = self
+            .db
+            .read(
+                "SELECT * FROM subscribers WHERE page_id = $1 AND incident_id = $2 \
+                 AND state <> 'unsubscribed' ORDER BY created_at, id",
+                args![page_id, incident_id],
+            )
+            .await?;
+        self.attach_components(rows).await
+    }
+
     /// (channel, state, count) for a page.
     pub async fn count_subscribers(&self, page_id: &str) -> Result<Vec<(String, String, i64)>> {
         #[derive(sqlx::FromRow)]

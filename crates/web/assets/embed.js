@@ -1,7 +1,8 @@
 // herald status embed: a small notice in a corner of the host page, shown only while the
 // status page has an unresolved incident or a maintenance in progress. It reads the page's
 // public summary.json and builds its DOM with textContent only: no text from the status page
-// is ever parsed as HTML.
+// is ever parsed as HTML. Its corner and colours come from the page's embed/config.json
+// (the v1 status_embed_config); colours are used only when they are #rgb or #rrggbb.
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -12,6 +13,18 @@
     incident: { bg: '#b3261e', fg: '#ffffff' },
     maintenance: { bg: '#1f5fa8', fg: '#ffffff' }
   };
+  var corner = { vertical: 'bottom', horizontal: 'right' };
+  function color(c, fallback) {
+    return /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(c || '') ? c : fallback;
+  }
+  function configure(c) {
+    if (!c) return;
+    colors.incident = { bg: color(c.incident_background_color, colors.incident.bg), fg: color(c.incident_text_color, colors.incident.fg) };
+    colors.maintenance = { bg: color(c.maintenance_background_color, colors.maintenance.bg), fg: color(c.maintenance_text_color, colors.maintenance.fg) };
+    var p = String(c.position || '').split('-');
+    if (p[0] === 'top' || p[0] === 'bottom') corner.vertical = p[0];
+    if (p[1] === 'left' || p[1] === 'right') corner.horizontal = p[1];
+  }
   function safeLink(url) {
     return /^https?:\/\//i.test(url || '') ? url : base + '/';
   }
@@ -20,7 +33,7 @@
     box.setAttribute('role', 'status');
     box.setAttribute('data-herald-embed', kind);
     var s = box.style;
-    s.position = 'fixed'; s.bottom = '16px'; s.right = '16px'; s.zIndex = '2147483000';
+    s.position = 'fixed'; s[corner.vertical] = '16px'; s[corner.horizontal] = '16px'; s.zIndex = '2147483000';
     s.maxWidth = '320px'; s.padding = '12px 14px'; s.borderRadius = '8px';
     s.font = '14px/1.4 system-ui, sans-serif'; s.boxShadow = '0 2px 12px rgba(0,0,0,.3)';
     s.background = colors[kind].bg; s.color = colors[kind].fg;
@@ -42,9 +55,15 @@
     box.appendChild(close); box.appendChild(title); box.appendChild(status); box.appendChild(link);
     document.body.appendChild(box);
   }
-  fetch(base + '/api/v2/summary.json', { credentials: 'omit' })
-    .then(function (r) { return r.ok ? r.json() : null; })
-    .then(function (s) {
+  function json(path) {
+    return fetch(base + path, { credentials: 'omit' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .catch(function () { return null; });
+  }
+  Promise.all([json('/embed/config.json'), json('/api/v2/summary.json')])
+    .then(function (got) {
+      configure(got[0]);
+      var s = got[1];
       if (!s) return;
       var incident = (s.incidents || [])[0];
       var active = (s.scheduled_maintenances || []).filter(function (m) {

@@ -14,8 +14,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::hooks;
 use crate::api::v1::{
-    components, groups, incidents, integrations, jobs, metric_data, metrics, openapi, pages,
-    postmortem, subscribers, templates,
+    components, embed, groups, incident_subscribers, incidents, integrations, jobs, metric_data,
+    metrics, openapi, pages, postmortem, subscribers, templates, uptime,
 };
 use crate::error::ApiError;
 use crate::health;
@@ -39,6 +39,12 @@ pub fn router(state: AppState) -> Router {
                 .put(pages::update_page),
         )
         .route(
+            &format!("{p}/status_embed_config"),
+            get(embed::get_embed_config)
+                .patch(embed::update_embed_config)
+                .put(embed::update_embed_config),
+        )
+        .route(
             &format!("{p}/components"),
             get(components::list_components).post(components::create_component),
         )
@@ -48,6 +54,14 @@ pub fn router(state: AppState) -> Router {
                 .patch(components::update_component)
                 .put(components::update_component)
                 .delete(components::delete_component),
+        )
+        .route(
+            &format!("{p}/components/{{component_id}}/uptime"),
+            get(uptime::component_uptime),
+        )
+        .route(
+            &format!("{p}/component-groups/{{group_id}}/uptime"),
+            get(uptime::group_uptime),
         )
         .route(
             &format!("{p}/component-groups"),
@@ -90,6 +104,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{p}/incidents/{{incident_id}}/incident_updates/{{incident_update_id}}"),
             patch(incidents::update_incident_update).put(incidents::update_incident_update),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/subscribers"),
+            get(incident_subscribers::list_incident_subscribers)
+                .post(incident_subscribers::create_incident_subscriber),
+        )
+        .route(
+            &format!("{p}/incidents/{{incident_id}}/subscribers/{{subscriber_id}}"),
+            get(incident_subscribers::get_incident_subscriber)
+                .delete(incident_subscribers::delete_incident_subscriber),
+        )
+        .route(
+            &format!(
+                "{p}/incidents/{{incident_id}}/subscribers/{{subscriber_id}}/resend_confirmation"
+            ),
+            post(incident_subscribers::resend_incident_subscriber),
         )
         .route(
             &format!("{p}/incidents/{{incident_id}}/postmortem"),

@@ -91,7 +91,11 @@ async fn a_herald_copies_the_demo_page_from_another(b: Backend) {
     .await;
     // Assert: the same v2 documents and v1 lists on both
     assert!(ran.ok, "{}\n{}", ran.stdout, ran.stderr);
-    assert!(!ran.stdout.lines().any(|l| l.starts_with("skipped ")), "{}", ran.stdout);
+    assert!(
+        !ran.stdout.lines().any(|l| l.starts_with("skipped ")),
+        "{}",
+        ran.stdout
+    );
     let target = Node::start(&dst_db.url, |_| {}).await;
     let (sb, tb) = (source.url(""), target.url(""));
     for doc in [

@@ -2,9 +2,11 @@
 //! objects and arrays in responses, `{"error", "message"}` errors.
 
 pub mod components;
+pub mod embed;
 /// The v1 response objects (defined in `herald-wire`, shared with webhook payloads).
 pub use herald_wire::v1 as dto;
 pub mod groups;
+pub mod incident_subscribers;
 pub mod incidents;
 pub mod integrations;
 pub mod jobs;
@@ -15,6 +17,7 @@ pub mod pages;
 pub mod postmortem;
 pub mod subscribers;
 pub mod templates;
+pub mod uptime;
 
 use serde::Serialize;
 use utoipa::ToSchema;

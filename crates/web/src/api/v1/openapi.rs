@@ -17,8 +17,8 @@ use utoipa::{Modify, OpenApi};
 use super::ErrorBody;
 
 use super::{
-    components, groups, incidents, integrations, jobs, metric_data, metrics, pages, postmortem,
-    subscribers, templates,
+    components, embed, groups, incident_subscribers, incidents, integrations, jobs, metric_data,
+    metrics, pages, postmortem, subscribers, templates, uptime,
 };
 
 /// The document.
@@ -58,6 +58,11 @@ use super::{
         metrics::delete_provider, metrics::list_provider_metrics, metrics::create_metric, metrics::list_metrics,
         metrics::get_metric, metrics::update_metric, metrics::delete_metric,
         metric_data::add_point, metric_data::add_points, metric_data::reset_data,
+        uptime::component_uptime, uptime::group_uptime,
+        embed::get_embed_config, embed::update_embed_config,
+        incident_subscribers::list_incident_subscribers, incident_subscribers::create_incident_subscriber,
+        incident_subscribers::get_incident_subscriber, incident_subscribers::delete_incident_subscriber,
+        incident_subscribers::resend_incident_subscriber,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Auth, &Errors, &UniqueIds),

@@ -41,6 +41,8 @@ pub struct Layout {
     /// across writes that do not touch them, and are reused rather than re-rendered.
     pub show_updated: bool,
     pub feeds: bool,
+    /// `hidden_from_search`: ask search engines not to index the page.
+    pub noindex: bool,
 }
 
 impl Layout {
@@ -93,6 +95,7 @@ impl Layout {
             updated_iso: z.format(page.updated_at),
             show_updated: false,
             feeds: s.allow_rss_atom_feeds,
+            noindex: s.hidden_from_search,
         }
     }
 }

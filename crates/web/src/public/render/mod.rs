@@ -228,6 +228,14 @@ pub fn render_hot(
         b.output(Kind::Svg, StatusCode::OK, assets::badge(src).into_bytes()),
     );
     outputs.insert("/embed/script.js".to_owned(), assets.embed.clone());
+    outputs.insert(
+        "/embed/config.json".to_owned(),
+        b.output(
+            Kind::Json,
+            StatusCode::OK,
+            crate::api::v1::embed::public_config(&src.page),
+        ),
+    );
     pieces.end_render();
     let (body, style) = html::not_found(src);
     Hot {

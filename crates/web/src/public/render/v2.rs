@@ -146,6 +146,8 @@ pub struct IncidentV2 {
     pub scheduled_for: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_until: Option<Option<String>>,
+    /// Always null, as on live Statuspage pages (incidents and maintenances alike).
+    pub reminder_intervals: Option<String>,
 }
 
 impl IncidentV2 {
@@ -188,6 +190,7 @@ impl IncidentV2 {
                 .collect(),
             scheduled_for: maintenance.then(|| z.format_opt(i.scheduled_for)),
             scheduled_until: maintenance.then(|| z.format_opt(i.scheduled_until)),
+            reminder_intervals: None,
         }
     }
 }
