@@ -45,11 +45,12 @@ pub struct Point {
 /// refusal names its field.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(default)]
 pub struct PointInput {
     /// Unix seconds.
+    #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub timestamp: Value,
+    #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub value: Value,
 }
