@@ -245,14 +245,7 @@ impl Deliver {
         let links = self.unsubscribe_links(sub, page, now);
         let s = &page.settings;
         match mailer
-            .send_notification(
-                to,
-                delivery,
-                &frozen.message,
-                s.notifications_from_email.as_deref(),
-                s.notifications_email_footer.as_deref(),
-                &links,
-            )
+            .send_notification(to, delivery, &frozen.message, s, &links)
             .await
         {
             Ok(()) => ok(None),

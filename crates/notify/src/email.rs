@@ -83,6 +83,8 @@ struct Html<'a> {
     m: &'a Message,
     body_html: String,
     footer_html: String,
+    /// The page's `email_logo` (an http(s) URL, checked when saved).
+    logo: Option<&'a str>,
     manage: &'a str,
     unsubscribe: &'a str,
 }
@@ -130,21 +132,27 @@ impl Mailer {
             .unwrap_or_else(|| self.from.clone())
     }
 
-    /// Sends a notification about an event.
+    /// Sends a notification about an event, with the page's sender, footer and e-mail logo
+    /// (`settings`).
     pub async fn send_notification(
         &self,
         to: &str,
         delivery_id: &str,
         m: &Message,
-        page_from: Option<&str>,
-        footer_markdown: Option<&str>,
+        settings: &herald_domain::page::PageSettings,
         links: &MailLinks,
     ) -> Result<(), MailError> {
-        let footer = footer_markdown.unwrap_or("");
+        let page_from = settings.notifications_from_email.as_deref();
+        let footer = settings.notifications_email_footer.as_deref().unwrap_or("");
+        let logo = settings
+            .email_logo
+            .as_deref()
+            .filter(|l| l.starts_with("https://") || l.starts_with("http://"));
         let html = Html {
             m,
             body_html: herald_domain::markdown::to_html(&m.body),
             footer_html: herald_domain::markdown::to_html(footer),
+            logo,
             manage: &links.manage,
             unsubscribe: &links.unsubscribe,
         }

@@ -116,9 +116,10 @@ async fn fill(app: &TestApp) -> Vec<(&'static str, String)> {
         )
         .await
         .json();
+    // An incident subscriber: reachable under /subscribers and /incidents/{i}/subscribers.
     let sub = app
         .post(
-            &app.page_path("/subscribers"),
+            &app.page_path(&format!("/incidents/{}/subscribers", i["id"].as_str().unwrap())),
             &json!({"subscriber": {"email": "ops@example.com", "skip_confirmation_notification": true}}),
         )
         .await

@@ -102,7 +102,42 @@ async fn v2_incidents_and_maintenances_carry_reminder_intervals(b: Backend) {
     }
 }
 
+async fn the_email_logo_heads_notification_emails(b: Backend) {
+    // Arrange: a page with an e-mail logo and a confirmed subscriber
+    let sink = crate::notify_support::SmtpSink::start();
+    let url = sink.url();
+    let app = TestApp::spawn_with(b, |c| c.smtp_url = Some(url)).await;
+    let logo = "https://cdn.example/mail-logo.png";
+    let r = app
+        .patch(&app.page_path(""), &json!({"page": {"email_logo": logo}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &app.page_path("/subscribers"),
+            &json!({"subscriber": {"email": "reader@example.com", "skip_confirmation_notification": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Act
+    app.incident(json!({"name": "Logo check", "status": "investigating", "body": "Looking."}))
+        .await;
+    // Assert: the HTML part shows the logo
+    let mail = sink
+        .wait_for("reader@example.com", |m| {
+            m.header("subject").contains("Logo check")
+        })
+        .await;
+    let html = mail
+        .raw
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(html.contains(&format!("<img src=\"{logo}\"")), "{html}");
+}
+
 both_backends!(
+    the_email_logo_heads_notification_emails,
     hidden_pages_ask_not_to_be_indexed,
     ip_restrictions_are_refused_not_ignored,
     v2_incidents_and_maintenances_carry_reminder_intervals,

@@ -497,6 +497,16 @@ async fn an_import_cut_off_midway_resumes_where_it_stopped(b: Backend) {
         second.stdout
     );
     assert_eq!(app.store.incident_ids(PAGE).await.unwrap().len(), total);
+    // and the running herald, which held the page since the first run, shows them
+    let oldest = format!("/p/acme-sp/incidents/inc{:09}", import_data::RESOLVED);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.public(&oldest, &[]).await.status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the running herald never showed {oldest}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn bad_sources_and_bad_records_get_messages_naming_them(b: Backend) {
