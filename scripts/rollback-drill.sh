@@ -262,7 +262,7 @@ load_for 20
 # --- roll forward ---------------------------------------------------------------------------
 log "migrating with $new_name (expand steps; $old_version keeps running)"
 "$new_bin" migrate --plan >"$work/plan.txt" || die "migrate --plan failed"
-"$new_bin" migrate || die "migrate failed"
+"$new_bin" migrate >"$work/migrate.txt" || die "migrate failed"
 for n in 1 2; do wait_ready "${PORT[$n]}"; done
 log "old nodes after the migration: $(curl -s "http://127.0.0.1:${PORT[1]}/readyz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["schema"]["detail"])')"
 for n in 1 2; do

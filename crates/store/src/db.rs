@@ -267,15 +267,21 @@ impl Db {
                 .map_err(StoreError::from)?;
             Ok(Db::Sqlite { writer, reader })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // No cached prepared statements: a statement PostgreSQL prepared before an expand
+            // migration added a column (`SELECT *`, `RETURNING *`) would fail ever after with
+            // "cached plan must not change result type", so a node of the previous release
+            // would break the moment a newer one migrates (the rollback drill found it).
+            // Unnamed statements are planned each time: one more round trip per statement.
+            let base = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(StoreError::from)?
+                .statement_cache_capacity(0);
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
                 .acquire_timeout(opts.acquire_timeout)
-                .connect(url)
+                .connect_with(base.clone())
                 .await
                 .map_err(StoreError::from)?;
-            let relaxed_opts = sqlx::postgres::PgConnectOptions::from_str(url)
-                .map_err(StoreError::from)?
-                .options([("synchronous_commit", "off")]);
+            let relaxed_opts = base.options([("synchronous_commit", "off")]);
             let relaxed = PgPoolOptions::new()
                 .max_connections(4)
                 .min_connections(0)

@@ -348,3 +348,61 @@ both_backends!(
     two_nodes_migrating_at_once_both_end_on_the_full_schema,
     a_migration_killed_half_way_is_finished_by_the_next_start,
 );
+
+async fn a_running_node_keeps_answering_while_a_newer_build_adds_columns(b: Backend) {
+    // Arrange: a node that has run every kind of statement once (on PostgreSQL each would be
+    // a prepared statement by now)
+    let app = crate::helpers::TestApp::spawn(b).await;
+    let component = app.component("API").await;
+    let first = app
+        .incident(
+            serde_json::json!({"name": "before", "status": "investigating",
+            "components": {component["id"].as_str().unwrap(): "degraded_performance"}}),
+        )
+        .await;
+    assert_eq!(app.get(&app.page_path("/incidents")).await.status, 200);
+    // Act: a newer build adds a column to each table this node reads with `SELECT *`
+    let mut sql = String::new();
+    for table in [
+        "pages",
+        "components",
+        "incidents",
+        "incident_updates",
+        "subscribers",
+        "jobs",
+        "api_keys",
+    ] {
+        sql += &format!("ALTER TABLE {table} ADD COLUMN newer_note TEXT; ");
+    }
+    apply_as_newer_build(&app.db, b, 9004, "add_columns", Some("expand"), &sql).await;
+    // Assert: reads and writes go on answering
+    let second = app
+        .incident(serde_json::json!({"name": "after", "status": "investigating"}))
+        .await;
+    for id in [&first["id"], &second["id"]] {
+        let r = app
+            .patch(
+                &app.page_path(&format!("/incidents/{}", id.as_str().unwrap())),
+                &serde_json::json!({"incident": {"status": "resolved", "body": "fixed"}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    for path in [
+        app.page_path("/incidents"),
+        app.page_path("/components"),
+        app.page_path(""),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+    }
+    assert_eq!(app.public("/api/v2/summary.json", &[]).await.status, 200);
+}
+
+/// PostgreSQL only: several nodes share it, so one migrates while the others run. (A SQLite
+/// node is migrated by the process that starts after it stops; sqlx 0.9's SQLite statement
+/// cache does not survive a column added under a running process, see README "Deploys".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_postgres_node_keeps_answering_while_a_newer_build_adds_columns() {
+    a_running_node_keeps_answering_while_a_newer_build_adds_columns(Backend::Postgres).await
+}
