@@ -48,9 +48,9 @@ pub struct Point {
 #[serde(default)]
 pub struct PointInput {
     /// Unix seconds.
-    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub timestamp: Value,
-    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     pub value: Value,
 }
 
