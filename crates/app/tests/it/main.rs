@@ -31,6 +31,7 @@ pub mod compat;
 mod db_outage;
 mod fault_proxy;
 mod metrics_api;
+mod metrics_charts;
 mod metrics_pull;
 mod metrics_support;
 mod notify_egress;
