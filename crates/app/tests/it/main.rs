@@ -47,6 +47,7 @@ mod import_fixture;
 mod import_herald;
 mod import_statuspage;
 mod metrics_api;
+mod metrics_charts;
 mod metrics_pull;
 mod metrics_support;
 mod notify_egress;
