@@ -115,7 +115,10 @@ fi
 new_only=$(comm -13 <(expand_list "$old_migrations" | sort) \
   <(find migrations/sqlite -name '*.sql' -printf '%f\n' | sed 's/_.*//; s/^0*//' | sort))
 new_bin=$work/herald-new
-if [ -n "$new_only" ]; then
+if [ -n "${HERALD_DRILL_NEW_BIN:-}" ]; then
+  # For iterating on the drill itself: a build of this change made earlier.
+  cp "$HERALD_DRILL_NEW_BIN" "$new_bin"
+elif [ -n "$new_only" ]; then
   log "this build adds migrations: $(echo "$new_only" | tr '\n' ' ')"
   cargo_build "$root" "$new_bin"
 else
@@ -226,7 +229,7 @@ backend herald
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server inter 200ms fall 1 rise 1
+    default-server inter 200ms fall 3 rise 1
     server n1 127.0.0.1:${PORT[1]} check
     server n2 127.0.0.1:${PORT[2]} check
 EOF
@@ -237,6 +240,17 @@ until server_up 1 && server_up 2; do
   [ "$(date +%s)" -lt "$deadline" ] || die "HAProxy did not see both nodes up: $(cat "$work/haproxy.log")"
   sleep 0.1
 done
+
+# Why a node left rotation: every /readyz answer other than 200, with its body.
+(
+  while [ ! -e "$work/stop" ]; do
+    for n in 1 2; do
+      r=$(curl -s -m 2 -w ' HTTP %{http_code}' "http://127.0.0.1:${PORT[$n]}/readyz" 2>&1 || true)
+      case "$r" in *" HTTP 200") ;; *) echo "$(date +%T.%N) n$n $r" >>"$work/readyz.log" ;; esac
+    done
+    sleep 0.1
+  done
+) &
 
 # --- load ---------------------------------------------------------------------------------
 python3 "$root/scripts/drill/load.py" "$base" "$page" "$key" "$work" >"$work/load.log" 2>&1 &
