@@ -3,6 +3,7 @@
 
 mod apply;
 mod checks;
+mod receive;
 
 pub use checks::CheckResult;
 

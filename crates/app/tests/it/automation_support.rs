@@ -121,6 +121,9 @@ pub async fn audited(app: &TestApp, id: &str, action: &str) -> Vec<herald_store:
 /// Component-change notification events recorded for `component_id` (each one fans out to
 /// the component's subscribers once).
 pub async fn component_events(app: &TestApp, component_id: &str) -> usize {
+    // Jobs move between states while the listing below reads one state after another: wait
+    // until every fan-out has run, so each is counted once.
+    crate::notify_support::wait_idle(&app.store, "notify.fanout").await;
     let mut n = 0;
     for state in herald_store::JobState::ALL {
         for j in app.store.list_jobs(state, 10_000).await.unwrap() {
