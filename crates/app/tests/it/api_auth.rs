@@ -125,6 +125,20 @@ async fn fill(app: &TestApp) -> Vec<(&'static str, String)> {
         .await
         .json();
     let s = |v: &Value| v.as_str().unwrap().to_owned();
+    let integration = app
+        .post(
+            &app.page_path("/integrations"),
+            &json!({"integration": {"type": "webhook", "name": "Monitoring"}}),
+        )
+        .await
+        .json();
+    let provider = crate::metrics_api::provider(app, json!({"type": "Self"})).await;
+    let metric = crate::metrics_api::metric(
+        app,
+        provider["id"].as_str().unwrap(),
+        json!({"name": "Latency"}),
+    )
+    .await;
     // A dead letter of this page, for the /v1/jobs routes.
     let now = SystemClock.now();
     let job = herald_store::NewJob::new("isolation", "test.isolation", json!({}));
@@ -157,6 +171,9 @@ async fn fill(app: &TestApp) -> Vec<(&'static str, String)> {
         ("incident_update_id", s(&i["incident_updates"][0]["id"])),
         ("template_id", s(&t["id"])),
         ("subscriber_id", s(&sub["id"])),
+        ("integration_id", s(&integration["id"])),
+        ("metrics_provider_id", s(&provider["id"])),
+        ("metric_id", s(&metric["id"])),
     ]
 }
 
