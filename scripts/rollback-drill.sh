@@ -32,7 +32,12 @@ die() { log "drill failed: $*"; exit 2; }
 now() { date +%s.%N; }
 
 cache=${HERALD_DRILL_CACHE:-$root/target/rollback-drill}
-build_dir=$root/target/drill # the drill's own cargo target dir (debug profile)
+# The drill's own cargo target dirs (debug profile): one for the previous release and one for
+# this build. They must not be shared: both are version-numbered the same between releases,
+# cargo names path crates' artifacts without their directory, and the older sources'
+# artifacts, built last, would look fresh to this build.
+prev_build_dir=$root/target/drill-prev
+build_dir=$root/target/drill
 work=$(mktemp -d /tmp/herald-drill.XXXXXX)
 declare -A PID=() PORT=()
 haproxy_pid='' load_pid='' db_name='' scratch=''
@@ -89,15 +94,16 @@ expand_list() {
   done
 }
 
-cargo_build() { # cargo_build SRC_DIR OUT_BINARY
-  if [ ! -d "$build_dir/debug/deps" ] && [ -d "$root/target/debug/deps" ]; then
+cargo_build() { # cargo_build SRC_DIR OUT_BINARY TARGET_DIR
+  local dir=$3
+  if [ ! -d "$dir/debug/deps" ] && [ -d "$root/target/debug/deps" ]; then
     # Seed the drill's target dir with the test build's compiled dependencies.
-    mkdir -p "$build_dir/debug"
-    cp -a "$root/target/debug/deps" "$root/target/debug/build" "$root/target/debug/.fingerprint" "$build_dir/debug/"
+    mkdir -p "$dir/debug"
+    cp -a "$root/target/debug/deps" "$root/target/debug/build" "$root/target/debug/.fingerprint" "$dir/debug/"
   fi
-  (cd "$1" && CARGO_TARGET_DIR=$build_dir cargo build --quiet --locked --bin herald) ||
+  (cd "$1" && CARGO_TARGET_DIR=$dir cargo build --quiet --locked --bin herald) ||
     die "building $1 failed"
-  cp "$build_dir/debug/herald" "$2"
+  cp "$dir/debug/herald" "$2"
 }
 
 mkdir -p "$cache"
@@ -106,7 +112,7 @@ if [ ! -x "$old_bin" ]; then
   src=$cache/src-$old_commit
   [ -d "$src" ] || git worktree add --detach --force "$src" "$old_commit" >/dev/null
   log "building release $old_version (debug profile; cached in $cache)"
-  cargo_build "$src" "$old_bin.tmp"
+  cargo_build "$src" "$old_bin.tmp" "$prev_build_dir"
   mv "$old_bin.tmp" "$old_bin"
   git worktree remove --force "$src" >/dev/null 2>&1 || true
 fi
@@ -120,7 +126,7 @@ if [ -n "${HERALD_DRILL_NEW_BIN:-}" ]; then
   cp "$HERALD_DRILL_NEW_BIN" "$new_bin"
 elif [ -n "$new_only" ]; then
   log "this build adds migrations: $(echo "$new_only" | tr '\n' ' ')"
-  cargo_build "$root" "$new_bin"
+  cargo_build "$root" "$new_bin" "$build_dir"
 else
   log "this build adds no migration: building a scratch copy with a throwaway expand migration"
   rev=$(git stash create 2>/dev/null || true)
@@ -136,7 +142,7 @@ else
   perl -0pi -e 's{(pub\(crate\) const MIGRATIONS.*?\n)\];}{$1    (\n        9999,\n        "drill_expand",\n        include_str!("../../../migrations/sqlite/9999_drill_expand.sql"),\n        include_str!("../../../migrations/postgres/9999_drill_expand.sql"),\n    ),\n];}s' \
     "$scratch/crates/store/src/migrations.rs"
   grep -q 9999_drill_expand "$scratch/crates/store/src/migrations.rs" || die "could not add the throwaway migration"
-  cargo_build "$scratch" "$new_bin"
+  cargo_build "$scratch" "$new_bin" "$build_dir"
 fi
 new_name=$("$new_bin" --version | sed -n 's/^herald \([^ ]*\) (commit \(.\{12\}\).*/\1+\2/p')
 log "roll forward to $new_name: $("$new_bin" --version)"
