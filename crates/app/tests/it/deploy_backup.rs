@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::both_backends;
-use crate::helpers::{Backend, Node, TestApp, TestDb, pg_url};
+use crate::helpers::{Backend, Node, TestApp, TestDb, pg_cleanup, pg_url};
 use crate::process::herald_cli;
 
 /// A database to restore into: a new SQLite file, or a new PostgreSQL database (a dump
@@ -50,24 +50,7 @@ impl Target {
 impl Drop for Target {
     fn drop(&mut self) {
         if let Some(name) = self.database.take() {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                rt.block_on(async {
-                    let pool = sqlx::PgPool::connect(&pg_url()).await.ok()?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&pool)
-                    .await
-                    .ok()?;
-                    pool.close().await;
-                    Some(())
-                })
-            })
-            .join();
+            pg_cleanup(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }

@@ -187,27 +187,30 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(schema) = self.schema.take() {
-            // Drop runs inside the test's runtime; use a thread with its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                rt.block_on(async {
-                    let pool = sqlx::PgPool::connect(&pg_url()).await.ok()?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                    )))
-                    .execute(&pool)
-                    .await
-                    .ok()?;
-                    pool.close().await;
-                    Some(())
-                })
-            })
-            .join();
+            pg_cleanup(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
+}
+
+/// Runs one clean-up statement on the test server from a `Drop` (which runs inside the
+/// test's runtime, so a thread with its own runtime does it); failures are ignored.
+pub fn pg_cleanup(sql: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(async {
+            let pool = sqlx::PgPool::connect(&pg_url()).await.ok()?;
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .ok()?;
+            pool.close().await;
+            Some(())
+        })
+    })
+    .join();
 }
 
 /// A running herald with one page and a read-write key scoped to it.

@@ -6,12 +6,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber};
-use herald_notify::signing;
+use herald_domain::subscriber::Subscriber;
 
 use super::ErrorBody;
 use super::dto::SubscriberV1;
-use super::subscribers::{SubscriberEnvelope, check_endpoint};
+use super::subscribers::{SubscriberEnvelope, add_subscriber};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBody, ApiPath, ReadPage, WritePage};
 use crate::state::AppState;
@@ -75,29 +74,14 @@ pub async fn create_incident_subscriber(
     let mut input = body.subscriber;
     input.incident_id = Some(incident_id);
     input.component_ids = None;
-    let new = NewSubscriber::parse(&input, true)?;
-    check_endpoint(&app, &new).await?;
-    let secret = (new.channel == Channel::Webhook).then(signing::new_secret);
-    let (sub, created) = app
-        .store()
-        .create_subscriber(
-            &page.id,
-            &new,
-            secret.as_deref(),
-            !new.confirmed,
-            &caller.actor,
-            app.now(),
-        )
-        .await?;
-    if !created {
-        return Err(ApiError::Conflict(
-            "that subscriber already follows this incident".to_owned(),
-        ));
-    }
-    let mut v = SubscriberV1::new(&sub, page.zone);
-    v.skip_confirmation_notification = new.confirmed && new.channel.needs_confirmation();
-    v.webhook_secret = secret;
-    Ok((StatusCode::CREATED, Json(v)))
+    add_subscriber(
+        &app,
+        &page,
+        &caller.actor,
+        &input,
+        "that subscriber already follows this incident",
+    )
+    .await
 }
 
 /// One subscriber of the incident.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+use super::metrics::{kind_of, metric_on_page};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBody, ApiPath, WritePage};
 use crate::state::AppState;
@@ -65,10 +66,7 @@ pub async fn add_point(
     ApiBody(body): ApiBody<PointEnvelope>,
 ) -> ApiResult<(StatusCode, Json<PointAnswer>)> {
     let now = app.now();
-    app.store()
-        .get_metric(&page.id, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    metric_on_page(&app, &page.id, &id).await?;
     let p = parse_point("data", &body.data, now)?;
     app.store()
         .push_points(&page.id, &[(id, vec![p])], &caller.actor, now)
@@ -148,12 +146,7 @@ pub async fn reset_data(
         .store()
         .reset_metric_data(&page.id, &id, &caller.actor, app.now())
         .await?;
-    let kind = app
-        .store()
-        .get_provider(&page.id, &m.provider_id)
-        .await?
-        .ok_or(ApiError::NotFound)?
-        .kind;
+    let kind = kind_of(&app, &m).await?;
     app.metrics_changed(&page.id);
     Ok(Json(MetricV1::new(&m, kind, page.zone)))
 }

@@ -49,7 +49,16 @@ async fn provider_of(app: &AppState, page_id: &str, id: &str) -> ApiResult<Provi
         .ok_or(ApiError::NotFound)
 }
 
-async fn kind_of(app: &AppState, m: &Metric) -> ApiResult<ProviderKind> {
+/// The metric, which must be on the page (else 404).
+pub(super) async fn metric_on_page(app: &AppState, page_id: &str, id: &str) -> ApiResult<Metric> {
+    app.store()
+        .get_metric(page_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The kind of the metric's provider.
+pub(super) async fn kind_of(app: &AppState, m: &Metric) -> ApiResult<ProviderKind> {
     Ok(provider_of(app, &m.page_id, &m.provider_id).await?.kind)
 }
 
@@ -209,11 +218,7 @@ pub async fn get_metric(
     ReadPage { page, .. }: ReadPage,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<MetricV1>> {
-    let m = app
-        .store()
-        .get_metric(&page.id, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let m = metric_on_page(&app, &page.id, &id).await?;
     let kind = kind_of(&app, &m).await?;
     Ok(Json(MetricV1::new(&m, kind, page.zone)))
 }
@@ -228,11 +233,7 @@ pub async fn update_metric(
     ApiPath((_, id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<MetricEnvelope>,
 ) -> ApiResult<Json<MetricV1>> {
-    let mut m = app
-        .store()
-        .get_metric(&page.id, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let mut m = metric_on_page(&app, &page.id, &id).await?;
     let kind = kind_of(&app, &m).await?;
     m.apply(kind, &body.metric)?;
     let m = app
@@ -252,11 +253,7 @@ pub async fn delete_metric(
     WritePage { page, caller }: WritePage,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<MetricV1>> {
-    let m = app
-        .store()
-        .get_metric(&page.id, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let m = metric_on_page(&app, &page.id, &id).await?;
     let kind = kind_of(&app, &m).await?;
     let m = app
         .store()

@@ -5,6 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use herald_domain::actor::Actor;
+use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::signing;
 use herald_store::SubscriberQuery;
@@ -124,8 +126,29 @@ pub async fn create_subscriber(
     WritePage { page, caller }: WritePage,
     ApiBody(body): ApiBody<SubscriberEnvelope>,
 ) -> ApiResult<(StatusCode, Json<SubscriberV1>)> {
-    let new = NewSubscriber::parse(&body.subscriber, true)?;
-    check_endpoint(&app, &new).await?;
+    add_subscriber(
+        &app,
+        &page,
+        &caller.actor,
+        &body.subscriber,
+        "that subscriber already exists on this page",
+    )
+    .await
+}
+
+/// Adds a subscriber from the API (of the page, or of one incident when `input` names it):
+/// parsed with the team's rights, its URL checked against the egress rules, a webhook given
+/// its signing secret (answered once), a confirmation sent unless skipped. An existing one
+/// is a 409 saying `conflict`.
+pub(crate) async fn add_subscriber(
+    app: &AppState,
+    page: &Page,
+    actor: &Actor,
+    input: &SubscriberInput,
+    conflict: &str,
+) -> ApiResult<(StatusCode, Json<SubscriberV1>)> {
+    let new = NewSubscriber::parse(input, true)?;
+    check_endpoint(app, &new).await?;
     let secret = (new.channel == Channel::Webhook).then(signing::new_secret);
     let (sub, created) = app
         .store()
@@ -134,14 +157,12 @@ pub async fn create_subscriber(
             &new,
             secret.as_deref(),
             !new.confirmed,
-            &caller.actor,
+            actor,
             app.now(),
         )
         .await?;
     if !created {
-        return Err(ApiError::Conflict(
-            "that subscriber already exists on this page".to_owned(),
-        ));
+        return Err(ApiError::Conflict(conflict.to_owned()));
     }
     let mut v = SubscriberV1::new(&sub, page.zone);
     v.skip_confirmation_notification = new.confirmed && new.channel.needs_confirmation();
