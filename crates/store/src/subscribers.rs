@@ -697,20 +697,9 @@ impl Store {
         tx.commit().await
     }
 
-    /// When deliveries to a subscriber are paused until (circuit breaker), if they are.
-    pub async fn subscriber_paused_until(&self, id: &str) -> Result<Option<DateTime<Utc>>> {
-        let row: Option<crate::db::One<Option<i64>>> = self
-            .db
-            .read_opt(
-                "SELECT paused_until AS v FROM subscribers WHERE id = $1",
-                args![id],
-            )
-            .await?;
-        Ok(row.and_then(|r| r.v).map(from_ms))
-    }
-
-    /// What a delivery checks right before it sends: the subscriber's state now and the end
-    /// of its pause, if any (`None`: the subscriber is gone).
+    /// What a delivery checks right before it sends: the subscriber's state now and when the
+    /// pause of its deliveries (the circuit breaker) ends, if it is paused (`None`: the
+    /// subscriber is gone).
     pub async fn subscriber_gate(
         &self,
         id: &str,

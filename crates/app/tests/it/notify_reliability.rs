@@ -494,7 +494,12 @@ async fn notify_a_hung_endpoint_delays_no_healthy_one_then_pauses_and_is_quarant
         let sub = app.store.subscriber(&hung_id).await.unwrap().unwrap();
         if sub.state == SubscriberState::Active && sub.failures >= 3 {
             // Assert: after 3 consecutive failures the endpoint is paused
-            let until = app.store.subscriber_paused_until(&hung_id).await.unwrap();
+            let until = app
+                .store
+                .subscriber_gate(&hung_id)
+                .await
+                .unwrap()
+                .and_then(|(_, until)| until);
             assert!(until.is_some(), "{} failures but no pause", sub.failures);
             paused_seen = true;
         }
