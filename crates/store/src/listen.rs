@@ -36,11 +36,12 @@ impl std::fmt::Debug for ChangeListener {
 }
 
 impl ChangeListener {
-    /// Waits for the next changed page id. After a lost connection it reconnects by itself
-    /// (changes announced meanwhile are missed: the version poll catches them).
-    pub async fn recv(&mut self) -> Result<String> {
-        let n = self.inner.recv().await.map_err(StoreError::from)?;
-        Ok(n.payload().to_owned())
+    /// Waits for the next changed page id; `None` when the connection was lost (changes
+    /// announced from then on are missed until a new listener is up: the caller catches up
+    /// with a version poll once it is).
+    pub async fn recv(&mut self) -> Result<Option<String>> {
+        let n = self.inner.try_recv().await.map_err(StoreError::from)?;
+        Ok(n.map(|n| n.payload().to_owned()))
     }
 }
 

@@ -6,7 +6,7 @@
 //! 200 with its last snapshot, `/livez` stays up, `/readyz` answers 503, a v1 write or read
 //! answers 503 with `Retry-After` (never a 500, never a hang), and once the fault clears
 //! writes succeed and show on the page. And the LISTEN connection another node hears
-//! changes on comes back after it is killed.
+//! changes on comes back after it is killed, catching up on what it missed meanwhile.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -230,6 +230,40 @@ async fn the_listen_connection_comes_back_after_it_is_killed() {
     // Assert: B listens again on a new session, and hears the next write through it
     wait_for_listener(&name, &first).await;
     seen_on(&app, &b, "Heard after the listener came back").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_made_while_a_node_cannot_listen_reaches_it_once_it_can() {
+    // Arrange: node B reaches PostgreSQL through a proxy and hears of writes only through
+    // LISTEN (its version poll and periodic re-render an hour apart); node A writes directly
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let proxy = FaultProxy::to_postgres().await;
+    let name = format!("it_gap_{}", herald_domain::id::generate());
+    let b = Node::start(&proxy.route(&app.db.url, &name), |c| {
+        c.snapshot_poll_ms = 3_600_000;
+        c.snapshot_refresh_secs = 3600;
+    })
+    .await;
+    let first = wait_for_listener(&name, &[]).await;
+    // Act: B's PostgreSQL goes away; a write commits meanwhile (its NOTIFY reaches no one
+    // of B's); then B's PostgreSQL comes back
+    proxy.set(Mode::Refuse);
+    assert!(terminate_backends(&name, false).await > 0, "no session");
+    app.incident(json!({"name": "Written while B was deaf", "status": "investigating"}))
+        .await;
+    proxy.set(Mode::Pass);
+    // Assert: once B listens again it has caught up, without waiting for its hourly poll
+    wait_for_listener(&name, &first).await;
+    let started = Instant::now();
+    while !b
+        .get("/api/v2/summary.json")
+        .await
+        .text
+        .contains("Written while B was deaf")
+    {
+        assert!(started.elapsed() < HANG, "the write never reached node B");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until a session named `name` listens whose pid is not in `old`; returns the pids.

@@ -535,6 +535,11 @@ async fn listen(p: Arc<Publisher>, stop: CancellationToken) {
                     tracing::info!("listening for page changes again");
                     warned = false;
                 }
+                // A write that committed before LISTEN took hold sent its NOTIFY to no one:
+                // one version poll now catches it, whatever the poll interval.
+                if let Err(e) = p.poll().await {
+                    tracing::warn!(error = %e, "catching up after LISTEN failed; the version poll will");
+                }
                 l
             }
             Ok(None) => return,
@@ -553,7 +558,7 @@ async fn listen(p: Arc<Publisher>, stop: CancellationToken) {
             tokio::select! {
                 () = stop.cancelled() => return,
                 r = listener.recv() => match r {
-                    Ok(page_id) => {
+                    Ok(Some(page_id)) => {
                         // Each change is its own task, so a slow page never holds up the
                         // notifications of others.
                         let p = p.clone();
@@ -562,6 +567,10 @@ async fn listen(p: Arc<Publisher>, stop: CancellationToken) {
                                 tracing::warn!(error = %e, page.id = %page_id, "re-render after NOTIFY failed");
                             }
                         });
+                    }
+                    Ok(None) => {
+                        tracing::warn!("page-change listener lost its connection; reconnecting");
+                        break;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "page-change listener failed; reconnecting");
