@@ -94,6 +94,9 @@ pub struct Config {
     /// An explicit egress proxy for webhooks (`HERALD_EGRESS_PROXY`); proxy environment
     /// variables are never used.
     pub egress_proxy: Option<String>,
+    /// A PEM file of extra root certificates TLS expiry checks trust beside the system's
+    /// (`HERALD_CHECK_CA_FILE`; an internal CA). Unset by default.
+    pub check_ca_file: Option<String>,
     /// How long one webhook or chat delivery may take, connecting, sending and reading the
     /// answer, before it counts as failed (`HERALD_DELIVERY_TIMEOUT_MS`; at most 30 s, the
     /// limit Statuspage gives receivers).
@@ -169,6 +172,7 @@ impl Default for Config {
             sms_from: None,
             egress_allow: String::new(),
             egress_proxy: None,
+            check_ca_file: None,
             delivery_timeout_ms: 30_000,
             delivery_per_destination: 4,
             fault: None,
@@ -219,6 +223,7 @@ impl fmt::Debug for Config {
                 "egress_proxy",
                 &self.egress_proxy.as_deref().map(redact_url),
             )
+            .field("check_ca_file", &self.check_ca_file)
             .field("delivery_timeout_ms", &self.delivery_timeout_ms)
             .field("delivery_per_destination", &self.delivery_per_destination)
             .field("fault", &self.fault)
@@ -334,6 +339,13 @@ impl Config {
         }
         herald_notify::egress::EgressPolicy::parse(&self.egress_allow)
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        if let Some(path) = &self.check_ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("configuration: check_ca_file {path}: {e}"))?;
+            herald_notify::tls_expiry::TlsRoots::empty()
+                .add_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("configuration: check_ca_file {path}: {e}"))?;
+        }
         if self.api_requests_per_minute == 0 {
             anyhow::bail!("configuration: api_requests_per_minute must be at least 1");
         }

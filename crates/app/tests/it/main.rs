@@ -33,6 +33,7 @@ mod automation_am;
 mod automation_api;
 mod automation_checks;
 mod automation_support;
+mod automation_tls;
 mod browser;
 mod cli;
 pub mod compat;
