@@ -10,6 +10,7 @@
 mod helpers;
 
 mod admin_auth;
+mod admin_automation;
 mod admin_browser;
 mod admin_components;
 mod admin_forms;

@@ -12,6 +12,7 @@
 //! without it.
 
 mod account;
+mod automation;
 mod components;
 mod confirm;
 mod deliveries;
@@ -98,6 +99,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             &format!("{p}/subscribers/{{subscriber_id}}/unsubscribe"),
             post(subscribers::unsubscribe),
+        )
+        .route(
+            &format!("{p}/automation"),
+            get(automation::automation).post(automation::create_integration),
+        )
+        .route(
+            &format!("{p}/automation/{{integration_id}}/delete"),
+            get(automation::confirm_delete).post(automation::delete_integration),
         )
         .route(&format!("{p}/deliveries"), get(deliveries::page_log))
         .route(
