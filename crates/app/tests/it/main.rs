@@ -14,6 +14,7 @@ mod admin_automation;
 mod admin_browser;
 mod admin_components;
 mod admin_forms;
+mod admin_metrics;
 mod admin_routes;
 mod admin_screens;
 mod admin_security;

@@ -23,6 +23,7 @@ mod incident_templates;
 mod incident_view;
 mod incidents;
 mod manage;
+mod metrics;
 mod preview;
 mod session;
 mod settings;
@@ -107,6 +108,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             &format!("{p}/automation/{{integration_id}}/delete"),
             get(automation::confirm_delete).post(automation::delete_integration),
+        )
+        .route(
+            &format!("{p}/metrics"),
+            get(metrics::metrics).post(metrics::create_metric),
+        )
+        .route(
+            &format!("{p}/metrics/{{metric_id}}/preview.svg"),
+            get(metrics::preview),
+        )
+        .route(
+            &format!("{p}/metrics/{{metric_id}}/delete"),
+            get(metrics::confirm_delete).post(metrics::delete_metric),
         )
         .route(&format!("{p}/deliveries"), get(deliveries::page_log))
         .route(
