@@ -492,6 +492,34 @@ mod tests {
         clippy::result_large_err,
         reason = "figment's Jail closure returns figment::Error"
     )]
+    fn a_check_ca_file_must_hold_certificates() {
+        figment::Jail::expect_with(|jail| {
+            let load = || Config::load(Path::new("none.toml"), &Overrides::default());
+            jail.set_env("HERALD_CHECK_CA_FILE", "missing.pem");
+            let e = load().unwrap_err();
+            assert!(e.to_string().contains("check_ca_file missing.pem"), "{e}");
+            jail.create_file("junk.pem", "not a certificate")?;
+            jail.set_env("HERALD_CHECK_CA_FILE", "junk.pem");
+            let e = load().unwrap_err();
+            assert!(e.to_string().contains("no PEM certificate"), "{e}");
+            let key = rcgen::KeyPair::generate().unwrap();
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            jail.create_file("ca.pem", &ca.self_signed(&key).unwrap().pem())?;
+            jail.set_env("HERALD_CHECK_CA_FILE", "ca.pem");
+            let c = load().unwrap();
+            assert_eq!(c.check_ca_file.as_deref(), Some("ca.pem"));
+            let roots = crate::jobs::check_roots(&c).unwrap();
+            assert!(!roots.is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closure returns figment::Error"
+    )]
     fn bad_settings_are_refused_with_a_reason() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HERALD_LISTEN", "not an address");

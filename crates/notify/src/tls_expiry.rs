@@ -42,7 +42,8 @@ impl TlsRoots {
         Self(Arc::new(store))
     }
 
-    /// Adds every certificate of a PEM document (an internal CA); returns how many.
+    /// Adds every certificate of a PEM document (an internal CA); returns how many. A
+    /// document with none is refused (a wrong file would otherwise trust nothing, silently).
     pub fn add_pem(&mut self, pem: &[u8]) -> Result<usize, String> {
         let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
@@ -54,6 +55,9 @@ impl TlsRoots {
                 .add(c)
                 .map_err(|e| format!("not a usable root certificate: {e}"))?;
             n += 1;
+        }
+        if n == 0 {
+            return Err("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".to_owned());
         }
         Ok(n)
     }
