@@ -173,6 +173,11 @@ pub async fn certificate_not_after(
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, String> {
     let (host, port) = split_target(target)?;
+    // The URL rules first, as for HTTP checks: local names (`localhost`, `*.internal`) and
+    // every spelling of an address literal are refused before anything is resolved.
+    policy
+        .check_url(&format!("https://{target}/"))
+        .map_err(|b| format!("blocked: {b}"))?;
     let name = ServerName::try_from(host.to_owned())
         .map_err(|_| format!("{host:?} is not a host name or address"))?;
     let addrs = policy

@@ -3,7 +3,8 @@
 //! from its end keeps the component operational, one ending within `expiry_days` moves it
 //! (after `failures_before_change` runs), and time given to the reconciler by the test
 //! walks a certificate towards its end and past it. An untrusted certificate fails the
-//! check; bad settings are a 422 naming the field.
+//! check, and so does a target outside the egress policy; bad settings are a 422 naming
+//! the field.
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use herald::config::Role;
@@ -213,6 +214,21 @@ async fn a_tls_check_fails_on_an_untrusted_certificate_or_no_tls(b: Backend) {
         "timeout_seconds": 1}),
     )
     .await;
+    // Outside the egress policy (which allows 127.0.0.0/8 only): refused before connecting
+    let inside = app.component("Intranet").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut blocked = Vec::new();
+    for (name, target) in [("private", "10.0.0.1:443"), ("local", "localhost:443")] {
+        blocked.push(
+            integration(
+                &app,
+                json!({"type": "tls", "name": name, "component_id": inside, "target": target}),
+            )
+            .await,
+        );
+    }
     // Act
     reconciler(&app, &ca)
         .reconcile(SystemClock.now())
@@ -228,6 +244,11 @@ async fn a_tls_check_fails_on_an_untrusted_certificate_or_no_tls(b: Backend) {
     assert_eq!(status_of(&app, &c).await, "degraded_performance");
     let why = last_error(&app, &silent_check.id).await;
     assert!(why.contains("no TLS handshake within 1 s"), "{why}");
+    for b in &blocked {
+        let why = last_error(&app, &b.id).await;
+        assert!(why.starts_with("blocked: "), "{why}");
+    }
+    assert_eq!(status_of(&app, &inside).await, "degraded_performance");
 }
 
 async fn a_tls_check_with_bad_settings_is_refused_naming_the_field(b: Backend) {
