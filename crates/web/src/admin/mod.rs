@@ -13,6 +13,7 @@
 
 mod account;
 mod automation;
+mod automation_form;
 mod components;
 mod confirm;
 mod deliveries;
