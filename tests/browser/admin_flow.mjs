@@ -5,8 +5,8 @@
 // desktop widths, the XSS sentinel (hostile names seeded by the Rust side) never fires and
 // the DOM holds no script (but herald's own external /admin/admin.js), on* attribute or
 // foreign-scheme link. The CSP is bypassed so markup must be inert on its own. The newer
-// screens (components and groups, settings, subscribers, deliveries, templates, delete
-// confirmations) are driven with hostile input too, and the markdown preview and keyboard
+// screens (components and groups, settings, subscribers, deliveries, templates, automation,
+// metrics, delete confirmations) are driven with hostile input too, and the markdown preview and keyboard
 // shortcuts of admin.js are exercised. Prints the form submissions and the server time from
 // sign-in to "incident visible on the public page".
 import { args, launch, sentinelPage, axe, screenshot, check, fail } from './lib.mjs';
@@ -27,7 +27,9 @@ async function inert(page, what) {
       const tag = el.tagName.toLowerCase();
       // herald's own script: external, same origin, no inline code
       if (tag === 'script' && el.getAttribute('src') === '/admin/admin.js' && el.textContent === '') continue;
-      if (['script', 'iframe', 'object', 'embed', 'svg', 'math', 'img', 'style'].includes(tag)) found.push(`<${tag}>`);
+      // the metrics screen's previews: herald's own same-origin SVG, as an image (no script runs in it)
+      const preview = tag === 'img' && /^\/admin\/pages\/[A-Za-z0-9]+\/metrics\/[A-Za-z0-9]+\/preview\.svg$/.test(el.getAttribute('src') ?? '');
+      if (['script', 'iframe', 'object', 'embed', 'svg', 'math', 'img', 'style'].includes(tag) && !preview) found.push(`<${tag}>`);
       for (const a of el.attributes) {
         if (a.name.startsWith('on')) found.push(`${tag}[${a.name}]`);
         if (['href', 'src', 'action', 'formaction', 'xlink:href'].includes(a.name)) {
@@ -245,6 +247,28 @@ try {
   await audit(page, 'subscriber');
   await page.goto(`${pageAdmin}/deliveries`);
   await audit(page, 'deliveries');
+
+  // Automation: a webhook with a hostile name (its URL shown once), a check refused beside
+  // its field; metrics: a metric with a hostile name and its preview.
+  await page.goto(`${pageAdmin}/automation`);
+  await audit(page, 'automation');
+  await page.selectOption('#i-type', 'webhook');
+  await page.fill('#i-name', hostile[0]);
+  await submit(page, page.getByRole('button', { name: 'Add integration' }));
+  check((await page.locator('code.secret').innerText()).includes('/hooks/'), 'the hook URL was not shown');
+  await inert(page, 'integration with a hostile name');
+  await audit(page, 'automation-created');
+  await page.selectOption('#i-type', 'tls');
+  await page.fill('#i-name', 'certificate');
+  await page.selectOption('#i-component_id', { index: 1 });
+  await page.fill('#i-target', 'example.com:443');
+  await page.fill('#i-expiry_days', '400');
+  await submit(page, page.getByRole('button', { name: 'Add integration' }));
+  check(await page.locator('#i-expiry_days-err').count() === 1, 'bad expiry days not refused');
+  await audit(page, 'automation-invalid');
+  await page.goto(`${pageAdmin}/metrics`);
+  await inert(page, 'metric with a hostile name');
+  await audit(page, 'metrics');
 
   // Deleting an incident asks first.
   await page.goto(incidentUrl);

@@ -94,6 +94,9 @@ pub struct Config {
     /// An explicit egress proxy for webhooks (`HERALD_EGRESS_PROXY`); proxy environment
     /// variables are never used.
     pub egress_proxy: Option<String>,
+    /// A PEM file of extra root certificates TLS expiry checks trust beside the system's
+    /// (`HERALD_CHECK_CA_FILE`; an internal CA). Unset by default.
+    pub check_ca_file: Option<String>,
     /// How long one webhook or chat delivery may take, connecting, sending and reading the
     /// answer, before it counts as failed (`HERALD_DELIVERY_TIMEOUT_MS`; at most 30 s, the
     /// limit Statuspage gives receivers).
@@ -169,6 +172,7 @@ impl Default for Config {
             sms_from: None,
             egress_allow: String::new(),
             egress_proxy: None,
+            check_ca_file: None,
             delivery_timeout_ms: 30_000,
             delivery_per_destination: 4,
             fault: None,
@@ -219,6 +223,7 @@ impl fmt::Debug for Config {
                 "egress_proxy",
                 &self.egress_proxy.as_deref().map(redact_url),
             )
+            .field("check_ca_file", &self.check_ca_file)
             .field("delivery_timeout_ms", &self.delivery_timeout_ms)
             .field("delivery_per_destination", &self.delivery_per_destination)
             .field("fault", &self.fault)
@@ -334,6 +339,13 @@ impl Config {
         }
         herald_notify::egress::EgressPolicy::parse(&self.egress_allow)
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        if let Some(path) = &self.check_ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("configuration: check_ca_file {path}: {e}"))?;
+            herald_notify::tls_expiry::TlsRoots::empty()
+                .add_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("configuration: check_ca_file {path}: {e}"))?;
+        }
         if self.api_requests_per_minute == 0 {
             anyhow::bail!("configuration: api_requests_per_minute must be at least 1");
         }
@@ -471,6 +483,34 @@ mod tests {
             let c = Config::load(Path::new("none.toml"), &Overrides::default()).unwrap();
             assert_eq!(c.sms_from.as_deref(), Some("+15550001111"));
             assert_eq!(c.delivery_per_destination, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closure returns figment::Error"
+    )]
+    fn a_check_ca_file_must_hold_certificates() {
+        figment::Jail::expect_with(|jail| {
+            let load = || Config::load(Path::new("none.toml"), &Overrides::default());
+            jail.set_env("HERALD_CHECK_CA_FILE", "missing.pem");
+            let e = load().unwrap_err();
+            assert!(e.to_string().contains("check_ca_file missing.pem"), "{e}");
+            jail.create_file("junk.pem", "not a certificate")?;
+            jail.set_env("HERALD_CHECK_CA_FILE", "junk.pem");
+            let e = load().unwrap_err();
+            assert!(e.to_string().contains("no PEM certificate"), "{e}");
+            let key = rcgen::KeyPair::generate().unwrap();
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            jail.create_file("ca.pem", &ca.self_signed(&key).unwrap().pem())?;
+            jail.set_env("HERALD_CHECK_CA_FILE", "ca.pem");
+            let c = load().unwrap();
+            assert_eq!(c.check_ca_file.as_deref(), Some("ca.pem"));
+            let roots = crate::jobs::check_roots(&c).unwrap();
+            assert!(!roots.is_empty());
             Ok(())
         });
     }

@@ -118,6 +118,7 @@ pub fn driver(
     d.add(herald_notify::checks::Automation {
         store: store.clone(),
         client: check_client(config)?,
+        tls_roots: check_roots(config)?,
     });
     d.add(Maintenance {
         store: store.clone(),
@@ -156,4 +157,17 @@ pub fn check_client(config: &Config) -> anyhow::Result<GuardedClient> {
         ..ClientSettings::default()
     };
     GuardedClient::new(policy, &settings).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The roots TLS expiry checks trust: the system's, and `check_ca_file`'s if set.
+pub fn check_roots(config: &Config) -> anyhow::Result<herald_notify::tls_expiry::TlsRoots> {
+    let mut roots = herald_notify::tls_expiry::TlsRoots::system();
+    if let Some(path) = &config.check_ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("configuration: check_ca_file {path}: {e}"))?;
+        roots
+            .add_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("configuration: check_ca_file {path}: {e}"))?;
+    }
+    Ok(roots)
 }

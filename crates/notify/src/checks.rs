@@ -1,7 +1,7 @@
 //! The automation reconciler: applies automation changes whose flap window ended, notices
 //! heartbeats that missed their deadline, and runs the built-in checks that are due
-//! (HTTP(S) through the guarded egress client, TCP connects to addresses the egress policy
-//! permits). Each result is one store write (`Store::record_check`) that moves the check's
+//! (HTTP(S) through the guarded egress client, TCP connects and TLS handshakes to addresses
+//! the egress policy permits; a TLS check reads the certificate's expiry, `tls_expiry.rs`). Each result is one store write (`Store::record_check`) that moves the check's
 //! component when a run of failures or successes flips it. On PostgreSQL one node leads it.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -13,6 +13,7 @@ use herald_worker::handler::BoxFuture;
 use std::time::{Duration, Instant};
 
 use crate::egress::{GuardedClient, SendError};
+use crate::tls_expiry::{TlsRoots, certificate_not_after, split_target};
 
 /// Runs heartbeats' deadlines, checks and deferred automation changes.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct Automation {
     pub store: Store,
     /// The guarded client checks go out through.
     pub client: GuardedClient,
+    /// The roots TLS expiry checks trust.
+    pub tls_roots: TlsRoots,
 }
 
 /// Checks run at once, at most.
@@ -51,7 +54,11 @@ impl Automation {
             }
             IntegrationKind::Tcp => self.tcp(target, timeout).await,
             IntegrationKind::Tls => {
-                Err("TLS expiry checks are not available in this build".to_owned())
+                let policy = self.client.policy();
+                match certificate_not_after(policy, &self.tls_roots, target, timeout, now).await {
+                    Ok(not_after) => cfg.judge_expiry(not_after, now),
+                    Err(e) => Err(e),
+                }
             }
             IntegrationKind::Alertmanager | IntegrationKind::Webhook => Ok(()),
         };
@@ -62,15 +69,7 @@ impl Automation {
     }
 
     async fn tcp(&self, target: &str, timeout: Duration) -> Result<(), String> {
-        let (host, port) = target
-            .rsplit_once(':')
-            .and_then(|(h, p)| {
-                Some((
-                    h.trim_start_matches('[').trim_end_matches(']'),
-                    p.parse::<u16>().ok()?,
-                ))
-            })
-            .ok_or_else(|| format!("{target:?} is not host:port"))?;
+        let (host, port) = split_target(target)?;
         let addrs = self
             .client
             .policy()

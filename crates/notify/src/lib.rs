@@ -21,6 +21,7 @@ pub mod pull;
 pub mod render;
 pub mod signing;
 pub mod sms;
+pub mod tls_expiry;
 
 use std::sync::Arc;
 

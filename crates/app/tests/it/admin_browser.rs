@@ -29,6 +29,24 @@ async fn admin_flow_in_chromium(backend: Backend) {
         app.incident(json!({"name": h, "status": "resolved", "body": h}))
             .await;
     }
+    // A pushed metric with a hostile name, for the metrics screen and its preview
+    let own = app
+        .post(
+            &app.page_path("/metrics_providers"),
+            &json!({"metrics_provider": {"type": "Self"}}),
+        )
+        .await
+        .json();
+    let r = app
+        .post(
+            &app.page_path(&format!(
+                "/metrics_providers/{}/metrics",
+                own["id"].as_str().unwrap()
+            )),
+            &json!({"metric": {"name": HOSTILE[5]}}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
     user(&app, "oncall@example.com", Role::Owner).await;
     // Act
     let out = run_script(

@@ -27,6 +27,9 @@ pub struct Targets {
     pub doomed_incident: String,
     pub doomed_template: String,
     pub doomed_subscriber: String,
+    pub metric: String,
+    pub doomed_integration: String,
+    pub doomed_metric: String,
 }
 
 /// A component on the page.
@@ -86,6 +89,20 @@ pub async fn new_subscriber(app: &TestApp, email: &str) -> String {
         .id
 }
 
+/// A webhook integration on the page.
+pub async fn new_integration(app: &TestApp, name: &str) -> String {
+    crate::automation_support::integration(app, json!({"type": "webhook", "name": name}))
+        .await
+        .id
+}
+
+/// A pushed metric on the page (with a provider of its own).
+pub async fn new_metric(app: &TestApp, name: &str) -> String {
+    let p = crate::metrics_api::provider(app, json!({"type": "Self"})).await;
+    let m = crate::metrics_api::metric(app, p["id"].as_str().unwrap(), json!({"name": name})).await;
+    m["id"].as_str().unwrap().to_owned()
+}
+
 impl Targets {
     pub async fn new(app: &TestApp, member: String) -> Targets {
         let component = new_component(app, "API").await;
@@ -113,7 +130,11 @@ impl Targets {
             doomed_incident: String::new(),
             doomed_template: String::new(),
             doomed_subscriber: String::new(),
+            metric: String::new(),
+            doomed_integration: String::new(),
+            doomed_metric: String::new(),
         };
+        t.metric = new_metric(app, "Kept").await;
         t.renew(app, "first").await;
         t
     }
@@ -124,6 +145,8 @@ impl Targets {
         self.doomed_incident = new_incident(app, &format!("Doomed {tag}")).await;
         self.doomed_template = new_template(app, &format!("Doomed {tag}")).await;
         self.doomed_subscriber = new_subscriber(app, &format!("doomed-{tag}@example.com")).await;
+        self.doomed_integration = new_integration(app, &format!("Doomed {tag}")).await;
+        self.doomed_metric = new_metric(app, &format!("Doomed {tag}")).await;
     }
 }
 
@@ -246,8 +269,8 @@ pub fn routes(app: &TestApp, t: &Targets) -> Vec<Route> {
     v
 }
 
-/// The routes of the components, settings, subscribers, deliveries, templates and
-/// incident-delete screens.
+/// The routes of the components, settings, subscribers, deliveries, templates, automation,
+/// metrics and incident-delete screens.
 pub fn new_routes(app: &TestApp, t: &Targets) -> Vec<Route> {
     let p = |rest: &str| admin_page(app, rest);
     let member = format!("member.{}", t.component);
@@ -367,6 +390,50 @@ pub fn new_routes(app: &TestApp, t: &Targets) -> Vec<Route> {
             p(&format!("/templates/{}/delete", t.doomed_template)),
             vec![],
             Role::IncidentManager,
+        ),
+        ("GET", p("/automation"), vec![], Role::IncidentManager),
+        (
+            "POST",
+            p("/automation"),
+            vec![("type", "webhook".into()), ("name", "Matrix hook".into())],
+            Role::Owner,
+        ),
+        (
+            "GET",
+            p(&format!("/automation/{}/delete", t.doomed_integration)),
+            vec![],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/automation/{}/delete", t.doomed_integration)),
+            vec![],
+            Role::Owner,
+        ),
+        ("GET", p("/metrics"), vec![], Role::IncidentManager),
+        (
+            "POST",
+            p("/metrics"),
+            vec![("name", "Matrix metric".into())],
+            Role::Owner,
+        ),
+        (
+            "GET",
+            p(&format!("/metrics/{}/preview.svg", t.metric)),
+            vec![],
+            Role::IncidentManager,
+        ),
+        (
+            "GET",
+            p(&format!("/metrics/{}/delete", t.doomed_metric)),
+            vec![],
+            Role::Owner,
+        ),
+        (
+            "POST",
+            p(&format!("/metrics/{}/delete", t.doomed_metric)),
+            vec![],
+            Role::Owner,
         ),
         (
             "GET",

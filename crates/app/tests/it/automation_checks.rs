@@ -24,6 +24,7 @@ fn reconciler(app: &TestApp) -> Automation {
     Automation {
         store: app.store.clone(),
         client: GuardedClient::new(policy, &ClientSettings::default()).unwrap(),
+        tls_roots: herald_notify::tls_expiry::TlsRoots::empty(),
     }
 }
 

@@ -10,9 +10,11 @@
 mod helpers;
 
 mod admin_auth;
+mod admin_automation;
 mod admin_browser;
 mod admin_components;
 mod admin_forms;
+mod admin_metrics;
 mod admin_routes;
 mod admin_screens;
 mod admin_security;
@@ -33,6 +35,7 @@ mod automation_am;
 mod automation_api;
 mod automation_checks;
 mod automation_support;
+mod automation_tls;
 mod browser;
 mod cli;
 pub mod compat;

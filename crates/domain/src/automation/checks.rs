@@ -41,6 +41,22 @@ pub struct CheckConfig {
     pub expiry_days: u32,
 }
 
+/// A whole number as a client sent it. Anything else is kept rather than refused by serde,
+/// so that validation names the field: the check's settings are flattened into the
+/// integration object, and serde's own error would name only `integration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Whole {
+    Number(u32),
+    Invalid(serde_json::Value),
+}
+
+impl From<u32> for Whole {
+    fn from(n: u32) -> Self {
+        Self::Number(n)
+    }
+}
+
 /// Check settings as clients send them (inside the integration object).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -49,16 +65,37 @@ pub struct CheckInput {
     /// The component (id or exact name) a heartbeat or check moves.
     pub component_id: Option<String>,
     pub down_status: Option<ComponentStatus>,
-    pub interval_seconds: Option<u32>,
-    pub grace_seconds: Option<u32>,
-    pub timeout_seconds: Option<u32>,
-    pub failures_before_change: Option<u32>,
-    pub successes_before_recovery: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub interval_seconds: Option<Whole>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub grace_seconds: Option<Whole>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub timeout_seconds: Option<Whole>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub failures_before_change: Option<Whole>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub successes_before_recovery: Option<Whole>,
     pub target: Option<String>,
     pub expected_status: Option<u16>,
-    pub max_latency_ms: Option<u32>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub max_latency_ms: Option<Whole>,
     pub body_contains: Option<String>,
-    pub expiry_days: Option<u32>,
+    /// TLS: a certificate expiring within this many days fails the check (default 14).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub expiry_days: Option<Whole>,
+}
+
+/// The number a client sent for `field`, if any; anything but a whole number of 0 or more
+/// is refused naming the field.
+fn whole(field: &str, v: Option<&Whole>) -> Result<Option<u32>> {
+    match v {
+        None => Ok(None),
+        Some(Whole::Number(n)) => Ok(Some(*n)),
+        Some(Whole::Invalid(got)) => Err(Invalid::new(
+            format!("integration.{field}"),
+            format!("integration.{field} must be a whole number of 0 or more; got {got}"),
+        )),
+    }
 }
 
 fn bounded(field: &str, v: Option<u32>, default: u32, min: u32, max: u32) -> Result<u32> {
@@ -98,12 +135,6 @@ impl CheckConfig {
                 ));
             }
         };
-        if kind == IntegrationKind::Tls {
-            return Err(Invalid::new(
-                "integration.type",
-                "integration.type: tls (certificate expiry) checks are not available yet; use an https check",
-            ));
-        }
         let default_down = if kind == IntegrationKind::Tls {
             ComponentStatus::DegradedPerformance
         } else {
@@ -148,50 +179,56 @@ impl CheckConfig {
                 .unwrap_or(default_down),
             interval_seconds: bounded(
                 "interval_seconds",
-                i.interval_seconds.or(o(|c| c.interval_seconds)),
+                whole("interval_seconds", i.interval_seconds.as_ref())?
+                    .or(o(|c| c.interval_seconds)),
                 60,
                 1,
                 7 * 86_400,
             )?,
             grace_seconds: bounded(
                 "grace_seconds",
-                i.grace_seconds.or(o(|c| c.grace_seconds)),
+                whole("grace_seconds", i.grace_seconds.as_ref())?.or(o(|c| c.grace_seconds)),
                 60,
                 0,
                 86_400,
             )?,
             timeout_seconds: bounded(
                 "timeout_seconds",
-                i.timeout_seconds.or(o(|c| c.timeout_seconds)),
+                whole("timeout_seconds", i.timeout_seconds.as_ref())?.or(o(|c| c.timeout_seconds)),
                 10,
                 1,
                 60,
             )?,
             failures_before_change: bounded(
                 "failures_before_change",
-                i.failures_before_change.or(o(|c| c.failures_before_change)),
+                whole("failures_before_change", i.failures_before_change.as_ref())?
+                    .or(o(|c| c.failures_before_change)),
                 1,
                 1,
                 100,
             )?,
             successes_before_recovery: bounded(
                 "successes_before_recovery",
-                i.successes_before_recovery
-                    .or(o(|c| c.successes_before_recovery)),
+                whole(
+                    "successes_before_recovery",
+                    i.successes_before_recovery.as_ref(),
+                )?
+                .or(o(|c| c.successes_before_recovery)),
                 1,
                 1,
                 100,
             )?,
             target,
             expected_status: i.expected_status.or(old.and_then(|o| o.expected_status)),
-            max_latency_ms: i.max_latency_ms.or(old.and_then(|o| o.max_latency_ms)),
+            max_latency_ms: whole("max_latency_ms", i.max_latency_ms.as_ref())?
+                .or(old.and_then(|o| o.max_latency_ms)),
             body_contains: i
                 .body_contains
                 .clone()
                 .or_else(|| old.and_then(|o| o.body_contains.clone())),
             expiry_days: bounded(
                 "expiry_days",
-                i.expiry_days.or(o(|c| c.expiry_days)),
+                whole("expiry_days", i.expiry_days.as_ref())?.or(o(|c| c.expiry_days)),
                 14,
                 0,
                 365,
@@ -202,6 +239,28 @@ impl CheckConfig {
     /// A heartbeat's deadline after a ping at `at`.
     pub fn heartbeat_deadline(&self, at: DateTime<Utc>) -> DateTime<Utc> {
         at + TimeDelta::seconds(i64::from(self.interval_seconds) + i64::from(self.grace_seconds))
+    }
+
+    /// Judges a certificate whose chain verified at `now`: `Err` says why the check failed
+    /// (it expires within `expiry_days`, or has expired).
+    pub fn judge_expiry(
+        &self,
+        not_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<(), String> {
+        let day = not_after.format("%Y-%m-%d %H:%M UTC");
+        if not_after <= now {
+            return Err(format!("the certificate expired on {day}"));
+        }
+        let left = not_after - now;
+        if left < TimeDelta::days(i64::from(self.expiry_days)) {
+            return Err(format!(
+                "the certificate expires on {day}, in {} days (the check wants more than {})",
+                left.num_days(),
+                self.expiry_days
+            ));
+        }
+        Ok(())
     }
 
     /// Judges an HTTP answer: `Err` says why the check failed.
@@ -324,5 +383,31 @@ mod tests {
         assert_eq!(s.record(&cfg, Err("x".into()), now), Some(false));
         assert_eq!(s.record(&cfg, Ok(()), now), None);
         assert_eq!(s.record(&cfg, Ok(()), now), Some(true));
+    }
+
+    #[test]
+    fn a_certificate_expiring_within_the_days_fails() {
+        let cfg = CheckConfig {
+            component_id: "c".into(),
+            down_status: ComponentStatus::DegradedPerformance,
+            interval_seconds: 3600,
+            grace_seconds: 0,
+            timeout_seconds: 5,
+            failures_before_change: 1,
+            successes_before_recovery: 1,
+            target: Some("example.com:443".into()),
+            expected_status: None,
+            max_latency_ms: None,
+            body_contains: None,
+            expiry_days: 14,
+        };
+        let now = crate::clock::from_ms(0);
+        assert!(cfg.judge_expiry(now + TimeDelta::days(15), now).is_ok());
+        let soon = cfg
+            .judge_expiry(now + TimeDelta::days(13), now)
+            .unwrap_err();
+        assert!(soon.contains("in 13 days"), "{soon}");
+        let gone = cfg.judge_expiry(now, now).unwrap_err();
+        assert!(gone.contains("expired"), "{gone}");
     }
 }

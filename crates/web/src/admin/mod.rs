@@ -12,6 +12,8 @@
 //! without it.
 
 mod account;
+mod automation;
+mod automation_form;
 mod components;
 mod confirm;
 mod deliveries;
@@ -22,6 +24,7 @@ mod incident_templates;
 mod incident_view;
 mod incidents;
 mod manage;
+mod metrics;
 mod preview;
 mod session;
 mod settings;
@@ -98,6 +101,26 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             &format!("{p}/subscribers/{{subscriber_id}}/unsubscribe"),
             post(subscribers::unsubscribe),
+        )
+        .route(
+            &format!("{p}/automation"),
+            get(automation::automation).post(automation::create_integration),
+        )
+        .route(
+            &format!("{p}/automation/{{integration_id}}/delete"),
+            get(automation::confirm_delete).post(automation::delete_integration),
+        )
+        .route(
+            &format!("{p}/metrics"),
+            get(metrics::metrics).post(metrics::create_metric),
+        )
+        .route(
+            &format!("{p}/metrics/{{metric_id}}/preview.svg"),
+            get(metrics::preview),
+        )
+        .route(
+            &format!("{p}/metrics/{{metric_id}}/delete"),
+            get(metrics::confirm_delete).post(metrics::delete_metric),
         )
         .route(&format!("{p}/deliveries"), get(deliveries::page_log))
         .route(

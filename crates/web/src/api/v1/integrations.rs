@@ -89,7 +89,7 @@ impl IntegrationV1 {
 }
 
 /// The URL an integration receives at, with its token.
-fn hook_url(app: &AppState, id: &str, token: &str) -> String {
+pub(crate) fn hook_url(app: &AppState, id: &str, token: &str) -> String {
     format!(
         "{}/hooks/{id}?token={token}",
         app.config().public_url.trim_end_matches('/')

@@ -231,3 +231,29 @@ pub fn figure(src: &Source, c: &Charted) -> String {
     );
     out
 }
+
+/// The admin UI's preview of a metric: its last day (folded into 5-minute slots, as the
+/// home page draws it) at `now`, as an SVG document, with the sentence that summarises it
+/// (for the image's text alternative).
+pub fn day_preview(
+    m: &Metric,
+    data: &herald_store::ChartData,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<u8>, String) {
+    let day = fold_day(m.transform, &slots(Period::Day, now, &data.day));
+    let (current, average) = current_and_average(&day);
+    let summary = match (current, average) {
+        (Some(c), Some(a)) => format!(
+            "{}: current value {}, 24-hour average {}",
+            m.name,
+            format_value(m, c),
+            format_value(m, a)
+        ),
+        _ => format!("{}: no data in the last 24 hours", m.name),
+    };
+    let doc = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
+        svg(m, Period::Day, &day, &format!("p-{}", m.id), true)
+    );
+    (doc.into_bytes(), summary)
+}
