@@ -121,9 +121,13 @@ impl Seeder<'_> {
         let i = input(v)?;
         let created = self
             .store
-            .create_incident(&self.page.id, &self.actor, at, |p, comps, at| {
-                plan_create(&i, &p.id, comps, at, p.zone)
-            })
+            .create_incident(
+                &self.page.id,
+                &self.actor,
+                at,
+                &i.named_components(),
+                |p, comps, at| plan_create(&i, &p.id, comps, at, p.zone),
+            )
             .await?;
         Ok(created.id)
     }
@@ -131,9 +135,14 @@ impl Seeder<'_> {
     async fn post(&self, id: &str, at: DateTime<Utc>, v: Value) -> anyhow::Result<()> {
         let i = input(v)?;
         self.store
-            .update_incident(&self.page.id, id, &self.actor, at, |p, cur, comps, at| {
-                plan_update(cur, &i, comps, at, p.zone)
-            })
+            .update_incident(
+                &self.page.id,
+                id,
+                &self.actor,
+                at,
+                &i.named_components(),
+                |p, cur, comps, at| plan_update(cur, &i, comps, at, p.zone),
+            )
             .await?;
         Ok(())
     }

@@ -215,6 +215,18 @@ fn check_metadata(v: &serde_json::Value) -> Result<serde_json::Value> {
     }
 }
 
+impl IncidentInput {
+    /// The component ids this request names (in `component_ids` and `components`): all a
+    /// plan looks up besides an updated incident's own, so a write reads only these.
+    pub fn named_components(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.component_ids.iter().flatten().cloned().collect();
+        ids.extend(self.components.iter().flat_map(|c| c.keys().cloned()));
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
 /// Resolves the components a request names against the page's components: each must exist on
 /// the page and not be a group. Returns (affected ids, status changes with old statuses).
 fn resolve_components(

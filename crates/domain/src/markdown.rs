@@ -5,7 +5,24 @@
 //! feeds, e-mails, admin previews) and [`to_text`] where markup is not wanted (SMS, chat).
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{LazyLock, Mutex};
+
+/// The sanitiser, built once.
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(sanitizer);
+
+/// Texts already rendered: a page re-renders the same update bodies at every write (an
+/// incident's timeline, its card on the home page), so each is rendered once. Bounded: at
+/// `MEMO_MAX_BYTES` of texts and their HTML it starts over.
+static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
+
+const MEMO_MAX_BYTES: usize = 16 << 20;
+
+#[derive(Default)]
+struct Memo {
+    html: HashMap<String, String>,
+    bytes: usize,
+}
 
 fn sanitizer() -> ammonia::Builder<'static> {
     let tags: HashSet<&str> = [
@@ -48,6 +65,30 @@ fn sanitizer() -> ammonia::Builder<'static> {
 /// Renders markdown to sanitised HTML. Headings are demoted to `h3`–`h6` so user text never
 /// outranks the page's own headings; raw HTML is shown as text.
 pub fn to_html(markdown: &str) -> String {
+    let found = memo().html.get(markdown).cloned();
+    if let Some(html) = found {
+        return html;
+    }
+    let html = render(markdown);
+    let size = markdown.len() + html.len();
+    let mut m = memo();
+    if m.bytes + size > MEMO_MAX_BYTES {
+        m.html.clear();
+        m.bytes = 0;
+    }
+    if m.html.insert(markdown.to_owned(), html.clone()).is_none() {
+        m.bytes += size;
+    }
+    html
+}
+
+fn memo() -> std::sync::MutexGuard<'static, Memo> {
+    // A poisoned lock only means a render panicked elsewhere: the map itself is whole.
+    MEMO.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn render(markdown: &str) -> String {
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
@@ -60,7 +101,7 @@ pub fn to_html(markdown: &str) -> String {
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, parser);
     let demoted = demote_headings(&raw);
-    sanitizer().clean(&demoted).to_string()
+    SANITIZER.clean(&demoted).to_string()
 }
 
 fn demote_headings(html: &str) -> String {
@@ -103,6 +144,20 @@ pub fn to_text(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_text_renders_as_it_did_and_the_memo_stays_bounded() {
+        let text = "**Fixed** in [the docs](https://x.example) <script>x</script>";
+        let first = to_html(text);
+        assert_eq!(to_html(text), first);
+        assert_eq!(first, render(text), "the memo gives what a render gives");
+        let big = "word ".repeat(100_000);
+        for n in 0..60 {
+            to_html(&format!("{n} {big}"));
+            assert!(memo().bytes <= MEMO_MAX_BYTES, "{} bytes", memo().bytes);
+        }
+        assert!(!to_html(text).contains("<script"));
+    }
 
     const HOSTILE: &[&str] = &[
         "<script>alert(1)</script>",

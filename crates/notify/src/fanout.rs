@@ -41,7 +41,6 @@ impl Handler for Fanout {
             let Some(page) = store.get_page(&event.page_id).await? else {
                 return Ok(()); // the page was deleted: nobody to tell
             };
-            let components = store.list_components(&page.id).await?;
             let incident = match &event.incident_id {
                 Some(i) => match store.get_incident(&page.id, i).await? {
                     Some(inc) => Some(inc),
@@ -49,9 +48,16 @@ impl Handler for Fanout {
                 },
                 None => None,
             };
+            // Only the components the event is about, not the whole page.
+            let about = match (&incident, &event.component_id) {
+                (Some(i), _) => i.component_ids.clone(),
+                (None, Some(c)) => vec![c.clone()],
+                (None, None) => Vec::new(),
+            };
+            let components = store.components_by_id(&page.id, &about).await?;
             if event.payload.is_none() {
                 // Rendered once; every delivery (and retry) of the event uses this text.
-                let status = current_status(store, &page, &components).await?;
+                let status = current_status(store, &page).await?;
                 let base = &self.notifier.base_url;
                 let rendered: Frozen = match (&incident, &event.component_id) {
                     (Some(i), _) => incident_event(&event, &page, status, i, &components, base),
@@ -66,11 +72,7 @@ impl Handler for Fanout {
                 let value = serde_json::to_value(&rendered).map_err(JobError::permanent)?;
                 store.freeze_event_payload(&event.id, &value).await?;
             }
-            let scope: Vec<String> = match (&incident, &event.component_id) {
-                (Some(i), _) => i.component_ids.clone(),
-                (None, Some(c)) => vec![c.clone()],
-                (None, None) => Vec::new(),
-            };
+            let scope = about;
             let incident_id = event.incident_id.as_deref();
             // A private page tells only the subscribers its team added: someone who came
             // through a public form before the page went private learns nothing of it.

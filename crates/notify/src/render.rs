@@ -7,9 +7,9 @@ use herald_domain::component::Component;
 use herald_domain::incident::Incident;
 use herald_domain::notification::EventKind;
 use herald_domain::page::Page;
-use herald_domain::status::{Impact, IncidentStatus, PageStatus, RollupInput, page_status};
+use herald_domain::status::{Impact, PageStatus, page_status};
 use herald_domain::time::PageZone;
-use herald_store::{Event, IncidentQuery, Store};
+use herald_store::{Event, Store};
 use herald_wire::v1::{ComponentV1, IncidentV1};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -48,46 +48,10 @@ pub struct Frozen {
     pub message: Message,
 }
 
-/// The page's status as webhooks report it (`status.json`'s rule).
-pub async fn current_status(
-    store: &Store,
-    page: &Page,
-    components: &[Component],
-) -> herald_store::Result<PageStatus> {
-    // Only the open ones are read: a page's history can be long.
-    let open = store
-        .list_incidents(
-            &page.id,
-            &IncidentQuery {
-                statuses: IncidentStatus::ALL
-                    .iter()
-                    .copied()
-                    .filter(|s| !s.is_closed())
-                    .collect(),
-                limit: 1000,
-                ..IncidentQuery::default()
-            },
-        )
-        .await?;
-    let open: Vec<&Incident> = open.iter().filter(|i| i.is_open()).collect();
-    Ok(page_status(&RollupInput {
-        components: components
-            .iter()
-            .filter(|c| !c.is_group)
-            .map(|c| c.status)
-            .collect(),
-        open_incident_impacts: open
-            .iter()
-            .filter(|i| !i.status.is_maintenance())
-            .map(|i| i.impact)
-            .collect(),
-        maintenance_in_progress: open.iter().any(|i| {
-            matches!(
-                i.status,
-                IncidentStatus::InProgress | IncidentStatus::Verifying
-            )
-        }),
-    }))
+/// The page's status as webhooks report it (`status.json`'s rule), from its components'
+/// statuses and its open incidents, read without timelines.
+pub async fn current_status(store: &Store, page: &Page) -> herald_store::Result<PageStatus> {
+    Ok(page_status(&store.rollup_input(&page.id).await?))
 }
 
 fn headline(kind: EventKind, i: &Incident) -> String {

@@ -9,10 +9,10 @@ use herald_domain::component::{
     Component, ComponentPatch, GroupInput, GroupPatch, NewComponent, derive_group_statuses,
     display_order,
 };
-use herald_domain::status::ComponentStatus;
+use herald_domain::status::{ComponentStatus, IncidentStatus, RollupInput};
 use serde_json::json;
 
-use crate::db::{One, Tx, args};
+use crate::db::{One, SqlBuilder, Tx, args};
 use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
 
@@ -79,6 +79,30 @@ pub(crate) async fn page_components_tx(tx: &mut Tx, page_id: &str) -> Result<Vec
         )
         .await?;
     to_components(rows)
+}
+
+/// Most ids a write looks up one by one; a request naming more reads the page's components.
+const NAMED_MAX: usize = 200;
+
+/// The components of page `page_id` among `ids` (what an incident write names), in no
+/// particular order and groups without their derived status: a write reads these, not the
+/// whole page, so its cost does not grow with the page.
+pub(crate) async fn named_components_tx(
+    tx: &mut Tx,
+    page_id: &str,
+    ids: &[String],
+) -> Result<Vec<Component>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if ids.len() > NAMED_MAX {
+        return page_components_tx(tx, page_id).await;
+    }
+    let mut sql = SqlBuilder::new("SELECT * FROM components WHERE page_id = ");
+    sql.bind(page_id).push(" AND id IN ").bind_list(ids.iter());
+    let (text, a) = sql.finish();
+    let rows: Vec<ComponentRow> = tx.fetch_all(text, a).await?;
+    rows_to_components(rows)
 }
 
 /// Sets a component's status and logs the change, if it is one.
@@ -212,6 +236,13 @@ fn audit_diff(before: Option<&Component>, after: Option<&Component>) -> serde_js
     diff(&fields)
 }
 
+/// An open incident as the page status needs it.
+#[derive(sqlx::FromRow)]
+struct OpenRow {
+    status: String,
+    impact: String,
+}
+
 impl Store {
     /// A page's components and groups in display order, groups with their derived status.
     pub async fn list_components(&self, page_id: &str) -> Result<Vec<Component>> {
@@ -225,8 +256,74 @@ impl Store {
         to_components(rows)
     }
 
+    /// The components (not groups) of page `page_id` among `ids`, in no particular order;
+    /// ids of groups or of nothing on the page are left out. What a view of one incident
+    /// needs, read without the rest of the page.
+    pub async fn components_by_id(&self, page_id: &str, ids: &[String]) -> Result<Vec<Component>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql =
+            SqlBuilder::new("SELECT * FROM components WHERE is_group = false AND page_id = ");
+        sql.bind(page_id).push(" AND id IN ").bind_list(ids.iter());
+        let (text, a) = sql.finish();
+        let rows: Vec<ComponentRow> = self.db.read(text, a).await?;
+        rows_to_components(rows)
+    }
+
+    /// What a page's overall status is computed from: its components' distinct statuses and
+    /// its open incidents' impacts, read without timelines or the rest of the page.
+    pub async fn rollup_input(&self, page_id: &str) -> Result<RollupInput> {
+        let statuses: Vec<One<String>> = self
+            .db
+            .read(
+                "SELECT DISTINCT status AS v FROM components WHERE page_id = $1 AND is_group = false",
+                args![page_id],
+            )
+            .await?;
+        let mut sql = SqlBuilder::new("SELECT status, impact FROM incidents WHERE page_id = ");
+        sql.bind(page_id).push(" AND status IN ").bind_list(
+            IncidentStatus::ALL
+                .iter()
+                .filter(|s| !s.is_closed())
+                .map(|s| s.as_str()),
+        );
+        let (text, a) = sql.finish();
+        let open: Vec<OpenRow> = self.db.read(text, a).await?;
+        let parse =
+            |what: &str, v: &str| StoreError::Internal(format!("bad {what} {v:?} in the database"));
+        let mut input = RollupInput {
+            components: Vec::new(),
+            open_incident_impacts: Vec::new(),
+            maintenance_in_progress: false,
+        };
+        for s in statuses {
+            input
+                .components
+                .push(s.v.parse().map_err(|()| parse("component status", &s.v))?);
+        }
+        for o in open {
+            let status: IncidentStatus = o
+                .status
+                .parse()
+                .map_err(|()| parse("incident status", &o.status))?;
+            if status.is_maintenance() {
+                input.maintenance_in_progress |= matches!(
+                    status,
+                    IncidentStatus::InProgress | IncidentStatus::Verifying
+                );
+            } else {
+                input
+                    .open_incident_impacts
+                    .push(o.impact.parse().map_err(|()| parse("impact", &o.impact))?);
+            }
+        }
+        Ok(input)
+    }
+
     /// One component or group of a page.
     pub async fn get_component(&self, page_id: &str, id: &str) -> Result<Option<Component>> {
+        // A group's status derives from its children: read the page for it.
         Ok(self
             .list_components(page_id)
             .await?

@@ -14,7 +14,7 @@ use herald_domain::status::IncidentStatus;
 use serde_json::json;
 use std::collections::HashMap;
 
-use crate::components::{page_components_tx, record_component_event, set_status};
+use crate::components::{named_components_tx, record_component_event, set_status};
 use crate::db::{Reads, SqlBuilder, Tx, args};
 use crate::notifications::{NewEvent, record_event};
 use crate::pages::PageRow;
@@ -481,13 +481,15 @@ impl Store {
             .pop())
     }
 
-    /// Creates an incident or maintenance. `plan` gets the page and its components as they
-    /// are inside the transaction and returns what to write.
+    /// Creates an incident or maintenance. `plan` gets the page and the components `named`
+    /// (the ids its request names: `IncidentInput::named_components`) as they are inside
+    /// the transaction, and returns what to write.
     pub async fn create_incident<F>(
         &self,
         page_id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
+        named: &[String],
         plan: F,
     ) -> Result<Incident>
     where
@@ -500,7 +502,7 @@ impl Store {
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
-        let components = page_components_tx(&mut w.tx, page_id).await?;
+        let components = named_components_tx(&mut w.tx, page_id, named).await?;
         let change = plan(&page, &components, w.now)?;
         let id = change.incident.id.clone();
         self.apply(&mut w, &components, None, &change).await?;
@@ -511,14 +513,16 @@ impl Store {
     }
 
     /// Changes an incident (and posts an update when the plan has one). `plan` gets the page,
-    /// the incident and the components as they are inside the transaction, which holds the
-    /// page's lock: concurrent updates queue, and none is lost.
+    /// the incident, and its components with those `named` (the ids its request names), as
+    /// they are inside the transaction, which holds the page's lock: concurrent updates
+    /// queue, and none is lost.
     pub async fn update_incident<F>(
         &self,
         page_id: &str,
         id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
+        named: &[String],
         plan: F,
     ) -> Result<Incident>
     where
@@ -533,7 +537,14 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let page = page_tx(&mut w.tx, page_id).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
-        let components = page_components_tx(&mut w.tx, page_id).await?;
+        let mut ids: Vec<String> = named
+            .iter()
+            .chain(&current.component_ids)
+            .cloned()
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let components = named_components_tx(&mut w.tx, page_id, &ids).await?;
         let change = plan(&page, &current, &components, w.now)?;
         self.apply(&mut w, &components, Some(&current), &change)
             .await?;

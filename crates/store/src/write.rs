@@ -19,7 +19,8 @@ pub(crate) struct Write<'a> {
     pub(crate) actor: &'a Actor,
     pub(crate) now: DateTime<Utc>,
     signals: Arc<Signals>,
-    enqueued: bool,
+    /// The queues this write enqueued jobs in.
+    enqueued: Vec<String>,
     /// The page this write is on and the version it gave it (`on_page`).
     page: Option<(String, i64)>,
     /// What of the page it changed, for `page_changes`; `None` until the write says, which
@@ -68,7 +69,7 @@ impl<'a> Write<'a> {
             actor,
             now,
             signals: store.signals.clone(),
-            enqueued: false,
+            enqueued: Vec::new(),
             page: None,
             touched: None,
             everything: false,
@@ -104,7 +105,13 @@ impl<'a> Write<'a> {
     /// Enqueues jobs in this transaction: they exist if and only if the write commits.
     pub(crate) async fn enqueue(&mut self, jobs: &[NewJob]) -> Result<Vec<i64>> {
         let ids = crate::jobs::enqueue_tx(&mut self.tx, jobs, self.now).await?;
-        self.enqueued |= !ids.is_empty();
+        if !ids.is_empty() {
+            for j in jobs {
+                if !self.enqueued.contains(&j.queue) {
+                    self.enqueued.push(j.queue.clone());
+                }
+            }
+        }
         Ok(ids)
     }
 
@@ -175,9 +182,8 @@ impl<'a> Write<'a> {
             self.record_changes(&page_id, version).await?;
         }
         self.tx.commit().await?;
-        if self.enqueued {
-            self.signals.jobs_enqueued();
-        }
+        self.signals
+            .jobs_enqueued_in(self.enqueued.iter().map(String::as_str));
         Ok(())
     }
 }

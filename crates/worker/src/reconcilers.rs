@@ -47,6 +47,8 @@ impl Reconciler for Maintenance {
                         &id,
                         &actor,
                         now,
+                        // The transition names only the maintenance's own components.
+                        &[],
                         |page, current, components, now| {
                             let input = auto_transition(current, now)
                                 .ok_or_else(|| Invalid::new("maintenance", "nothing to do"))?;

@@ -356,6 +356,7 @@ async fn claim_loop(
 ) {
     let c = &inner.config;
     let mut tasks = JoinSet::new();
+    let signal = inner.store.jobs_signal(queue);
     let start = |tasks: &mut JoinSet<()>, job: Job, permit: OwnedSemaphorePermit| {
         let slot = Slot {
             permit,
@@ -383,7 +384,7 @@ async fn claim_loop(
                 Err(_) => break,
             }
         }
-        let woken = inner.store.jobs_signal().notified();
+        let woken = signal.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
         let jobs = match inner

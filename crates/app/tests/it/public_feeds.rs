@@ -45,9 +45,13 @@ async fn feeds_list_incidents_newest_first_with_escaped_updates(b: Backend) {
     let first = input(json!({"name": "DNS <failures>", "status": "investigating",
         "body": "Looking at \"resolvers\" & <caches>."}));
     let a = store
-        .create_incident(&page.id, &actor, t0 + TimeDelta::minutes(5), |p, c, at| {
-            plan_create(&first, &p.id, c, at, p.zone)
-        })
+        .create_incident(
+            &page.id,
+            &actor,
+            t0 + TimeDelta::minutes(5),
+            &first.named_components(),
+            |p, c, at| plan_create(&first, &p.id, c, at, p.zone),
+        )
         .await
         .unwrap();
     let fix = input(json!({"status": "resolved", "body": "Fixed <b>it</b>."}));
@@ -57,6 +61,7 @@ async fn feeds_list_incidents_newest_first_with_escaped_updates(b: Backend) {
             &a.id,
             &actor,
             t0 + TimeDelta::minutes(50),
+            &fix.named_components(),
             |p, i, c, at| plan_update(i, &fix, c, at, p.zone),
         )
         .await
@@ -64,9 +69,13 @@ async fn feeds_list_incidents_newest_first_with_escaped_updates(b: Backend) {
     let second =
         input(json!({"name": "Slow API", "status": "identified", "body": "A slow query."}));
     let b2 = store
-        .create_incident(&page.id, &actor, t0 + TimeDelta::hours(3), |p, c, at| {
-            plan_create(&second, &p.id, c, at, p.zone)
-        })
+        .create_incident(
+            &page.id,
+            &actor,
+            t0 + TimeDelta::hours(3),
+            &second.named_components(),
+            |p, c, at| plan_create(&second, &p.id, c, at, p.zone),
+        )
         .await
         .unwrap();
     // Act

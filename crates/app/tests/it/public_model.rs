@@ -206,7 +206,7 @@ impl World {
                 }
                 let i = input(v);
                 let _ = s
-                    .create_incident(p, a, now, |pg, comps, at| {
+                    .create_incident(p, a, now, &i.named_components(), |pg, comps, at| {
                         plan_create(&i, &pg.id, comps, at, pg.zone)
                     })
                     .await;
@@ -223,9 +223,14 @@ impl World {
                 }
                 let i = input(v);
                 let _ = s
-                    .update_incident(p, &inc.id, a, now, |pg, cur, comps, at| {
-                        plan_update(cur, &i, comps, at, pg.zone)
-                    })
+                    .update_incident(
+                        p,
+                        &inc.id,
+                        a,
+                        now,
+                        &i.named_components(),
+                        |pg, cur, comps, at| plan_update(cur, &i, comps, at, pg.zone),
+                    )
                     .await;
             }
             Op::Burst { pick, n } => {
@@ -237,9 +242,14 @@ impl World {
                         json!({"status": INCIDENT_STATUSES[usize::from(k % 3)], "body": format!("Burst {k} at {now}")}),
                     );
                     let _ = s
-                        .update_incident(p, &inc.id, a, now, |pg, cur, comps, at| {
-                            plan_update(cur, &i, comps, at, pg.zone)
-                        })
+                        .update_incident(
+                            p,
+                            &inc.id,
+                            a,
+                            now,
+                            &i.named_components(),
+                            |pg, cur, comps, at| plan_update(cur, &i, comps, at, pg.zone),
+                        )
                         .await;
                 }
             }
@@ -372,7 +382,7 @@ impl World {
                     "scheduled_until": (start + TimeDelta::hours(2)).to_rfc3339(),
                     "body": "We upgrade things.", "component_ids": [c]}));
                 let m = s
-                    .create_incident(p, a, now, |pg, comps, at| {
+                    .create_incident(p, a, now, &i.named_components(), |pg, comps, at| {
                         plan_create(&i, &pg.id, comps, at, pg.zone)
                     })
                     .await
@@ -382,9 +392,14 @@ impl World {
                     let go = input(json!({"status": "in_progress", "body": "Started.",
                         "components": {&c: "under_maintenance"}}));
                     let _ = s
-                        .update_incident(p, &m.id, a, now, |pg, cur, comps, at| {
-                            plan_update(cur, &go, comps, at, pg.zone)
-                        })
+                        .update_incident(
+                            p,
+                            &m.id,
+                            a,
+                            now,
+                            &go.named_components(),
+                            |pg, cur, comps, at| plan_update(cur, &go, comps, at, pg.zone),
+                        )
                         .await;
                 }
             }

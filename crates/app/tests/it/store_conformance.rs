@@ -247,9 +247,13 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
         json!({"name": "Down", "body": "b", "components": {api.id.clone(): "major_outage"}}),
     );
     let i = store
-        .create_incident(&p.id, &actor, t1, |pg, comps, t1| {
-            plan_create(&input, &pg.id, comps, t1, pg.zone)
-        })
+        .create_incident(
+            &p.id,
+            &actor,
+            t1,
+            &input.named_components(),
+            |pg, comps, t1| plan_create(&input, &pg.id, comps, t1, pg.zone),
+        )
         .await
         .unwrap();
     assert_eq!(i.updates.len(), 1);
@@ -268,9 +272,14 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
         json!({"status": "resolved", "body": "ok", "components": {api.id.clone(): "operational"}}),
     );
     let i2 = store
-        .update_incident(&p.id, &i.id, &actor, t2, |pg, cur, comps, t2| {
-            plan_update(cur, &up, comps, t2, pg.zone)
-        })
+        .update_incident(
+            &p.id,
+            &i.id,
+            &actor,
+            t2,
+            &up.named_components(),
+            |pg, cur, comps, t2| plan_update(cur, &up, comps, t2, pg.zone),
+        )
         .await
         .unwrap();
     assert_eq!(i2.status, IncidentStatus::Resolved);
@@ -279,9 +288,13 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
         json!({"name": "M", "scheduled_for": "2099-01-01T00:00:00Z", "scheduled_until": "2099-01-01T01:00:00Z"}),
     );
     let m = store
-        .create_incident(&p.id, &actor, t2, |pg, comps, t2| {
-            plan_create(&m_in, &pg.id, comps, t2, pg.zone)
-        })
+        .create_incident(
+            &p.id,
+            &actor,
+            t2,
+            &m_in.named_components(),
+            |pg, comps, t2| plan_create(&m_in, &pg.id, comps, t2, pg.zone),
+        )
         .await
         .unwrap();
     assert_eq!(m.kind, IncidentKind::Maintenance);
@@ -324,7 +337,7 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
         1
     );
     let failing = store
-        .update_incident(&p.id, &i.id, &actor, t2, |_, _, _, _| {
+        .update_incident(&p.id, &i.id, &actor, t2, &[], |_, _, _, _| {
             Err(herald_domain::Invalid::new("x", "no"))
         })
         .await;
@@ -496,7 +509,188 @@ async fn templates_keys_users_and_the_audit_log(b: Backend) {
     );
 }
 
+/// The page status a notification reports, computed as it was before `rollup_input`: from
+/// every component and every open incident with its timeline.
+async fn rollup_from_everything(store: &Store, page_id: &str) -> herald_domain::status::PageStatus {
+    use herald_domain::status::{RollupInput, page_status};
+    let components = store.list_components(page_id).await.unwrap();
+    let open: Vec<_> = store
+        .list_incidents(page_id, &IncidentQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.is_open())
+        .collect();
+    page_status(&RollupInput {
+        components: components
+            .iter()
+            .filter(|c| !c.is_group)
+            .map(|c| c.status)
+            .collect(),
+        open_incident_impacts: open
+            .iter()
+            .filter(|i| !i.status.is_maintenance())
+            .map(|i| i.impact)
+            .collect(),
+        maintenance_in_progress: open.iter().any(|i| {
+            matches!(
+                i.status,
+                IncidentStatus::InProgress | IncidentStatus::Verifying
+            )
+        }),
+    })
+}
+
+async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
+    use herald_domain::status::page_status;
+    use std::sync::Mutex;
+    // Arrange: a page of five components and a group
+    let (_db, store, actor) = open(b).await;
+    let t = |s: i64| from_ms(T0 + s * 1000);
+    let p = store
+        .create_page(&NewPage::parse("A", "a", None).unwrap(), &actor, t(0))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in ["API", "Web", "DNS", "CDN", "Mail"] {
+        let c = store
+            .create_component(&p.id, &new_component(n), &actor, t(0))
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let seen = Mutex::new(Vec::<Vec<String>>::new());
+    let record = |comps: &[herald_domain::component::Component]| {
+        let mut v: Vec<String> = comps.iter().map(|c| c.id.clone()).collect();
+        v.sort();
+        seen.lock().unwrap().push(v);
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // Act: an incident naming one component; an update naming another; an update naming
+    // none; a maintenance in progress; a request naming a component of nothing
+    let open = incident_input(
+        json!({"name": "Down", "body": "b", "components": {ids[0].clone(): "major_outage"}}),
+    );
+    let i = store
+        .create_incident(
+            &p.id,
+            &actor,
+            t(1),
+            &open.named_components(),
+            |pg, comps, at| {
+                record(comps);
+                plan_create(&open, &pg.id, comps, at, pg.zone)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rollup_from_everything(&store, &p.id).await,
+        page_status(&store.rollup_input(&p.id).await.unwrap())
+    );
+    let more = incident_input(
+        json!({"body": "also", "components": {ids[1].clone(): "degraded_performance"}}),
+    );
+    store
+        .update_incident(
+            &p.id,
+            &i.id,
+            &actor,
+            t(2),
+            &more.named_components(),
+            |pg, cur, comps, at| {
+                record(comps);
+                plan_update(cur, &more, comps, at, pg.zone)
+            },
+        )
+        .await
+        .unwrap();
+    let plain = incident_input(json!({"body": "still on it"}));
+    store
+        .update_incident(
+            &p.id,
+            &i.id,
+            &actor,
+            t(3),
+            &plain.named_components(),
+            |pg, cur, comps, at| {
+                record(comps);
+                plan_update(cur, &plain, comps, at, pg.zone)
+            },
+        )
+        .await
+        .unwrap();
+    let m = incident_input(
+        json!({"name": "M", "status": "in_progress", "scheduled_for": "2025-03-04T10:00:00Z", "scheduled_until": "2099-01-01T01:00:00Z", "components": {ids[2].clone(): "under_maintenance"}}),
+    );
+    store
+        .create_incident(
+            &p.id,
+            &actor,
+            t(4),
+            &m.named_components(),
+            |pg, comps, at| {
+                record(comps);
+                plan_create(&m, &pg.id, comps, at, pg.zone)
+            },
+        )
+        .await
+        .unwrap();
+    let wrong = incident_input(json!({"body": "x", "components": {"nothing": "major_outage"}}));
+    let refused = store
+        .update_incident(
+            &p.id,
+            &i.id,
+            &actor,
+            t(5),
+            &wrong.named_components(),
+            |pg, cur, comps, at| plan_update(cur, &wrong, comps, at, pg.zone),
+        )
+        .await;
+    // Assert: each plan saw the components its request named and its incident's own, no
+    // others; the unknown one is still refused; and the page status a notification reports,
+    // read without timelines, is the one computed from everything
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            vec![ids[0].clone()],
+            sorted(vec![ids[0].clone(), ids[1].clone()]),
+            sorted(vec![ids[0].clone(), ids[1].clone()]),
+            vec![ids[2].clone()],
+        ]
+    );
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    let now = page_status(&store.rollup_input(&p.id).await.unwrap());
+    assert_eq!(rollup_from_everything(&store, &p.id).await, now);
+    assert_eq!(now.indicator, herald_domain::status::Impact::Critical);
+    let resolve = incident_input(
+        json!({"status": "resolved", "body": "ok", "components": {ids[0].clone(): "operational", ids[1].clone(): "operational"}}),
+    );
+    store
+        .update_incident(
+            &p.id,
+            &i.id,
+            &actor,
+            t(6),
+            &resolve.named_components(),
+            |pg, cur, comps, at| plan_update(cur, &resolve, comps, at, pg.zone),
+        )
+        .await
+        .unwrap();
+    let now = page_status(&store.rollup_input(&p.id).await.unwrap());
+    assert_eq!(rollup_from_everything(&store, &p.id).await, now);
+    assert_eq!(now.indicator, herald_domain::status::Impact::Maintenance);
+}
+
 both_backends!(
+    an_incident_write_reads_only_the_components_it_names,
     schema_is_at_the_expected_version,
     pages_are_created_found_updated_and_versioned,
     components_and_groups_keep_order_status_and_scope,

@@ -46,9 +46,13 @@ async fn scheduled_maintenance_runs_itself_on_time(b: Backend) {
     }))
     .unwrap();
     let m = store
-        .create_incident(&page.id, &actor, t(0), |p, comps, now| {
-            plan_create(&input, &p.id, comps, now, p.zone)
-        })
+        .create_incident(
+            &page.id,
+            &actor,
+            t(0),
+            &input.named_components(),
+            |p, comps, now| plan_create(&input, &p.id, comps, now, p.zone),
+        )
         .await
         .unwrap();
     let r = Maintenance {

@@ -104,9 +104,13 @@ async fn main() -> anyhow::Result<()> {
             "components": {component.as_str(): status},
         }))?;
         let created = store
-            .create_incident(&page.id, &actor, at, |p, comps, at| {
-                plan_create(&open, &p.id, comps, at, p.zone)
-            })
+            .create_incident(
+                &page.id,
+                &actor,
+                at,
+                &open.named_components(),
+                |p, comps, at| plan_create(&open, &p.id, comps, at, p.zone),
+            )
             .await?;
         for (minutes, body) in [
             (
@@ -126,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
                     &created.id,
                     &actor,
                     at + TimeDelta::minutes(minutes),
+                    &update.named_components(),
                     |p, cur, comps, at| plan_update(cur, &update, comps, at, p.zone),
                 )
                 .await?;

@@ -320,6 +320,7 @@ async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) ->
                 &page.id,
                 &p.who.actor,
                 app.now(),
+                &input.named_components(),
                 |page, components, now| plan_create(&input, &page.id, components, now, page.zone),
             )
             .await;

@@ -56,6 +56,7 @@ pub(super) async fn post_update(
                 &incident_id,
                 &p.who.actor,
                 app.now(),
+                &input.named_components(),
                 |page, current, components, now| {
                     if current.updated_at.timestamp_millis() != version {
                         return Err(Invalid::new(

@@ -49,8 +49,17 @@ async fn one(
     page: &Page,
     incident: &herald_domain::incident::Incident,
 ) -> ApiResult<IncidentV1> {
-    let mut v = respond(app, page, std::slice::from_ref(incident)).await?;
-    v.pop().ok_or(crate::error::ApiError::Internal)
+    // Only the incident's own components: the answer to a write must not read the page.
+    let components = app
+        .store()
+        .components_by_id(&page.id, &incident.component_ids)
+        .await?;
+    Ok(IncidentV1::new(
+        incident,
+        page,
+        &components,
+        &app.config().public_url,
+    ))
 }
 
 async fn list(
@@ -166,6 +175,7 @@ pub async fn create_incident(
             &page.id,
             &caller.actor,
             app.now(),
+            &body.incident.named_components(),
             |page, components, now| {
                 plan_create(&body.incident, &page.id, components, now, page.zone)
             },
@@ -212,6 +222,7 @@ pub async fn update_incident(
             &incident_id,
             &caller.actor,
             app.now(),
+            &body.incident.named_components(),
             |page, current, components, now| {
                 plan_update(current, &body.incident, components, now, page.zone)
             },
