@@ -243,6 +243,7 @@ async fn subscribers_import_reads_back_the_export(b: Backend) {
     let rows = |csv: &str| {
         let mut rows: Vec<String> = csv
             .lines()
+            .skip(1)
             .map(|l| {
                 let fields: Vec<&str> = l.split("\",\"").collect();
                 // id and created_at differ
@@ -264,6 +265,7 @@ async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
     let app = TestApp::spawn(b).await;
     let api = app.component("API").await["id"].as_str().unwrap().to_owned();
     new_subscriber(&app, "old@example.com").await;
+    let read_only = app.new_key(Some(&[app.page.id.clone()]), true).await;
     let before = all(&app).await.len();
     let audit_before = audit_count(&app).await;
     let csv = format!(
@@ -373,7 +375,6 @@ async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.json()["field"], "subscribers");
     // a read-only key may not import
-    let read_only = app.new_key(Some(&[app.page.id.clone()]), true).await;
     let r = read(
         app.client
             .post(app.url(&app.page_path("/subscribers/import")))
@@ -595,8 +596,13 @@ async fn subscribers_import_through_the_admin_form(b: Backend) {
         "{}",
         r.text
     );
-    assert!(r.text.contains("line 3 (email): email must be an email address; got &quot;&lt;b&gt;bold&lt;/b&gt;&quot;")
-        || r.text.contains("line 3 (email): email must be an email address; got &#34;&lt;b&gt;bold&lt;/b&gt;&#34;"), "{}", r.text);
+    assert!(
+        r.text.contains(
+            "line 3 (email): email must be an email address; got &#34;&#60;b&#62;bold&#60;/b&#62;&#34;"
+        ),
+        "{}",
+        r.text
+    );
     assert!(!r.text.contains("<b>bold</b>"));
     assert!(r.text.contains("line 4 (email)"), "{}", r.text);
     // a broken file
