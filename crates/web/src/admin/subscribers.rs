@@ -5,8 +5,7 @@
 //! manager; every change, the export (every address at once) and the import need an owner.
 
 use askama::Template;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
@@ -474,7 +473,7 @@ pub(super) async fn import_subscribers(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     who: Signed,
-    form: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> Response {
     let page = match page_for(&app, &who, &page_id, Role::Owner).await {
         Ok(p) => p,
@@ -483,7 +482,7 @@ pub(super) async fn import_subscribers(
     let refused = |status: StatusCode, message: String, lines: Vec<String>| {
         refused_screen(&app, &who, &page_id, status, ImportView::refused(message, lines))
     };
-    let upload = match read_upload(form, &who).await {
+    let upload = match read_upload(req, &who).await {
         Ok(u) => u,
         Err(Ok(r)) => return r,
         Err(Err(ApiError::PayloadTooLarge)) => {
@@ -588,16 +587,35 @@ struct UploadForm {
 /// Reads the import form: `Err(Ok(page))` for a bad CSRF token, `Err(Err(..))` for a body
 /// that is not the form or cannot be read (too large).
 async fn read_upload(
-    form: Result<Multipart, MultipartRejection>,
+    req: Request,
     who: &Signed,
 ) -> Result<UploadForm, Result<Response, ApiError>> {
-    // Not a file upload (a form without its file input): nothing to import.
-    let mut form = form.map_err(|_| {
-        Err(ApiError::Unprocessable {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        // Not a file upload (a form without its file input): its token is checked like any
+        // form's, and then there is nothing to import.
+        let fields = super::session::read_form(req.into_body())
+            .await
+            .map_err(Ok)?;
+        if !super::session::constant_time_eq(fields.get("csrf").as_bytes(), who.csrf().as_bytes())
+        {
+            return Err(Ok(expired()));
+        }
+        return Err(Err(ApiError::Unprocessable {
             field: Some("file".into()),
             message: "Choose a CSV or JSON file to import (the form sends it as multipart/form-data)."
                 .into(),
-        })
+        }));
+    }
+    let mut form = Multipart::from_request(req, &()).await.map_err(|e| {
+        Err(ApiError::BadRequest(format!(
+            "The import form could not be read: {}",
+            e.body_text()
+        )))
     })?;
     let mut csrf = String::new();
     let mut out = UploadForm {
