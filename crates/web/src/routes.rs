@@ -175,8 +175,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &format!("{p}/subscribers/import"),
-            post(subscriber_import::import_subscribers)
-                .layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            post(subscriber_import::import_subscribers).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route(
             &format!("{p}/subscribers/unsubscribe"),

@@ -32,7 +32,13 @@ async fn upload(app: &TestApp, query: &str, content_type: &str, body: Vec<u8>) -
 }
 
 async fn import_json(app: &TestApp, body: &Value) -> Resp {
-    upload(app, "", "application/json", serde_json::to_vec(body).unwrap()).await
+    upload(
+        app,
+        "",
+        "application/json",
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
 }
 
 async fn import_csv(app: &TestApp, query: &str, csv: &str) -> Resp {
@@ -81,10 +87,15 @@ async fn audited(app: &TestApp, action: &str) -> usize {
 async fn subscribers_import_json_and_csv_create_and_skip_what_is_there(b: Backend) {
     // Arrange: a subscriber already here and one who left
     let app = TestApp::spawn_with(b, |c| c.egress_allow = "127.0.0.0/8".into()).await;
-    let api = app.component("API").await["id"].as_str().unwrap().to_owned();
+    let api = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     new_subscriber(&app, "old@example.com").await;
     let gone = new_subscriber(&app, "gone@example.com").await;
-    let r = app.delete(&app.page_path(&format!("/subscribers/{gone}"))).await;
+    let r = app
+        .delete(&app.page_path(&format!("/subscribers/{gone}")))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // Act 1: JSON, confirmation skipped
     let r = import_json(
@@ -140,7 +151,9 @@ async fn subscribers_import_json_and_csv_create_and_skip_what_is_there(b: Backen
         SubscriberState::Active
     );
     assert_eq!(
-        by_target(&subs, "http://127.0.0.1:9/slack").channel.as_str(),
+        by_target(&subs, "http://127.0.0.1:9/slack")
+            .channel
+            .as_str(),
         "slack"
     );
     assert_eq!(
@@ -174,7 +187,11 @@ async fn subscribers_import_json_and_csv_create_and_skip_what_is_there(b: Backen
     // Assert 2: unconfirmed, each with a confirmation queued; the known one skipped by line
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let j = r.json();
-    assert_eq!((j["created"].clone(), j["confirmations"].clone()), (json!(2), json!(2)), "{j}");
+    assert_eq!(
+        (j["created"].clone(), j["confirmations"].clone()),
+        (json!(2), json!(2)),
+        "{j}"
+    );
     assert_eq!(
         j["skipped_rows"],
         json!([{"line": 5, "reason": "already_subscribed"}])
@@ -195,8 +212,14 @@ async fn subscribers_import_json_and_csv_create_and_skip_what_is_there(b: Backen
 async fn subscribers_import_reads_back_the_export(b: Backend) {
     // Arrange: a subscriber of every kind, with components, and one of an incident
     let app = TestApp::spawn_with(b, |c| c.egress_allow = "127.0.0.0/8".into()).await;
-    let api = app.component("API").await["id"].as_str().unwrap().to_owned();
-    let web = app.component("Web").await["id"].as_str().unwrap().to_owned();
+    let api = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let web = app.component("Web").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let incident = app
         .incident(json!({"name": "Slow", "status": "investigating"}))
         .await["id"]
@@ -230,12 +253,7 @@ async fn subscribers_import_reads_back_the_export(b: Backend) {
     assert_eq!(export.text.lines().count(), 1 + 8, "{}", export.text);
     app.db.execute("DELETE FROM subscribers").await;
     // Act: the export imported back, then exported again
-    let r = import_csv(
-        &app,
-        "?skip_confirmation_notification=true",
-        &export.text,
-    )
-    .await;
+    let r = import_csv(&app, "?skip_confirmation_notification=true", &export.text).await;
     let again = app.get(&app.page_path("/subscribers/export.csv")).await;
     // Assert: the same subscribers (new ids and times)
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -263,7 +281,10 @@ async fn subscribers_import_reads_back_the_export(b: Backend) {
 async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
     // Arrange: the default egress rules (no loopback)
     let app = TestApp::spawn(b).await;
-    let api = app.component("API").await["id"].as_str().unwrap().to_owned();
+    let api = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     new_subscriber(&app, "old@example.com").await;
     let read_only = app.new_key(Some(&[app.page.id.clone()]), true).await;
     let before = all(&app).await.len();
@@ -291,7 +312,12 @@ async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
         .collect();
     assert_eq!(
         listed,
-        [(3, "email"), (5, "components"), (6, "endpoint"), (8, "mode")],
+        [
+            (3, "email"),
+            (5, "components"),
+            (6, "endpoint"),
+            (8, "mode")
+        ],
         "{j}"
     );
     assert_eq!(j["error_count"], 4);
@@ -332,7 +358,11 @@ async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
     assert_eq!(j["errors"][0]["line"], 3);
     assert_eq!(j["errors"][19]["line"], 22);
     assert_eq!(j["error_count"], 25);
-    assert!(r.error().contains("(the first 20 are listed)"), "{}", r.error());
+    assert!(
+        r.error().contains("(the first 20 are listed)"),
+        "{}",
+        r.error()
+    );
     // Act + Assert: files that cannot be read are a 400 naming the line
     for (what, content_type, body, want) in [
         (
@@ -364,7 +394,13 @@ async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{what}: {}", r.text);
         assert!(r.error().contains(want), "{what}: {}", r.text);
     }
-    let r = upload(&app, "", "text/csv", b"email\na@example.com\n\xff\xfe\n".to_vec()).await;
+    let r = upload(
+        &app,
+        "",
+        "text/csv",
+        b"email\na@example.com\n\xff\xfe\n".to_vec(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error(), "line 3 is not UTF-8 text");
     let r = upload(&app, "", "text/plain", b"a@example.com".to_vec()).await;
@@ -424,8 +460,14 @@ async fn subscribers_import_skipping_confirmation_sends_nothing_until_the_next_i
     let sink = SmtpSink::start();
     let url = sink.url();
     let app = TestApp::spawn_with(b, |c| c.smtp_url = Some(url)).await;
-    let api = app.component("API").await["id"].as_str().unwrap().to_owned();
-    let web = app.component("Web").await["id"].as_str().unwrap().to_owned();
+    let api = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let web = app.component("Web").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Act 1: the import
     let r = import_csv(
         &app,
@@ -453,7 +495,10 @@ async fn subscribers_import_skipping_confirmation_sends_nothing_until_the_next_i
         .map(|m| (m.to.clone(), m.header("subject").to_owned()))
         .collect();
     assert_eq!(mails.len(), 2, "{mails:#?}");
-    assert!(mails.iter().all(|(_, s)| s.contains("API errors")), "{mails:#?}");
+    assert!(
+        mails.iter().all(|(_, s)| s.contains("API errors")),
+        "{mails:#?}"
+    );
 }
 
 async fn subscribers_import_sends_each_confirmation_unless_skipped(b: Backend) {
@@ -530,7 +575,10 @@ async fn post_upload(a: &Admin, path: &str, fields: &[(&str, Option<&str>, &[u8]
 async fn subscribers_import_through_the_admin_form(b: Backend) {
     // Arrange: the owner opens the subscribers screen and finds the form
     let app = TestApp::spawn(b).await;
-    let api = app.component("API").await["id"].as_str().unwrap().to_owned();
+    let api = app.component("API").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     new_subscriber(&app, "old@example.com").await;
     user(&app, "owner@example.com", Role::Owner).await;
     user(&app, "manager@example.com", Role::IncidentManager).await;
@@ -553,7 +601,8 @@ async fn subscribers_import_through_the_admin_form(b: Backend) {
     let path = admin_page(&app, "/subscribers/import");
     let n = audit_count(&app).await;
     // Act 1: a good file, confirmation skipped
-    let good = format!("email,components\nnew@example.com,{api}\nold@example.com,\nother@example.com,\n");
+    let good =
+        format!("email,components\nnew@example.com,{api}\nold@example.com,\nother@example.com,\n");
     let r = post_upload(
         &a,
         &path,
@@ -572,10 +621,17 @@ async fn subscribers_import_through_the_admin_form(b: Backend) {
         "{}",
         r.text
     );
-    assert!(r.text.contains("line 3: skipped, already subscribed"), "{}", r.text);
+    assert!(
+        r.text.contains("line 3: skipped, already subscribed"),
+        "{}",
+        r.text
+    );
     let subs = all(&app).await;
     assert_eq!(subs.len(), 3);
-    assert_eq!(by_target(&subs, "new@example.com").state, SubscriberState::Active);
+    assert_eq!(
+        by_target(&subs, "new@example.com").state,
+        SubscriberState::Active
+    );
     assert_eq!(audit_count(&app).await, n + 1);
     // Act 2: a file with bad lines (and markup, which is shown as text)
     let bad = "email\nyes@example.com\n<b>bold</b>\nno way\n";
@@ -616,7 +672,11 @@ async fn subscribers_import_through_the_admin_form(b: Backend) {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
-    assert!(r.text.contains("line 2: a quoted field is never closed"), "{}", r.text);
+    assert!(
+        r.text.contains("line 2: a quoted field is never closed"),
+        "{}",
+        r.text
+    );
     // no token, or another role: refused before anything is read
     let r = post_upload(
         &a,
@@ -646,7 +706,11 @@ async fn subscribers_import_through_the_admin_form(b: Backend) {
         &path,
         &[
             ("csrf", None, csrf.as_bytes()),
-            ("file", Some("list.json"), br#"{"subscribers": [{"email": "json@example.com"}]}"#),
+            (
+                "file",
+                Some("list.json"),
+                br#"{"subscribers": [{"email": "json@example.com"}]}"#,
+            ),
         ],
     )
     .await;

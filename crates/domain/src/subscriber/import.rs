@@ -233,11 +233,29 @@ impl Plan {
     pub fn check_scope(&mut self, components: &HashSet<String>, incidents: &HashSet<String>) {
         let mut bad = Vec::new();
         for p in &self.rows {
-            if let Some(c) = p.new.component_ids.iter().find(|c| !components.contains(*c)) {
-                bad.push((p.at, "components", format!("no component {c:?} on this page")));
+            if let Some(c) = p
+                .new
+                .component_ids
+                .iter()
+                .find(|c| !components.contains(*c))
+            {
+                bad.push((
+                    p.at,
+                    "components",
+                    format!("no component {c:?} on this page"),
+                ));
             }
-            if let Some(i) = p.new.incident_id.as_ref().filter(|i| !incidents.contains(*i)) {
-                bad.push((p.at, "incident_id", format!("no incident {i:?} on this page")));
+            if let Some(i) = p
+                .new
+                .incident_id
+                .as_ref()
+                .filter(|i| !incidents.contains(*i))
+            {
+                bad.push((
+                    p.at,
+                    "incident_id",
+                    format!("no incident {i:?} on this page"),
+                ));
             }
         }
         for (at, field, message) in bad {
@@ -754,7 +772,10 @@ mod tests {
         .unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].at, At::Line(2));
-        assert_eq!(rows[0].input.component_ids.as_deref().unwrap(), ["c1", "c2"]);
+        assert_eq!(
+            rows[0].input.component_ids.as_deref().unwrap(),
+            ["c1", "c2"]
+        );
         assert_eq!(rows[1].input.phone_number.as_deref(), Some("+15551234567"));
         assert_eq!(rows[2].input.kind.as_deref(), Some("slack"));
         assert!(rows[3].unsubscribed);
@@ -771,14 +792,23 @@ mod tests {
 
     #[test]
     fn every_bad_row_is_named_by_line_and_field() {
-        let rows = csv("email,components\na@example.com,\nnot-an-email,\n\nb@example.com,\nalso bad,\n")
-            .unwrap();
+        let rows =
+            csv("email,components\na@example.com,\nnot-an-email,\n\nb@example.com,\nalso bad,\n")
+                .unwrap();
         let p = plan(rows, false);
         let r = p.rejected().unwrap();
         assert_eq!(r.total, 2);
-        assert_eq!((r.errors[0].at, r.errors[0].field.as_str()), (At::Line(3), "email"));
+        assert_eq!(
+            (r.errors[0].at, r.errors[0].field.as_str()),
+            (At::Line(3), "email")
+        );
         assert_eq!(r.errors[1].at, At::Line(6), "a blank line still counts");
-        assert!(r.message().contains("line 3 (email): email must be an email address"), "{}", r.message());
+        assert!(
+            r.message()
+                .contains("line 3 (email): email must be an email address"),
+            "{}",
+            r.message()
+        );
     }
 
     #[test]
@@ -799,9 +829,15 @@ mod tests {
     #[test]
     fn malformed_files_name_the_line() {
         for (text, want) in [
-            ("email\n\"a@example.com\n", "line 2: a quoted field is never closed"),
+            (
+                "email\n\"a@example.com\n",
+                "line 2: a quoted field is never closed",
+            ),
             ("email\na@ex\"ample.com\n", "line 2: a field with a quote"),
-            ("email,endpoint\na@example.com\n", "line 2 has 1 fields; the header has 2"),
+            (
+                "email,endpoint\na@example.com\n",
+                "line 2 has 1 fields; the header has 2",
+            ),
             ("email,mood\n", "line 1: unknown column \"mood\""),
             ("state\nactive\n", "line 1: the header must name"),
             ("", "the file is empty"),
@@ -813,7 +849,11 @@ mod tests {
         let e = read_csv(b"email\na@example.com\n\xff\n").unwrap_err();
         assert_eq!(e.0, "line 3 is not UTF-8 text");
         let quoted = csv("email,components\n\"a@example.com\",\"x\ny\"\nb@example.com,\n").unwrap();
-        assert_eq!(quoted[1].at, At::Line(4), "a newline inside quotes moves the line");
+        assert_eq!(
+            quoted[1].at,
+            At::Line(4),
+            "a newline inside quotes moves the line"
+        );
     }
 
     #[test]
@@ -822,10 +862,19 @@ mod tests {
             .unwrap();
         let p = plan(rows, true);
         assert_eq!(p.rows.len(), 2);
-        assert_eq!(p.skipped, [Skipped { at: At::Line(3), reason: SkipReason::Duplicate(At::Line(2)) }]);
+        assert_eq!(
+            p.skipped,
+            [Skipped {
+                at: At::Line(3),
+                reason: SkipReason::Duplicate(At::Line(2))
+            }]
+        );
         let r = p.rejected().unwrap();
         assert_eq!(
-            r.errors.iter().map(|e| (e.at, e.field.as_str())).collect::<Vec<_>>(),
+            r.errors
+                .iter()
+                .map(|e| (e.at, e.field.as_str()))
+                .collect::<Vec<_>>(),
             [(At::Line(5), "mode"), (At::Line(6), "email")]
         );
     }
@@ -841,8 +890,15 @@ mod tests {
         p.check_scope(&HashSet::new(), &HashSet::new());
         let r = p.rejected().unwrap();
         assert_eq!(
-            r.errors.iter().map(|e| (e.at, e.field.as_str())).collect::<Vec<_>>(),
-            [(At::Index(1), "email"), (At::Index(2), ""), (At::Index(3), "component_ids")]
+            r.errors
+                .iter()
+                .map(|e| (e.at, e.field.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (At::Index(1), "email"),
+                (At::Index(2), ""),
+                (At::Index(3), "component_ids")
+            ]
         );
         assert!(matches!(
             read_json(b"{\"subscribers\": "),

@@ -110,8 +110,9 @@ pub(super) async fn insert_subscribers(
         })
         .collect();
     for chunk in links.chunks(ROWS) {
-        let mut sql =
-            SqlBuilder::new("INSERT INTO subscriber_components (subscriber_id, component_id) VALUES ");
+        let mut sql = SqlBuilder::new(
+            "INSERT INTO subscriber_components (subscriber_id, component_id) VALUES ",
+        );
         for (n, (s, c)) in chunk.iter().enumerate() {
             sql.push(if n == 0 { "(" } else { ", (" });
             sql.bind(*s).push(", ").bind(*c).push(")");

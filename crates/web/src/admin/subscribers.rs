@@ -480,7 +480,13 @@ pub(super) async fn import_subscribers(
         Err(r) => return r,
     };
     let refused = |status: StatusCode, message: String, lines: Vec<String>| {
-        refused_screen(&app, &who, &page_id, status, ImportView::refused(message, lines))
+        refused_screen(
+            &app,
+            &who,
+            &page_id,
+            status,
+            ImportView::refused(message, lines),
+        )
     };
     let upload = match read_upload(req, &who).await {
         Ok(u) => u,
@@ -539,7 +545,10 @@ pub(super) async fn import_subscribers(
             let rows = if r.total == 1 { "row" } else { "rows" };
             refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Nothing was imported: {} {rows} cannot be imported.{more}", r.total),
+                format!(
+                    "Nothing was imported: {} {rows} cannot be imported.{more}",
+                    r.total
+                ),
                 lines,
             )
             .await
@@ -586,10 +595,7 @@ struct UploadForm {
 
 /// Reads the import form: `Err(Ok(page))` for a bad CSRF token, `Err(Err(..))` for a body
 /// that is not the form or cannot be read (too large).
-async fn read_upload(
-    req: Request,
-    who: &Signed,
-) -> Result<UploadForm, Result<Response, ApiError>> {
+async fn read_upload(req: Request, who: &Signed) -> Result<UploadForm, Result<Response, ApiError>> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -601,14 +607,14 @@ async fn read_upload(
         let fields = super::session::read_form(req.into_body())
             .await
             .map_err(Ok)?;
-        if !super::session::constant_time_eq(fields.get("csrf").as_bytes(), who.csrf().as_bytes())
-        {
+        if !super::session::constant_time_eq(fields.get("csrf").as_bytes(), who.csrf().as_bytes()) {
             return Err(Ok(expired()));
         }
         return Err(Err(ApiError::Unprocessable {
             field: Some("file".into()),
-            message: "Choose a CSV or JSON file to import (the form sends it as multipart/form-data)."
-                .into(),
+            message:
+                "Choose a CSV or JSON file to import (the form sends it as multipart/form-data)."
+                    .into(),
         }));
     }
     let mut form = Multipart::from_request(req, &()).await.map_err(|e| {

@@ -11,9 +11,7 @@ use axum::extract::State;
 use herald_domain::actor::Actor;
 use herald_domain::page::Page;
 use herald_domain::subscriber::Channel;
-use herald_domain::subscriber::import::{
-    self as bulk, At, Plan, Row, SkipReason, Unreadable,
-};
+use herald_domain::subscriber::import::{self as bulk, At, Plan, Row, SkipReason, Unreadable};
 use herald_notify::egress::EgressPolicy;
 use herald_notify::signing;
 use herald_store::BulkImported;
