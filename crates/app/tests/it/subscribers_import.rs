@@ -286,7 +286,9 @@ async fn subscribers_import_refuses_a_file_with_bad_lines_whole(b: Backend) {
         .unwrap()
         .to_owned();
     new_subscriber(&app, "old@example.com").await;
-    let read_only = app.new_key(Some(&[app.page.id.clone()]), true).await;
+    let read_only = app
+        .new_key(Some(std::slice::from_ref(&app.page.id)), true)
+        .await;
     let before = all(&app).await.len();
     let audit_before = audit_count(&app).await;
     let csv = format!(
