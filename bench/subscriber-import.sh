@@ -8,7 +8,7 @@
 #
 #   bench/subscriber-import.sh [ROWS] [PROFILE]
 #
-# Target: 100,000 rows in at most 10 s. PROFILE is release (default) or quick-release.
+# Target: 100,000 rows in at most 10 s. PROFILE is release (default), quick-release or dev.
 # PostgreSQL at $BENCH_PG_SERVER (default postgres://postgres@127.0.0.1:5432, a role that
 # may CREATE DATABASE).
 set -euo pipefail
@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 rows=${1:-100000}
 profile=${2:-release}
 pg_server=${BENCH_PG_SERVER:-postgres://postgres@127.0.0.1:5432}
-bin=target/$profile/herald
+dir=$profile; [ "$profile" = dev ] && dir=debug
+bin=target/$dir/herald
 cargo build --profile "$profile" -p herald
 work=$(mktemp -d)
 serve_pid=''
@@ -30,7 +31,7 @@ trap cleanup EXIT
 
 run() { # $1: backend name, $2: database URL
   export HERALD_DATABASE_URL=$2 HERALD_CONFIG=/nonexistent
-  "$bin" migrate >/dev/null
+  "$bin" migrate >/dev/null 2>&1
   local page key
   page=$("$bin" pages create --name "Bench $1" --slug "bench-$1" | tail -1)
   key=$("$bin" keys create --page "$page" | tail -1)
@@ -62,7 +63,7 @@ PY
       -H "Authorization: OAuth $key" -H 'Content-Type: text/csv' \
       --data-binary "@$work/subs.csv" "$base/subscribers/import?skip_confirmation_notification=true")
     local counts
-    counts=$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(f"created {a[\"created\"]}, skipped {a[\"skipped\"]}")' "$work/answer.$1.$pass" 2>/dev/null || head -c 300 "$work/answer.$1.$pass")
+    counts=$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("created %d, skipped %d" % (a["created"], a["skipped"]))' "$work/answer.$1.$pass" 2>/dev/null || head -c 300 "$work/answer.$1.$pass")
     echo "$1 $pass: $rows rows ($((size / 1024)) KiB): HTTP ${t% *} in ${t#* } s; $counts; load $(cut -d' ' -f1-3 /proc/loadavg)"
   done
   echo "$1: server RSS $((rss_before / 1024)) MiB before, peak $(( $(awk '/VmHWM/ {print $2}' "/proc/$serve_pid/status") / 1024 )) MiB"

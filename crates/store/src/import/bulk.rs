@@ -169,16 +169,29 @@ async fn skip_existing(
     taken: &[(At, &ImportedSubscriber)],
 ) -> Result<Vec<Skipped>> {
     let mut found: HashMap<(String, String, String), (String, String)> = HashMap::new();
-    for chunk in taken.chunks(ROWS) {
-        let mut sql = SqlBuilder::new(
-            "SELECT id, channel, target, COALESCE(incident_id, '') AS incident, state FROM subscribers WHERE page_id = ",
-        );
-        sql.bind(page_id).push(" AND target IN ");
-        sql.bind_list(chunk.iter().map(|(_, s)| super::subscribers::target(s)));
-        let (text, a) = sql.finish();
-        let rows: Vec<Existing> = w.tx.fetch_all(text, a).await?;
-        for r in rows {
-            found.insert((r.channel, r.target, r.incident), (r.id, r.state));
+    // By channel, so each lookup walks the `subscribers_target` index (page, channel, target).
+    let mut by_channel: HashMap<Channel, Vec<String>> = HashMap::new();
+    for (_, s) in taken {
+        by_channel
+            .entry(s.channel)
+            .or_default()
+            .push(super::subscribers::target(s));
+    }
+    for (channel, targets) in &by_channel {
+        for chunk in targets.chunks(ROWS) {
+            let mut sql = SqlBuilder::new(
+                "SELECT id, channel, target, COALESCE(incident_id, '') AS incident, state FROM subscribers WHERE page_id = ",
+            );
+            sql.bind(page_id)
+                .push(" AND channel = ")
+                .bind(channel.as_str());
+            sql.push(" AND target IN ")
+                .bind_list(chunk.iter().map(String::as_str));
+            let (text, a) = sql.finish();
+            let rows: Vec<Existing> = w.tx.fetch_all(text, a).await?;
+            for r in rows {
+                found.insert((r.channel, r.target, r.incident), (r.id, r.state));
+            }
         }
     }
     let mut out = Vec::with_capacity(taken.len());
