@@ -453,6 +453,11 @@ async fn subscribers_import_refuses_more_than_10_mib(b: Backend) {
     let r = import_csv(&app, "?skip_confirmation_notification=true", &big).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["created"], 8_000);
+    // imported again: every row found already there (read from the page in one pass)
+    let r = import_csv(&app, "?skip_confirmation_notification=true", &big).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["skipped_by_reason"]["already_subscribed"], 8_000);
+    assert_eq!(all(&app).await.len(), 8_000);
 }
 
 async fn subscribers_import_skipping_confirmation_sends_nothing_until_the_next_incident(

@@ -39,6 +39,10 @@ pub struct BulkImported {
     pub confirmations: u64,
 }
 
+/// Above this many rows already there, they are found by reading the page's subscribers
+/// once rather than by lookups.
+const WHOLE_PAGE_FROM: usize = 2_000;
+
 #[derive(sqlx::FromRow)]
 struct Existing {
     id: String,
@@ -46,6 +50,7 @@ struct Existing {
     target: String,
     incident: String,
     state: String,
+    added_by_team: bool,
 }
 
 impl Store {
@@ -168,29 +173,43 @@ async fn skip_existing(
     page_id: &str,
     taken: &[(At, &ImportedSubscriber)],
 ) -> Result<Vec<Skipped>> {
-    let mut found: HashMap<(String, String, String), (String, String)> = HashMap::new();
-    // By channel, so each lookup walks the `subscribers_target` index (page, channel, target).
-    let mut by_channel: HashMap<Channel, Vec<String>> = HashMap::new();
-    for (_, s) in taken {
-        by_channel
-            .entry(s.channel)
-            .or_default()
-            .push(super::subscribers::target(s));
-    }
-    for (channel, targets) in &by_channel {
-        for chunk in targets.chunks(ROWS) {
-            let mut sql = SqlBuilder::new(
-                "SELECT id, channel, target, COALESCE(incident_id, '') AS incident, state FROM subscribers WHERE page_id = ",
-            );
-            sql.bind(page_id)
-                .push(" AND channel = ")
-                .bind(channel.as_str());
-            sql.push(" AND target IN ")
-                .bind_list(chunk.iter().map(String::as_str));
-            let (text, a) = sql.finish();
-            let rows: Vec<Existing> = w.tx.fetch_all(text, a).await?;
-            for r in rows {
-                found.insert((r.channel, r.target, r.incident), (r.id, r.state));
+    let mut found: HashMap<(String, String, String), Existing> = HashMap::new();
+    let cols = "SELECT id, channel, target, COALESCE(incident_id, '') AS incident, state, added_by_team \
+                FROM subscribers WHERE page_id = ";
+    if taken.len() > WHOLE_PAGE_FROM {
+        // Many rows are there already (a list imported again): one pass over the page's
+        // subscribers costs less than thousands of lookups, whatever the planner knows of a
+        // table that has just grown.
+        let mut sql = SqlBuilder::new(cols);
+        sql.bind(page_id);
+        let (text, a) = sql.finish();
+        let rows: Vec<Existing> = w.tx.fetch_all(text, a).await?;
+        for r in rows {
+            found.insert((r.channel.clone(), r.target.clone(), r.incident.clone()), r);
+        }
+    } else {
+        // By channel, so each lookup walks the `subscribers_target` index (page, channel,
+        // target).
+        let mut by_channel: HashMap<Channel, Vec<String>> = HashMap::new();
+        for (_, s) in taken {
+            by_channel
+                .entry(s.channel)
+                .or_default()
+                .push(super::subscribers::target(s));
+        }
+        for (channel, targets) in &by_channel {
+            for chunk in targets.chunks(ROWS) {
+                let mut sql = SqlBuilder::new(cols);
+                sql.bind(page_id)
+                    .push(" AND channel = ")
+                    .bind(channel.as_str());
+                sql.push(" AND target IN ")
+                    .bind_list(chunk.iter().map(String::as_str));
+                let (text, a) = sql.finish();
+                let rows: Vec<Existing> = w.tx.fetch_all(text, a).await?;
+                for r in rows {
+                    found.insert((r.channel.clone(), r.target.clone(), r.incident.clone()), r);
+                }
             }
         }
     }
@@ -203,9 +222,11 @@ async fn skip_existing(
             s.incident_id.clone().unwrap_or_default(),
         );
         let reason = match found.get(&key) {
-            Some((_, state)) if state == "unsubscribed" => SkipReason::Unsubscribed,
-            Some((id, _)) => {
-                vouched.push(id.as_str());
+            Some(e) if e.state == "unsubscribed" => SkipReason::Unsubscribed,
+            Some(e) => {
+                if !e.added_by_team {
+                    vouched.push(e.id.as_str());
+                }
                 SkipReason::AlreadySubscribed
             }
             None => SkipReason::AlreadySubscribed,
@@ -213,9 +234,7 @@ async fn skip_existing(
         out.push(Skipped { at: *at, reason });
     }
     for chunk in vouched.chunks(ROWS) {
-        let mut sql = SqlBuilder::new(
-            "UPDATE subscribers SET added_by_team = TRUE WHERE added_by_team = FALSE AND id IN ",
-        );
+        let mut sql = SqlBuilder::new("UPDATE subscribers SET added_by_team = TRUE WHERE id IN ");
         sql.bind_list(chunk.iter().copied());
         let (text, a) = sql.finish();
         w.tx.execute(text, a).await?;
