@@ -5,6 +5,8 @@
 //! (until it resolves). E-mail and SMS subscribers confirm first (double opt-in); until then
 //! they get nothing, and they are purged after 7 days.
 
+pub mod import;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 

@@ -42,7 +42,10 @@ pub use audit::AuditEntry;
 pub use automation::CheckResult;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
-pub use import::{ImportCounts, Imported, ImportedSubscriber, IncidentImport, SubscriberImport};
+pub use import::{
+    BulkCreated, BulkImported, ImportCounts, Imported, ImportedSubscriber, IncidentImport,
+    SubscriberImport,
+};
 pub use incidents::{IncidentOrder, IncidentQuery};
 pub use jobs::{
     Finish, FinishReport, Job, JobState, NewJob, Outcome, QueueStats, ReconcilerRun, later,

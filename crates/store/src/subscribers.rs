@@ -162,16 +162,20 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = SqlBuilder::new(
-            "SELECT subscriber_id, component_id FROM subscriber_components WHERE subscriber_id IN ",
-        );
-        sql.bind_list(rows.iter().map(|r| r.id.as_str()))
-            .push(" ORDER BY component_id");
-        let (text, a) = sql.finish();
-        let links: Vec<LinkRow> = self.db.read(text, a).await?;
         let mut by: HashMap<String, Vec<String>> = HashMap::new();
-        for l in links {
-            by.entry(l.subscriber_id).or_default().push(l.component_id);
+        // In chunks: an export lists up to 100,000 subscribers, more parameters than SQLite
+        // (32,766) takes in one statement.
+        for chunk in rows.chunks(10_000) {
+            let mut sql = SqlBuilder::new(
+                "SELECT subscriber_id, component_id FROM subscriber_components WHERE subscriber_id IN ",
+            );
+            sql.bind_list(chunk.iter().map(|r| r.id.as_str()))
+                .push(" ORDER BY component_id");
+            let (text, a) = sql.finish();
+            let links: Vec<LinkRow> = self.db.read(text, a).await?;
+            for l in links {
+                by.entry(l.subscriber_id).or_default().push(l.component_id);
+            }
         }
         rows.into_iter()
             .map(|r| {

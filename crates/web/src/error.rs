@@ -40,6 +40,8 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// 422: an upload with bad rows, each named by its place (nothing was imported).
+    Rows(herald_domain::subscriber::import::Rejected),
     /// 429, with the seconds to wait and the limit that was reached, in words (`60 requests
     /// per minute per API key`).
     TooManyRequests { retry_after: u64, limit: String },
@@ -79,6 +81,7 @@ impl ApiError {
             Self::Unprocessable { message, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, message.clone())
             }
+            Self::Rows(r) => (StatusCode::UNPROCESSABLE_ENTITY, r.message()),
             Self::TooManyRequests { retry_after, limit } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("Rate limit exceeded: retry in {retry_after} s (the limit is {limit})."),
@@ -101,6 +104,24 @@ impl IntoResponse for ApiError {
         let mut body = json!({"error": message, "message": message});
         if let Self::Unprocessable { field: Some(f), .. } = &self {
             body["field"] = json!(f);
+        }
+        if let Self::Rows(r) = &self {
+            if let Some(first) = r.errors.first() {
+                body["field"] = json!(first.field);
+            }
+            body["errors"] = r
+                .errors
+                .iter()
+                .map(|e| {
+                    let (k, n) = e.at.key();
+                    let mut row = serde_json::Map::new();
+                    row.insert(k.to_owned(), json!(n));
+                    row.insert("field".to_owned(), json!(e.field));
+                    row.insert("message".to_owned(), json!(e.message));
+                    serde_json::Value::Object(row)
+                })
+                .collect();
+            body["error_count"] = json!(r.total);
         }
         let mut resp = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {

@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::api::hooks;
 use crate::api::v1::{
     components, embed, groups, incident_subscribers, incidents, integrations, jobs, metric_data,
-    metrics, openapi, pages, postmortem, subscribers, templates, uptime,
+    metrics, openapi, pages, postmortem, subscriber_import, subscribers, templates, uptime,
 };
 use crate::error::ApiError;
 use crate::health;
@@ -24,6 +24,8 @@ use crate::subscriptions;
 
 /// Largest request body accepted (incident bodies are at most 25,000 characters).
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
+/// Largest upload (the subscriber import): 100,000 subscribers are about 4 MB of CSV.
+pub(crate) const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
 /// Longest a request may take before the client gets a 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -170,6 +172,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             &format!("{p}/subscribers/export.csv"),
             get(subscribers::export_csv),
+        )
+        .route(
+            &format!("{p}/subscribers/import"),
+            post(subscriber_import::import_subscribers).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route(
             &format!("{p}/subscribers/unsubscribe"),

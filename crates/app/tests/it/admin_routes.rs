@@ -329,6 +329,8 @@ pub fn new_routes(app: &TestApp, t: &Targets) -> Vec<Route> {
             Role::IncidentManager,
         ),
         ("GET", p("/subscribers/export.csv"), vec![], Role::Owner),
+        // A form without its file: the owner is told to choose one (422).
+        ("POST", p("/subscribers/import"), vec![], Role::Owner),
         (
             "POST",
             p("/subscribers"),

@@ -75,6 +75,7 @@ mod security_private;
 mod store_admin;
 mod store_conformance;
 mod store_powerloss;
+mod subscribers_import;
 mod worker_ack_fetch;
 mod worker_health;
 mod worker_leader;

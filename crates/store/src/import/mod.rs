@@ -7,10 +7,16 @@
 //! changed. Every write on the page records `Touched::Everything`: imported history lands in
 //! the past, out of the order a page model's deltas assume, so every node reloads the page.
 //! Nothing here enqueues a job: an import sends no confirmation and no notification.
+//!
+//! `bulk.rs` is the exception to both: a page's subscriber list uploaded to the API or the
+//! admin UI, written in one transaction through the same multi-row inserts, with new ids,
+//! nothing public touched, and confirmations enqueued unless the upload skips them.
 
+mod bulk;
 mod incidents;
 mod subscribers;
 
+pub use bulk::{BulkCreated, BulkImported};
 pub use incidents::IncidentImport;
 pub use subscribers::{ImportedSubscriber, SubscriberImport};
 

@@ -34,7 +34,7 @@ mod updates;
 mod views;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -93,6 +93,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             &format!("{p}/subscribers/export.csv"),
             get(subscribers::export_csv),
+        )
+        // A file of up to 10 MiB (`route_layer`: the route table ends at the first `.layer`).
+        .route(
+            &format!("{p}/subscribers/import"),
+            post(subscribers::import_subscribers)
+                .route_layer(DefaultBodyLimit::max(crate::routes::UPLOAD_LIMIT)),
         )
         .route(
             &format!("{p}/subscribers/{{subscriber_id}}"),

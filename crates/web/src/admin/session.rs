@@ -189,7 +189,7 @@ pub(super) async fn read_form(body: axum::body::Body) -> Result<Fields, Response
 }
 
 /// Equal and not empty, in time that does not depend on where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     !b.is_empty() && bool::from(a.ct_eq(b))
 }

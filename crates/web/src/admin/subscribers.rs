@@ -1,10 +1,11 @@
 //! Subscribers: the list (search, channel and state filters, pages of 50), adding one on any
 //! channel (webhook and chat URLs pass the v1 API's egress check before anything is saved),
-//! unsubscribing and the CSV export (the v1 API's). Reading needs an incident manager; every
-//! change and the export (every address at once) need an owner.
+//! unsubscribing, the CSV export (the v1 API's) and the import of a CSV or JSON file (the v1
+//! API's `import_file`: all or nothing, every bad line listed). Reading needs an incident
+//! manager; every change, the export (every address at once) and the import need an owner.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
@@ -17,6 +18,7 @@ use super::incidents::{load_page, page_for};
 use super::session::{Posted, Signed};
 use super::views::Layout;
 use super::{html_status, see_other};
+use crate::api::v1::subscriber_import::{Format, ImportReport, import_file};
 use crate::api::v1::subscribers::{check_endpoint, subscribers_csv};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -103,6 +105,86 @@ pub(super) struct SubscribersView {
     /// A new webhook subscriber's signing secret, shown once.
     pub secret: String,
     pub owner: bool,
+    /// What the last import did, or why it was refused.
+    pub imported: ImportView,
+}
+
+/// The import form's outcome.
+#[derive(Debug, Default)]
+pub(super) struct ImportView {
+    /// What was imported (empty when nothing was).
+    pub done: String,
+    /// Why nothing was imported.
+    pub refused: String,
+    /// The bad lines (refused) or the skipped ones (done).
+    pub lines: Vec<String>,
+    /// New webhook subscribers' signing secrets, shown once: (line, URL, secret).
+    pub secrets: Vec<(String, String, String)>,
+}
+
+impl ImportView {
+    fn done(r: &ImportReport) -> Self {
+        let skipped = r
+            .skipped_by_reason
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+            .collect::<Vec<_>>();
+        let mut done = format!("Imported {} subscribers", r.created);
+        if !skipped.is_empty() {
+            done.push_str(&format!("; skipped {} ({})", r.skipped, skipped.join(", ")));
+        }
+        if r.confirmations > 0 {
+            done.push_str(&format!(
+                "; {} confirmation messages are on their way",
+                r.confirmations
+            ));
+        }
+        done.push('.');
+        let place = |v: &serde_json::Value| {
+            v.get("line")
+                .map(|n| format!("line {n}"))
+                .or_else(|| v.get("index").map(|n| format!("subscribers[{n}]")))
+                .unwrap_or_default()
+        };
+        ImportView {
+            done,
+            refused: String::new(),
+            lines: r
+                .skipped_rows
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}: skipped, {}",
+                        place(v),
+                        v["reason"].as_str().unwrap_or("").replace('_', " ")
+                    )
+                })
+                .collect(),
+            secrets: r
+                .webhooks
+                .iter()
+                .map(|w| {
+                    (
+                        w.line
+                            .map(|n| format!("line {n}"))
+                            .or_else(|| w.index.map(|n| format!("subscribers[{n}]")))
+                            .unwrap_or_default(),
+                        w.endpoint.clone(),
+                        w.webhook_secret.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn refused(message: String, lines: Vec<String>) -> Self {
+        ImportView {
+            refused: message,
+            lines,
+            ..ImportView::default()
+        }
+    }
 }
 
 async fn screen(
@@ -112,6 +194,33 @@ async fn screen(
     filter: Filter,
     f: FormState,
     secret: String,
+) -> Response {
+    screen_with(
+        app,
+        who,
+        page_id,
+        filter,
+        f,
+        secret,
+        ImportView::default(),
+        None,
+    )
+    .await
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one screen, shown after each of its forms"
+)]
+async fn screen_with(
+    app: &AppState,
+    who: &Signed,
+    page_id: &str,
+    filter: Filter,
+    f: FormState,
+    secret: String,
+    import: ImportView,
+    status: Option<StatusCode>,
 ) -> Response {
     let page = match load_page(app, page_id).await {
         Ok(p) => p,
@@ -126,11 +235,11 @@ async fn screen(
     };
     let n = filter.page.unwrap_or(0).max(0);
     let more = subs.len() as i64 > PER_PAGE;
-    let status = if f.has_errors() || !filter_error.is_empty() {
+    let status = status.unwrap_or(if f.has_errors() || !filter_error.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
-    };
+    });
     let base = format!("/admin/pages/{}/subscribers", page.id);
     html_status(
         status,
@@ -177,6 +286,7 @@ async fn screen(
             f,
             secret,
             owner: who.can(Role::Owner),
+            imported: import,
         },
     )
 }
@@ -354,4 +464,206 @@ pub(super) async fn export_csv(
         subscribers_csv(&subs, page.zone),
     )
         .into_response()
+}
+
+/// Imports a CSV or JSON file of subscribers (owners): a `multipart/form-data` post of the
+/// CSRF token, the file and "skip the confirmation". The screen shows what was imported, or
+/// every bad line (the first 20) and that nothing was.
+pub(super) async fn import_subscribers(
+    State(app): State<AppState>,
+    Path(page_id): Path<String>,
+    who: Signed,
+    req: Request,
+) -> Response {
+    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let refused = |status: StatusCode, message: String, lines: Vec<String>| {
+        refused_screen(
+            &app,
+            &who,
+            &page_id,
+            status,
+            ImportView::refused(message, lines),
+        )
+    };
+    let upload = match read_upload(req, &who).await {
+        Ok(u) => u,
+        Err(Ok(r)) => return r,
+        Err(Err(ApiError::PayloadTooLarge)) => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The file is larger than 10 MiB: nothing was imported. Split it and upload each part.".into(),
+                Vec::new(),
+            )
+            .await;
+        }
+        Err(Err(e)) => {
+            let (status, message) = e.parts();
+            return refused(status, message, Vec::new()).await;
+        }
+    };
+    if upload.bytes.is_empty() {
+        return refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose a CSV or JSON file to import.".into(),
+            Vec::new(),
+        )
+        .await;
+    }
+    match import_file(
+        &app,
+        &page,
+        &who.actor,
+        upload.format,
+        upload.bytes,
+        Some(upload.skip),
+    )
+    .await
+    {
+        Ok(report) => {
+            screen_with(
+                &app,
+                &who,
+                &page_id,
+                Filter::default(),
+                FormState::default(),
+                String::new(),
+                ImportView::done(&report),
+                None,
+            )
+            .await
+        }
+        Err(ApiError::Rows(r)) => {
+            let lines = r.errors.iter().map(ToString::to_string).collect();
+            let more = if r.total > r.errors.len() {
+                format!(" The first {} are listed.", r.errors.len())
+            } else {
+                String::new()
+            };
+            let rows = if r.total == 1 { "row" } else { "rows" };
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "Nothing was imported: {} {rows} cannot be imported.{more}",
+                    r.total
+                ),
+                lines,
+            )
+            .await
+        }
+        Err(e) => {
+            let (status, message) = e.parts();
+            let message = if status == StatusCode::BAD_REQUEST {
+                format!("The file cannot be read, so nothing was imported: {message}")
+            } else {
+                message
+            };
+            refused(status, message, Vec::new()).await
+        }
+    }
+}
+
+/// The subscribers screen after a refused import.
+async fn refused_screen(
+    app: &AppState,
+    who: &Signed,
+    page_id: &str,
+    status: StatusCode,
+    view: ImportView,
+) -> Response {
+    screen_with(
+        app,
+        who,
+        page_id,
+        Filter::default(),
+        FormState::default(),
+        String::new(),
+        view,
+        Some(status),
+    )
+    .await
+}
+
+/// The import form's fields.
+struct UploadForm {
+    format: Format,
+    bytes: bytes::Bytes,
+    skip: bool,
+}
+
+/// Reads the import form: `Err(Ok(page))` for a bad CSRF token, `Err(Err(..))` for a body
+/// that is not the form or cannot be read (too large).
+async fn read_upload(req: Request, who: &Signed) -> Result<UploadForm, Result<Response, ApiError>> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        // Not a file upload (a form without its file input): its token is checked like any
+        // form's, and then there is nothing to import.
+        let fields = super::session::read_form(req.into_body())
+            .await
+            .map_err(Ok)?;
+        if !super::session::constant_time_eq(fields.get("csrf").as_bytes(), who.csrf().as_bytes()) {
+            return Err(Ok(expired()));
+        }
+        return Err(Err(ApiError::Unprocessable {
+            field: Some("file".into()),
+            message:
+                "Choose a CSV or JSON file to import (the form sends it as multipart/form-data)."
+                    .into(),
+        }));
+    }
+    let mut form = Multipart::from_request(req, &()).await.map_err(|e| {
+        Err(ApiError::BadRequest(format!(
+            "The import form could not be read: {}",
+            e.body_text()
+        )))
+    })?;
+    let mut csrf = String::new();
+    let mut out = UploadForm {
+        format: Format::Csv,
+        bytes: bytes::Bytes::new(),
+        skip: false,
+    };
+    let failed = |e: axum::extract::multipart::MultipartError| -> Result<Response, ApiError> {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Err(ApiError::PayloadTooLarge)
+        } else {
+            Err(ApiError::BadRequest(e.body_text()))
+        }
+    };
+    while let Some(field) = form.next_field().await.map_err(failed)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "csrf" => csrf = field.text().await.map_err(failed)?,
+            "skip_confirmation" => out.skip = !field.text().await.map_err(failed)?.is_empty(),
+            "file" => {
+                // The token comes first in the form: without it the file is not even read.
+                if !super::session::constant_time_eq(csrf.as_bytes(), who.csrf().as_bytes()) {
+                    return Err(Ok(expired()));
+                }
+                let json = field.content_type().is_some_and(|t| t.contains("json"))
+                    || field
+                        .file_name()
+                        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".json"));
+                out.format = if json { Format::Json } else { Format::Csv };
+                out.bytes = field.bytes().await.map_err(failed)?;
+            }
+            _ => {}
+        }
+    }
+    if !super::session::constant_time_eq(csrf.as_bytes(), who.csrf().as_bytes()) {
+        return Err(Ok(expired()));
+    }
+    Ok(out)
+}
+
+fn expired() -> Response {
+    super::session::forbidden(
+        "This form has expired or did not come from this site. Go back, reload and try again.",
+    )
 }

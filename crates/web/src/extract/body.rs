@@ -107,6 +107,56 @@ where
     }
 }
 
+/// An upload read whole, with its media type (lower case, without parameters): for bodies
+/// that are not a JSON object alone, such as a CSV file. At most
+/// [`crate::routes::UPLOAD_LIMIT`] bytes (the route raises its `DefaultBodyLimit` to
+/// match); larger is a 413, refused before a byte is read when the length is announced.
+#[derive(Debug)]
+pub struct Upload {
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+impl<S> FromRequest<S> for Upload
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let announced = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > crate::routes::UPLOAD_LIMIT as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
+        Ok(Upload {
+            content_type,
+            bytes,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

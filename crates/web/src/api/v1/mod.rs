@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod postmortem;
+pub mod subscriber_import;
 pub mod subscribers;
 pub mod templates;
 pub mod uptime;
@@ -32,6 +33,13 @@ pub struct ErrorBody {
     /// On validation errors, the offending field (`component.name`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// On a refused upload: the first 20 bad rows, each `{"line" | "index": n, "field":
+    /// ..., "message": ...}`; `error_count` says how many there were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub errors: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_count: Option<usize>,
 }
 
 /// Applies a `(limit, offset)` window to a list held in memory.

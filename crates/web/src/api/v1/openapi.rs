@@ -18,7 +18,7 @@ use super::ErrorBody;
 
 use super::{
     components, embed, groups, incident_subscribers, incidents, integrations, jobs, metric_data,
-    metrics, pages, postmortem, subscribers, templates, uptime,
+    metrics, pages, postmortem, subscriber_import, subscribers, templates, uptime,
 };
 
 /// The document.
@@ -53,7 +53,7 @@ use super::{
         subscribers::get_subscriber, subscribers::update_subscriber, subscribers::delete_subscriber,
         subscribers::resend_one, subscribers::rotate_secret, subscribers::bulk_unsubscribe,
         subscribers::bulk_reactivate, subscribers::bulk_resend, subscribers::count, subscribers::histogram,
-        subscribers::export_csv,
+        subscribers::export_csv, subscriber_import::import_subscribers,
         metrics::list_providers, metrics::create_provider, metrics::get_provider, metrics::update_provider,
         metrics::delete_provider, metrics::list_provider_metrics, metrics::create_metric, metrics::list_metrics,
         metrics::get_metric, metrics::update_metric, metrics::delete_metric,
@@ -116,12 +116,12 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "413",
         "PayloadTooLarge",
-        "The request body is larger than 1 MiB.",
+        "The request body is larger than 1 MiB (10 MiB for a subscriber import).",
     ),
     (
         "415",
         "UnsupportedMediaType",
-        "The body is neither JSON nor `application/x-www-form-urlencoded`.",
+        "The body is neither JSON nor `application/x-www-form-urlencoded` (a subscriber import: neither JSON nor `text/csv`).",
     ),
     (
         "422",
