@@ -84,7 +84,9 @@ impl IncidentRule {
         if id.is_empty() {
             return Err(Invalid::new(
                 format!("{field}.template_id"),
-                format!("{field}.template_id is required: the id of an incident template of this page"),
+                format!(
+                    "{field}.template_id is required: the id of an incident template of this page"
+                ),
             ));
         }
         if !templates.iter().any(|t| t == id) {
@@ -582,8 +584,12 @@ mod incident_rule_tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "integration.rules[0].incident.template_id");
-        let e = IncidentRule::parse("integration.incident", &IncidentRuleInput::default(), &templates)
-            .unwrap_err();
+        let e = IncidentRule::parse(
+            "integration.incident",
+            &IncidentRuleInput::default(),
+            &templates,
+        )
+        .unwrap_err();
         assert_eq!(e.field, "integration.incident.template_id");
     }
 }

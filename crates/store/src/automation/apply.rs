@@ -312,14 +312,7 @@ pub(crate) async fn apply_wishes(
             st.incident_id = None;
         }
         let current = ctx.components[idx].status;
-        let d = decide(
-            &st,
-            current,
-            wish.status,
-            ctx.held(&st),
-            flap_window,
-            w.now,
-        );
+        let d = decide(&st, current, wish.status, ctx.held(&st), flap_window, w.now);
         if d == Decision::Repeat {
             if forgot {
                 save_state(w, &page_id, &st).await?;

@@ -7,9 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use herald_domain::apikey;
 use herald_domain::automation::checks::CheckConfig;
-use herald_domain::automation::{
-    IncidentRule, Integration, IntegrationInput, Rule, TOKEN_PREFIX,
-};
+use herald_domain::automation::{IncidentRule, Integration, IntegrationInput, Rule, TOKEN_PREFIX};
 use herald_domain::time::PageZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
