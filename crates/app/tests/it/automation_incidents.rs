@@ -2,7 +2,8 @@
 //! endpoint: a firing alert whose rule names a template opens exactly one incident (however
 //! many HA copies arrive), the resolve posts one resolving update, an incident already open
 //! on the component means none is opened, `publish: false` only records a draft, and an
-//! e-mail subscriber hears of the incident once, through the incident's own notifications.
+//! e-mail subscriber hears of the incident once, through the incident's own notifications;
+//! a missed heartbeat opens one and its next ping resolves it.
 //! Template ids are validated (422 naming the field; another page's template refused).
 
 use reqwest::{Method, StatusCode};
@@ -305,7 +306,63 @@ async fn automation_incidents_template_ids_are_validated(b: Backend) {
     assert_eq!(r.json()["incident"], Value::Null);
 }
 
+async fn automation_incidents_a_missed_heartbeat_opens_one_and_the_ping_resolves_it(b: Backend) {
+    // Arrange: a heartbeat whose check opens an incident (time given by the test)
+    use chrono::TimeDelta;
+    use herald_domain::clock::{Clock, SystemClock};
+    use herald_notify::checks::Automation;
+    use herald_notify::egress::{ClientSettings, EgressPolicy, GuardedClient};
+    use herald_worker::Reconciler;
+    let app = TestApp::spawn_with(b, |c| c.role = herald::config::Role::Web).await;
+    app.component("Nightly batch").await;
+    let t = template(
+        &app,
+        "Nightly batch late",
+        "The nightly batch has not reported.",
+    )
+    .await;
+    let t0 = SystemClock.now();
+    let hb = integration(
+        &app,
+        json!({"type": "heartbeat", "name": "nightly", "component_id": "Nightly batch",
+               "interval_seconds": 60, "grace_seconds": 30, "down_status": "partial_outage",
+               "incident": {"template_id": t, "publish": true}}),
+    )
+    .await;
+    let r = Automation {
+        store: app.store.clone(),
+        client: GuardedClient::new(
+            EgressPolicy::parse("127.0.0.0/8").unwrap(),
+            &ClientSettings::default(),
+        )
+        .unwrap(),
+        tls_roots: herald_notify::tls_expiry::TlsRoots::empty(),
+    };
+    // Act: the ping is missed
+    r.reconcile(t0 + TimeDelta::seconds(120)).await.unwrap();
+    // Assert: one incident, the component in it at the heartbeat's status
+    let list = incidents(&app).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["name"], "Nightly batch late");
+    assert_eq!(list[0]["components"][0]["status"], "partial_outage");
+    r.reconcile(t0 + TimeDelta::seconds(300)).await.unwrap();
+    assert_eq!(incidents(&app).await.len(), 1);
+    // Act: the next ping
+    let ping = post_json(&app, &hb.url, &json!({})).await;
+    // Assert: it resolves the incident
+    assert_eq!(
+        ping.json()["incidents"][0]["action"],
+        "resolved",
+        "{}",
+        ping.text
+    );
+    let list = incidents(&app).await;
+    assert_eq!(list[0]["status"], "resolved");
+    assert_eq!(list[0]["components"][0]["status"], "operational");
+}
+
 both_backends!(
+    automation_incidents_a_missed_heartbeat_opens_one_and_the_ping_resolves_it,
     automation_incidents_firing_opens_one_and_the_resolve_resolves_it,
     automation_incidents_none_when_one_is_open_and_drafts_are_only_recorded,
     automation_incidents_template_ids_are_validated,
