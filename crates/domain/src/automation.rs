@@ -53,6 +53,55 @@ impl IntegrationKind {
     }
 }
 
+/// An incident automation opens from a template when it moves a component away from
+/// operational and no open incident names the component; the resolve posts its resolving
+/// update. Herald has no unpublished (draft) incidents: `publish: false` opens none and
+/// records in the audit log (`automation.incident_draft`) what would have been opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentRule {
+    /// An incident template of the page: the incident's name and first message.
+    pub template_id: String,
+    /// `true`: open the incident (subscribers hear of it as of any incident); `false`
+    /// (the default): only record what would have been opened.
+    #[serde(default)]
+    pub publish: bool,
+}
+
+/// `incident` as clients send it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct IncidentRuleInput {
+    pub template_id: Option<String>,
+    pub publish: Option<bool>,
+}
+
+impl IncidentRule {
+    /// Validates `input` (sent as `field`) against the page's template ids.
+    pub fn parse(field: &str, input: &IncidentRuleInput, templates: &[String]) -> Result<Self> {
+        let id = input.template_id.as_deref().map(str::trim).unwrap_or("");
+        if id.is_empty() {
+            return Err(Invalid::new(
+                format!("{field}.template_id"),
+                format!(
+                    "{field}.template_id is required: the id of an incident template of this page"
+                ),
+            ));
+        }
+        if !templates.iter().any(|t| t == id) {
+            return Err(Invalid::new(
+                format!("{field}.template_id"),
+                format!("{field}.template_id: no incident template {id:?} on this page"),
+            ));
+        }
+        Ok(Self {
+            template_id: id.to_owned(),
+            publish: input.publish.unwrap_or(false),
+        })
+    }
+}
+
 /// Maps alerts carrying a label (with a value, if given) to a component and/or a status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -68,6 +117,9 @@ pub struct Rule {
     /// The status such alerts set while firing, unless a `status` annotation says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ComponentStatus>,
+    /// The incident such alerts open (over the integration's own `incident`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentRule>,
 }
 
 impl Rule {
@@ -89,6 +141,10 @@ pub struct IntegrationConfig {
     pub flap_window_seconds: u32,
     /// Heartbeats and checks: the settings of the check.
     pub check: Option<checks::CheckConfig>,
+    /// The incident a change away from operational opens (Alertmanager: unless the
+    /// alert's rule names one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentRule>,
 }
 
 impl Default for IntegrationConfig {
@@ -97,6 +153,7 @@ impl Default for IntegrationConfig {
             rules: Vec::new(),
             flap_window_seconds: DEFAULT_FLAP_WINDOW_SECONDS,
             check: None,
+            incident: None,
         }
     }
 }
@@ -129,6 +186,7 @@ pub struct RuleInput {
     pub value: Option<String>,
     pub component: Option<String>,
     pub status: Option<ComponentStatus>,
+    pub incident: Option<IncidentRuleInput>,
 }
 
 /// An integration as clients send it, inside `{"integration": {...}}`.
@@ -142,6 +200,10 @@ pub struct IntegrationInput {
     pub name: Option<String>,
     pub rules: Option<Vec<RuleInput>>,
     pub flap_window_seconds: Option<u32>,
+    /// The incident a change away from operational opens; `null` on update removes it.
+    #[serde(deserialize_with = "crate::patch::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<IncidentRuleInput>))]
+    pub incident: Option<Option<IncidentRuleInput>>,
     /// On update: `true` issues a new token (the old one stops working at once).
     pub rotate_token: Option<bool>,
     /// Heartbeats and checks.
@@ -163,7 +225,11 @@ pub fn find_component<'a>(components: &'a [Component], key: &str) -> Option<&'a 
         })
 }
 
-fn parse_rules(input: &[RuleInput], components: &[Component]) -> Result<Vec<Rule>> {
+fn parse_rules(
+    input: &[RuleInput],
+    components: &[Component],
+    templates: &[String],
+) -> Result<Vec<Rule>> {
     if input.len() > 100 {
         return Err(Invalid::new(
             "integration.rules",
@@ -198,17 +264,24 @@ fn parse_rules(input: &[RuleInput], components: &[Component]) -> Result<Vec<Rule
                 value: r.value.clone(),
                 component: r.component.clone(),
                 status: r.status,
+                incident: r
+                    .incident
+                    .as_ref()
+                    .map(|x| IncidentRule::parse(&f("incident"), x, templates))
+                    .transpose()?,
             })
         })
         .collect()
 }
 
 impl Integration {
-    /// Validates a new integration of the page whose components are `components`.
+    /// Validates a new integration of the page whose components are `components` and whose
+    /// incident templates have the ids `templates`.
     pub fn parse(
         page_id: &str,
         input: &IntegrationInput,
         components: &[Component],
+        templates: &[String],
         now: DateTime<Utc>,
     ) -> Result<Self> {
         let kind = input.kind.ok_or_else(|| {
@@ -247,6 +320,7 @@ impl Integration {
                 ..input.clone()
             },
             components,
+            templates,
             now,
         )?;
         if input.name.is_none() {
@@ -263,6 +337,7 @@ impl Integration {
         &mut self,
         input: &IntegrationInput,
         components: &[Component],
+        templates: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
         if input.kind.is_some_and(|k| k != self.kind) {
@@ -276,7 +351,13 @@ impl Integration {
             next.name = required_name("integration.name", n, 255)?;
         }
         if let Some(r) = &input.rules {
-            next.config.rules = parse_rules(r, components)?;
+            next.config.rules = parse_rules(r, components, templates)?;
+        }
+        if let Some(x) = &input.incident {
+            next.config.incident = x
+                .as_ref()
+                .map(|x| IncidentRule::parse("integration.incident", x, templates))
+                .transpose()?;
         }
         if let Some(w) = input.flap_window_seconds {
             if w > 86_400 {
@@ -318,6 +399,8 @@ pub struct ComponentAutomation {
     /// The last change held back because an incident was open on the component.
     pub held: Option<Wish>,
     pub held_at: Option<DateTime<Utc>>,
+    /// The incident automation opened for the component and has not resolved yet.
+    pub incident_id: Option<String>,
 }
 
 /// A status some integration wants for a component, and why.
@@ -328,6 +411,8 @@ pub struct Wish {
     pub source: String,
     /// In words: `alert HighErrorRate firing (critical)`, `heartbeat missed`.
     pub reason: String,
+    /// The incident to open if this wish moves the component away from operational.
+    pub incident: Option<IncidentRule>,
 }
 
 /// What to do with a wish.
@@ -433,13 +518,30 @@ pub struct Outcome {
     pub alerts_updated: usize,
     /// Alerts that concern no component (no `component` label and no rule for them).
     pub ignored: usize,
+    /// Incidents opened, updated or resolved (and drafts recorded) by automation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentAction>,
 }
 
 impl Outcome {
-    /// Whether a component changed (the public page must be re-rendered).
+    /// Whether a component or an incident changed (the public page must be re-rendered).
     pub fn page_changed(&self) -> bool {
-        !self.changed.is_empty()
+        !self.changed.is_empty() || self.incidents.iter().any(|i| i.incident_id.is_some())
     }
+}
+
+/// What automation did with an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentAction {
+    /// `opened`, `updated`, `resolved` or `draft` (recorded, not opened).
+    pub action: &'static str,
+    /// The incident; absent for a draft.
+    pub incident_id: Option<String>,
+    pub component_id: String,
+    /// The template it was opened from (absent when updated or resolved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
 }
 
 /// One component's change (made, held back or deferred).
@@ -453,4 +555,41 @@ pub struct Change {
     pub to: ComponentStatus,
     /// Why, in words.
     pub reason: String,
+}
+
+#[cfg(test)]
+mod incident_rule_tests {
+    use super::*;
+
+    #[test]
+    fn an_incident_rule_names_a_template_of_the_page() {
+        let templates = vec!["t1".to_owned()];
+        let ok = IncidentRule::parse(
+            "integration.incident",
+            &IncidentRuleInput {
+                template_id: Some("t1".into()),
+                publish: Some(true),
+            },
+            &templates,
+        )
+        .unwrap();
+        assert!(ok.publish);
+        let e = IncidentRule::parse(
+            "integration.rules[0].incident",
+            &IncidentRuleInput {
+                template_id: Some("other-page".into()),
+                publish: None,
+            },
+            &templates,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "integration.rules[0].incident.template_id");
+        let e = IncidentRule::parse(
+            "integration.incident",
+            &IncidentRuleInput::default(),
+            &templates,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "integration.incident.template_id");
+    }
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod checks;
+mod incident;
 mod receive;
 
 pub use checks::CheckResult;
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use crate::components::page_components_tx;
 use crate::db::{Tx, args};
+use crate::templates::template_ids_tx;
 use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
@@ -150,7 +152,8 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Nothing);
         let components = page_components_tx(&mut w.tx, page_id).await?;
-        let mut i = Integration::parse(page_id, input, &components, w.now)?;
+        let templates = template_ids_tx(&mut w.tx, page_id).await?;
+        let mut i = Integration::parse(page_id, input, &components, &templates, w.now)?;
         i.token_prefix.clone_from(&token.prefix);
         let due = i
             .config
@@ -204,7 +207,8 @@ impl Store {
         }
         let components = page_components_tx(&mut w.tx, page_id).await?;
         let mut after = before.clone();
-        after.apply(input, &components, w.now)?;
+        let templates = template_ids_tx(&mut w.tx, page_id).await?;
+        after.apply(input, &components, &templates, w.now)?;
         if let Some(t) = new_token {
             after.token_prefix.clone_from(&t.prefix);
             w.tx.execute(
@@ -286,5 +290,6 @@ pub(crate) fn wish(
         status,
         source: source.to_owned(),
         reason,
+        incident: None,
     }
 }

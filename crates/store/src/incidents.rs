@@ -300,7 +300,7 @@ pub(crate) async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
 }
 
 /// The incident row and its component links, inside a write transaction.
-async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
+pub(crate) async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
     let row: IncidentRow = tx
         .fetch_one(
             "SELECT * FROM incidents WHERE id = $1 AND page_id = $2",
@@ -425,11 +425,65 @@ fn incident_audit(before: Option<&Incident>, after: &Incident) -> serde_json::Va
     )
 }
 
-async fn page_tx(tx: &mut Tx, page_id: &str) -> Result<Page> {
+pub(crate) async fn page_tx(tx: &mut Tx, page_id: &str) -> Result<Page> {
     let row: PageRow = tx
         .fetch_one("SELECT * FROM pages WHERE id = $1", args![page_id])
         .await?;
     row.into_page()
+}
+
+/// Writes an incident change inside `w`: the incident, its new update, the component
+/// statuses it sets, the notification events of a delivered update and the audit entry.
+/// Automation opens and resolves its incidents through this too.
+pub(crate) async fn apply_change(
+    w: &mut Write<'_>,
+    components: &[Component],
+    before: Option<&Incident>,
+    change: &IncidentChange,
+) -> Result<()> {
+    let i = &change.incident;
+    w.touch(Touched::Incident(&i.id));
+    save_incident(&mut w.tx, i).await?;
+    if let Some(u) = &change.new_update {
+        save_update(&mut w.tx, u).await?;
+    }
+    for (cid, status) in &change.component_changes {
+        if let Some(c) = components.iter().find(|c| c.id == *cid) {
+            set_status(w, c, *status).await?;
+        }
+    }
+    // Subscribers hear of each update the author wants delivered (never of backfilled
+    // history), and webhooks of each component change it made.
+    if let Some(u) = change
+        .new_update
+        .as_ref()
+        .filter(|u| u.deliver_notifications && !i.backfilled)
+    {
+        let kind = EventKind::of_update(before.is_none(), u.status);
+        let event = NewEvent {
+            kind,
+            page_id: &i.page_id,
+            incident_id: Some(&i.id),
+            update_id: Some(&u.id),
+            component_id: None,
+            data: None,
+        };
+        record_event(w, event).await?;
+        for a in u.affected_components.iter().flatten() {
+            record_component_event(w, &i.page_id, &a.code, a.old_status, a.new_status).await?;
+        }
+    }
+    let action = match (before, &change.new_update) {
+        (None, _) => "incident.create",
+        (Some(_), Some(_)) => "incident.post_update",
+        (Some(_), None) => "incident.update",
+    };
+    let mut changes = incident_audit(before, i);
+    if let (Some(u), Some(obj)) = (&change.new_update, changes.as_object_mut()) {
+        obj.insert("update".to_owned(), json!({"id": u.id, "status": u.status.as_str(), "components": u.affected_components.as_ref().map(|a| a.len()).unwrap_or(0)}));
+    }
+    w.audit(Some(&i.page_id), action, "incident", &i.id, changes)
+        .await
 }
 
 impl Store {
@@ -505,7 +559,7 @@ impl Store {
         let components = named_components_tx(&mut w.tx, page_id, named).await?;
         let change = plan(&page, &components, w.now)?;
         let id = change.incident.id.clone();
-        self.apply(&mut w, &components, None, &change).await?;
+        apply_change(&mut w, &components, None, &change).await?;
         w.commit().await?;
         self.get_incident(page_id, &id)
             .await?
@@ -546,64 +600,11 @@ impl Store {
         ids.dedup();
         let components = named_components_tx(&mut w.tx, page_id, &ids).await?;
         let change = plan(&page, &current, &components, w.now)?;
-        self.apply(&mut w, &components, Some(&current), &change)
-            .await?;
+        apply_change(&mut w, &components, Some(&current), &change).await?;
         w.commit().await?;
         self.get_incident(page_id, id)
             .await?
             .ok_or(StoreError::NotFound)
-    }
-
-    async fn apply(
-        &self,
-        w: &mut Write<'_>,
-        components: &[Component],
-        before: Option<&Incident>,
-        change: &IncidentChange,
-    ) -> Result<()> {
-        let i = &change.incident;
-        w.touch(Touched::Incident(&i.id));
-        save_incident(&mut w.tx, i).await?;
-        if let Some(u) = &change.new_update {
-            save_update(&mut w.tx, u).await?;
-        }
-        for (cid, status) in &change.component_changes {
-            if let Some(c) = components.iter().find(|c| c.id == *cid) {
-                set_status(w, c, *status).await?;
-            }
-        }
-        // Subscribers hear of each update the author wants delivered (never of backfilled
-        // history), and webhooks of each component change it made.
-        if let Some(u) = change
-            .new_update
-            .as_ref()
-            .filter(|u| u.deliver_notifications && !i.backfilled)
-        {
-            let kind = EventKind::of_update(before.is_none(), u.status);
-            let event = NewEvent {
-                kind,
-                page_id: &i.page_id,
-                incident_id: Some(&i.id),
-                update_id: Some(&u.id),
-                component_id: None,
-                data: None,
-            };
-            record_event(w, event).await?;
-            for a in u.affected_components.iter().flatten() {
-                record_component_event(w, &i.page_id, &a.code, a.old_status, a.new_status).await?;
-            }
-        }
-        let action = match (before, &change.new_update) {
-            (None, _) => "incident.create",
-            (Some(_), Some(_)) => "incident.post_update",
-            (Some(_), None) => "incident.update",
-        };
-        let mut changes = incident_audit(before, i);
-        if let (Some(u), Some(obj)) = (&change.new_update, changes.as_object_mut()) {
-            obj.insert("update".to_owned(), json!({"id": u.id, "status": u.status.as_str(), "components": u.affected_components.as_ref().map(|a| a.len()).unwrap_or(0)}));
-        }
-        w.audit(Some(&i.page_id), action, "incident", &i.id, changes)
-            .await
     }
 
     /// Rewrites an incident's own fields (postmortem, name...) through `change`, which gets

@@ -70,6 +70,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0011_worker_release.sql"),
         include_str!("../../../migrations/postgres/0011_worker_release.sql"),
     ),
+    (
+        14,
+        "automation_incidents",
+        include_str!("../../../migrations/sqlite/0014_automation_incidents.sql"),
+        include_str!("../../../migrations/postgres/0014_automation_incidents.sql"),
+    ),
 ];
 
 /// Whether the previous release still runs on the schema after a migration.

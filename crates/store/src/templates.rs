@@ -8,7 +8,7 @@ use herald_domain::template::Template;
 use serde_json::json;
 
 use crate::components::page_components_tx;
-use crate::db::args;
+use crate::db::{One, Tx, args};
 use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
@@ -47,6 +47,28 @@ impl TemplateRow {
             updated_at: from_ms(self.updated_at),
         })
     }
+}
+
+/// The ids of a page's templates, inside a write.
+pub(crate) async fn template_ids_tx(tx: &mut Tx, page_id: &str) -> Result<Vec<String>> {
+    let rows: Vec<One<String>> = tx
+        .fetch_all(
+            "SELECT id AS v FROM incident_templates WHERE page_id = $1",
+            args![page_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| r.v).collect())
+}
+
+/// One template of a page, inside a write.
+pub(crate) async fn template_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Option<Template>> {
+    let row: Option<TemplateRow> = tx
+        .fetch_optional(
+            "SELECT * FROM incident_templates WHERE id = $1 AND page_id = $2",
+            args![id, page_id],
+        )
+        .await?;
+    row.map(TemplateRow::into_template).transpose()
 }
 
 impl Store {

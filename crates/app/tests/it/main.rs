@@ -34,6 +34,7 @@ mod automation_alerts;
 mod automation_am;
 mod automation_api;
 mod automation_checks;
+mod automation_incidents;
 mod automation_support;
 mod automation_tls;
 mod browser;

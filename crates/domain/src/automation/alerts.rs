@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-use super::{Rule, find_component};
+use super::{IncidentRule, Rule, find_component};
 use crate::component::Component;
 use crate::status::ComponentStatus;
 use crate::{Invalid, Result};
@@ -67,6 +67,8 @@ pub struct Mapped {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub name: String,
+    /// The incident its rule (or, if the caller fills it in, its integration) opens.
+    pub incident: Option<IncidentRule>,
 }
 
 /// The default severity map.
@@ -158,6 +160,7 @@ pub fn map_alert(
             .get("alertname")
             .cloned()
             .unwrap_or_else(|| "alert".to_owned()),
+        incident: matching.iter().find_map(|r| r.incident.clone()),
     }))
 }
 
@@ -231,6 +234,7 @@ mod tests {
             starts_at: from_ms(start),
             ends_at: from_ms(end),
             name: "A".into(),
+            incident: None,
         }
     }
 

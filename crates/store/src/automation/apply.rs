@@ -1,7 +1,8 @@
 //! What automation does to components, inside one write: every wish goes through
 //! `decide` (repeat, change, held back by an open incident, deferred by the flap
 //! window). A change goes through the same status write, status log, notification event and
-//! audit entry as the components API's.
+//! audit entry as the components API's, or, when the wish opens an incident or the
+//! component has one automation opened, through the incident (`incident.rs`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::actor::Actor;
@@ -11,7 +12,7 @@ use herald_domain::component::Component;
 use herald_domain::page::PageSettings;
 use herald_domain::status::ComponentStatus;
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::components::{page_components_tx, record_component_event, set_status};
 use crate::db::{One, args};
@@ -33,6 +34,8 @@ pub(crate) struct StateRow {
     held_source: Option<String>,
     held_reason: Option<String>,
     held_at: Option<i64>,
+    incident_id: Option<String>,
+    pending_incident: Option<String>,
 }
 
 fn wish_of(s: Option<String>, source: Option<String>, reason: Option<String>) -> Option<Wish> {
@@ -40,22 +43,31 @@ fn wish_of(s: Option<String>, source: Option<String>, reason: Option<String>) ->
         status: s?.parse().ok()?,
         source: source.unwrap_or_default(),
         reason: reason.unwrap_or_default(),
+        incident: None,
     })
 }
 
 impl StateRow {
     pub(crate) fn into_state(self) -> ComponentAutomation {
+        let mut pending = wish_of(
+            self.pending_status,
+            self.pending_source,
+            self.pending_reason,
+        );
+        if let Some(p) = &mut pending {
+            p.incident = self
+                .pending_incident
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok());
+        }
         ComponentAutomation {
             desired: self.desired.and_then(|d| d.parse().ok()),
             changed_at: self.changed_at.map(from_ms),
             changed_by: self.changed_by,
             changed_reason: self.changed_reason,
-            pending: wish_of(
-                self.pending_status,
-                self.pending_source,
-                self.pending_reason,
-            ),
+            pending,
             pending_due_at: self.pending_due_at.map(from_ms),
+            incident_id: self.incident_id,
             held: wish_of(self.held_status, self.held_source, self.held_reason),
             held_at: self.held_at.map(from_ms),
             component_id: self.component_id,
@@ -66,21 +78,56 @@ impl StateRow {
 /// The page as automation sees it inside a write.
 pub(crate) struct Ctx {
     pub(crate) components: Vec<Component>,
-    /// Components an open incident or running maintenance names.
-    open: HashSet<String>,
+    /// Per component, the open incidents and running maintenances that name it.
+    pub(super) open: HashMap<String, Vec<String>>,
     overrides: bool,
+}
+
+impl Ctx {
+    /// The incident automation opened for the component, if it is still open.
+    pub(super) fn own_open(&self, st: &ComponentAutomation) -> Option<String> {
+        let id = st.incident_id.as_ref()?;
+        self.open
+            .get(&st.component_id)
+            .is_some_and(|l| l.contains(id))
+            .then(|| id.clone())
+    }
+
+    /// Whether an open incident other than automation's own names the component and the
+    /// page does not let automation override it: the people handling it decide.
+    fn held(&self, st: &ComponentAutomation) -> bool {
+        !self.overrides
+            && self
+                .open
+                .get(&st.component_id)
+                .is_some_and(|l| l.iter().any(|i| Some(i) != st.incident_id.as_ref()))
+    }
+
+    /// Whether any open incident names the component.
+    pub(super) fn any_open(&self, component_id: &str) -> bool {
+        self.open.get(component_id).is_some_and(|l| !l.is_empty())
+    }
 }
 
 pub(crate) async fn load_ctx(w: &mut Write<'_>, page_id: &str) -> Result<Ctx> {
     let components = page_components_tx(&mut w.tx, page_id).await?;
-    let open: Vec<One<String>> = w
+    #[derive(sqlx::FromRow)]
+    struct OpenRow {
+        component_id: String,
+        incident_id: String,
+    }
+    let rows: Vec<OpenRow> = w
         .tx
         .fetch_all(
-            "SELECT DISTINCT ic.component_id AS v FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
+            "SELECT ic.component_id, ic.incident_id FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
              WHERE i.page_id = $1 AND i.status IN ('investigating', 'identified', 'monitoring', 'in_progress', 'verifying')",
             args![page_id],
         )
         .await?;
+    let mut open: HashMap<String, Vec<String>> = HashMap::new();
+    for r in rows {
+        open.entry(r.component_id).or_default().push(r.incident_id);
+    }
     let settings: One<String> =
         w.tx.fetch_one(
             "SELECT settings AS v FROM pages WHERE id = $1",
@@ -91,7 +138,7 @@ pub(crate) async fn load_ctx(w: &mut Write<'_>, page_id: &str) -> Result<Ctx> {
         .map_err(|e| StoreError::Internal(format!("page {page_id} settings: {e}")))?;
     Ok(Ctx {
         components,
-        open: open.into_iter().map(|o| o.v).collect(),
+        open,
         overrides: settings.automation_overrides_incidents,
     })
 }
@@ -115,13 +162,15 @@ async fn save_state(w: &mut Write<'_>, page_id: &str, s: &ComponentAutomation) -
     let (p, h) = (s.pending.as_ref(), s.held.as_ref());
     w.tx.execute(
         "INSERT INTO component_automation (component_id, page_id, desired, changed_at, changed_by, changed_reason, \
-           pending_status, pending_source, pending_reason, pending_due_at, held_status, held_source, held_reason, held_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+           pending_status, pending_source, pending_reason, pending_due_at, held_status, held_source, held_reason, held_at, updated_at, \
+           incident_id, pending_incident) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (component_id) DO UPDATE SET desired = excluded.desired, changed_at = excluded.changed_at, \
            changed_by = excluded.changed_by, changed_reason = excluded.changed_reason, pending_status = excluded.pending_status, \
            pending_source = excluded.pending_source, pending_reason = excluded.pending_reason, pending_due_at = excluded.pending_due_at, \
            held_status = excluded.held_status, held_source = excluded.held_source, held_reason = excluded.held_reason, \
-           held_at = excluded.held_at, updated_at = excluded.updated_at",
+           held_at = excluded.held_at, updated_at = excluded.updated_at, incident_id = excluded.incident_id, \
+           pending_incident = excluded.pending_incident",
         args![
             &s.component_id,
             page_id,
@@ -137,14 +186,18 @@ async fn save_state(w: &mut Write<'_>, page_id: &str, s: &ComponentAutomation) -
             h.map(|h| h.source.as_str()),
             h.map(|h| h.reason.as_str()),
             s.held_at,
-            w.now
+            w.now,
+            s.incident_id.as_deref(),
+            p.and_then(|p| p.incident.as_ref())
+                .map(super::to_json)
+                .transpose()?
         ],
     )
     .await?;
     Ok(())
 }
 
-fn change(c: &Component, to: ComponentStatus, wish: &Wish) -> Change {
+pub(super) fn change(c: &Component, to: ComponentStatus, wish: &Wish) -> Change {
     Change {
         component_id: c.id.clone(),
         component: c.name.clone(),
@@ -155,7 +208,7 @@ fn change(c: &Component, to: ComponentStatus, wish: &Wish) -> Change {
 }
 
 /// Changes component `c` to `wish` now: status, log, notification event, audit.
-async fn make_change(
+pub(super) async fn make_change(
     w: &mut Write<'_>,
     ctx: &mut Ctx,
     st: &mut ComponentAutomation,
@@ -209,6 +262,32 @@ async fn hold_back(
     Ok(())
 }
 
+/// Carries out a decision that is neither a repeat nor deferred.
+async fn settle(
+    w: &mut Write<'_>,
+    ctx: &mut Ctx,
+    st: &mut ComponentAutomation,
+    idx: usize,
+    wish: &Wish,
+    d: Decision,
+    out: &mut Outcome,
+) -> Result<()> {
+    match d {
+        Decision::Same => {
+            st.pending = None;
+            st.pending_due_at = None;
+            // The component is operational already (a person set it): automation's own
+            // incident is still resolved when the alerts are.
+            if wish.status == ComponentStatus::Operational && ctx.own_open(st).is_some() {
+                super::incident::carry_out(w, ctx, st, idx, wish, out).await?;
+            }
+            Ok(())
+        }
+        Decision::HeldBack => hold_back(w, ctx, st, idx, wish, out).await,
+        _ => super::incident::carry_out(w, ctx, st, idx, wish, out).await,
+    }
+}
+
 /// Applies wishes (component id, wish) with `flap_window`.
 pub(crate) async fn apply_wishes(
     w: &mut Write<'_>,
@@ -227,27 +306,29 @@ pub(crate) async fn apply_wishes(
         };
         let page_id = ctx.components[idx].page_id.clone();
         let mut st = load_state(w, &cid).await?;
+        // Automation's incident was resolved by a person: it is no longer automation's.
+        let forgot = st.incident_id.is_some() && ctx.own_open(&st).is_none();
+        if forgot {
+            st.incident_id = None;
+        }
         let current = ctx.components[idx].status;
-        let incident = ctx.open.contains(&cid) && !ctx.overrides;
-        let d = decide(&st, current, wish.status, incident, flap_window, w.now);
+        let d = decide(&st, current, wish.status, ctx.held(&st), flap_window, w.now);
         if d == Decision::Repeat {
+            if forgot {
+                save_state(w, &page_id, &st).await?;
+            }
             continue;
         }
         st.desired = Some(wish.status);
         match d {
             Decision::Repeat => {}
-            Decision::Same => {
-                st.pending = None;
-                st.pending_due_at = None;
-            }
-            Decision::HeldBack => hold_back(w, ctx, &mut st, idx, &wish, out).await?,
             Decision::Deferred { due } => {
                 out.deferred
                     .push(change(&ctx.components[idx], wish.status, &wish));
                 st.pending = Some(wish);
                 st.pending_due_at = Some(due);
             }
-            Decision::Change => make_change(w, ctx, &mut st, idx, &wish, out).await?,
+            d => settle(w, ctx, &mut st, idx, &wish, d, out).await?,
         }
         save_state(w, &page_id, &st).await?;
     }
@@ -289,13 +370,17 @@ impl Store {
             let mut out = Outcome::default();
             st.pending = None;
             st.pending_due_at = None;
-            let c = &ctx.components[idx];
-            if wish.status == c.status {
-            } else if ctx.open.contains(&c.id) && !ctx.overrides {
-                hold_back(&mut w, &ctx, &mut st, idx, &wish, &mut out).await?;
-            } else {
-                make_change(&mut w, &mut ctx, &mut st, idx, &wish, &mut out).await?;
+            if st.incident_id.is_some() && ctx.own_open(&st).is_none() {
+                st.incident_id = None;
             }
+            let decision = if wish.status == ctx.components[idx].status {
+                Decision::Same
+            } else if ctx.held(&st) {
+                Decision::HeldBack
+            } else {
+                Decision::Change
+            };
+            settle(&mut w, &mut ctx, &mut st, idx, &wish, decision, &mut out).await?;
             save_state(&mut w, &d.page_id, &st).await?;
             w.commit().await?;
             if out.page_changed() {

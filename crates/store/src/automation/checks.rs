@@ -146,11 +146,13 @@ async fn record(
             )
         };
         let mut ctx = load_ctx(w, &integ.page_id).await?;
+        let mut wish = wish(status, &integ.id, reason);
+        wish.incident.clone_from(&integ.config.incident);
         let window = TimeDelta::seconds(i64::from(integ.config.flap_window_seconds));
         apply_wishes(
             w,
             &mut ctx,
-            vec![(cfg.component_id.clone(), wish(status, &integ.id, reason))],
+            vec![(cfg.component_id.clone(), wish)],
             window,
             &mut out,
         )

@@ -201,7 +201,16 @@ impl Store {
         out.alerts_updated = changed.len();
         let changed: Vec<AlertState> = changed.into_values().collect();
         upsert_alerts(&mut w, id, page_id, &changed).await?;
-        let wishes = alert_wishes(&mut w, page_id, id, &touched).await?;
+        let mut wishes = alert_wishes(&mut w, page_id, id, &touched).await?;
+        // The incident a wish may open: that of the rule of an alert of this payload firing
+        // on the component, else the integration's.
+        for (cid, wish) in &mut wishes {
+            wish.incident = mapped
+                .iter()
+                .filter(|m| m.firing && m.component_id == *cid)
+                .find_map(|m| m.incident.clone())
+                .or_else(|| integ.config.incident.clone());
+        }
         let window = TimeDelta::seconds(i64::from(integ.config.flap_window_seconds));
         apply_wishes(&mut w, &mut ctx, wishes, window, &mut out).await?;
         count_request(&mut w, id).await?;
@@ -242,7 +251,9 @@ impl Store {
                 Some(m) if !m.is_empty() => m.chars().take(500).collect(),
                 _ => format!("webhook {}", integ.name),
             };
-            wishes.push((c.id.clone(), wish(item.status, id, reason)));
+            let mut wish = wish(item.status, id, reason);
+            wish.incident.clone_from(&integ.config.incident);
+            wishes.push((c.id.clone(), wish));
         }
         let mut out = Outcome::default();
         let window = TimeDelta::seconds(i64::from(integ.config.flap_window_seconds));

@@ -79,6 +79,7 @@ pub(super) fn input(f: &mut FormState) -> IntegrationInput {
         rules: None,
         flap_window_seconds: num("flap_window_seconds").filter(|_| !is_check),
         rotate_token: None,
+        incident: None,
         check: if is_check {
             CheckInput {
                 component_id: fields.opt("component_id"),

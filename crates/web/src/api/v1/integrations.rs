@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use herald_domain::apikey;
 use herald_domain::automation::checks::CheckConfig;
-use herald_domain::automation::{Integration, IntegrationInput, Rule, TOKEN_PREFIX};
+use herald_domain::automation::{IncidentRule, Integration, IntegrationInput, Rule, TOKEN_PREFIX};
 use herald_domain::time::PageZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -44,6 +44,8 @@ pub struct IntegrationV1 {
     pub name: String,
     pub rules: Vec<Rule>,
     pub flap_window_seconds: u32,
+    /// The incident a change away from operational opens (rules may name their own).
+    pub incident: Option<IncidentRule>,
     /// Heartbeats and checks: their settings.
     #[schema(value_type = Option<Object>)]
     pub check: Option<CheckConfig>,
@@ -70,6 +72,7 @@ impl IntegrationV1 {
             name: i.name.clone(),
             rules: i.config.rules.clone(),
             flap_window_seconds: i.config.flap_window_seconds,
+            incident: i.config.incident.clone(),
             check: i.config.check.clone(),
             check_state: i.config.check.as_ref().map(|_| CheckStateV1 {
                 up: i.check_state.up,
