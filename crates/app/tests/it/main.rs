@@ -69,6 +69,7 @@ mod public_feeds;
 mod public_html;
 mod public_model;
 mod public_nodes;
+mod public_subscribe;
 mod security_api;
 mod security_hosts;
 mod security_limits;

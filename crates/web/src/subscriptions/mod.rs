@@ -150,13 +150,16 @@ async fn subscribe(
             message: "webhook and chat subscriptions are added by the page's team; subscribe here with an e-mail address or a phone number".into(),
         });
     }
-    let allowed = s.allow_page_subscribers
-        && match new.channel {
-            Channel::Email => s.allow_email_subscribers,
-            Channel::Sms => s.allow_sms_subscribers,
-            _ => s.allow_webhook_subscribers,
-        }
-        && (new.incident_id.is_none() || s.allow_incident_subscribers);
+    // A page-wide subscription needs the page's subscriptions open, one to an incident the
+    // incident subscriptions (Statuspage's two settings); either also needs its channel.
+    let allowed = match new.incident_id {
+        None => s.allow_page_subscribers,
+        Some(_) => s.allow_incident_subscribers,
+    } && match new.channel {
+        Channel::Email => s.allow_email_subscribers,
+        Channel::Sms => s.allow_sms_subscribers,
+        _ => s.allow_webhook_subscribers,
+    };
     if !allowed {
         return Err(ApiError::Unprocessable {
             field: Some("subscriber".into()),

@@ -251,8 +251,35 @@ struct IndexView {
     /// Where the metric charts go, when the page displays any (each a piece).
     metrics: Option<&'static str>,
     past: Vec<PastDay>,
-    /// Whether the page offers the e-mail subscribe form.
-    subscribe: bool,
+    /// Which subscribe forms the page offers.
+    subscribe: SubscribeForms,
+}
+
+/// Which subscribe forms a page (or an incident's page) offers: by e-mail, by SMS.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubscribeForms {
+    pub email: bool,
+    pub sms: bool,
+}
+
+impl SubscribeForms {
+    /// What the page's settings allow, for the whole page or (`incident`) for one incident.
+    pub fn of(s: &herald_domain::page::PageSettings, incident: bool) -> SubscribeForms {
+        let open = if incident {
+            s.allow_incident_subscribers
+        } else {
+            s.allow_page_subscribers
+        };
+        SubscribeForms {
+            email: open && s.allow_email_subscribers,
+            sms: open && s.allow_sms_subscribers,
+        }
+    }
+
+    /// Whether any form is offered.
+    pub fn any(&self) -> bool {
+        self.email || self.sms
+    }
 }
 
 /// Days of past incidents on the home page.
@@ -356,7 +383,7 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
     let some =
         |list: &Vec<Arc<Fragment>>, marker: &'static str| (!list.is_empty()).then_some(marker);
     let view = IndexView {
-        subscribe: settings.allow_page_subscribers && settings.allow_email_subscribers,
+        subscribe: SubscribeForms::of(settings, false),
         indicator: src.status.indicator.as_str(),
         description: src.status.description,
         incidents: some(&active, ACTIVE),

@@ -8,7 +8,7 @@ use herald_domain::markdown;
 use herald_domain::uptime;
 
 use super::bars::{Bars, Uptime};
-use super::html::{IncidentCard, Layout, finish};
+use super::html::{IncidentCard, Layout, SubscribeForms, finish};
 use super::{MAX_HISTORY_PAGES, MONTHS_PER_PAGE, Source, UPTIME_MONTHS};
 
 #[derive(Template)]
@@ -20,6 +20,8 @@ struct IncidentView {
     postmortem: Option<String>,
     postmortem_at: Option<String>,
     resolved: Option<String>,
+    /// The forms to subscribe to this incident (while it is open).
+    subscribe: SubscribeForms,
 }
 
 /// `/incidents/<id>`.
@@ -40,6 +42,11 @@ pub fn incident(src: &Source, i: &Incident) -> (String, String) {
             .map(markdown::to_html),
         postmortem_at: i.postmortem.published_at.map(|t| z.strftime(t, fmt)),
         resolved: i.resolved_at.map(|t| z.strftime(t, fmt)),
+        subscribe: if i.is_open() {
+            SubscribeForms::of(&src.page.settings, true)
+        } else {
+            SubscribeForms::default()
+        },
     };
     finish(&view, &view.l.style)
 }
