@@ -92,7 +92,8 @@ async fn drive(
 ) {
     let name = r.name();
     let mut leadership: Option<Leadership> = None;
-    loop {
+    // A node that is stopping takes no leadership (a sleep and a stop can end together).
+    while !shutdown.is_cancelled() {
         let held = match leadership.as_mut() {
             Some(l) => l.is_held().await,
             None => false,
