@@ -292,11 +292,7 @@ impl Store {
         let open: Vec<OpenRow> = self.db.read(text, a).await?;
         let parse =
             |what: &str, v: &str| StoreError::Internal(format!("bad {what} {v:?} in the database"));
-        let mut input = RollupInput {
-            components: Vec::new(),
-            open_incident_impacts: Vec::new(),
-            maintenance_in_progress: false,
-        };
+        let mut input = RollupInput::default();
         for s in statuses {
             input
                 .components

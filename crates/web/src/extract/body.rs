@@ -54,6 +54,43 @@ fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         })
 }
 
+/// Reads a request body whole, at most `limit` bytes (a larger one is a 413, refused before
+/// a byte of it is read when its length is announced), with its media type in lower case
+/// without parameters.
+async fn read_whole<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    limit: usize,
+) -> Result<(Option<String>, Bytes), ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })?;
+    Ok((content_type, bytes))
+}
+
 impl<T, S> FromRequest<S> for ApiBody<T>
 where
     T: DeserializeOwned,
@@ -62,33 +99,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        // A body announced larger than the limit is refused before a byte of it is read.
-        let announced = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > crate::routes::BODY_LIMIT as u64) {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest(e.body_text())
-            }
-        })?;
+        let (content_type, bytes) = read_whole(req, state, crate::routes::BODY_LIMIT).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return parse_json(b"{}").map(ApiBody);
         }
@@ -124,32 +135,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
-        let announced = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > crate::routes::UPLOAD_LIMIT as u64) {
-            return Err(ApiError::PayloadTooLarge);
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest(e.body_text())
-            }
-        })?;
+        let (content_type, bytes) = read_whole(req, state, crate::routes::UPLOAD_LIMIT).await?;
         Ok(Upload {
             content_type,
             bytes,
