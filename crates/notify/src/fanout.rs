@@ -54,7 +54,35 @@ impl Handler for Fanout {
                 (None, Some(c)) => vec![c.clone()],
                 (None, None) => Vec::new(),
             };
-            let components = store.components_by_id(&page.id, &about).await?;
+            let scope = about;
+            let incident_id = event.incident_id.as_deref();
+            // A private page tells only the subscribers its team added: someone who came
+            // through a public form before the page went private learns nothing of it.
+            let team_only = page.settings.viewers_must_be_team_members;
+            let recipients = |after: String| {
+                let (page_id, scope) = (&page.id, &scope);
+                async move {
+                    store
+                        .event_recipients(
+                            page_id,
+                            event.kind,
+                            incident_id,
+                            scope,
+                            team_only,
+                            &after,
+                            BATCH,
+                        )
+                        .await
+                }
+            };
+            let mut batch = recipients(String::new()).await?;
+            if batch.is_empty() {
+                // Nobody to tell: nothing to render either (on a page without subscribers,
+                // which is most pages for most writes, the event costs one query).
+                tracing::info!(event.id = %event.id, event.kind = event.kind.as_str(), page.id = %page.id, deliveries = 0, "fanned out");
+                return Ok(());
+            }
+            let components = store.components_by_id(&page.id, &scope).await?;
             if event.payload.is_none() {
                 // Rendered once; every delivery (and retry) of the event uses this text.
                 let status = current_status(store, &page).await?;
@@ -72,27 +100,9 @@ impl Handler for Fanout {
                 let value = serde_json::to_value(&rendered).map_err(JobError::permanent)?;
                 store.freeze_event_payload(&event.id, &value).await?;
             }
-            let scope = about;
-            let incident_id = event.incident_id.as_deref();
-            // A private page tells only the subscribers its team added: someone who came
-            // through a public form before the page went private learns nothing of it.
-            let team_only = page.settings.viewers_must_be_team_members;
-            let mut after = String::new();
             let mut total = 0usize;
-            loop {
-                let batch = store
-                    .event_recipients(
-                        &page.id,
-                        event.kind,
-                        incident_id,
-                        &scope,
-                        team_only,
-                        &after,
-                        BATCH,
-                    )
-                    .await?;
-                let Some(last) = batch.last() else { break };
-                after = last.subscriber_id.clone();
+            while let Some(last) = batch.last() {
+                let after = last.subscriber_id.clone();
                 let jobs: Vec<NewJob> = batch
                     .iter()
                     .map(|r| {
@@ -108,6 +118,7 @@ impl Handler for Fanout {
                     .collect();
                 total += jobs.len();
                 store.enqueue(&jobs, ctx.clock.now()).await?;
+                batch = recipients(after).await?;
             }
             tracing::info!(event.id = %event.id, event.kind = event.kind.as_str(), page.id = %page.id, deliveries = total, "fanned out");
             Ok(())

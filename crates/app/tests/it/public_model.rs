@@ -433,19 +433,19 @@ fn served(snap: &PageSnapshot, keys: &BTreeSet<String>) -> Vec<(String, u16, Vec
     let mut out: Vec<(String, u16, Vec<u8>)> = snap
         .outputs
         .iter()
-        .map(|(k, o)| (k.clone(), o.status.as_u16(), o.identity.body.to_vec()))
+        .map(|(k, o)| (k.clone(), o.status.as_u16(), o.identity().body.to_vec()))
         .collect();
     out.push((
         "404".into(),
         snap.not_found.status.as_u16(),
-        snap.not_found.identity.body.to_vec(),
+        snap.not_found.identity().body.to_vec(),
     ));
     for k in keys {
         let o = snap.cold_output(&key(k));
         out.push((
             k.clone(),
             o.as_ref().map_or(0, |o| o.status.as_u16()),
-            o.map(|o| o.identity.body.to_vec()).unwrap_or_default(),
+            o.map(|o| o.identity().body.to_vec()).unwrap_or_default(),
         ));
     }
     out.sort();
@@ -481,19 +481,19 @@ async fn fresh(w: &World, keys: &BTreeSet<String>) -> Vec<(String, u16, Vec<u8>)
     let mut out: Vec<(String, u16, Vec<u8>)> = hot
         .outputs
         .iter()
-        .map(|(k, o)| (k.clone(), o.status.as_u16(), o.identity.body.to_vec()))
+        .map(|(k, o)| (k.clone(), o.status.as_u16(), o.identity().body.to_vec()))
         .collect();
     out.push((
         "404".into(),
         hot.not_found.status.as_u16(),
-        hot.not_found.identity.body.to_vec(),
+        hot.not_found.identity().body.to_vec(),
     ));
     for k in keys {
         let o = render_cold(&src, &key(k));
         out.push((
             k.clone(),
             o.as_ref().map_or(0, |o| o.status.as_u16()),
-            o.map(|o| o.identity.body.to_vec()).unwrap_or_default(),
+            o.map(|o| o.identity().body.to_vec()).unwrap_or_default(),
         ));
     }
     out.sort();

@@ -1,7 +1,10 @@
 //! `page-seed`: builds a page with a long history, for the history-scale benchmarks
 //! (`bench/history.sh`). Everything is written through the store methods the API uses, with
 //! past times as their input, oldest first (a page's write times never go backwards), so the
-//! page is what years of real use would leave behind.
+//! page is what years of real use would leave behind. Its updates are written with
+//! `deliver_notifications: false`, as an import of old history would be: otherwise the
+//! benchmarked node would start by fanning out a year of notifications (tens of thousands
+//! of jobs, each freezing its incident's payload) while it is measured.
 //!
 //! ```text
 //! page-seed --database-url sqlite://big.db --components 500 --incidents 10000 --days 365
@@ -102,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             "status": "investigating",
             "body": format!("We are investigating elevated error rates (incident {k}). Some requests fail."),
             "components": {component.as_str(): status},
+            "deliver_notifications": false,
         }))?;
         let created = store
             .create_incident(
@@ -115,12 +119,14 @@ async fn main() -> anyhow::Result<()> {
         for (minutes, body) in [
             (
                 10,
-                json!({"status": "identified", "body": "The cause is known; a fix is rolling out."}),
+                json!({"status": "identified", "body": "The cause is known; a fix is rolling out.",
+                    "deliver_notifications": false}),
             ),
             (
                 40,
                 json!({"status": "resolved", "body": "The fix is out and error rates are normal.",
-                    "components": {component.as_str(): "operational"}}),
+                    "components": {component.as_str(): "operational"},
+                    "deliver_notifications": false}),
             ),
         ] {
             let update = input(body)?;

@@ -49,10 +49,7 @@ impl std::fmt::Debug for ColdCache {
 }
 
 fn weight(o: &Output) -> u32 {
-    let n = o.identity.body.len()
-        + o.gzip.as_ref().map_or(0, |v| v.body.len())
-        + o.br.as_ref().map_or(0, |v| v.body.len())
-        + 1024;
+    let n = o.held_bytes() + 1024;
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

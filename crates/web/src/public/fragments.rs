@@ -215,17 +215,23 @@ pub fn assemble(kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Outp
     let parts: Vec<Arc<Fragment>> = std::iter::once(opening().clone())
         .chain(parts.iter().cloned())
         .collect();
-    let parts = &parts[..];
-    let mut text = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
     let mut tag = Sha256::new();
-    for p in parts {
-        text.extend_from_slice(&p.text);
+    for p in &parts {
         tag.update(p.digest);
     }
     let tag: [u8; 32] = tag.finalize().into();
-    let gz = gzip(parts);
-    let br = brotli_join(parts);
-    Output::from_variants(kind, status, &tag, text, Some(gz), br)
+    let gz = gzip(&parts);
+    let br = brotli_join(&parts);
+    let len = parts.iter().map(|p| p.len()).sum();
+    // The uncompressed bytes are joined only if a client asks for them.
+    let make = Box::new(move || {
+        let mut text = Vec::with_capacity(len);
+        for p in &parts {
+            text.extend_from_slice(&p.text);
+        }
+        text
+    });
+    Output::from_variants(kind, status, &tag, (len, make), Some(gz), br)
 }
 
 /// Where a list of pieces goes in a rendered document: at `at` bytes into the first
@@ -310,10 +316,24 @@ pub struct Pieces {
     inner: Mutex<PiecesInner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct PiecesInner {
     previous: HashMap<Key, Arc<Fragment>>,
     current: HashMap<Key, Arc<Fragment>>,
+    /// Values computed from a render's inputs ([`Pieces::memo`]), kept the same way.
+    memo_previous: HashMap<u64, Memo>,
+    memo_current: HashMap<u64, Memo>,
+}
+
+type Memo = Arc<dyn std::any::Any + Send + Sync>;
+
+impl std::fmt::Debug for PiecesInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PiecesInner")
+            .field("pieces", &self.current.len())
+            .field("memos", &self.memo_current.len())
+            .finish()
+    }
 }
 
 /// A piece's name in [`Pieces`]: a hash of its bytes, or of the inputs it was made from.
@@ -375,10 +395,42 @@ impl Pieces {
         f
     }
 
+    /// The value computed for inputs hashing to `key` (which must hash everything the value
+    /// depends on): the earlier one, or `make()` now. Kept like pieces: a value no render
+    /// used is forgotten at the end of the next.
+    pub fn memo<T: std::any::Any + Send + Sync>(
+        &self,
+        key: u64,
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let found = inner
+                .memo_current
+                .get(&key)
+                .or_else(|| inner.memo_previous.get(&key))
+                .cloned();
+            if let Some(found) = found
+                && let Ok(v) = found.clone().downcast::<T>()
+            {
+                inner.memo_current.insert(key, found);
+                return v;
+            }
+        }
+        let v = Arc::new(make());
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .memo_current
+            .insert(key, v.clone());
+        v
+    }
+
     /// Ends a render: pieces it did not use are forgotten at the end of the next.
     pub fn end_render(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.previous = std::mem::take(&mut inner.current);
+        inner.memo_previous = std::mem::take(&mut inner.memo_current);
     }
 }
 
@@ -400,7 +452,7 @@ mod tests {
         let parts: Vec<Arc<Fragment>> = std::iter::once(opening().clone())
             .chain(pieces(texts))
             .collect();
-        assert_eq!(o.identity.body, whole.as_bytes());
+        assert_eq!(o.identity().body, whole.as_bytes());
         // The joined streams themselves (an output keeps them only when they are smaller).
         let mut gz = String::new();
         flate2::read::GzDecoder::new(&gzip(&parts)[..])

@@ -311,10 +311,17 @@ impl Model {
         if !changes.log.is_empty() {
             let h = Arc::make_mut(&mut next.histories);
             for e in &changes.log {
-                Arc::make_mut(h.entry(e.component_id.clone()).or_default()).push(StatusChange {
-                    at: e.at,
-                    status: e.status,
-                });
+                // In time order, as a full load reads them, even when a later delta brings
+                // an earlier change (writes commit in another order than their clocks').
+                let v = Arc::make_mut(h.entry(e.component_id.clone()).or_default());
+                let at = v.partition_point(|x| x.at <= e.at);
+                v.insert(
+                    at,
+                    StatusChange {
+                        at: e.at,
+                        status: e.status,
+                    },
+                );
             }
             change.log = changes.log;
         }

@@ -71,25 +71,53 @@ pub struct Variant {
     pub not_modified: HeaderMap,
 }
 
+/// Makes an output's uncompressed body: for an output assembled from pieces, joining them.
+pub type MakeBody = Box<dyn Fn() -> Vec<u8> + Send + Sync>;
+
 /// One URL's response, ready to send.
-#[derive(Debug)]
 pub struct Output {
     /// 200, or 404 for not-found pages.
     pub status: StatusCode,
     /// The hash shared by the variants' ETags (`If-None-Match` matching).
     pub tag: String,
-    /// Uncompressed.
-    pub identity: Variant,
+    /// Uncompressed: made when first asked for, if `make` is set (almost every client
+    /// asks for gzip or brotli, and the uncompressed home page of a large page is
+    /// megabytes, which would be copied on every write and held for nothing).
+    identity: std::sync::OnceLock<Variant>,
+    make: Option<MakeBody>,
+    /// The identity variant's headers, for when it is made.
+    identity_headers: (HeaderMap, HeaderMap),
+    /// The uncompressed body's length.
+    len: usize,
     /// gzip, when it is smaller.
     pub gzip: Option<Variant>,
     /// Brotli, when it is smaller.
     pub br: Option<Variant>,
 }
 
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("status", &self.status)
+            .field("tag", &self.tag)
+            .field("len", &self.len)
+            .field("identity_made", &self.identity.get().is_some())
+            .field("gzip", &self.gzip.as_ref().map(|v| v.body.len()))
+            .field("br", &self.br.as_ref().map(|v| v.body.len()))
+            .finish()
+    }
+}
+
 /// The content hash an output's ETags are made of.
 pub fn tag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// An uncompressed body: at hand, or made when asked for.
+enum Body {
+    Ready(Vec<u8>),
+    Later(usize, MakeBody),
 }
 
 /// Bodies shorter than this are not compressed.
@@ -122,28 +150,29 @@ impl Output {
         let compress = body.len() >= MIN_COMPRESS;
         let gz = compress.then(|| gzip(&body)).flatten();
         let br = compress.then(|| brotli(&body)).flatten();
-        Self::build(kind, status, tag, body, gz, br, cacheable)
+        Self::build(kind, status, tag, Body::Ready(body), gz, br, cacheable)
     }
 
     /// An output whose compressed variants were made elsewhere (`super::fragments`), with
-    /// its ETag from `digest`. Always cacheable.
+    /// its ETag from `digest`, and whose uncompressed body of `len` bytes `make` makes when
+    /// it is first asked for. Always cacheable.
     pub fn from_variants(
         kind: Kind,
         status: StatusCode,
         digest: &[u8],
-        body: Vec<u8>,
+        (len, make): (usize, MakeBody),
         gz: Option<Vec<u8>>,
         br: Option<Vec<u8>>,
     ) -> Output {
         let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
-        Self::build(kind, status, tag, body, gz, br, true)
+        Self::build(kind, status, tag, Body::Later(len, make), gz, br, true)
     }
 
     fn build(
         kind: Kind,
         status: StatusCode,
         tag: String,
-        body: Vec<u8>,
+        body: Body,
         gz: Option<Vec<u8>>,
         br: Option<Vec<u8>>,
         cacheable: bool,
@@ -203,16 +232,66 @@ impl Output {
                 not_modified,
             }
         };
-        let smaller = |v: Option<Vec<u8>>| v.filter(|c| c.len() < body.len());
+        let len = match &body {
+            Body::Ready(b) => b.len(),
+            Body::Later(len, _) => *len,
+        };
+        let smaller = |v: Option<Vec<u8>>| v.filter(|c| c.len() < len);
         let gz = smaller(gz).map(|g| variant(g, "-gz", Some("gzip")));
         let br = smaller(br).map(|b| variant(b, "-br", Some("br")));
+        let identity_headers = common("", None);
+        let (identity, make) = match body {
+            Body::Ready(b) => {
+                let (headers, not_modified) = identity_headers.clone();
+                let v = Variant {
+                    body: Bytes::from(b),
+                    headers,
+                    not_modified,
+                };
+                (std::sync::OnceLock::from(v), None)
+            }
+            Body::Later(_, make) => (std::sync::OnceLock::new(), Some(make)),
+        };
         Output {
             status,
-            identity: variant(body, "", None),
+            identity,
+            make,
+            identity_headers,
+            len,
             gzip: gz,
             br,
             tag,
         }
+    }
+
+    /// The uncompressed variant (made now if it was not yet).
+    pub fn identity(&self) -> &Variant {
+        self.identity.get_or_init(|| {
+            let (headers, not_modified) = self.identity_headers.clone();
+            Variant {
+                body: Bytes::from(self.make.as_ref().map(|m| m()).unwrap_or_default()),
+                headers,
+                not_modified,
+            }
+        })
+    }
+
+    /// The uncompressed body's length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the uncompressed body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes this output holds now: its compressed variants, and the uncompressed one
+    /// once made.
+    pub fn held_bytes(&self) -> usize {
+        self.identity.get().map_or(0, |v| v.body.len())
+            + self.gzip.as_ref().map_or(0, |v| v.body.len())
+            + self.br.as_ref().map_or(0, |v| v.body.len())
     }
 
     /// The variant for a request's `Accept-Encoding` (brotli, then gzip, then identity).
@@ -229,7 +308,7 @@ impl Output {
                 return g;
             }
         }
-        &self.identity
+        self.identity()
     }
 
     /// Whether an `If-None-Match` header names this output.
@@ -286,7 +365,7 @@ mod tests {
     fn outputs_compress_and_tag() {
         let body = "hello world ".repeat(200).into_bytes();
         let o = Output::new(Kind::Json, StatusCode::OK, body.clone(), true);
-        assert_eq!(o.identity.body.as_ref(), &body[..]);
+        assert_eq!(o.identity().body.as_ref(), &body[..]);
         let gz = o.gzip.as_ref().unwrap();
         assert!(gz.body.len() < body.len());
         assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
@@ -305,7 +384,7 @@ mod tests {
                 .get(header::CONTENT_ENCODING)
                 .is_none()
         );
-        let etag = o.identity.headers[header::ETAG]
+        let etag = o.identity().headers[header::ETAG]
             .to_str()
             .unwrap()
             .to_owned();

@@ -3,13 +3,19 @@
 
 use chrono::NaiveDate;
 use herald_domain::component::Component;
-use herald_domain::uptime::{self, Day, DayBounds, Figures, Timeline, UptimeWeights};
+use herald_domain::uptime::{self, Day, DayBounds, Figures, StatusChange, Timeline, UptimeWeights};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Source;
 
 /// Days of bars on the home page.
 pub const BAR_DAYS: u32 = 90;
+
+/// A day as its bar names it: `Mar 3, 2025`.
+fn label(date: NaiveDate) -> String {
+    date.format("%b %-d, %Y").to_string()
+}
 
 /// One day's bar.
 #[derive(Debug, Clone)]
@@ -35,21 +41,22 @@ pub struct Bars {
     pub percent: Option<String>,
 }
 
-/// Per-component timelines and the incidents that touched each component, computed once
-/// per render.
+/// The incidents that touched each component, computed once per render; each component's
+/// days are cut from the part of its history they need (`Uptime::days`).
 pub struct Uptime<'a> {
     src: &'a Source,
     /// The days from the first one shown to today.
     bounds: DayBounds,
-    timelines: HashMap<&'a str, Timeline>,
     /// Per component: the dates and names of the incidents that named it, in the page's
     /// incident order (newest first), as indexes into `incidents`.
     touched: HashMap<&'a str, Vec<usize>>,
     incidents: Vec<(NaiveDate, NaiveDate, &'a str)>,
+    /// Today, and its date as the bars show it (every row has a bar for today).
+    today: (NaiveDate, String),
 }
 
 impl<'a> Uptime<'a> {
-    /// Builds every component's timeline, for days from `since` to today.
+    /// Ready to figure days from `since` to today.
     pub fn new(src: &'a Source, since: NaiveDate) -> Self {
         let zone = src.page.zone;
         let today = zone.date(src.now);
@@ -57,18 +64,6 @@ impl<'a> Uptime<'a> {
         // Incidents resolved before the first day shown touch no bar (a day's margin for
         // the zone): they are skipped before any date arithmetic.
         let from = bounds.instant_from().unwrap_or(src.now) - chrono::TimeDelta::days(1);
-        let timelines = src
-            .components
-            .iter()
-            .filter(|c| !c.is_group)
-            .map(|c| {
-                let h = src
-                    .histories
-                    .get(c.id.as_str())
-                    .map_or(&[][..], |v| v.as_slice());
-                (c.id.as_str(), Timeline::new(h, c.start_date, zone, src.now))
-            })
-            .collect();
         let mut touched: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut incidents = Vec::with_capacity(src.incidents.len());
         for (n, i) in src.incidents.iter().enumerate() {
@@ -88,34 +83,95 @@ impl<'a> Uptime<'a> {
         Self {
             src,
             bounds,
-            timelines,
             touched,
             incidents,
+            today: (today, label(today)),
         }
     }
 
-    fn members(&self, c: &'a Component) -> Vec<&'a str> {
+    /// The components whose figures make `c`'s: its own, or a group's components.
+    fn members(&self, c: &'a Component) -> Vec<&'a Component> {
         if c.is_group {
             self.src
                 .components
                 .iter()
                 .filter(|x| x.group_id.as_deref() == Some(c.id.as_str()))
-                .map(|x| x.id.as_str())
                 .collect()
         } else {
-            vec![c.id.as_str()]
+            vec![c]
         }
     }
 
-    /// Daily figures of a component (a group: the sum of its components') from `first` to
-    /// `last`.
-    pub fn days(&self, c: &'a Component, first: NaiveDate, last: NaiveDate) -> Vec<Day> {
-        let bounds = self.bounds.slice(first, last);
-        let per: Vec<Vec<Day>> = self
-            .members(c)
+    fn history(&self, id: &str) -> Option<&'a Arc<Vec<StatusChange>>> {
+        self.src.histories.get(id)
+    }
+
+    /// The incidents that named any of `members`, once each, in the page's order.
+    fn touching(&self, members: &[&Component]) -> Vec<usize> {
+        let mut touching: Vec<usize> = members
             .iter()
-            .filter_map(|id| self.timelines.get(id))
-            .map(|t| t.days_in(&bounds))
+            .filter_map(|m| self.touched.get(m.id.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        touching.sort_unstable();
+        touching.dedup();
+        touching
+    }
+
+    /// A hash of everything `c`'s figures and incident names from `first` to `last` depend
+    /// on but the passing of time: its members' histories (by identity: the histories are
+    /// returned, to be held as long as the hash is remembered, so that no other history can
+    /// take their place in memory) and start dates, and the revisions of the incidents that
+    /// named them. Days before today do not depend on the time, so for them this is a key.
+    pub fn key(
+        &self,
+        c: &'a Component,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> (u64, Vec<Arc<Vec<StatusChange>>>) {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = crate::public::fragments::hasher().build_hasher();
+        let members = self.members(c);
+        let mut held = Vec::with_capacity(members.len());
+        (first, last, self.src.page.zone.name()).hash(&mut h);
+        let w = &self.src.weights;
+        (
+            w.major_outage.to_bits(),
+            w.partial_outage.to_bits(),
+            w.degraded_performance.to_bits(),
+        )
+            .hash(&mut h);
+        for m in &members {
+            (&m.id, m.start_date).hash(&mut h);
+            match self.history(&m.id) {
+                Some(v) => {
+                    (Arc::as_ptr(v) as usize).hash(&mut h);
+                    held.push(v.clone());
+                }
+                None => 0usize.hash(&mut h),
+            }
+        }
+        for n in self.touching(&members) {
+            self.src.incidents[n].rev.hash(&mut h);
+        }
+        (h.finish(), held)
+    }
+
+    /// Daily figures of `members` (summed) from `first` to `last`.
+    fn days_of(&self, members: &[&'a Component], first: NaiveDate, last: NaiveDate) -> Vec<Day> {
+        let bounds = self.bounds.slice(first, last);
+        let zone = self.src.page.zone;
+        let from = bounds.instant_from().unwrap_or(self.src.now);
+        let per: Vec<Vec<Day>> = members
+            .iter()
+            .filter_map(|m| Some((m, self.history(&m.id)?)))
+            .map(|(m, h)| {
+                // Changes before the last one at or before the first day begins show on no
+                // day asked for: the timeline starts there.
+                let k = h.partition_point(|x| x.at <= from).saturating_sub(1);
+                Timeline::new(&h[k..], m.start_date, zone, self.src.now).days_in(&bounds)
+            })
             .collect();
         first
             .iter_days()
@@ -137,16 +193,8 @@ impl<'a> Uptime<'a> {
         last: NaiveDate,
     ) -> Vec<(Day, Vec<&'a str>)> {
         let members = self.members(c);
-        // The incidents that named any member, once each, in the page's order.
-        let mut touching: Vec<usize> = members
-            .iter()
-            .filter_map(|id| self.touched.get(id))
-            .flatten()
-            .copied()
-            .collect();
-        touching.sort_unstable();
-        touching.dedup();
-        self.days(c, first, last)
+        let touching = self.touching(&members);
+        self.days_of(&members, first, last)
             .into_iter()
             .map(|d| {
                 let names = touching
@@ -170,7 +218,11 @@ impl<'a> Uptime<'a> {
         let w = &self.src.weights;
         BarDay {
             level: d.figures.level().as_str(),
-            date: d.date.format("%b %-d, %Y").to_string(),
+            date: if d.date == self.today.0 {
+                self.today.1.clone()
+            } else {
+                label(d.date)
+            },
             uptime: match d.figures.uptime(w) {
                 Some(u) => format!("{}% uptime", uptime::percent(u)),
                 None if d.figures.maintenance_ms > 0 => "Maintenance".to_owned(),

@@ -4,16 +4,17 @@
 //! change since the last render is taken as it was, not even rendered again; so a write that
 //! moves one component re-renders and compresses one row, however many the page has.
 //!
-//! Each opening piece is found by a hash of everything it shows (the row's name, status and
-//! description, and each closed day's date, colour, uptime and incident names) computed from
-//! the day figures, which are cheap, before any text is made, which is not.
+//! Each opening piece, with the sum of the closed days' figures, is found by a hash of what
+//! it is made from (the row's name, status and description, the identity of its status
+//! history, the revisions of the incidents that named it, the dates), computed before any
+//! day is figured: so a render figures only today for each row, however long the history.
 
 use askama::Template;
 use chrono::NaiveDate;
 use herald_domain::component::Component;
 use herald_domain::status::ComponentStatus;
-use herald_domain::uptime::{self, Day};
-use std::hash::{BuildHasher, Hash, Hasher};
+use herald_domain::uptime::{self, StatusChange};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use super::Source;
@@ -66,6 +67,18 @@ fn render(view: &impl Template) -> Vec<u8> {
         .into_bytes()
 }
 
+/// What a row shows of the days before today, made once for the inputs it depends on.
+struct Closed {
+    /// The opening piece.
+    open: Arc<Fragment>,
+    /// The days' figures, summed.
+    sum: uptime::Figures,
+    /// How many days.
+    days: usize,
+    /// The histories [`Uptime::key`] names by identity, held while the key is remembered.
+    _held: Vec<Arc<Vec<StatusChange>>>,
+}
+
 /// The pieces of one row (a component, or a group without its children).
 fn row(
     c: &Component,
@@ -75,38 +88,32 @@ fn row(
     out: &mut Vec<Arc<Fragment>>,
 ) {
     let has_bars = c.showcase || c.is_group;
-    let days: Vec<(Day, Vec<&str>)> = if has_bars {
-        up.day_figures(c, range.0, range.1)
-    } else {
-        Vec::new()
-    };
-    let (closed, today) = match days.split_last() {
-        Some((today, closed)) => (closed, Some(today)),
-        None => (&days[..], None),
-    };
     let w = up.weights();
-    // The opening piece's key: everything it shows.
-    let mut h = hasher().build_hasher();
-    (
+    let today = range.1;
+    let last_closed = today.pred_opt().unwrap_or(NaiveDate::MIN);
+    // The opening piece and the closed days' sum depend on the row's own fields and, with
+    // bars, on what `Uptime::key` hashes: not on the time, so they are made once a day.
+    let (days_key, held) = if has_bars {
+        up.key(c, range.0, last_closed)
+    } else {
+        (0, Vec::new())
+    };
+    let key = hasher().hash_one((
+        "row",
+        days_key,
         c.is_group,
         &c.name,
         &c.description,
         c.status.as_str(),
         has_bars,
-    )
-        .hash(&mut h);
-    for (d, names) in closed {
-        (
-            d.date,
-            d.figures.level().as_str(),
-            d.figures.maintenance_ms > 0,
-        )
-            .hash(&mut h);
-        d.figures.uptime(w).map(f64::to_bits).hash(&mut h);
-        names.hash(&mut h);
-    }
-    let open = pieces.get_or_make(h.finish(), Place::Later, || {
-        render(&RowOpen {
+    ));
+    let closed = pieces.memo(key, || {
+        let days = if has_bars {
+            up.day_figures(c, range.0, last_closed)
+        } else {
+            Vec::new()
+        };
+        let open = render(&RowOpen {
             is_group: c.is_group,
             open: c.status != ComponentStatus::Operational,
             name: &c.name,
@@ -116,19 +123,31 @@ fn row(
             bars: has_bars.then(|| {
                 (
                     c.name.as_str(),
-                    closed.iter().map(|(d, n)| up.bar_day(d, n)).collect(),
+                    days.iter().map(|(d, n)| up.bar_day(d, n)).collect(),
                 )
             }),
-        })
+        });
+        Closed {
+            open: Arc::new(Fragment::new(open, Place::Later)),
+            sum: uptime::Figures::sum(days.iter().map(|(d, _)| &d.figures)),
+            days: days.len(),
+            _held: held,
+        }
     });
-    out.push(open);
+    out.push(closed.open.clone());
+    let today = if has_bars {
+        up.day_figures(c, today, today).into_iter().next()
+    } else {
+        None
+    };
     let close = RowClose {
         is_group: c.is_group,
         bars: today.map(|(d, n)| {
-            let total = uptime::Figures::sum(days.iter().map(|(d, _)| &d.figures));
+            let mut total = closed.sum;
+            total.add(&d.figures);
             (
-                up.bar_day(d, n),
-                days.len(),
+                up.bar_day(&d, &n),
+                closed.days + 1,
                 total.uptime(w).map(uptime::percent),
             )
         }),

@@ -253,8 +253,8 @@ fn incident_pieces(src: &Source, i: &Held, first: bool, pieces: &Pieces) -> Vec<
 }
 
 /// Every v2 document of a page, as pieces: the envelope, and its lists' items from
-/// `pieces` when unchanged (components by runs of [`CHUNK`], by content; incidents one by
-/// one, by revision, so an unchanged incident is not even shaped again).
+/// `pieces` when unchanged (components by runs of [`CHUNK`] and incidents one by one, by
+/// revision, so nothing unchanged is even shaped again).
 pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Vec<Arc<Fragment>>)> {
     let z = src.page.zone;
     let page = PageV2 {
@@ -264,15 +264,23 @@ pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Vec<Arc<Fr
         time_zone: z.name().to_owned(),
         updated_at: z.format(src.page.updated_at),
     };
-    let components: Vec<ComponentV2> = src
+    // A run of components is shaped only when the components or the page's fields (its
+    // zone) changed since the last render: a write that touches an incident alone takes
+    // every run as it was, however many components the page has.
+    let component_pieces: Vec<Arc<Fragment>> = src
         .components
-        .iter()
-        .map(|c| ComponentV2::new(c, &src.components, z))
-        .collect();
-    let component_pieces: Vec<Arc<Fragment>> = components
         .chunks(CHUNK)
         .enumerate()
-        .map(|(n, chunk)| pieces.get(json_items(chunk, n == 0), Place::Later))
+        .map(|(n, chunk)| {
+            let key = hasher().hash_one(("v2 components", src.revs, n));
+            pieces.get_or_make(key, Place::Later, || {
+                let shaped: Vec<ComponentV2> = chunk
+                    .iter()
+                    .map(|c| ComponentV2::new(c, &src.components, z))
+                    .collect();
+                json_items(&shaped, n == 0)
+            })
+        })
         .collect();
     use IncidentStatus as S;
     let (realtime, maint) = (IncidentKind::Realtime, IncidentKind::Maintenance);
