@@ -4,15 +4,15 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::Html;
 use herald_domain::user::Role;
 use herald_store::{Delivery, JobState, StoreError};
 
 use super::incidents::load_page;
-use super::session::{Posted, Signed, not_found};
+use super::see_other;
+use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 /// Log rows read per screen.
@@ -67,11 +67,8 @@ async fn log(
     page_id: &str,
     subscriber_id: Option<&str>,
     message: String,
-) -> Response {
-    let page = match load_page(app, page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = load_page(app, page_id).await?;
     let mut subscriber = String::new();
     if let Some(sid) = subscriber_id {
         match app.store().get_subscriber(&page.id, sid).await {
@@ -86,42 +83,32 @@ async fn log(
                     s.state.as_str()
                 );
             }
-            Ok(None) => return not_found(),
-            Err(e) => return super::manage::failed(&e),
+            Ok(None) => return Err(PageError::NotFound),
+            Err(e) => return Err(e.into()),
         }
     }
-    let ds = match app
+    let ds = app
         .store()
         .list_deliveries(&page.id, subscriber_id, LOG_LIMIT)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return super::manage::failed(&e),
-    };
-    let status = if message.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+        .await?;
     let title = if subscriber_id.is_some() {
         format!("Subscriber · {}", page.name)
     } else {
         format!("Deliveries · {}", page.name)
     };
-    html_status(
-        status,
-        &DeliveriesView {
-            l: Layout::new(who, title),
-            page_id: page.id.clone(),
-            page_name: page.name.clone(),
-            subscriber,
-            subscriber_id: subscriber_id.unwrap_or("").to_owned(),
-            rows: lines(&ds, page.zone),
-            message,
-            can_replay: who.can(Role::IncidentManager),
-            can_unsubscribe: who.can(Role::Owner),
-        },
-    )
+    let refused = !message.is_empty();
+    let v = DeliveriesView {
+        l: Layout::new(who, title),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        subscriber,
+        subscriber_id: subscriber_id.unwrap_or("").to_owned(),
+        rows: lines(&ds, page.zone),
+        message,
+        can_replay: who.can(Role::IncidentManager),
+        can_unsubscribe: who.can(Role::Owner),
+    };
+    crate::error::form_page(refused, Html(v.render()?))
 }
 
 /// The page's newest deliveries (incident managers and owners).
@@ -129,10 +116,8 @@ pub(super) async fn page_log(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    who.require(Role::IncidentManager)?;
     log(&app, &who, &page_id, None, String::new()).await
 }
 
@@ -141,10 +126,8 @@ pub(super) async fn subscriber_log(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, subscriber_id)): Path<(String, String)>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    who.require(Role::IncidentManager)?;
     log(&app, &who, &page_id, Some(&subscriber_id), String::new()).await
 }
 
@@ -154,10 +137,8 @@ pub(super) async fn replay(
     State(app): State<AppState>,
     Path((page_id, delivery_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::IncidentManager)?;
     let back = p.fields.opt("subscriber");
     let pages = [page_id.clone()];
     let job = match app
@@ -168,7 +149,7 @@ pub(super) async fn replay(
         Ok(jobs) => jobs
             .into_iter()
             .find(|j| j.unique_key.as_deref() == Some(delivery_id.as_str())),
-        Err(e) => return super::manage::failed(&e),
+        Err(e) => return Err(e.into()),
     };
     let outcome = match job {
         None => Err(
@@ -178,7 +159,7 @@ pub(super) async fn replay(
         Some(j) => match app.store().replay_job(j.id, &p.who.actor, app.now()).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound) => Err("It was replayed already.".to_owned()),
-            Err(e) => return super::manage::failed(&e),
+            Err(e) => return Err(e.into()),
         },
     };
     match outcome {

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use herald_notify::links::Purpose;
 use serde::Deserialize;
@@ -24,21 +24,18 @@ pub async fn subscribe_json(
 ) -> Response {
     match subscribe(&app, &public, &body).await {
         Ok(new) => cors(
-            (
-                StatusCode::OK,
-                Json(json!({
-                    "subscriber": {
-                        "mode": new.channel.mode(),
-                        "email": new.email,
-                        "phone_number": new.phone_number,
-                        "endpoint": new.endpoint,
-                        "component_ids": new.component_ids,
-                        "incident_id": new.incident_id,
-                    },
-                    "message": SUBSCRIBE_MESSAGE,
-                })),
-            )
-                .into_response(),
+            Json(json!({
+                "subscriber": {
+                    "mode": new.channel.mode(),
+                    "email": new.email,
+                    "phone_number": new.phone_number,
+                    "endpoint": new.endpoint,
+                    "component_ids": new.component_ids,
+                    "incident_id": new.incident_id,
+                },
+                "message": SUBSCRIBE_MESSAGE,
+            }))
+            .into_response(),
         ),
         Err(e) => cors(e.into_response()),
     }
