@@ -20,6 +20,31 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// What one delivery (an event to a subscriber) came to, as the delivery log shows it.
+    DeliveryState {
+        /// The channel took it (the mail server, the SMS API, a 2xx from the endpoint).
+        Delivered = "delivered",
+        /// This attempt failed; the job is retried.
+        Failed = "failed",
+        /// Given up: no more attempts (its job is discarded and can be replayed).
+        Dead = "dead",
+        /// The egress guard refused the endpoint's address; nothing was sent.
+        Blocked = "blocked",
+        /// Nothing sent yet: the job waits without spending an attempt (a rate limit).
+        Snoozed = "snoozed",
+        /// Nothing sent: the subscriber is no longer active.
+        Skipped = "skipped",
+    }
+}
+
+impl DeliveryState {
+    /// Whether an operator may put the delivery's job back in its queue.
+    pub fn replayable(self) -> bool {
+        matches!(self, Self::Dead | Self::Failed | Self::Blocked)
+    }
+}
+
 impl EventKind {
     /// The event an incident update posts: `created` is the incident's first update;
     /// otherwise what its status means.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::from_ms;
-use herald_domain::notification::EventKind;
+use herald_domain::notification::{DeliveryState, EventKind};
 use herald_domain::subscriber::Channel;
 use serde_json::Value;
 
@@ -113,9 +113,7 @@ pub struct DeliveryRecord<'a> {
     pub subscriber_id: &'a str,
     pub page_id: &'a str,
     pub channel: Channel,
-    /// `delivered`, `failed` (will retry), `dead` (gave up), `blocked` (egress refused),
-    /// `skipped` (the subscriber left meanwhile).
-    pub state: &'a str,
+    pub state: DeliveryState,
     pub attempt: i64,
     pub status: Option<u16>,
     pub error: Option<String>,
@@ -128,8 +126,8 @@ pub struct Delivery {
     pub event_id: String,
     pub subscriber_id: String,
     pub page_id: String,
-    pub channel: String,
-    pub state: String,
+    pub channel: Channel,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
@@ -152,6 +150,35 @@ struct DeliveryRow {
     created_at: i64,
     updated_at: i64,
     delivered_at: Option<i64>,
+}
+
+impl DeliveryRow {
+    /// The row as the log's type: a channel or state this build does not know is an error
+    /// (a corrupt row, or a newer release's value), never read as some other value.
+    fn into_delivery(self) -> Result<Delivery> {
+        let bad = |what: &str, v: &str| {
+            StoreError::Internal(format!("delivery {}: unknown {what} {v:?}", self.id))
+        };
+        let channel = self
+            .channel
+            .parse()
+            .map_err(|()| bad("channel", &self.channel))?;
+        let state = self.state.parse().map_err(|()| bad("state", &self.state))?;
+        Ok(Delivery {
+            id: self.id,
+            event_id: self.event_id,
+            subscriber_id: self.subscriber_id,
+            page_id: self.page_id,
+            channel,
+            state,
+            attempts: self.attempts,
+            last_status: self.last_status,
+            last_error: self.last_error,
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+            delivered_at: self.delivered_at.map(from_ms),
+        })
+    }
 }
 
 impl Store {
@@ -256,7 +283,7 @@ impl Store {
     /// delivery allows. On SQLite this turns a flush per delivery into one per acknowledged
     /// batch.
     pub async fn record_delivery(&self, d: &DeliveryRecord<'_>, now: DateTime<Utc>) -> Result<()> {
-        let delivered = (d.state == "delivered").then_some(now);
+        let delivered = (d.state == DeliveryState::Delivered).then_some(now);
         let _: Vec<One<i64>> = self
             .db
             .write_relaxed(
@@ -271,7 +298,7 @@ impl Store {
                 d.subscriber_id,
                 d.page_id,
                 d.channel.as_str(),
-                d.state,
+                d.state.as_str(),
                 d.attempt,
                 d.status.map(i64::from),
                 d.error.as_deref(),
@@ -310,23 +337,7 @@ impl Store {
                     .await?
             }
         };
-        Ok(rows
-            .into_iter()
-            .map(|r| Delivery {
-                id: r.id,
-                event_id: r.event_id,
-                subscriber_id: r.subscriber_id,
-                page_id: r.page_id,
-                channel: r.channel,
-                state: r.state,
-                attempts: r.attempts,
-                last_status: r.last_status,
-                last_error: r.last_error,
-                created_at: from_ms(r.created_at),
-                updated_at: from_ms(r.updated_at),
-                delivered_at: r.delivered_at.map(from_ms),
-            })
-            .collect())
+        rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }
 
     /// Counts one use of `bucket` if fewer than `limit` happened within `window`; returns

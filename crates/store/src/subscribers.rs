@@ -115,9 +115,15 @@ async fn enqueue_confirmation(w: &mut Write<'_>, page_id: &str, id: &str) -> Res
             args![id],
         )
         .await?;
-    let spec = match row.as_ref().map(|r| r.v.as_str()) {
-        Some("email") => crate::kinds::DELIVER_EMAIL,
-        Some("sms") => crate::kinds::DELIVER_SMS,
+    let channel = match row {
+        Some(r) => Some(r.v.parse::<Channel>().map_err(|()| {
+            StoreError::Internal(format!("subscriber {id}: unknown channel {:?}", r.v))
+        })?),
+        None => None,
+    };
+    let spec = match channel {
+        Some(Channel::Email) => crate::kinds::DELIVER_EMAIL,
+        Some(Channel::Sms) => crate::kinds::DELIVER_SMS,
         _ => return Ok(()),
     };
     let job = DeliverJob::Confirmation {

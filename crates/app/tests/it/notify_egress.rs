@@ -4,6 +4,7 @@
 
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::notification::DeliveryState;
 use herald_domain::subscriber::{NewSubscriber, SubscriberInput};
 use herald_notify::egress::{
     ClientSettings, EgressPolicy, GuardedClient, Lookup, LookupFuture, SendError,
@@ -488,7 +489,7 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
             .await
             .unwrap()
             .into_iter()
-            .filter(|d| hostile.contains_key(&d.subscriber_id) && d.state == "failed")
+            .filter(|d| hostile.contains_key(&d.subscriber_id) && d.state == DeliveryState::Failed)
             .collect();
         if done.len() == hostile.len() {
             break done;

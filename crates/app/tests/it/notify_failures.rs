@@ -3,6 +3,7 @@
 //! payload does not read is discarded with a message, not run with empty ids.
 
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::notification::DeliveryState;
 use herald_store::JobState;
 use herald_store::kinds::DELIVER_HTTP;
 use reqwest::StatusCode;
@@ -54,7 +55,7 @@ async fn an_unreadable_signing_secret_holds_the_webhook_back(b: Backend) {
         .await;
     // Assert: the attempt failed naming the secret, and nothing reached the endpoint
     let attempt = first_attempt(&app, &sub).await;
-    assert_eq!(attempt.state, "failed", "{attempt:?}");
+    assert_eq!(attempt.state, DeliveryState::Failed, "{attempt:?}");
     assert!(
         attempt
             .last_error

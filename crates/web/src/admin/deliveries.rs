@@ -21,8 +21,8 @@ const LOG_LIMIT: i64 = 200;
 pub(super) struct DeliveryLine {
     pub id: String,
     pub subscriber_id: String,
-    pub channel: String,
-    pub state: String,
+    pub channel: &'static str,
+    pub state: &'static str,
     pub attempts: i64,
     pub status: String,
     pub error: String,
@@ -50,13 +50,13 @@ fn lines(ds: &[Delivery], zone: herald_domain::time::PageZone) -> Vec<DeliveryLi
         .map(|d| DeliveryLine {
             id: d.id.clone(),
             subscriber_id: d.subscriber_id.clone(),
-            channel: d.channel.clone(),
-            state: d.state.clone(),
+            channel: d.channel.as_str(),
+            state: d.state.as_str(),
             attempts: d.attempts,
             status: d.last_status.map(|s| s.to_string()).unwrap_or_default(),
             error: d.last_error.clone().unwrap_or_default(),
             at: zone.strftime(d.updated_at, "%Y-%m-%d %H:%M:%S %Z"),
-            replayable: matches!(d.state.as_str(), "dead" | "failed" | "blocked"),
+            replayable: d.state.replayable(),
         })
         .collect()
 }

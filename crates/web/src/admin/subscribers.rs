@@ -322,23 +322,22 @@ pub(super) async fn add_subscriber(
     p.who.require(Role::Owner)?;
     let fields = &p.fields;
     let mut f = FormState::new(fields.clone());
-    let channel = fields.get("channel");
-    if !CHANNELS.contains(&channel) {
+    let channel = fields.get("channel").parse::<Channel>().ok();
+    if channel.is_none() {
         f.add("channel", "Choose a channel.");
     }
-    let http = !matches!(channel, "email" | "sms");
+    let http = channel.is_none_or(Channel::is_http);
+    let sms = channel == Some(Channel::Sms);
     let input = SubscriberInput {
-        email: fields.opt("email"),
-        phone_number: fields.opt("phone_number").filter(|_| channel == "sms"),
+        email: fields.opt("email").filter(|_| !sms),
+        phone_number: fields.opt("phone_number").filter(|_| sms),
         phone_country: fields.opt("phone_country"),
         endpoint: fields.opt("endpoint").filter(|_| http),
-        kind: http.then(|| channel.to_owned()),
+        kind: channel
+            .filter(|c| c.is_http())
+            .map(|c| c.as_str().to_owned()),
         skip_confirmation_notification: Some(fields.checked("skip_confirmation")),
         ..SubscriberInput::default()
-    };
-    let input = SubscriberInput {
-        email: if channel == "sms" { None } else { input.email },
-        ..input
     };
     if http && input.endpoint.is_none() {
         f.add("endpoint", "Enter the URL to post to.");
