@@ -1,5 +1,6 @@
 //! What subscribers are told about, and on which channels.
 
+use crate::id::SubscriberId;
 use crate::status::{IncidentStatus, string_enum};
 use crate::subscriber::Channel;
 
@@ -95,7 +96,7 @@ impl EventKind {
 
 /// The delivery id of (event, subscriber): `webhook-id` of every attempt and replay, and
 /// the e-mail `Message-ID`'s local part.
-pub fn delivery_id(event_id: &str, subscriber_id: &str) -> String {
+pub fn delivery_id(event_id: &str, subscriber_id: &SubscriberId) -> String {
     format!("msg_{event_id}_{subscriber_id}")
 }
 
@@ -152,7 +153,8 @@ mod tests {
 
     #[test]
     fn delivery_ids_are_stable() {
-        assert_eq!(delivery_id("e1", "s1"), delivery_id("e1", "s1"));
-        assert_ne!(delivery_id("e1", "s1"), delivery_id("e1", "s2"));
+        let (s1, s2) = (SubscriberId::from("s1"), SubscriberId::from("s2"));
+        assert_eq!(delivery_id("e1", &s1), delivery_id("e1", &s1));
+        assert_ne!(delivery_id("e1", &s1), delivery_id("e1", &s2));
     }
 }

@@ -10,6 +10,7 @@ pub mod import;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::id::SubscriberId;
 use crate::page::parse_email;
 use crate::status::string_enum;
 use crate::{Invalid, Result};
@@ -69,7 +70,7 @@ string_enum! {
 /// A subscriber.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscriber {
-    pub id: String,
+    pub id: SubscriberId,
     pub page_id: String,
     pub channel: Channel,
     /// E-mail address (e-mail subscribers; webhook subscribers' failure contact).

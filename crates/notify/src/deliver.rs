@@ -21,6 +21,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::actor::Actor;
+use herald_domain::id::SubscriberId;
 use herald_domain::notification::{DeliveryState, delivery_id};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, Subscriber, SubscriberState};
@@ -159,7 +160,7 @@ impl Deliver {
         &self,
         ctx: &JobContext,
         event_id: &str,
-        subscriber_id: &str,
+        subscriber_id: &SubscriberId,
     ) -> Result<(), JobError> {
         let store = &ctx.store;
         let delivery = delivery_id(event_id, subscriber_id);
@@ -444,7 +445,11 @@ impl Deliver {
         Ok(())
     }
 
-    async fn confirmation(&self, ctx: &JobContext, subscriber_id: &str) -> Result<(), JobError> {
+    async fn confirmation(
+        &self,
+        ctx: &JobContext,
+        subscriber_id: &SubscriberId,
+    ) -> Result<(), JobError> {
         let store = &ctx.store;
         let Some(sub) = store.subscriber(subscriber_id).await? else {
             return Ok(());
@@ -501,7 +506,7 @@ impl Deliver {
     async fn quarantine_notice(
         &self,
         ctx: &JobContext,
-        subscriber_id: &str,
+        subscriber_id: &SubscriberId,
     ) -> Result<(), JobError> {
         let store = &ctx.store;
         let Some(sub) = store.subscriber(subscriber_id).await? else {

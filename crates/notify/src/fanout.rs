@@ -92,7 +92,7 @@ impl Handler for Fanout {
                     )
                     .await?;
                 let Some(last) = batch.last() else { break };
-                after = last.subscriber_id.clone();
+                after = last.subscriber_id.to_string();
                 let jobs: Vec<NewJob> = batch
                     .iter()
                     .map(|r| {

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::from_ms;
+use herald_domain::id::SubscriberId;
 use herald_domain::notification::{DeliveryState, EventKind};
 use herald_domain::subscriber::Channel;
 use serde_json::Value;
@@ -101,7 +102,7 @@ pub(crate) async fn record_event(w: &mut Write<'_>, e: NewEvent<'_>) -> Result<S
 /// One (subscriber, channel) a fan-out batch found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipient {
-    pub subscriber_id: String,
+    pub subscriber_id: SubscriberId,
     pub channel: Channel,
 }
 
@@ -110,7 +111,7 @@ pub struct Recipient {
 pub struct DeliveryRecord<'a> {
     pub id: &'a str,
     pub event_id: &'a str,
-    pub subscriber_id: &'a str,
+    pub subscriber_id: &'a SubscriberId,
     pub page_id: &'a str,
     pub channel: Channel,
     pub state: DeliveryState,
@@ -124,7 +125,7 @@ pub struct DeliveryRecord<'a> {
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
-    pub subscriber_id: String,
+    pub subscriber_id: SubscriberId,
     pub page_id: String,
     pub channel: Channel,
     pub state: DeliveryState,
@@ -167,7 +168,7 @@ impl DeliveryRow {
         Ok(Delivery {
             id: self.id,
             event_id: self.event_id,
-            subscriber_id: self.subscriber_id,
+            subscriber_id: self.subscriber_id.into(),
             page_id: self.page_id,
             channel,
             state,
@@ -269,7 +270,7 @@ impl Store {
                     channel: r.channel.parse().map_err(|()| {
                         StoreError::Internal(format!("subscriber {} channel {:?}", r.id, r.channel))
                     })?,
-                    subscriber_id: r.id,
+                    subscriber_id: r.id.into(),
                 })
             })
             .collect()
@@ -314,7 +315,7 @@ impl Store {
     pub async fn list_deliveries(
         &self,
         page_id: &str,
-        subscriber_id: Option<&str>,
+        subscriber_id: Option<&SubscriberId>,
         limit: i64,
     ) -> Result<Vec<Delivery>> {
         let limit = limit.clamp(1, 10_000);

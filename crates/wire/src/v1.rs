@@ -498,7 +498,7 @@ impl SubscriberV1 {
     /// The v1 view of `s`.
     pub fn new(s: &herald_domain::subscriber::Subscriber, z: PageZone) -> Self {
         Self {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             mode: s.channel.mode().to_owned(),
             email: s.email.clone(),
             endpoint: s.endpoint.clone(),

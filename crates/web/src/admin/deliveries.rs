@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Html;
+use herald_domain::id::SubscriberId;
 use herald_domain::user::Role;
 use herald_store::{Delivery, JobState, StoreError};
 
@@ -49,7 +50,7 @@ fn lines(ds: &[Delivery], zone: herald_domain::time::PageZone) -> Vec<DeliveryLi
     ds.iter()
         .map(|d| DeliveryLine {
             id: d.id.clone(),
-            subscriber_id: d.subscriber_id.clone(),
+            subscriber_id: d.subscriber_id.to_string(),
             channel: d.channel.as_str(),
             state: d.state.as_str(),
             attempts: d.attempts,
@@ -65,7 +66,7 @@ async fn log(
     app: &AppState,
     who: &Signed,
     page_id: &str,
-    subscriber_id: Option<&str>,
+    subscriber_id: Option<&SubscriberId>,
     message: String,
 ) -> PageResult {
     let page = load_page(app, page_id).await?;
@@ -102,7 +103,7 @@ async fn log(
         page_id: page.id.clone(),
         page_name: page.name.clone(),
         subscriber,
-        subscriber_id: subscriber_id.unwrap_or("").to_owned(),
+        subscriber_id: subscriber_id.map(ToString::to_string).unwrap_or_default(),
         rows: lines(&ds, page.zone),
         message,
         can_replay: who.can(Role::IncidentManager),
@@ -125,7 +126,7 @@ pub(super) async fn page_log(
 pub(super) async fn subscriber_log(
     State(app): State<AppState>,
     who: Signed,
-    Path((page_id, subscriber_id)): Path<(String, String)>,
+    Path((page_id, subscriber_id)): Path<(String, SubscriberId)>,
 ) -> PageResult {
     who.require(Role::IncidentManager)?;
     log(&app, &who, &page_id, Some(&subscriber_id), String::new()).await
@@ -139,7 +140,7 @@ pub(super) async fn replay(
     p: Posted,
 ) -> PageResult {
     p.who.require(Role::IncidentManager)?;
-    let back = p.fields.opt("subscriber");
+    let back = p.fields.opt("subscriber").map(SubscriberId::from);
     let pages = [page_id.clone()];
     let job = match app
         .store()
@@ -167,6 +168,6 @@ pub(super) async fn replay(
             Some(s) => see_other(&format!("/admin/pages/{page_id}/subscribers/{s}")),
             None => see_other(&format!("/admin/pages/{page_id}/deliveries")),
         },
-        Err(m) => log(&app, &p.who, &page_id, back.as_deref(), m).await,
+        Err(m) => log(&app, &p.who, &page_id, back.as_ref(), m).await,
     }
 }

@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
+use herald_domain::id::SubscriberId;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_domain::user::Role;
 use herald_store::{StoreError, SubscriberQuery};
@@ -77,7 +78,7 @@ impl Filter {
 }
 
 pub(super) struct SubLine {
-    pub id: String,
+    pub id: SubscriberId,
     pub channel: &'static str,
     pub target: String,
     pub state: &'static str,
@@ -397,15 +398,14 @@ pub(super) async fn add_subscriber(
 /// Unsubscribes one subscriber (owners).
 pub(super) async fn unsubscribe(
     State(app): State<AppState>,
-    Path((page_id, id)): Path<(String, String)>,
+    Path((page_id, id)): Path<(String, SubscriberId)>,
     p: Posted,
 ) -> PageResult {
     p.who.require(Role::Owner)?;
-    match app.store().get_subscriber(&page_id, &id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Err(PageError::NotFound),
-        Err(e) => return Err(e.into()),
-    }
+    app.store()
+        .get_subscriber(&page_id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     match app
         .store()
         .unsubscribe(&page_id, std::slice::from_ref(&id), &p.who.actor, app.now())

@@ -86,7 +86,12 @@ async fn unsubscribe_token(app: &AppState, public: &Public, token: &str) -> Resp
     let ids = [sub.id.clone()];
     match app
         .store()
-        .unsubscribe(&public.page.id, &ids, &public.actor(&sub.id), app.now())
+        .unsubscribe(
+            &public.page.id,
+            &ids,
+            &public.actor(sub.id.as_str()),
+            app.now(),
+        )
         .await
     {
         Ok(_) => {

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use herald_domain::actor::Actor;
+use herald_domain::id::SubscriberId;
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use herald_notify::links::{Links, Purpose};
@@ -92,7 +93,7 @@ impl Public {
         Actor::public(id, self.actor_ip.clone())
     }
 
-    fn link(&self, path: &str, id: &str, purpose: Purpose, app: &AppState) -> String {
+    fn link(&self, path: &str, id: &SubscriberId, purpose: Purpose, app: &AppState) -> String {
         format!(
             "{}/subscriptions/{path}{}",
             self.page_url,
@@ -330,7 +331,12 @@ pub async fn confirm(
         .map_err(|e| public.shown(e))?;
     let confirmed = app
         .store()
-        .confirm_subscriber(&public.page.id, &sub.id, &public.actor(&sub.id), app.now())
+        .confirm_subscriber(
+            &public.page.id,
+            &sub.id,
+            &public.actor(sub.id.as_str()),
+            app.now(),
+        )
         .await
         .map_err(|e| public.shown(e))?;
     if !confirmed {
@@ -402,7 +408,12 @@ pub async fn unsubscribe(
         .map_err(|e| public.shown(e))?;
     let ids = [sub.id.clone()];
     app.store()
-        .unsubscribe(&public.page.id, &ids, &public.actor(&sub.id), app.now())
+        .unsubscribe(
+            &public.page.id,
+            &ids,
+            &public.actor(sub.id.as_str()),
+            app.now(),
+        )
         .await
         .map_err(|e| public.shown(e))?;
     Ok(View::new(&public, "Unsubscribed")
@@ -485,7 +496,7 @@ pub async fn manage_save(
                 &public.page.id,
                 &sub.id,
                 &body.component_ids,
-                &public.actor(&sub.id),
+                &public.actor(sub.id.as_str()),
                 app.now(),
             )
             .await?;

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::actor::Actor;
+use herald_domain::id::SubscriberId;
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::signing;
@@ -193,7 +194,7 @@ pub(crate) async fn check_endpoint(app: &AppState, new: &NewSubscriber) -> ApiRe
 pub async fn get_subscriber(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let s = app
         .store()
@@ -216,7 +217,7 @@ pub struct ComponentsBody {
 pub async fn update_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
     ApiBody(body): ApiBody<ComponentsBody>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let s = app
@@ -233,7 +234,7 @@ pub async fn update_subscriber(
 pub async fn delete_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     app.store()
         .get_subscriber(&page.id, &id)
@@ -262,7 +263,7 @@ pub async fn delete_subscriber(
 pub async fn resend_one(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<StatusCode> {
     app.store()
         .get_subscriber(&page.id, &id)
@@ -283,7 +284,7 @@ pub async fn resend_one(
 pub async fn rotate_secret(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let now = app.now();
     let secret = signing::new_secret();
@@ -323,7 +324,7 @@ async fn bulk_ids(
     page_id: &str,
     b: &BulkBody,
     default_state: SubscriberState,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<Vec<SubscriberId>> {
     let list = b.subscribers.as_deref().unwrap_or("").trim();
     if list.is_empty() {
         return Err(ApiError::Unprocessable {
@@ -348,10 +349,11 @@ async fn bulk_ids(
             .map(|s| s.id)
             .collect());
     }
-    let ids: Vec<String> = list
+    let ids: Vec<SubscriberId> = list
         .split(',')
-        .map(|s| s.trim().to_owned())
+        .map(str::trim)
         .filter(|s| !s.is_empty())
+        .map(SubscriberId::from)
         .collect();
     if ids.len() > 100 {
         return Err(ApiError::Unprocessable {
@@ -499,7 +501,7 @@ pub(crate) fn subscribers_csv(
     );
     for s in subs {
         let fields = [
-            s.id.clone(),
+            s.id.to_string(),
             s.channel.as_str().to_owned(),
             s.state.as_str().to_owned(),
             s.email.clone().unwrap_or_default(),
