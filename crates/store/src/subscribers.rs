@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
-use herald_domain::id::{IncidentId, SubscriberId};
+use herald_domain::id::{ComponentId, IncidentId, SubscriberId};
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use serde_json::json;
 use std::collections::HashMap;
@@ -71,8 +71,8 @@ impl SubscriberRow {
             phone_number: self.phone_number,
             phone_country: self.phone_country,
             endpoint: self.endpoint,
-            incident_id: self.incident_id,
-            component_ids,
+            incident_id: self.incident_id.map(Into::into),
+            component_ids: component_ids.into_iter().map(Into::into).collect(),
             failures: self.failures,
         })
     }
@@ -564,7 +564,7 @@ impl Store {
         &self,
         page_id: &str,
         id: &SubscriberId,
-        component_ids: &[String],
+        component_ids: &[ComponentId],
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Subscriber> {

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use herald_domain::actor::Actor;
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{ComponentId, SubscriberId};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use herald_notify::links::{Links, Purpose};
@@ -429,7 +429,7 @@ pub async fn unsubscribe(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ManageBody {
-    component_ids: Vec<String>,
+    component_ids: Vec<ComponentId>,
 }
 
 async fn manage_view(
@@ -456,7 +456,7 @@ async fn manage_view(
             .into_iter()
             .filter(|c| !c.is_group)
             .map(|c| {
-                let on = sub.component_ids.contains(&c.id);
+                let on = sub.component_ids.iter().any(|s| *s == c.id);
                 (c.id, c.name, on)
             })
             .collect(),

@@ -39,7 +39,7 @@ async fn of_incident(
     app.store()
         .get_subscriber(page_id, id)
         .await?
-        .filter(|s| s.incident_id.as_deref() == Some(incident_id.as_str()))
+        .filter(|s| s.incident_id.as_ref() == Some(incident_id))
         .ok_or(ApiError::NotFound)
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::actor::Actor;
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{ComponentId, SubscriberId};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::signing;
@@ -207,7 +207,8 @@ pub async fn get_subscriber(
 /// `{"component_ids": [...]}`
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ComponentsBody {
-    pub component_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub component_ids: Vec<ComponentId>,
 }
 
 /// Changes which components a subscriber follows.
@@ -507,8 +508,15 @@ pub(crate) fn subscribers_csv(
             s.email.clone().unwrap_or_default(),
             s.phone_number.clone().unwrap_or_default(),
             s.endpoint.clone().unwrap_or_default(),
-            s.component_ids.join(" "),
-            s.incident_id.clone().unwrap_or_default(),
+            s.component_ids
+                .iter()
+                .map(ComponentId::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+            s.incident_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             zone.format(s.created_at),
         ];
         out.push_str(
