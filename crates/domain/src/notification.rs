@@ -1,5 +1,6 @@
 //! What subscribers are told about, and on which channels.
 
+use crate::id::SubscriberId;
 use crate::status::{IncidentStatus, string_enum};
 use crate::subscriber::Channel;
 
@@ -17,6 +18,31 @@ string_enum! {
         MaintenanceCompleted = "maintenance.completed",
         MaintenanceReminder = "maintenance.reminder",
         ComponentUpdated = "component.updated",
+    }
+}
+
+string_enum! {
+    /// What one delivery (an event to a subscriber) came to, as the delivery log shows it.
+    DeliveryState {
+        /// The channel took it (the mail server, the SMS API, a 2xx from the endpoint).
+        Delivered = "delivered",
+        /// This attempt failed; the job is retried.
+        Failed = "failed",
+        /// Given up: no more attempts (its job is discarded and can be replayed).
+        Dead = "dead",
+        /// The egress guard refused the endpoint's address; nothing was sent.
+        Blocked = "blocked",
+        /// Nothing sent yet: the job waits without spending an attempt (a rate limit).
+        Snoozed = "snoozed",
+        /// Nothing sent: the subscriber is no longer active.
+        Skipped = "skipped",
+    }
+}
+
+impl DeliveryState {
+    /// Whether an operator may put the delivery's job back in its queue.
+    pub fn replayable(self) -> bool {
+        matches!(self, Self::Dead | Self::Failed | Self::Blocked)
     }
 }
 
@@ -70,7 +96,7 @@ impl EventKind {
 
 /// The delivery id of (event, subscriber): `webhook-id` of every attempt and replay, and
 /// the e-mail `Message-ID`'s local part.
-pub fn delivery_id(event_id: &str, subscriber_id: &str) -> String {
+pub fn delivery_id(event_id: &str, subscriber_id: &SubscriberId) -> String {
     format!("msg_{event_id}_{subscriber_id}")
 }
 
@@ -127,7 +153,8 @@ mod tests {
 
     #[test]
     fn delivery_ids_are_stable() {
-        assert_eq!(delivery_id("e1", "s1"), delivery_id("e1", "s1"));
-        assert_ne!(delivery_id("e1", "s1"), delivery_id("e1", "s2"));
+        let (s1, s2) = (SubscriberId::from("s1"), SubscriberId::from("s2"));
+        assert_eq!(delivery_id("e1", &s1), delivery_id("e1", &s1));
+        assert_ne!(delivery_id("e1", &s1), delivery_id("e1", &s2));
     }
 }

@@ -10,6 +10,7 @@ pub mod import;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::id::{ComponentId, IncidentId, SubscriberId};
 use crate::page::parse_email;
 use crate::status::string_enum;
 use crate::{Invalid, Result};
@@ -69,7 +70,7 @@ string_enum! {
 /// A subscriber.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscriber {
-    pub id: String,
+    pub id: SubscriberId,
     pub page_id: String,
     pub channel: Channel,
     /// E-mail address (e-mail subscribers; webhook subscribers' failure contact).
@@ -81,9 +82,9 @@ pub struct Subscriber {
     /// The URL messages are posted to (webhook and chat channels).
     pub endpoint: Option<String>,
     /// Only this incident (incident subscriptions).
-    pub incident_id: Option<String>,
+    pub incident_id: Option<IncidentId>,
     /// Only these components (empty: the whole page).
-    pub component_ids: Vec<String>,
+    pub component_ids: Vec<ComponentId>,
     pub state: SubscriberState,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
@@ -101,7 +102,11 @@ impl Subscriber {
         if let Some(only) = &self.incident_id {
             return incident_id == Some(only.as_str());
         }
-        self.component_ids.is_empty() || self.component_ids.iter().any(|c| components.contains(c))
+        self.component_ids.is_empty()
+            || self
+                .component_ids
+                .iter()
+                .any(|c| components.iter().any(|x| c == x))
     }
 
     /// A short, non-secret description of where messages go, for lists and logs.

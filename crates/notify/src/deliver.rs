@@ -21,7 +21,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::actor::Actor;
-use herald_domain::notification::delivery_id;
+use herald_domain::id::SubscriberId;
+use herald_domain::notification::{DeliveryState, delivery_id};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, Subscriber, SubscriberState};
 use herald_store::kinds::{DELIVER_EMAIL, DeliverJob};
@@ -60,7 +61,7 @@ pub struct Deliver {
 
 /// What an attempt came to, before it is logged.
 struct Attempt {
-    state: &'static str,
+    state: DeliveryState,
     status: Option<u16>,
     result: Result<(), JobError>,
     /// Why nothing was sent, logged with the attempt instead of the error.
@@ -78,7 +79,7 @@ impl Attempt {
 
 fn ok(status: Option<u16>) -> Attempt {
     Attempt {
-        state: "delivered",
+        state: DeliveryState::Delivered,
         status,
         result: Ok(()),
         note: None,
@@ -99,7 +100,7 @@ fn unconfigured(error: &str) -> Attempt {
 /// Nothing sent: the job runs again after `wait` without spending an attempt.
 fn snooze(wait: Duration) -> Attempt {
     Attempt {
-        state: "snoozed",
+        state: DeliveryState::Snoozed,
         status: None,
         result: Err(JobError::Snooze(wait)),
         note: None,
@@ -111,7 +112,7 @@ fn snooze(wait: Duration) -> Attempt {
 /// Anyone else left: nothing to keep.
 fn not_active(state: SubscriberState) -> Attempt {
     Attempt {
-        state: "skipped",
+        state: DeliveryState::Skipped,
         status: None,
         result: if state == SubscriberState::Quarantined {
             Err(JobError::permanent("the endpoint is quarantined"))
@@ -124,8 +125,8 @@ fn not_active(state: SubscriberState) -> Attempt {
 
 fn failed(status: Option<u16>, e: JobError) -> Attempt {
     let state = match &e {
-        JobError::Permanent(_) => "dead",
-        JobError::Retryable { .. } | JobError::Snooze(_) => "failed",
+        JobError::Permanent(_) => DeliveryState::Dead,
+        JobError::Retryable { .. } | JobError::Snooze(_) => DeliveryState::Failed,
     };
     Attempt {
         state,
@@ -159,7 +160,7 @@ impl Deliver {
         &self,
         ctx: &JobContext,
         event_id: &str,
-        subscriber_id: &str,
+        subscriber_id: &SubscriberId,
     ) -> Result<(), JobError> {
         let store = &ctx.store;
         let delivery = delivery_id(event_id, subscriber_id);
@@ -386,7 +387,7 @@ impl Deliver {
                 )
             }
             Err(SendError::Blocked(b)) => Attempt {
-                state: "blocked",
+                state: DeliveryState::Blocked,
                 status: None,
                 result: Err(JobError::permanent(format!("blocked: {b}"))),
                 note: None,
@@ -444,7 +445,11 @@ impl Deliver {
         Ok(())
     }
 
-    async fn confirmation(&self, ctx: &JobContext, subscriber_id: &str) -> Result<(), JobError> {
+    async fn confirmation(
+        &self,
+        ctx: &JobContext,
+        subscriber_id: &SubscriberId,
+    ) -> Result<(), JobError> {
         let store = &ctx.store;
         let Some(sub) = store.subscriber(subscriber_id).await? else {
             return Ok(());
@@ -501,7 +506,7 @@ impl Deliver {
     async fn quarantine_notice(
         &self,
         ctx: &JobContext,
-        subscriber_id: &str,
+        subscriber_id: &SubscriberId,
     ) -> Result<(), JobError> {
         let store = &ctx.store;
         let Some(sub) = store.subscriber(subscriber_id).await? else {

@@ -102,7 +102,7 @@ impl Handler for Fanout {
             }
             let mut total = 0usize;
             while let Some(last) = batch.last() {
-                let after = last.subscriber_id.clone();
+                let after = last.subscriber_id.to_string();
                 let jobs: Vec<NewJob> = batch
                     .iter()
                     .map(|r| {

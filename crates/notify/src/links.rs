@@ -8,6 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
+use herald_domain::id::SubscriberId;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -64,7 +65,12 @@ impl Links {
     }
 
     /// A token for `subscriber_id` and `purpose`, made at `now`.
-    pub fn token(&self, subscriber_id: &str, purpose: Purpose, now: DateTime<Utc>) -> String {
+    pub fn token(
+        &self,
+        subscriber_id: &SubscriberId,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> String {
         let expiry = match purpose {
             Purpose::Confirm => (now + CONFIRM_TTL).timestamp(),
             _ => 0,
@@ -74,7 +80,7 @@ impl Links {
     }
 
     /// The subscriber id a token grants `purpose` on, if it is genuine and not expired.
-    pub fn check(&self, token: &str, purpose: Purpose, now: DateTime<Utc>) -> Option<String> {
+    pub fn check(&self, token: &str, purpose: Purpose, now: DateTime<Utc>) -> Option<SubscriberId> {
         let (msg, mac) = token.rsplit_once('.')?;
         let mut fields = msg.split('.');
         let (id, p, expiry) = (
@@ -96,7 +102,7 @@ impl Links {
         if !same || (expiry != 0 && expiry < now.timestamp()) {
             return None;
         }
-        Some(id.to_owned())
+        Some(id.into())
     }
 }
 
@@ -109,10 +115,10 @@ mod tests {
     fn a_token_opens_only_its_subscriber_and_purpose() {
         let l = Links::new("k");
         let now = from_ms(1_700_000_000_000);
-        let t = l.token("abcdefghijkl", Purpose::Unsubscribe, now);
+        let t = l.token(&"abcdefghijkl".into(), Purpose::Unsubscribe, now);
         assert_eq!(
-            l.check(&t, Purpose::Unsubscribe, now).as_deref(),
-            Some("abcdefghijkl")
+            l.check(&t, Purpose::Unsubscribe, now),
+            Some("abcdefghijkl".into())
         );
         assert_eq!(l.check(&t, Purpose::Manage, now), None, "wrong purpose");
         assert_eq!(
@@ -134,7 +140,7 @@ mod tests {
     fn confirmation_links_expire_and_others_do_not() {
         let l = Links::new("k");
         let now = from_ms(1_700_000_000_000);
-        let c = l.token("abcdefghijkl", Purpose::Confirm, now);
+        let c = l.token(&"abcdefghijkl".into(), Purpose::Confirm, now);
         assert!(
             l.check(&c, Purpose::Confirm, now + TimeDelta::days(89))
                 .is_some()
@@ -143,7 +149,7 @@ mod tests {
             l.check(&c, Purpose::Confirm, now + TimeDelta::days(91))
                 .is_none()
         );
-        let m = l.token("abcdefghijkl", Purpose::Manage, now);
+        let m = l.token(&"abcdefghijkl".into(), Purpose::Manage, now);
         assert!(
             l.check(&m, Purpose::Manage, now + TimeDelta::days(3650))
                 .is_some()

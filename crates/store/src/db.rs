@@ -12,6 +12,7 @@
 //! PostgreSQL uses one pool for both.
 
 use chrono::{DateTime, Utc};
+use herald_domain::id::{ComponentId, IncidentId, SubscriberId};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -110,6 +111,9 @@ arg_from! {
     &String => Text, |s: &String| s.clone();
     DateTime<Utc> => I64, |t: DateTime<Utc>| t.timestamp_millis();
     &DateTime<Utc> => I64, |t: &DateTime<Utc>| t.timestamp_millis();
+    &SubscriberId => Text, |s: &SubscriberId| s.as_str().to_owned();
+    &IncidentId => Text, |s: &IncidentId| s.as_str().to_owned();
+    &ComponentId => Text, |s: &ComponentId| s.as_str().to_owned();
 }
 
 /// Builds a `Vec<Arg>` from values of mixed types.

@@ -2,6 +2,7 @@
 //! the queue's storage, because the store enqueues some of them inside the transactions of
 //! the writes that cause them; the worker crate registers a handler for each.
 
+use herald_domain::id::SubscriberId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,12 +112,12 @@ pub enum DeliverJob {
     /// A notification event.
     Event {
         event_id: String,
-        subscriber_id: String,
+        subscriber_id: SubscriberId,
     },
     /// The confirmation message of a new subscription.
-    Confirmation { confirm_subscriber_id: String },
+    Confirmation { confirm_subscriber_id: SubscriberId },
     /// Tells a quarantined endpoint's contact address what happened.
-    QuarantineNotice { quarantine_notice: String },
+    QuarantineNotice { quarantine_notice: SubscriberId },
 }
 
 /// The queue of housekeeping jobs.

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::from_ms;
-use herald_domain::notification::EventKind;
+use herald_domain::id::SubscriberId;
+use herald_domain::notification::{DeliveryState, EventKind};
 use herald_domain::subscriber::Channel;
 use serde_json::Value;
 
@@ -101,7 +102,7 @@ pub(crate) async fn record_event(w: &mut Write<'_>, e: NewEvent<'_>) -> Result<S
 /// One (subscriber, channel) a fan-out batch found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipient {
-    pub subscriber_id: String,
+    pub subscriber_id: SubscriberId,
     pub channel: Channel,
 }
 
@@ -110,12 +111,10 @@ pub struct Recipient {
 pub struct DeliveryRecord<'a> {
     pub id: &'a str,
     pub event_id: &'a str,
-    pub subscriber_id: &'a str,
+    pub subscriber_id: &'a SubscriberId,
     pub page_id: &'a str,
     pub channel: Channel,
-    /// `delivered`, `failed` (will retry), `dead` (gave up), `blocked` (egress refused),
-    /// `skipped` (the subscriber left meanwhile).
-    pub state: &'a str,
+    pub state: DeliveryState,
     pub attempt: i64,
     pub status: Option<u16>,
     pub error: Option<String>,
@@ -126,10 +125,10 @@ pub struct DeliveryRecord<'a> {
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
-    pub subscriber_id: String,
+    pub subscriber_id: SubscriberId,
     pub page_id: String,
-    pub channel: String,
-    pub state: String,
+    pub channel: Channel,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
@@ -152,6 +151,35 @@ struct DeliveryRow {
     created_at: i64,
     updated_at: i64,
     delivered_at: Option<i64>,
+}
+
+impl DeliveryRow {
+    /// The row as the log's type: a channel or state this build does not know is an error
+    /// (a corrupt row, or a newer release's value), never read as some other value.
+    fn into_delivery(self) -> Result<Delivery> {
+        let bad = |what: &str, v: &str| {
+            StoreError::Internal(format!("delivery {}: unknown {what} {v:?}", self.id))
+        };
+        let channel = self
+            .channel
+            .parse()
+            .map_err(|()| bad("channel", &self.channel))?;
+        let state = self.state.parse().map_err(|()| bad("state", &self.state))?;
+        Ok(Delivery {
+            id: self.id,
+            event_id: self.event_id,
+            subscriber_id: self.subscriber_id.into(),
+            page_id: self.page_id,
+            channel,
+            state,
+            attempts: self.attempts,
+            last_status: self.last_status,
+            last_error: self.last_error,
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+            delivered_at: self.delivered_at.map(from_ms),
+        })
+    }
 }
 
 impl Store {
@@ -242,7 +270,7 @@ impl Store {
                     channel: r.channel.parse().map_err(|()| {
                         StoreError::Internal(format!("subscriber {} channel {:?}", r.id, r.channel))
                     })?,
-                    subscriber_id: r.id,
+                    subscriber_id: r.id.into(),
                 })
             })
             .collect()
@@ -256,7 +284,7 @@ impl Store {
     /// delivery allows. On SQLite this turns a flush per delivery into one per acknowledged
     /// batch.
     pub async fn record_delivery(&self, d: &DeliveryRecord<'_>, now: DateTime<Utc>) -> Result<()> {
-        let delivered = (d.state == "delivered").then_some(now);
+        let delivered = (d.state == DeliveryState::Delivered).then_some(now);
         let _: Vec<One<i64>> = self
             .db
             .write_relaxed(
@@ -271,7 +299,7 @@ impl Store {
                 d.subscriber_id,
                 d.page_id,
                 d.channel.as_str(),
-                d.state,
+                d.state.as_str(),
                 d.attempt,
                 d.status.map(i64::from),
                 d.error.as_deref(),
@@ -287,7 +315,7 @@ impl Store {
     pub async fn list_deliveries(
         &self,
         page_id: &str,
-        subscriber_id: Option<&str>,
+        subscriber_id: Option<&SubscriberId>,
         limit: i64,
     ) -> Result<Vec<Delivery>> {
         let limit = limit.clamp(1, 10_000);
@@ -310,23 +338,7 @@ impl Store {
                     .await?
             }
         };
-        Ok(rows
-            .into_iter()
-            .map(|r| Delivery {
-                id: r.id,
-                event_id: r.event_id,
-                subscriber_id: r.subscriber_id,
-                page_id: r.page_id,
-                channel: r.channel,
-                state: r.state,
-                attempts: r.attempts,
-                last_status: r.last_status,
-                last_error: r.last_error,
-                created_at: from_ms(r.created_at),
-                updated_at: from_ms(r.updated_at),
-                delivered_at: r.delivered_at.map(from_ms),
-            })
-            .collect())
+        rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }
 
     /// Counts one use of `bucket` if fewer than `limit` happened within `window`; returns

@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
+use herald_domain::id::{ComponentId, IncidentId, SubscriberId};
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use serde_json::json;
 use std::collections::HashMap;
@@ -64,14 +65,14 @@ impl SubscriberRow {
             quarantined_at: self.quarantined_at.map(from_ms),
             unsubscribed_at: self.unsubscribed_at.map(from_ms),
             purge_at: self.purge_at.map(from_ms),
-            id: self.id,
+            id: self.id.into(),
             page_id: self.page_id,
             email: self.email,
             phone_number: self.phone_number,
             phone_country: self.phone_country,
             endpoint: self.endpoint,
-            incident_id: self.incident_id,
-            component_ids,
+            incident_id: self.incident_id.map(Into::into),
+            component_ids: component_ids.into_iter().map(Into::into).collect(),
             failures: self.failures,
         })
     }
@@ -108,20 +109,26 @@ fn target_of(s: &NewSubscriber) -> String {
 
 /// Enqueues the confirmation message of a subscriber that is waiting for one, in the write's
 /// transaction (so a subscription acknowledged to its maker always gets its message).
-async fn enqueue_confirmation(w: &mut Write<'_>, page_id: &str, id: &str) -> Result<()> {
+async fn enqueue_confirmation(w: &mut Write<'_>, page_id: &str, id: &SubscriberId) -> Result<()> {
     let row: Option<crate::db::One<String>> =
         w.tx.fetch_optional(
             "SELECT channel AS v FROM subscribers WHERE id = $1 AND state = 'unconfirmed'",
             args![id],
         )
         .await?;
-    let spec = match row.as_ref().map(|r| r.v.as_str()) {
-        Some("email") => crate::kinds::DELIVER_EMAIL,
-        Some("sms") => crate::kinds::DELIVER_SMS,
+    let channel = match row {
+        Some(r) => Some(r.v.parse::<Channel>().map_err(|()| {
+            StoreError::Internal(format!("subscriber {id}: unknown channel {:?}", r.v))
+        })?),
+        None => None,
+    };
+    let spec = match channel {
+        Some(Channel::Email) => crate::kinds::DELIVER_EMAIL,
+        Some(Channel::Sms) => crate::kinds::DELIVER_SMS,
         _ => return Ok(()),
     };
     let job = DeliverJob::Confirmation {
-        confirm_subscriber_id: id.to_owned(),
+        confirm_subscriber_id: id.clone(),
     };
     w.enqueue(&[spec.job(Some(page_id), &job)]).await?;
     Ok(())
@@ -133,10 +140,10 @@ impl Store {
     pub async fn resend_confirmations(
         &self,
         page_id: &str,
-        ids: &[String],
+        ids: &[SubscriberId],
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<SubscriberId>> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         // Not on the public page: only the page row (its version) changes there.
         w.touch(Touched::Nothing);
@@ -323,6 +330,7 @@ impl Store {
             )
             .await?;
         }
+        let id = SubscriberId::from(id);
         if send_confirmation {
             enqueue_confirmation(&mut w, page_id, &id).await?;
         }
@@ -332,7 +340,7 @@ impl Store {
     }
 
     /// A subscriber by id, whatever its page (for signed links).
-    pub async fn subscriber(&self, id: &str) -> Result<Option<Subscriber>> {
+    pub async fn subscriber(&self, id: &SubscriberId) -> Result<Option<Subscriber>> {
         let rows: Vec<SubscriberRow> = self
             .db
             .read("SELECT * FROM subscribers WHERE id = $1", args![id])
@@ -341,7 +349,11 @@ impl Store {
     }
 
     /// A subscriber of a page.
-    pub async fn get_subscriber(&self, page_id: &str, id: &str) -> Result<Option<Subscriber>> {
+    pub async fn get_subscriber(
+        &self,
+        page_id: &str,
+        id: &SubscriberId,
+    ) -> Result<Option<Subscriber>> {
         Ok(self.subscriber(id).await?.filter(|s| s.page_id == page_id))
     }
 
@@ -383,7 +395,7 @@ impl Store {
     pub async fn incident_subscribers(
         &self,
         page_id: &str,
-        incident_id: &str,
+        incident_id: &IncidentId,
     ) -> Result<Vec<Subscriber>> {
         let rows: Vec<SubscriberRow> = self
             .db
@@ -420,12 +432,12 @@ impl Store {
     async fn set_state(
         &self,
         page_id: &str,
-        ids: &[String],
+        ids: &[SubscriberId],
         from: &[&str],
         to: SubscriberState,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<SubscriberId>> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         // Not on the public page: only the page row (its version) changes there.
         w.touch(Touched::Nothing);
@@ -455,7 +467,7 @@ impl Store {
                 Some(page_id),
                 &format!("subscriber.{}", to.as_str()),
                 "subscriber",
-                id,
+                id.as_str(),
                 json!({"state": [null, to.as_str()]}),
             )
             .await?;
@@ -469,11 +481,11 @@ impl Store {
     pub async fn confirm_subscriber(
         &self,
         page_id: &str,
-        id: &str,
+        id: &SubscriberId,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let ids = [id.to_owned()];
+        let ids = [id.clone()];
         Ok(!self
             .set_state(
                 page_id,
@@ -491,10 +503,10 @@ impl Store {
     pub async fn unsubscribe(
         &self,
         page_id: &str,
-        ids: &[String],
+        ids: &[SubscriberId],
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<SubscriberId>> {
         self.set_state(
             page_id,
             ids,
@@ -510,11 +522,11 @@ impl Store {
     pub async fn quarantine_subscriber(
         &self,
         page_id: &str,
-        id: &str,
+        id: &SubscriberId,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let ids = [id.to_owned()];
+        let ids = [id.clone()];
         Ok(!self
             .set_state(
                 page_id,
@@ -532,10 +544,10 @@ impl Store {
     pub async fn reactivate_subscribers(
         &self,
         page_id: &str,
-        ids: &[String],
+        ids: &[SubscriberId],
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<SubscriberId>> {
         self.set_state(
             page_id,
             ids,
@@ -551,8 +563,8 @@ impl Store {
     pub async fn set_subscriber_components(
         &self,
         page_id: &str,
-        id: &str,
-        component_ids: &[String],
+        id: &SubscriberId,
+        component_ids: &[ComponentId],
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Subscriber> {
@@ -594,7 +606,7 @@ impl Store {
             Some(page_id),
             "subscriber.components",
             "subscriber",
-            id,
+            id.as_str(),
             json!({"components": [null, component_ids]}),
         )
         .await?;
@@ -607,7 +619,7 @@ impl Store {
     /// A webhook subscriber's secrets.
     pub async fn webhook_secrets(
         &self,
-        id: &str,
+        id: &SubscriberId,
         now: DateTime<Utc>,
     ) -> Result<Option<WebhookSecrets>> {
         #[derive(sqlx::FromRow)]
@@ -634,7 +646,7 @@ impl Store {
     pub async fn rotate_webhook_secret(
         &self,
         page_id: &str,
-        id: &str,
+        id: &SubscriberId,
         new: &str,
         overlap_until: DateTime<Utc>,
         actor: &Actor,
@@ -658,7 +670,7 @@ impl Store {
             Some(page_id),
             "subscriber.rotate_secret",
             "subscriber",
-            id,
+            id.as_str(),
             json!({"secret": [null, "rotated"]}),
         )
         .await?;
@@ -668,7 +680,7 @@ impl Store {
     /// Counts a failed delivery to a subscriber; returns its consecutive failures.
     pub async fn subscriber_failed(
         &self,
-        id: &str,
+        id: &SubscriberId,
         paused_until: Option<DateTime<Utc>>,
     ) -> Result<i64> {
         let mut tx = self.db.begin().await?;
@@ -684,7 +696,7 @@ impl Store {
 
     /// Pauses deliveries to a subscriber until `until` (the circuit breaker); a later pause
     /// already set is kept.
-    pub async fn pause_subscriber(&self, id: &str, until: DateTime<Utc>) -> Result<()> {
+    pub async fn pause_subscriber(&self, id: &SubscriberId, until: DateTime<Utc>) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute(
             "UPDATE subscribers SET paused_until = $2 WHERE id = $1 AND (paused_until IS NULL OR paused_until < $2)",
@@ -695,7 +707,7 @@ impl Store {
     }
 
     /// Resets a subscriber's failure count after a success.
-    pub async fn subscriber_succeeded(&self, id: &str) -> Result<()> {
+    pub async fn subscriber_succeeded(&self, id: &SubscriberId) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute("UPDATE subscribers SET failures = 0, paused_until = NULL WHERE id = $1 AND failures > 0", args![id]).await?;
         tx.commit().await
@@ -706,7 +718,7 @@ impl Store {
     /// subscriber is gone).
     pub async fn subscriber_gate(
         &self,
-        id: &str,
+        id: &SubscriberId,
     ) -> Result<Option<(SubscriberState, Option<DateTime<Utc>>)>> {
         #[derive(sqlx::FromRow)]
         struct G {
@@ -721,7 +733,10 @@ impl Store {
             )
             .await?;
         row.map(|g| {
-            let state = g.state.parse().map_err(|()| corrupt(id, "state"))?;
+            let state = g
+                .state
+                .parse()
+                .map_err(|()| corrupt(id.as_str(), "state"))?;
             Ok((state, g.paused_until.map(from_ms)))
         })
         .transpose()

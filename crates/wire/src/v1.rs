@@ -498,7 +498,7 @@ impl SubscriberV1 {
     /// The v1 view of `s`.
     pub fn new(s: &herald_domain::subscriber::Subscriber, z: PageZone) -> Self {
         Self {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             mode: s.channel.mode().to_owned(),
             email: s.email.clone(),
             endpoint: s.endpoint.clone(),
@@ -509,12 +509,12 @@ impl SubscriberV1 {
             workspace_name: None,
             quarantined_at: z.format_opt(s.quarantined_at),
             purge_at: z.format_opt(s.purge_at),
-            components: s.component_ids.clone(),
+            components: s.component_ids.iter().map(ToString::to_string).collect(),
             page_access_user_id: None,
             skip_confirmation_notification: false,
             created_at: z.format(s.created_at),
             state: s.state.as_str().to_owned(),
-            incident_id: s.incident_id.clone(),
+            incident_id: s.incident_id.as_ref().map(ToString::to_string),
             webhook_secret: None,
         }
     }

@@ -4,6 +4,7 @@
 
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::SubscriberId;
 use herald_domain::user::Role;
 use serde_json::json;
 
@@ -22,11 +23,11 @@ pub struct Targets {
     pub member: String,
     pub group: String,
     pub template: String,
-    pub subscriber: String,
+    pub subscriber: SubscriberId,
     pub doomed_component: String,
     pub doomed_incident: String,
     pub doomed_template: String,
-    pub doomed_subscriber: String,
+    pub doomed_subscriber: SubscriberId,
     pub metric: String,
     pub doomed_integration: String,
     pub doomed_metric: String,
@@ -64,7 +65,7 @@ pub async fn new_template(app: &TestApp, name: &str) -> String {
         .id
 }
 
-pub async fn new_subscriber(app: &TestApp, email: &str) -> String {
+pub async fn new_subscriber(app: &TestApp, email: &str) -> SubscriberId {
     let new = herald_domain::subscriber::NewSubscriber::parse(
         &herald_domain::subscriber::SubscriberInput {
             email: Some(email.to_owned()),
@@ -129,7 +130,7 @@ impl Targets {
             doomed_component: String::new(),
             doomed_incident: String::new(),
             doomed_template: String::new(),
-            doomed_subscriber: String::new(),
+            doomed_subscriber: SubscriberId::default(),
             metric: String::new(),
             doomed_integration: String::new(),
             doomed_metric: String::new(),

@@ -3,6 +3,7 @@
 
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::notification::DeliveryState;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput};
 use herald_domain::user::Role;
 use herald_store::{DeliveryRecord, Finish, JobState, Outcome};
@@ -246,7 +247,7 @@ async fn admin_replay_requeues_a_dead_delivery_with_the_same_key(backend: Backen
                 subscriber_id: &sub.id,
                 page_id: &app.page.id,
                 channel: Channel::Webhook,
-                state: "dead",
+                state: DeliveryState::Dead,
                 attempt: 1,
                 status: Some(410),
                 error: Some("410 Gone".to_owned()),

@@ -4,14 +4,17 @@
 //! DATABASE ... ALLOW_CONNECTIONS false` on a database of the test's own, its sessions
 //! terminated), every connection reset, and a server that hangs. Through each: the public page keeps answering
 //! 200 with its last snapshot, `/livez` stays up, `/readyz` answers 503, a v1 write or read
-//! answers 503 with `Retry-After` (never a 500, never a hang), and once the fault clears
+//! answers 503 with `Retry-After` (never a 500, never a hang), so does an admin screen (as
+//! an HTML page), and once the fault clears
 //! writes succeed and show on the page. And the LISTEN connection another node hears
 //! changes on comes back after it is killed, catching up on what it missed meanwhile.
 
+use herald_domain::user::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+use crate::admin_support::{self, Admin};
 use crate::fault_proxy::{
     FaultProxy, HANG, Mode, OwnDatabase, listening_backends, terminate_backends,
 };
@@ -128,6 +131,9 @@ async fn through_an_outage(fault: Fault) {
     let home = app.public("/", &[]).await;
     let summary = app.public("/api/v2/summary.json", &[]).await;
     assert!(summary.text.contains("Before the outage"));
+    admin_support::user(app, "oncall@example.com", Role::Owner).await;
+    let admin = Admin::login(app, "oncall@example.com").await;
+    let screen = admin_support::admin_page(app, "");
     // Act
     outage.begin(fault).await;
     // Assert: a write answers 503 with Retry-After, not 500 and not a hang
@@ -153,6 +159,29 @@ async fn through_an_outage(fault: Fault) {
         list.text
     );
     assert_eq!(list.headers["retry-after"], "5");
+    // ...and so does an admin screen, as a page in the admin's look, never a 500
+    let page = admin.get(&screen).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{fault:?}: {}",
+        page.text
+    );
+    assert_eq!(page.headers["retry-after"], "5");
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    assert!(
+        page.text.contains("Temporarily unavailable"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("/admin/admin.css"), "{}", page.text);
     // ...readiness is red, naming the database, while the process is live
     let ready = until_status(app, "/readyz", StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(

@@ -4,6 +4,7 @@
 
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::notification::DeliveryState;
 use herald_domain::subscriber::{NewSubscriber, SubscriberInput};
 use herald_notify::egress::{
     ClientSettings, EgressPolicy, GuardedClient, Lookup, LookupFuture, SendError,
@@ -488,7 +489,9 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
             .await
             .unwrap()
             .into_iter()
-            .filter(|d| hostile.contains_key(&d.subscriber_id) && d.state == "failed")
+            .filter(|d| {
+                hostile.contains_key(d.subscriber_id.as_str()) && d.state == DeliveryState::Failed
+            })
             .collect();
         if done.len() == hostile.len() {
             break done;
@@ -502,7 +505,7 @@ async fn notify_hostile_receivers_in_a_real_run_fail_in_time_and_store_little(b:
     };
     let all_failed = posted.elapsed();
     for d in &failed {
-        let what = hostile[&d.subscriber_id];
+        let what = hostile[d.subscriber_id.as_str()];
         let error = d.last_error.clone().unwrap_or_default();
         assert!(error.len() <= 4096, "{what}: stored {} bytes", error.len());
         if what == "10 MB body" {

@@ -3,6 +3,7 @@
 //! answers and limits (RELIABILITY.md rows 9–11).
 
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::SubscriberId;
 use herald_domain::subscriber::{Subscriber, SubscriberState};
 use herald_store::SubscriberQuery;
 use reqwest::StatusCode;
@@ -319,7 +320,7 @@ async fn links_open_only_their_own_subscriber_and_purpose(b: Backend) {
                     &json!({"subscriber": {"email": email, "skip_confirmation_notification": true}}),
                 )
                 .await;
-            r.json()["id"].as_str().unwrap().to_owned()
+            SubscriberId::from(r.json()["id"].as_str().unwrap())
         }
     };
     let (a, b_id) = (make("a@example.com").await, make("b@example.com").await);

@@ -3,6 +3,8 @@
 //! payload does not read is discarded with a message, not run with empty ids.
 
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::SubscriberId;
+use herald_domain::notification::DeliveryState;
 use herald_store::JobState;
 use herald_store::kinds::DELIVER_HTTP;
 use reqwest::StatusCode;
@@ -15,7 +17,7 @@ use crate::notify_http::verify;
 use crate::notify_support::{Receiver, wait_idle};
 
 /// Waits (up to 30 s) for the first recorded delivery attempt to `subscriber`.
-async fn first_attempt(app: &TestApp, subscriber: &str) -> herald_store::Delivery {
+async fn first_attempt(app: &TestApp, subscriber: &SubscriberId) -> herald_store::Delivery {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let found = app
@@ -43,7 +45,7 @@ async fn an_unreadable_signing_secret_holds_the_webhook_back(b: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let (sub, secret) = (
-        r.json()["id"].as_str().unwrap().to_owned(),
+        SubscriberId::from(r.json()["id"].as_str().unwrap()),
         r.json()["webhook_secret"].as_str().unwrap().to_owned(),
     );
     app.db
@@ -54,7 +56,7 @@ async fn an_unreadable_signing_secret_holds_the_webhook_back(b: Backend) {
         .await;
     // Assert: the attempt failed naming the secret, and nothing reached the endpoint
     let attempt = first_attempt(&app, &sub).await;
-    assert_eq!(attempt.state, "failed", "{attempt:?}");
+    assert_eq!(attempt.state, DeliveryState::Failed, "{attempt:?}");
     assert!(
         attempt
             .last_error

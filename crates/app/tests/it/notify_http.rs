@@ -134,7 +134,7 @@ async fn webhook_and_chat_subscribers_get_signed_statuspage_payloads(b: Backend)
     wait_idle(&app.store, "deliver.http").await;
     let g = app
         .store
-        .get_subscriber(&app.page.id, gone["id"].as_str().unwrap())
+        .get_subscriber(&app.page.id, &gone["id"].as_str().unwrap().into())
         .await
         .unwrap()
         .unwrap();

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, ManualClock, SystemClock};
+use herald_domain::id::SubscriberId;
 use herald_domain::subscriber::{NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::deliver::{QUARANTINE_AFTER, pause_for};
 use herald_store::kinds::DELIVER_HTTP;
@@ -34,7 +35,7 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// The worker must never look dead when the clock jumps hours ahead.
 const STALE_MS: u64 = 30 * 24 * 3600 * 1000;
 
-async fn subscribe(app: &TestApp, endpoint: String, email: &str) -> String {
+async fn subscribe(app: &TestApp, endpoint: String, email: &str) -> SubscriberId {
     let input = SubscriberInput {
         endpoint: Some(endpoint),
         email: Some(email.to_owned()),

@@ -115,7 +115,10 @@ async fn a_visitor_subscribes_to_one_incident_from_its_page(b: Backend) {
     // Assert: a subscriber of that incident only, told of its update and not of the other's
     let subs = subscribers(&app).await;
     assert_eq!(subs.len(), 1, "{subs:?}");
-    assert_eq!(subs[0].incident_id.as_deref(), Some(open_id));
+    assert_eq!(
+        subs[0].incident_id.as_ref().map(|i| i.as_str()),
+        Some(open_id)
+    );
     sink.wait_for("carol@example.com", |m| {
         let s = m.header("subject");
         s.contains("Slow logins") && !s.contains("Confirm")

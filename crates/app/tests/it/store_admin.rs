@@ -4,6 +4,8 @@
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::{ComponentInput, GroupInput, NewComponent, display_order};
+use herald_domain::id::SubscriberId;
+use herald_domain::notification::DeliveryState;
 use herald_domain::page::NewPage;
 use herald_domain::subscriber::Channel;
 use herald_domain::template::{Template, TemplateInput};
@@ -173,15 +175,16 @@ async fn admin_store_lists_one_subscribers_deliveries_however_old(b: Backend) {
     // (more than a screen's worth), and one to the same subscriber id on another page
     let (_db, store, _actor, page) = open(b).await;
     let record = |id: String, sub: &'static str, page: String, at: i64| {
+        let sub = SubscriberId::from(sub);
         let store = store.clone();
         async move {
             let d = DeliveryRecord {
                 id: &id,
                 event_id: "ev",
-                subscriber_id: sub,
+                subscriber_id: &sub,
                 page_id: &page,
                 channel: Channel::Webhook,
-                state: "delivered",
+                state: DeliveryState::Delivered,
                 attempt: 1,
                 status: Some(200),
                 error: None,
@@ -197,7 +200,7 @@ async fn admin_store_lists_one_subscribers_deliveries_however_old(b: Backend) {
     record("elsewhere".into(), "alice", "other-page".into(), T0 + 1000).await;
     // Act
     let alice = store
-        .list_deliveries(&page, Some("alice"), 200)
+        .list_deliveries(&page, Some(&"alice".into()), 200)
         .await
         .unwrap();
     let newest = store.list_deliveries(&page, None, 200).await.unwrap();
@@ -212,8 +215,50 @@ async fn admin_store_lists_one_subscribers_deliveries_however_old(b: Backend) {
     assert!(newest.iter().all(|d| d.subscriber_id == "bob"));
 }
 
+async fn admin_store_refuses_a_delivery_row_whose_state_or_channel_it_does_not_know(b: Backend) {
+    // Arrange: a logged delivery, then its state and another's channel changed behind
+    // herald's back to values no build writes
+    let (db, store, _actor, page) = open(b).await;
+    let alice = SubscriberId::from("alice");
+    for id in ["d-state", "d-channel"] {
+        let d = DeliveryRecord {
+            id,
+            event_id: "ev",
+            subscriber_id: &alice,
+            page_id: &page,
+            channel: Channel::Email,
+            state: DeliveryState::Failed,
+            attempt: 1,
+            status: None,
+            error: Some("timed out".into()),
+        };
+        store.record_delivery(&d, from_ms(T0)).await.unwrap();
+    }
+    assert_eq!(
+        store.list_deliveries(&page, None, 10).await.unwrap()[0].state,
+        DeliveryState::Failed
+    );
+    // Act
+    db.execute("UPDATE deliveries SET state = 'exploded' WHERE id = 'd-state'")
+        .await;
+    let state = store.list_deliveries(&page, Some(&alice), 10).await;
+    db.execute("UPDATE deliveries SET state = 'failed' WHERE id = 'd-state'")
+        .await;
+    db.execute("UPDATE deliveries SET channel = 'pigeon' WHERE id = 'd-channel'")
+        .await;
+    let channel = store.list_deliveries(&page, None, 10).await;
+    // Assert: an error naming the row and the value, never a silent default
+    for (got, value) in [(state, "exploded"), (channel, "pigeon")] {
+        match got {
+            Err(StoreError::Internal(m)) => assert!(m.contains(value), "{m}"),
+            other => panic!("{value}: {other:?}"),
+        }
+    }
+}
+
 both_backends!(
     admin_store_moves_components_among_their_siblings,
     admin_store_updates_templates_in_one_audited_write,
     admin_store_lists_one_subscribers_deliveries_however_old,
+    admin_store_refuses_a_delivery_row_whose_state_or_channel_it_does_not_know,
 );

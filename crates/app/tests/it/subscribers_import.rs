@@ -144,7 +144,7 @@ async fn subscribers_import_json_and_csv_create_and_skip_what_is_there(b: Backen
     let a = by_target(&subs, "a@example.com");
     assert_eq!(
         (a.state, a.component_ids.clone()),
-        (SubscriberState::Active, vec![api.clone()])
+        (SubscriberState::Active, vec![api.as_str().into()])
     );
     assert_eq!(
         by_target(&subs, "+442079460958").state,

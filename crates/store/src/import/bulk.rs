@@ -131,7 +131,7 @@ impl Store {
                 jobs.push(spec.job(
                     Some(page_id),
                     &DeliverJob::Confirmation {
-                        confirm_subscriber_id: s.id.clone(),
+                        confirm_subscriber_id: s.id.clone().into(),
                     },
                 ));
             }

@@ -8,8 +8,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::apikey;
 use herald_domain::automation::{
     ComponentAutomation, Integration, IntegrationKind, TOKEN_PREFIX, Wish,
@@ -23,7 +21,8 @@ use super::form::{FormState, Opt, label, options};
 use super::incidents::{components, page_for};
 use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 const KINDS: &[&str] = &["alertmanager", "webhook", "heartbeat", "http", "tcp", "tls"];
@@ -182,7 +181,7 @@ async fn screen(
     page: &Page,
     f: FormState,
     created: Option<(String, String)>,
-) -> Response {
+) -> PageResult {
     let store = app.store();
     let (all, comps, states) = match (
         store.list_integrations(&page.id).await,
@@ -190,8 +189,8 @@ async fn screen(
         store.component_automation(&page.id).await,
     ) {
         (Ok(a), Ok(c), Ok(s)) => (a, c, s),
-        (Err(e), _, _) | (_, _, Err(e)) => return super::manage::failed(&e),
-        (_, Err(r), _) => return r,
+        (Err(e), _, _) | (_, _, Err(e)) => return Err(e.into()),
+        (_, Err(r), _) => return Err(r),
     };
     let names: HashMap<String, String> = comps
         .iter()
@@ -227,15 +226,11 @@ async fn screen(
             }
         })
         .collect();
-    let status = if f.has_errors() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let invalid = f.has_errors();
     let chosen = f.v("component_id").to_owned();
     let (created_name, created_url) = created.unwrap_or_default();
-    html_status(
-        status,
+    form_page(
+        invalid,
         &AutomationView {
             l: Layout::new(who, format!("Automation · {}", page.name)),
             page_id: page.id.clone(),
@@ -265,11 +260,8 @@ pub(super) async fn automation(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::IncidentManager).await?;
     screen(&app, &who, &page, FormState::default(), None).await
 }
 
@@ -278,11 +270,8 @@ pub(super) async fn create_integration(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    let page = match page_for(&app, &p.who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &p.who, &page_id, Role::Owner).await?;
     let mut f = FormState::new(p.fields.clone());
     let input = super::automation_form::input(&mut f);
     if !f.has_errors() {
@@ -301,7 +290,7 @@ pub(super) async fn create_integration(
                 let field = inv.field.rsplit('.').next().unwrap_or("");
                 f.add(field, inv.message.replace("integration.", ""));
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
     screen(&app, &p.who, &page, f, None).await
@@ -312,16 +301,13 @@ pub(super) async fn confirm_delete(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, id)): Path<(String, String)>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let i = match app.store().get_integration(&page.id, &id).await {
-        Ok(Some(i)) => i,
-        Ok(None) => return super::session::not_found(),
-        Err(e) => return super::manage::failed(&e),
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::Owner).await?;
+    let i = app
+        .store()
+        .get_integration(&page.id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     confirm_page(&Confirm {
         l: Layout::new(&who, format!("Delete integration {}", i.name)),
         text: format!(
@@ -340,16 +326,14 @@ pub(super) async fn delete_integration(
     State(app): State<AppState>,
     Path((page_id, id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     match app
         .store()
         .delete_integration(&page_id, &id, &p.who.actor, app.now())
         .await
     {
         Ok(_) => see_other(&format!("/admin/pages/{page_id}/automation")),
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,8 +1,6 @@
 //! Components: create, rename, set status.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::component::{ComponentInput, ComponentPatch, NewComponent};
 use herald_domain::status::ComponentStatus;
 use herald_domain::user::Role;
@@ -13,7 +11,8 @@ use super::incidents::{components, load_page};
 use super::manage::page_view;
 use super::session::{Posted, Signed};
 use super::views::{ComponentView, Layout};
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 /// Adds a component (owners).
@@ -21,10 +20,8 @@ pub(super) async fn create_component(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::new(p.fields.clone());
     let input = ComponentInput {
         name: Some(p.fields.get("name").trim().to_owned()),
@@ -41,14 +38,12 @@ pub(super) async fn create_component(
                 app.page_changed(&page_id).await;
                 return see_other(&format!("/admin/pages/{page_id}"));
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         },
-        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+        Err(inv) => f.store_error(StoreError::Invalid(inv))?,
     }
-    match page_view(&app, &p.who, &page_id, f).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
+    let v = page_view(&app, &p.who, &page_id, f).await?;
+    form_page(v.f.has_errors(), &v)
 }
 
 /// Sets one component's status (incident managers and owners).
@@ -56,10 +51,8 @@ pub(super) async fn set_component_status(
     State(app): State<AppState>,
     Path((page_id, component_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::IncidentManager)?;
     let mut f = FormState::new(p.fields.clone());
     match p.fields.get("status").parse::<ComponentStatus>() {
         Ok(status) => {
@@ -69,15 +62,13 @@ pub(super) async fn set_component_status(
             };
             match patch_component(&app, &p.who.actor, &page_id, &component_id, &input).await {
                 Ok(()) => return see_other(&format!("/admin/pages/{page_id}")),
-                Err(e) => f.store_error(&e),
+                Err(e) => f.store_error(e)?,
             }
         }
         Err(()) => f.add("", "Choose a status."),
     }
-    match page_view(&app, &p.who, &page_id, f).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
+    let v = page_view(&app, &p.who, &page_id, f).await?;
+    form_page(v.f.has_errors(), &v)
 }
 
 async fn component_form(
@@ -86,23 +77,13 @@ async fn component_form(
     page_id: &str,
     component_id: &str,
     f: Option<FormState>,
-) -> Response {
-    let page = match load_page(app, page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let comps = match components(app, &page).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(c) = comps.iter().find(|c| c.id == component_id) else {
-        return super::session::not_found();
-    };
-    let status = if f.as_ref().is_some_and(FormState::has_errors) {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+) -> PageResult {
+    let page = load_page(app, page_id).await?;
+    let comps = components(app, &page).await?;
+    let c = comps
+        .iter()
+        .find(|c| c.id == component_id)
+        .ok_or(PageError::NotFound)?;
     let f = f.unwrap_or_else(|| {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("name", &c.name)
@@ -110,16 +91,14 @@ async fn component_form(
             .finish();
         FormState::new(super::form::Fields::parse(body.as_bytes()))
     });
-    html_status(
-        status,
-        &ComponentView {
-            l: Layout::new(who, format!("Edit {}", c.name)),
-            page_id: page.id.clone(),
-            page_name: page.name.clone(),
-            component_id: c.id.clone(),
-            f,
-        },
-    )
+    let v = ComponentView {
+        l: Layout::new(who, format!("Edit {}", c.name)),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        component_id: c.id.clone(),
+        f,
+    };
+    form_page(v.f.has_errors(), &v)
 }
 
 /// The form that renames a component or changes its description (owners).
@@ -127,10 +106,8 @@ pub(super) async fn edit_component(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, component_id)): Path<(String, String)>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    who.require(Role::Owner)?;
     component_form(&app, &who, &page_id, &component_id, None).await
 }
 
@@ -139,10 +116,8 @@ pub(super) async fn save_component(
     State(app): State<AppState>,
     Path((page_id, component_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::new(p.fields.clone());
     if p.fields.get("name").trim().is_empty() {
         f.add("name", "Give it a name.");
@@ -154,7 +129,7 @@ pub(super) async fn save_component(
         };
         match patch_component(&app, &p.who.actor, &page_id, &component_id, &input).await {
             Ok(()) => return see_other(&format!("/admin/pages/{page_id}")),
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
     component_form(&app, &p.who, &page_id, &component_id, Some(f)).await

@@ -2,9 +2,10 @@
 //! ever changes anything).
 
 use askama::Template;
-use axum::response::Response;
 
 use super::views::Layout;
+
+use crate::error::PageResult;
 
 #[derive(Template)]
 #[template(path = "admin/confirm.html")]
@@ -18,6 +19,6 @@ pub(super) struct Confirm {
     pub back: String,
 }
 
-pub(super) fn confirm_page(c: &Confirm) -> Response {
+pub(super) fn confirm_page(c: &Confirm) -> PageResult {
     super::html(c)
 }

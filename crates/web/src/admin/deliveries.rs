@@ -4,15 +4,16 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::Html;
+use herald_domain::id::SubscriberId;
 use herald_domain::user::Role;
 use herald_store::{Delivery, JobState, StoreError};
 
 use super::incidents::load_page;
-use super::session::{Posted, Signed, not_found};
+use super::see_other;
+use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 /// Log rows read per screen.
@@ -21,8 +22,8 @@ const LOG_LIMIT: i64 = 200;
 pub(super) struct DeliveryLine {
     pub id: String,
     pub subscriber_id: String,
-    pub channel: String,
-    pub state: String,
+    pub channel: &'static str,
+    pub state: &'static str,
     pub attempts: i64,
     pub status: String,
     pub error: String,
@@ -49,14 +50,14 @@ fn lines(ds: &[Delivery], zone: herald_domain::time::PageZone) -> Vec<DeliveryLi
     ds.iter()
         .map(|d| DeliveryLine {
             id: d.id.clone(),
-            subscriber_id: d.subscriber_id.clone(),
-            channel: d.channel.clone(),
-            state: d.state.clone(),
+            subscriber_id: d.subscriber_id.to_string(),
+            channel: d.channel.as_str(),
+            state: d.state.as_str(),
             attempts: d.attempts,
             status: d.last_status.map(|s| s.to_string()).unwrap_or_default(),
             error: d.last_error.clone().unwrap_or_default(),
             at: zone.strftime(d.updated_at, "%Y-%m-%d %H:%M:%S %Z"),
-            replayable: matches!(d.state.as_str(), "dead" | "failed" | "blocked"),
+            replayable: d.state.replayable(),
         })
         .collect()
 }
@@ -65,13 +66,10 @@ async fn log(
     app: &AppState,
     who: &Signed,
     page_id: &str,
-    subscriber_id: Option<&str>,
+    subscriber_id: Option<&SubscriberId>,
     message: String,
-) -> Response {
-    let page = match load_page(app, page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = load_page(app, page_id).await?;
     let mut subscriber = String::new();
     if let Some(sid) = subscriber_id {
         match app.store().get_subscriber(&page.id, sid).await {
@@ -86,42 +84,32 @@ async fn log(
                     s.state.as_str()
                 );
             }
-            Ok(None) => return not_found(),
-            Err(e) => return super::manage::failed(&e),
+            Ok(None) => return Err(PageError::NotFound),
+            Err(e) => return Err(e.into()),
         }
     }
-    let ds = match app
+    let ds = app
         .store()
         .list_deliveries(&page.id, subscriber_id, LOG_LIMIT)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return super::manage::failed(&e),
-    };
-    let status = if message.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+        .await?;
     let title = if subscriber_id.is_some() {
         format!("Subscriber · {}", page.name)
     } else {
         format!("Deliveries · {}", page.name)
     };
-    html_status(
-        status,
-        &DeliveriesView {
-            l: Layout::new(who, title),
-            page_id: page.id.clone(),
-            page_name: page.name.clone(),
-            subscriber,
-            subscriber_id: subscriber_id.unwrap_or("").to_owned(),
-            rows: lines(&ds, page.zone),
-            message,
-            can_replay: who.can(Role::IncidentManager),
-            can_unsubscribe: who.can(Role::Owner),
-        },
-    )
+    let refused = !message.is_empty();
+    let v = DeliveriesView {
+        l: Layout::new(who, title),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        subscriber,
+        subscriber_id: subscriber_id.map(ToString::to_string).unwrap_or_default(),
+        rows: lines(&ds, page.zone),
+        message,
+        can_replay: who.can(Role::IncidentManager),
+        can_unsubscribe: who.can(Role::Owner),
+    };
+    crate::error::form_page(refused, Html(v.render()?))
 }
 
 /// The page's newest deliveries (incident managers and owners).
@@ -129,10 +117,8 @@ pub(super) async fn page_log(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    who.require(Role::IncidentManager)?;
     log(&app, &who, &page_id, None, String::new()).await
 }
 
@@ -140,11 +126,9 @@ pub(super) async fn page_log(
 pub(super) async fn subscriber_log(
     State(app): State<AppState>,
     who: Signed,
-    Path((page_id, subscriber_id)): Path<(String, String)>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+    Path((page_id, subscriber_id)): Path<(String, SubscriberId)>,
+) -> PageResult {
+    who.require(Role::IncidentManager)?;
     log(&app, &who, &page_id, Some(&subscriber_id), String::new()).await
 }
 
@@ -154,11 +138,9 @@ pub(super) async fn replay(
     State(app): State<AppState>,
     Path((page_id, delivery_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
-    let back = p.fields.opt("subscriber");
+) -> PageResult {
+    p.who.require(Role::IncidentManager)?;
+    let back = p.fields.opt("subscriber").map(SubscriberId::from);
     let pages = [page_id.clone()];
     let job = match app
         .store()
@@ -168,7 +150,7 @@ pub(super) async fn replay(
         Ok(jobs) => jobs
             .into_iter()
             .find(|j| j.unique_key.as_deref() == Some(delivery_id.as_str())),
-        Err(e) => return super::manage::failed(&e),
+        Err(e) => return Err(e.into()),
     };
     let outcome = match job {
         None => Err(
@@ -178,7 +160,7 @@ pub(super) async fn replay(
         Some(j) => match app.store().replay_job(j.id, &p.who.actor, app.now()).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound) => Err("It was replayed already.".to_owned()),
-            Err(e) => return super::manage::failed(&e),
+            Err(e) => return Err(e.into()),
         },
     };
     match outcome {
@@ -186,6 +168,6 @@ pub(super) async fn replay(
             Some(s) => see_other(&format!("/admin/pages/{page_id}/subscribers/{s}")),
             None => see_other(&format!("/admin/pages/{page_id}/deliveries")),
         },
-        Err(m) => log(&app, &p.who, &page_id, back.as_deref(), m).await,
+        Err(m) => log(&app, &p.who, &page_id, back.as_ref(), m).await,
     }
 }

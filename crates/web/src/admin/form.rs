@@ -2,6 +2,8 @@
 //! a message per field.
 
 use herald_store::StoreError;
+
+use crate::error::PageResult;
 use std::collections::BTreeMap;
 
 /// A urlencoded form body; a name may repeat.
@@ -103,8 +105,9 @@ impl FormState {
     }
 
     /// Records a failed write as a message: domain rules under their field (the last dotted
-    /// part of the domain's name, as forms name fields), anything else for the whole form.
-    pub fn store_error(&mut self, e: &StoreError) {
+    /// part of the domain's name, as forms name fields), clashes and vanished things for the
+    /// whole form. The database away, or a bug, is no message to fix: it is the error.
+    pub fn store_error(&mut self, e: StoreError) -> PageResult<()> {
         match e {
             StoreError::Invalid(inv) => {
                 let field = inv.field.rsplit('.').next().unwrap_or("");
@@ -119,16 +122,11 @@ impl FormState {
                     .replace("postmortem.", "");
                 self.add(field, message);
             }
-            StoreError::Conflict(m) => self.add("", m.clone()),
+            StoreError::Conflict(m) => self.add("", m),
             StoreError::NotFound => self.add("", "It no longer exists."),
-            other => {
-                tracing::error!(error = %other, "admin write failed");
-                self.add(
-                    "",
-                    "The change could not be saved; nothing was changed. Try again.",
-                );
-            }
+            other => return Err(other.into()),
         }
+        Ok(())
     }
 }
 

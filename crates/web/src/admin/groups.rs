@@ -4,8 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::component::{Component, GroupInput, GroupPatch, display_order};
 use herald_domain::page::Page;
 use herald_domain::user::Role;
@@ -14,9 +12,10 @@ use herald_store::StoreError;
 use super::confirm::{Confirm, confirm_page};
 use super::form::FormState;
 use super::incidents::load_page;
-use super::session::{Posted, Signed, not_found};
+use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 /// One row of the component list, in display order.
@@ -59,11 +58,11 @@ pub(super) struct ComponentsView {
     pub general: Vec<String>,
 }
 
-async fn all_components(app: &AppState, page: &Page) -> Result<Vec<Component>, Response> {
+async fn all_components(app: &AppState, page: &Page) -> PageResult<Vec<Component>> {
     app.store()
         .list_components(&page.id)
         .await
-        .map_err(|e| super::manage::failed(&e))
+        .map_err(PageError::from)
 }
 
 /// Renders the screen; `bad` is the group whose form failed ("" for the new-group form).
@@ -73,15 +72,9 @@ async fn screen(
     page_id: &str,
     f: FormState,
     bad: Option<&str>,
-) -> Response {
-    let page = match load_page(app, page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let all = match all_components(app, &page).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = load_page(app, page_id).await?;
+    let all = all_components(app, &page).await?;
     let ordered = display_order(&all);
     let rows = ordered
         .iter()
@@ -145,11 +138,7 @@ async fn screen(
         .collect();
     let new_members =
         members(&|c: &Component| bad == Some("") && f.fields.checked(&format!("member.{}", c.id)));
-    let status = if f.has_errors() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let invalid = f.has_errors();
     let (f, general) = if bad == Some("") {
         let g = super::incidents::general(&f, &["name", "components"]);
         (f, g)
@@ -161,8 +150,8 @@ async fn screen(
         };
         (FormState::default(), g)
     };
-    html_status(
-        status,
+    form_page(
+        invalid,
         &ComponentsView {
             l: Layout::new(who, format!("Components · {}", page.name)),
             page_id: page.id.clone(),
@@ -181,10 +170,8 @@ pub(super) async fn components_screen(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    who.require(Role::Owner)?;
     screen(&app, &who, &page_id, FormState::default(), None).await
 }
 
@@ -202,10 +189,8 @@ pub(super) async fn create_group(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::new(p.fields.clone());
     match GroupInput::parse(p.fields.get("name").trim(), None, ticked(&p)) {
         Ok(input) => match app
@@ -217,9 +202,9 @@ pub(super) async fn create_group(
                 app.page_changed(&page_id).await;
                 return see_other(&format!("/admin/pages/{page_id}/components"));
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         },
-        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+        Err(inv) => f.store_error(StoreError::Invalid(inv))?,
     }
     screen(&app, &p.who, &page_id, f, Some("")).await
 }
@@ -229,10 +214,8 @@ pub(super) async fn save_group(
     State(app): State<AppState>,
     Path((page_id, group_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::new(p.fields.clone());
     match GroupPatch::parse(
         Some(p.fields.get("name").trim()),
@@ -249,10 +232,10 @@ pub(super) async fn save_group(
                 app.page_changed(&page_id).await;
                 return see_other(&format!("/admin/pages/{page_id}/components"));
             }
-            Err(StoreError::NotFound) => return not_found(),
-            Err(e) => f.store_error(&e),
+            Err(StoreError::NotFound) => return Err(PageError::NotFound),
+            Err(e) => f.store_error(e)?,
         },
-        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+        Err(inv) => f.store_error(StoreError::Invalid(inv))?,
     }
     screen(&app, &p.who, &page_id, f, Some(&group_id)).await
 }
@@ -262,10 +245,8 @@ pub(super) async fn move_component(
     State(app): State<AppState>,
     Path((page_id, id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let up = match p.fields.get("direction") {
         "up" => true,
         "down" => false,
@@ -284,17 +265,17 @@ pub(super) async fn move_component(
             app.page_changed(&page_id).await;
             see_other(&format!("/admin/pages/{page_id}/components"))
         }
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
-async fn find(app: &AppState, page_id: &str, id: &str) -> Result<Component, Response> {
+async fn find(app: &AppState, page_id: &str, id: &str) -> PageResult<Component> {
     let page = load_page(app, page_id).await?;
     all_components(app, &page)
         .await?
         .into_iter()
         .find(|c| c.id == id)
-        .ok_or_else(not_found)
+        .ok_or(PageError::NotFound)
 }
 
 /// Asks before deleting a component or group (owners).
@@ -302,14 +283,9 @@ pub(super) async fn confirm_delete(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, id)): Path<(String, String)>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    let c = match find(&app, &page_id, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    who.require(Role::Owner)?;
+    let c = find(&app, &page_id, &id).await?;
     let what = if c.is_group {
         format!(
             "Delete the group {:?}? Its components stay, at the top level.",
@@ -335,10 +311,8 @@ pub(super) async fn delete_component(
     State(app): State<AppState>,
     Path((page_id, id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     match app
         .store()
         .delete_component(&page_id, &id, &p.who.actor, app.now())
@@ -348,6 +322,6 @@ pub(super) async fn delete_component(
             app.page_changed(&page_id).await;
             see_other(&format!("/admin/pages/{page_id}/components"))
         }
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }

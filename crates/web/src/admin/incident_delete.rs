@@ -2,7 +2,6 @@
 //! posts the delete. One store call (one audit entry), then the public page is re-rendered.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
 use herald_domain::user::Role;
 
 use super::confirm::{Confirm, confirm_page};
@@ -11,6 +10,7 @@ use super::incidents::page_for;
 use super::see_other;
 use super::session::{Posted, Signed};
 use super::views::Layout;
+use crate::error::PageResult;
 use crate::state::AppState;
 
 /// Asks before deleting an incident.
@@ -18,15 +18,9 @@ pub(super) async fn confirm_delete(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, incident_id)): Path<(String, String)>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let i = match load_incident(&app, &page, &incident_id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::IncidentManager).await?;
+    let i = load_incident(&app, &page, &incident_id).await?;
     confirm_page(&Confirm {
         l: Layout::new(&who, format!("Delete {}", i.name)),
         text: format!(
@@ -44,10 +38,8 @@ pub(super) async fn delete_incident(
     State(app): State<AppState>,
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::IncidentManager)?;
     match app
         .store()
         .delete_incident(&page_id, &incident_id, &p.who.actor, app.now())
@@ -57,6 +49,6 @@ pub(super) async fn delete_incident(
             app.page_changed(&page_id).await;
             see_other(&format!("/admin/pages/{page_id}"))
         }
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }

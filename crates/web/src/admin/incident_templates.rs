@@ -2,8 +2,6 @@
 //! create-incident form starts from one with `?template=<id>`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::template::{Template, TemplateInput};
 use herald_domain::user::Role;
 use herald_store::StoreError;
@@ -11,9 +9,10 @@ use herald_store::StoreError;
 use super::confirm::{Confirm, confirm_page};
 use super::form::{Fields, FormState};
 use super::incidents::load_page;
-use super::session::{Posted, Signed, not_found};
+use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 pub(super) struct TemplateLine {
@@ -36,8 +35,8 @@ pub(super) struct TemplatesView {
     pub general: Vec<String>,
 }
 
-fn refuse(who: &Signed) -> Option<Response> {
-    who.refuse_unless(Role::IncidentManager)
+fn allowed(who: &Signed) -> PageResult<()> {
+    who.require(Role::IncidentManager)
 }
 
 async fn screen(
@@ -46,20 +45,9 @@ async fn screen(
     page_id: &str,
     editing: Option<&Template>,
     f: FormState,
-) -> Response {
-    let page = match load_page(app, page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let list = match app.store().list_templates(&page.id).await {
-        Ok(l) => l,
-        Err(e) => return super::manage::failed(&e),
-    };
-    let status = if f.has_errors() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+) -> PageResult {
+    let page = load_page(app, page_id).await?;
+    let list = app.store().list_templates(&page.id).await?;
     let title = match editing {
         Some(t) => format!("Edit template {}", t.name),
         None => format!("Incident templates · {}", page.name),
@@ -81,7 +69,7 @@ async fn screen(
         general: super::incidents::general(&f, &["name", "title", "body"]),
         f,
     };
-    html_status(status, &v)
+    form_page(v.f.has_errors(), &v)
 }
 
 fn version(t: &Template) -> String {
@@ -93,10 +81,8 @@ pub(super) async fn list_templates(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    if let Some(r) = refuse(&who) {
-        return r;
-    }
+) -> PageResult {
+    allowed(&who)?;
     screen(&app, &who, &page_id, None, FormState::default()).await
 }
 
@@ -114,10 +100,8 @@ pub(super) async fn create_template(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    if let Some(r) = refuse(&p.who) {
-        return r;
-    }
+) -> PageResult {
+    allowed(&p.who)?;
     let mut f = FormState::new(p.fields.clone());
     match Template::parse(&page_id, &input(&p.fields), app.now()) {
         Ok(t) => match app
@@ -126,19 +110,18 @@ pub(super) async fn create_template(
             .await
         {
             Ok(_) => return see_other(&format!("/admin/pages/{page_id}/templates")),
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         },
-        Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+        Err(inv) => f.store_error(StoreError::Invalid(inv))?,
     }
     screen(&app, &p.who, &page_id, None, f).await
 }
 
-async fn load(app: &AppState, page_id: &str, id: &str) -> Result<Template, Response> {
-    match app.store().get_template(page_id, id).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(super::manage::failed(&e)),
-    }
+async fn load(app: &AppState, page_id: &str, id: &str) -> PageResult<Template> {
+    app.store()
+        .get_template(page_id, id)
+        .await?
+        .ok_or(PageError::NotFound)
 }
 
 /// The form that edits a template.
@@ -146,14 +129,9 @@ pub(super) async fn edit_template(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, id)): Path<(String, String)>,
-) -> Response {
-    if let Some(r) = refuse(&who) {
-        return r;
-    }
-    let t = match load(&app, &page_id, &id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    allowed(&who)?;
+    let t = load(&app, &page_id, &id).await?;
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("name", &t.name)
         .append_pair("title", &t.title)
@@ -168,14 +146,9 @@ pub(super) async fn save_template(
     State(app): State<AppState>,
     Path((page_id, id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = refuse(&p.who) {
-        return r;
-    }
-    let current = match load(&app, &page_id, &id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    allowed(&p.who)?;
+    let current = load(&app, &page_id, &id).await?;
     let mut f = FormState::new(p.fields.clone());
     if p.fields.get("version") != version(&current) {
         f.add(
@@ -195,10 +168,10 @@ pub(super) async fn save_template(
                     .await
                 {
                     Ok(_) => return see_other(&format!("/admin/pages/{page_id}/templates")),
-                    Err(e) => f.store_error(&e),
+                    Err(e) => f.store_error(e)?,
                 }
             }
-            Err(inv) => f.store_error(&StoreError::Invalid(inv)),
+            Err(inv) => f.store_error(StoreError::Invalid(inv))?,
         }
     }
     screen(&app, &p.who, &page_id, Some(&current), f).await
@@ -209,14 +182,9 @@ pub(super) async fn confirm_delete(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, id)): Path<(String, String)>,
-) -> Response {
-    if let Some(r) = refuse(&who) {
-        return r;
-    }
-    let t = match load(&app, &page_id, &id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    allowed(&who)?;
+    let t = load(&app, &page_id, &id).await?;
     confirm_page(&Confirm {
         l: Layout::new(&who, format!("Delete template {}", t.name)),
         text: format!(
@@ -234,16 +202,14 @@ pub(super) async fn delete_template(
     State(app): State<AppState>,
     Path((page_id, id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = refuse(&p.who) {
-        return r;
-    }
+) -> PageResult {
+    allowed(&p.who)?;
     match app
         .store()
         .delete_template(&page_id, &id, &p.who.actor, app.now())
         .await
     {
         Ok(_) => see_other(&format!("/admin/pages/{page_id}/templates")),
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }

@@ -2,7 +2,6 @@
 //! form; a maintenance shows its window in the page's time zone.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
 use herald_domain::incident::{Incident, IncidentKind};
 use herald_domain::page::Page;
 use herald_domain::user::Role;
@@ -10,19 +9,16 @@ use herald_domain::user::Role;
 use super::form::{FormState, options};
 use super::html;
 use super::incidents::{INCIDENT_STATUSES, components, general, line, load_page, pickers, when};
-use super::session::{Signed, not_found};
+use super::session::Signed;
 use super::views::{IncidentView, Layout, UpdLine};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
-pub(super) async fn load_incident(
-    app: &AppState,
-    page: &Page,
-    id: &str,
-) -> Result<Incident, Response> {
+pub(super) async fn load_incident(app: &AppState, page: &Page, id: &str) -> PageResult<Incident> {
     match app.store().get_incident(&page.id, id).await {
         Ok(Some(i)) => Ok(i),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(super::manage::failed(&e)),
+        Ok(None) => Err(PageError::NotFound),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -33,7 +29,7 @@ pub(super) async fn incident_view(
     i: &Incident,
     f: FormState,
     pm: FormState,
-) -> Result<IncidentView, Response> {
+) -> PageResult<IncidentView> {
     let comps = components(app, page).await?;
     let statuses: &[&'static str] = if i.kind == IncidentKind::Maintenance {
         &["scheduled", "in_progress", "verifying", "completed"]
@@ -94,26 +90,18 @@ pub(super) async fn show_incident(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, incident_id)): Path<(String, String)>,
-) -> Response {
-    let page = match load_page(&app, &page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let i = match load_incident(&app, &page, &incident_id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match incident_view(
-        &app,
-        &who,
-        &page,
-        &i,
-        FormState::default(),
-        FormState::default(),
+) -> PageResult {
+    let page = load_page(&app, &page_id).await?;
+    let i = load_incident(&app, &page, &incident_id).await?;
+    html(
+        &incident_view(
+            &app,
+            &who,
+            &page,
+            &i,
+            FormState::default(),
+            FormState::default(),
+        )
+        .await?,
     )
-    .await
-    {
-        Ok(v) => html(&v),
-        Err(r) => r,
-    }
 }

@@ -4,8 +4,6 @@
 //! change before the browser is answered.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use herald_domain::component::Component;
 use herald_domain::incident::{Incident, IncidentInput, plan_create};
@@ -16,9 +14,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use super::form::{Fields, FormState, options};
-use super::session::{Posted, Signed, not_found};
+use super::session::{Posted, Signed};
 use super::views::{CompLine, IncLine, IncidentFormView, Layout};
-use super::{html, html_status, see_other};
+use super::{form_page, html, see_other};
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 /// `YYYY-MM-DD HH:MM UTC`.
@@ -37,12 +36,8 @@ pub(super) fn line(i: &Incident) -> IncLine {
 }
 
 /// The page named in the path, or the 404 page.
-pub(super) async fn load_page(app: &AppState, id: &str) -> Result<Page, Response> {
-    match app.store().get_page(id).await {
-        Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(super::manage::failed(&e)),
-    }
+pub(super) async fn load_page(app: &AppState, id: &str) -> PageResult<Page> {
+    app.store().get_page(id).await?.ok_or(PageError::NotFound)
 }
 
 /// The page `id`, for someone whose role allows `role`: 403 first, then 404.
@@ -51,19 +46,14 @@ pub(super) async fn page_for(
     who: &Signed,
     id: &str,
     role: Role,
-) -> Result<Page, Response> {
-    if let Some(r) = who.refuse_unless(role) {
-        return Err(r);
-    }
+) -> PageResult<Page> {
+    who.require(role)?;
     load_page(app, id).await
 }
 
-pub(super) async fn components(app: &AppState, page: &Page) -> Result<Vec<Component>, Response> {
-    app.store()
-        .list_components(&page.id)
-        .await
-        .map(|cs| cs.into_iter().filter(|c| !c.is_group).collect())
-        .map_err(|e| super::manage::failed(&e))
+pub(super) async fn components(app: &AppState, page: &Page) -> PageResult<Vec<Component>> {
+    let all = app.store().list_components(&page.id).await?;
+    Ok(all.into_iter().filter(|c| !c.is_group).collect())
 }
 
 const COMPONENT_STATUSES: &[&str] = &[
@@ -138,15 +128,14 @@ async fn form_view(
     page: &Page,
     maintenance: bool,
     f: FormState,
-) -> Result<IncidentFormView, Response> {
+) -> PageResult<IncidentFormView> {
     let comps = components(app, page).await?;
     let templates = if maintenance {
         Vec::new()
     } else {
         app.store()
             .list_templates(&page.id)
-            .await
-            .map_err(|e| super::manage::failed(&e))?
+            .await?
             .into_iter()
             .map(|t| (t.id, t.name))
             .collect()
@@ -187,7 +176,7 @@ pub(super) async fn new_incident(
     who: Signed,
     Path(page_id): Path<String>,
     Query(q): Query<TemplateQuery>,
-) -> Response {
+) -> PageResult {
     new_form(app, who, page_id, false, q.template).await
 }
 
@@ -196,7 +185,7 @@ pub(super) async fn new_maintenance(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
+) -> PageResult {
     new_form(app, who, page_id, true, None).await
 }
 
@@ -206,11 +195,8 @@ async fn new_form(
     page_id: String,
     maintenance: bool,
     template: Option<String>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::IncidentManager).await?;
     let mut prefill = String::new();
     if let Some(t) = template.filter(|t| !t.is_empty())
         && let Ok(Some(t)) = app.store().get_template(&page.id, &t).await
@@ -221,10 +207,7 @@ async fn new_form(
             .finish();
     }
     let f = FormState::new(Fields::parse(prefill.as_bytes()));
-    match form_view(&app, &who, &page, maintenance, f).await {
-        Ok(v) => html(&v),
-        Err(r) => r,
-    }
+    html(&form_view(&app, &who, &page, maintenance, f).await?)
 }
 
 /// A `datetime-local` value (`2026-01-02T03:04`), checked for shape and passed on without an
@@ -252,7 +235,7 @@ pub(super) async fn create_incident(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
+) -> PageResult {
     create(app, page_id, p, false).await
 }
 
@@ -261,19 +244,13 @@ pub(super) async fn create_maintenance(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
+) -> PageResult {
     create(app, page_id, p, true).await
 }
 
-async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) -> Response {
-    let page = match page_for(&app, &p.who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let comps = match components(&app, &page).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) -> PageResult {
+    let page = page_for(&app, &p.who, &page_id, Role::IncidentManager).await?;
+    let comps = components(&app, &page).await?;
     let mut f = FormState::new(p.fields.clone());
     let fields = &p.fields;
     if fields.get("name").trim().is_empty() {
@@ -329,11 +306,9 @@ async fn create(app: AppState, page_id: String, p: Posted, maintenance: bool) ->
                 app.page_changed(&page.id).await;
                 return see_other(&format!("/admin/pages/{}/incidents/{}", page.id, i.id));
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
-    match form_view(&app, &p.who, &page, maintenance, f).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
+    let v = form_view(&app, &p.who, &page, maintenance, f).await?;
+    form_page(v.f.has_errors(), &v)
 }

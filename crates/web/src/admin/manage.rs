@@ -1,8 +1,6 @@
 //! The dashboard, a page's components, API keys and the audit log.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::user::Role;
 use herald_store::{IncidentQuery, StoreError};
@@ -14,23 +12,9 @@ use super::session::{Posted, Signed};
 use super::views::{
     AuditLine, AuditView, CompLine, DashboardView, KeyLine, KeysView, Layout, PageRow, PageView,
 };
-use super::{html, html_status, see_other};
+use super::{form_page, html, see_other};
+use crate::error::PageResult;
 use crate::state::AppState;
-
-/// A store failure outside a form: logged, answered with a 503.
-pub(super) fn failed(e: &StoreError) -> Response {
-    match e {
-        StoreError::NotFound => super::session::not_found(),
-        other => {
-            tracing::error!(error = %other, "admin request failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "herald could not read its database; try again shortly",
-            )
-                .into_response()
-        }
-    }
-}
 
 const OPEN: &[IncidentStatus] = &[
     IncidentStatus::Investigating,
@@ -53,21 +37,12 @@ async fn open_incidents(
 }
 
 /// Every page with its current status and open incidents.
-pub(super) async fn dashboard(State(app): State<AppState>, who: Signed) -> Response {
-    let pages = match app.store().list_pages(true).await {
-        Ok(p) => p,
-        Err(e) => return failed(&e),
-    };
+pub(super) async fn dashboard(State(app): State<AppState>, who: Signed) -> PageResult {
+    let pages = app.store().list_pages(true).await?;
     let mut rows = Vec::new();
     for page in pages {
-        let comps = match components(&app, &page).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
-        let open = match open_incidents(&app, &page.id).await {
-            Ok(o) => o,
-            Err(e) => return failed(&e),
-        };
+        let comps = components(&app, &page).await?;
+        let open = open_incidents(&app, &page.id).await?;
         let worst = comps
             .iter()
             .map(|c| c.status.implied_impact())
@@ -105,12 +80,10 @@ pub(super) async fn page_view(
     who: &Signed,
     page_id: &str,
     f: FormState,
-) -> Result<PageView, Response> {
+) -> PageResult<PageView> {
     let page = load_page(app, page_id).await?;
     let comps = components(app, &page).await?;
-    let open = open_incidents(app, &page.id)
-        .await
-        .map_err(|e| failed(&e))?;
+    let open = open_incidents(app, &page.id).await?;
     let recent = app
         .store()
         .list_incidents(
@@ -120,8 +93,7 @@ pub(super) async fn page_view(
                 ..IncidentQuery::default()
             },
         )
-        .await
-        .map_err(|e| failed(&e))?;
+        .await?;
     const STATUSES: &[&str] = &[
         "operational",
         "degraded_performance",
@@ -154,57 +126,40 @@ pub(super) async fn page(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    match page_view(&app, &who, &page_id, FormState::default()).await {
-        Ok(v) => html(&v),
-        Err(r) => r,
-    }
+) -> PageResult {
+    html(&page_view(&app, &who, &page_id, FormState::default()).await?)
 }
 
-async fn keys_view(app: &AppState, who: &Signed, created: String, f: FormState) -> Response {
-    let keys = match app.store().list_keys().await {
-        Ok(k) => k,
-        Err(e) => return failed(&e),
+async fn keys_view(app: &AppState, who: &Signed, created: String, f: FormState) -> PageResult {
+    let keys = app.store().list_keys().await?;
+    let v = KeysView {
+        l: Layout::new(who, "API keys"),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyLine {
+                shown: format!("{}…{}", k.prefix, k.last4),
+                revoked: k.revoked_at.is_some(),
+                created: when(k.created_at),
+                read_only: k.read_only,
+                name: k.name,
+                id: k.id,
+            })
+            .collect(),
+        created,
+        f,
     };
-    let status = if f.has_errors() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    html_status(
-        status,
-        &KeysView {
-            l: Layout::new(who, "API keys"),
-            keys: keys
-                .into_iter()
-                .map(|k| KeyLine {
-                    shown: format!("{}…{}", k.prefix, k.last4),
-                    revoked: k.revoked_at.is_some(),
-                    created: when(k.created_at),
-                    read_only: k.read_only,
-                    name: k.name,
-                    id: k.id,
-                })
-                .collect(),
-            created,
-            f,
-        },
-    )
+    form_page(v.f.has_errors(), &v)
 }
 
 /// API keys (owners).
-pub(super) async fn keys(State(app): State<AppState>, who: Signed) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
+pub(super) async fn keys(State(app): State<AppState>, who: Signed) -> PageResult {
+    who.require(Role::Owner)?;
     keys_view(&app, &who, String::new(), FormState::default()).await
 }
 
 /// Creates a key and shows it, once.
-pub(super) async fn create_key(State(app): State<AppState>, p: Posted) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+pub(super) async fn create_key(State(app): State<AppState>, p: Posted) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::new(p.fields.clone());
     let name = match herald_domain::error::required_name("name", p.fields.get("name"), 100) {
         Ok(n) => n,
@@ -228,7 +183,7 @@ pub(super) async fn create_key(State(app): State<AppState>, p: Posted) -> Respon
     {
         Ok(_) => keys_view(&app, &p.who, key.secret, FormState::default()).await,
         Err(e) => {
-            f.store_error(&e);
+            f.store_error(e)?;
             keys_view(&app, &p.who, String::new(), f).await
         }
     }
@@ -239,18 +194,12 @@ pub(super) async fn revoke_key(
     State(app): State<AppState>,
     Path(key_id): Path<String>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    match app
-        .store()
+) -> PageResult {
+    p.who.require(Role::Owner)?;
+    app.store()
         .revoke_key(&key_id, &p.who.actor, app.now())
-        .await
-    {
-        Ok(_) => see_other("/admin/keys"),
-        Err(e) => failed(&e),
-    }
+        .await?;
+    see_other("/admin/keys")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -268,16 +217,12 @@ pub(super) async fn audit(
     State(app): State<AppState>,
     who: Signed,
     Query(q): Query<AuditFilter>,
-) -> Response {
+) -> PageResult {
     let page = q.page.trim();
-    let entries = match app
+    let entries = app
         .store()
         .list_audit((!page.is_empty()).then_some(page), 2000)
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => return failed(&e),
-    };
+        .await?;
     let (action, actor) = (q.action.trim(), q.actor.trim());
     html(&AuditView {
         l: Layout::new(&who, "Audit log"),

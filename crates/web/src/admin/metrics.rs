@@ -7,8 +7,8 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::IntoResponse;
 use herald_domain::metric::{Metric, MetricInput, Provider, Transform};
 use herald_domain::page::Page;
 use herald_domain::user::Role;
@@ -19,7 +19,8 @@ use super::form::{FormState, Opt, options};
 use super::incidents::page_for;
 use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::{PageError, PageResult};
 use crate::public::render::charts::day_preview;
 use crate::state::AppState;
 
@@ -75,21 +76,21 @@ fn provider_label(p: &Provider) -> String {
     }
 }
 
-async fn screen(app: &AppState, who: &Signed, page: &Page, f: FormState) -> Response {
+async fn screen(app: &AppState, who: &Signed, page: &Page, f: FormState) -> PageResult {
     let store = app.store();
     let (providers, metrics) = match (
         store.list_providers(&page.id).await,
         store.list_metrics(&page.id, None).await,
     ) {
         (Ok(p), Ok(m)) => (p, m),
-        (Err(e), _) | (_, Err(e)) => return super::manage::failed(&e),
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let now = app.now();
     let mut lines = Vec::with_capacity(metrics.len());
     for m in &metrics {
         let summary = match store.chart_data(&m.id, now).await {
             Ok(d) => day_preview(m, &d, now).1,
-            Err(e) => return super::manage::failed(&e),
+            Err(e) => return Err(e.into()),
         };
         lines.push(MetricLine {
             id: m.id.clone(),
@@ -110,14 +111,10 @@ async fn screen(app: &AppState, who: &Signed, page: &Page, f: FormState) -> Resp
             summary,
         });
     }
-    let status = if f.has_errors() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let invalid = f.has_errors();
     let chosen = f.v("provider_id").to_owned();
-    html_status(
-        status,
+    form_page(
+        invalid,
         &MetricsView {
             l: Layout::new(who, format!("Metrics · {}", page.name)),
             page_id: page.id.clone(),
@@ -166,11 +163,8 @@ pub(super) async fn metrics(
     State(app): State<AppState>,
     who: Signed,
     Path(page_id): Path<String>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::IncidentManager).await?;
     screen(&app, &who, &page, FormState::default()).await
 }
 
@@ -212,11 +206,8 @@ pub(super) async fn create_metric(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    let page = match page_for(&app, &p.who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &p.who, &page_id, Role::Owner).await?;
     let mut f = FormState::new(p.fields.clone());
     let input = input(&mut f);
     let provider = match p.fields.opt("provider_id") {
@@ -230,7 +221,7 @@ pub(super) async fn create_metric(
                 f.add("provider_id", "Choose one of this page's providers.");
                 None
             }
-            Err(e) => return super::manage::failed(&e),
+            Err(e) => return Err(e.into()),
         },
     };
     if let (Some(provider), false) = (provider, f.has_errors()) {
@@ -248,7 +239,7 @@ pub(super) async fn create_metric(
                 let field = inv.field.rsplit('.').next().unwrap_or("");
                 f.add(field, inv.message.replace("metric.", ""));
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
     screen(&app, &p.who, &page, f).await
@@ -259,25 +250,20 @@ pub(super) async fn preview(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, id)): Path<(String, String)>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let m = match app.store().get_metric(&page.id, &id).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return super::session::not_found(),
-        Err(e) => return super::manage::failed(&e),
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::IncidentManager).await?;
+    let m = app
+        .store()
+        .get_metric(&page.id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     let now = app.now();
-    match app.store().chart_data(&m.id, now).await {
-        Ok(d) => (
-            [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
-            day_preview(&m, &d, now).0,
-        )
-            .into_response(),
-        Err(e) => super::manage::failed(&e),
-    }
+    let d = app.store().chart_data(&m.id, now).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        day_preview(&m, &d, now).0,
+    )
+        .into_response())
 }
 
 /// Asks before deleting a metric (owners).
@@ -285,16 +271,13 @@ pub(super) async fn confirm_delete(
     State(app): State<AppState>,
     who: Signed,
     Path((page_id, id)): Path<(String, String)>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let m = match app.store().get_metric(&page.id, &id).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return super::session::not_found(),
-        Err(e) => return super::manage::failed(&e),
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::Owner).await?;
+    let m = app
+        .store()
+        .get_metric(&page.id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     confirm_page(&Confirm {
         l: Layout::new(&who, format!("Delete metric {}", m.name)),
         text: format!(
@@ -312,10 +295,8 @@ pub(super) async fn delete_metric(
     State(app): State<AppState>,
     Path((page_id, id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     match app
         .store()
         .delete_metric(&page_id, &id, &p.who.actor, app.now())
@@ -325,6 +306,6 @@ pub(super) async fn delete_metric(
             app.page_changed(&page_id).await;
             see_other(&format!("/admin/pages/{page_id}/metrics"))
         }
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }

@@ -35,11 +35,12 @@ mod views;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use crate::error::{ErrorWords, PageError, PageResult};
 use crate::state::AppState;
 
 pub use session::SESSION_COOKIE;
@@ -191,9 +192,12 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !same_origin(&app, &req) {
-        return session::forbidden("This request did not come from this site.");
+        return dress(
+            PageError::Forbidden("This request did not come from this site.".into())
+                .into_response(),
+        );
     }
-    let mut res = next.run(req).await;
+    let mut res = dress(next.run(req).await);
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -272,24 +276,42 @@ async fn script() -> impl IntoResponse {
     )
 }
 
-/// A rendered template as a response.
-fn html(t: &impl askama::Template) -> Response {
-    html_status(StatusCode::OK, t)
+/// A rendered template, answered with 200.
+fn html(t: &impl askama::Template) -> PageResult {
+    Ok(Html(t.render()?).into_response())
 }
 
-fn html_status(status: StatusCode, t: &impl askama::Template) -> Response {
-    match t.render() {
-        Ok(body) => (status, Html(body)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "admin template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
+/// A form's page: 200, or 422 when it came back with messages to fix.
+fn form_page(has_errors: bool, t: &impl askama::Template) -> PageResult {
+    crate::error::form_page(has_errors, Html(t.render()?))
 }
 
 /// After a successful form: back to a page (303, so a reload does not re-post).
-fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+fn see_other(to: &str) -> PageResult {
+    Ok(Redirect::to(to).into_response())
+}
+
+/// A plain error page (404, 403, 503...) in the admin's look: the same status and headers,
+/// the same words, on the admin's message page.
+fn dress(mut res: Response) -> Response {
+    let Some(words) = res.extensions_mut().remove::<ErrorWords>() else {
+        return res;
+    };
+    let page = views::Message {
+        title: words.title.to_owned(),
+        text: words.text,
+    };
+    match askama::Template::render(&page) {
+        Ok(body) => {
+            let (mut parts, _) = res.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(body))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "admin message page failed");
+            res
+        }
+    }
 }
 
 #[cfg(test)]

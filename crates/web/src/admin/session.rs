@@ -1,8 +1,8 @@
 //! Who is signed in: the session cookie, the role checks and the CSRF token check.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::TimeDelta;
 use herald_domain::actor::{Actor, ActorKind};
@@ -11,7 +11,7 @@ use herald_store::AdminSession;
 use rand::RngExt;
 
 use super::form::Fields;
-use super::views::Message;
+use crate::error::{PageError, PageResult};
 use crate::extract::ClientIp;
 use crate::state::AppState;
 
@@ -71,28 +71,6 @@ fn cookie_token(parts: &Parts) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A 403 page.
-pub(super) fn forbidden(why: &str) -> Response {
-    super::html_status(
-        StatusCode::FORBIDDEN,
-        &Message {
-            title: "Forbidden".to_owned(),
-            text: why.to_owned(),
-        },
-    )
-}
-
-/// A 404 page.
-pub(super) fn not_found() -> Response {
-    super::html_status(
-        StatusCode::NOT_FOUND,
-        &Message {
-            title: "Not found".to_owned(),
-            text: "There is nothing here.".to_owned(),
-        },
-    )
-}
-
 /// A signed-in user. Extracting it from a request without a live session redirects to the
 /// sign-in form.
 #[derive(Debug, Clone)]
@@ -107,9 +85,15 @@ impl Signed {
         rank(self.session.user.role) >= rank(role)
     }
 
-    /// The 403 page when the user may not do what needs `role`.
-    pub fn refuse_unless(&self, role: Role) -> Option<Response> {
-        (!self.can(role)).then(|| forbidden("Your role does not allow this."))
+    /// The 403 page unless the user may do what needs `role`.
+    pub fn require(&self, role: Role) -> PageResult<()> {
+        if self.can(role) {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden(
+                "Your role does not allow this.".into(),
+            ))
+        }
     }
 
     pub fn email(&self) -> &str {
@@ -142,12 +126,7 @@ impl FromRequestParts<AppState> for Signed {
         {
             Ok(Some(s)) => s,
             Ok(None) => return Err(to_login()),
-            Err(e) => {
-                tracing::error!(error = %e, "session lookup failed");
-                return Err(
-                    (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-                );
-            }
+            Err(e) => return Err(PageError::from(e).into_response()),
         };
         let actor = Actor {
             kind: ActorKind::User,
@@ -170,21 +149,22 @@ impl FromRequest<AppState> for Posted {
     async fn from_request(req: Request, app: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let who = Signed::from_request_parts(&mut parts, app).await?;
-        let fields = read_form(body).await?;
+        let fields = read_form(body).await.map_err(IntoResponse::into_response)?;
         if !constant_time_eq(fields.get("csrf").as_bytes(), who.csrf().as_bytes()) {
-            return Err(forbidden(
-                "This form has expired or did not come from this site. Go back, reload and try again.",
-            ));
+            return Err(PageError::Forbidden(
+                "This form has expired or did not come from this site. Go back, reload and try again.".into(),
+            )
+            .into_response());
         }
         Ok(Posted { who, fields })
     }
 }
 
 /// Reads a urlencoded form body.
-pub(super) async fn read_form(body: axum::body::Body) -> Result<Fields, Response> {
+pub(super) async fn read_form(body: axum::body::Body) -> PageResult<Fields> {
     let bytes = axum::body::to_bytes(body, FORM_LIMIT)
         .await
-        .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response())?;
+        .map_err(|_| PageError::PayloadTooLarge("The form is too large.".into()))?;
     Ok(Fields::parse(&bytes))
 }
 

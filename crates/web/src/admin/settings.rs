@@ -9,8 +9,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::Invalid;
 use herald_domain::page::{Page, PagePatch};
 use herald_domain::user::Role;
@@ -22,7 +20,8 @@ use super::form::{Fields, FormState};
 use super::incidents::page_for;
 use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::PageResult;
 use crate::state::AppState;
 
 /// (field, label, hint) of every setting the form edits, in order.
@@ -171,13 +170,10 @@ pub(super) async fn settings(
     who: Signed,
     Path(page_id): Path<String>,
     Query(q): Query<SavedQuery>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::Owner).await?;
     let f = FormState::new(current(&page));
-    html_status(StatusCode::OK, &view(&who, &page, &f, q.saved.is_some()))
+    super::html(&view(&who, &page, &f, q.saved.is_some()))
 }
 
 /// The form as a `PagePatch`: every field is sent; a blank optional one clears the value.
@@ -234,11 +230,8 @@ pub(super) async fn save_settings(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    let page = match page_for(&app, &p.who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &p.who, &page_id, Role::Owner).await?;
     let mut f = FormState::new(p.fields.clone());
     if let Some(patch) = patch(&p.fields, &mut f) {
         let seen = p.fields.get("version").to_owned();
@@ -260,11 +253,8 @@ pub(super) async fn save_settings(
                 return see_other(&format!("/admin/pages/{}/settings?saved=1", page.id));
             }
             Err(StoreError::Invalid(inv)) if inv.field.is_empty() => f.add("", inv.message),
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
-    html_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &view(&p.who, &page, &f, false),
-    )
+    form_page(true, &view(&p.who, &page, &f, false))
 }

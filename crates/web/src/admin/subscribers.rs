@@ -6,8 +6,9 @@
 
 use askama::Template;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use herald_domain::id::SubscriberId;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_domain::user::Role;
 use herald_store::{StoreError, SubscriberQuery};
@@ -17,10 +18,10 @@ use super::form::{FormState, Opt, options};
 use super::incidents::{load_page, page_for};
 use super::session::{Posted, Signed};
 use super::views::Layout;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
 use crate::api::v1::subscriber_import::{Format, ImportReport, import_file};
 use crate::api::v1::subscribers::{check_endpoint, subscribers_csv};
-use crate::error::ApiError;
+use crate::error::{ApiError, PageError, PageResult};
 use crate::state::AppState;
 
 /// Subscribers per screen.
@@ -77,7 +78,7 @@ impl Filter {
 }
 
 pub(super) struct SubLine {
-    pub id: String,
+    pub id: SubscriberId,
     pub channel: &'static str,
     pub target: String,
     pub state: &'static str,
@@ -194,7 +195,7 @@ async fn screen(
     filter: Filter,
     f: FormState,
     secret: String,
-) -> Response {
+) -> PageResult {
     screen_with(
         app,
         who,
@@ -220,75 +221,66 @@ async fn screen_with(
     f: FormState,
     secret: String,
     import: ImportView,
-    status: Option<StatusCode>,
-) -> Response {
-    let page = match load_page(app, page_id).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    refusal: Option<PageError>,
+) -> PageResult {
+    let page = load_page(app, page_id).await?;
     let (subs, filter_error) = match filter.query() {
         Ok(q) => match app.store().list_subscribers(&page.id, &q).await {
             Ok(s) => (s, String::new()),
-            Err(e) => return super::manage::failed(&e),
+            Err(e) => return Err(e.into()),
         },
         Err(m) => (Vec::new(), m),
     };
     let n = filter.page.unwrap_or(0).max(0);
     let more = subs.len() as i64 > PER_PAGE;
-    let status = status.unwrap_or(if f.has_errors() || !filter_error.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    });
+    let invalid = f.has_errors() || !filter_error.is_empty();
     let base = format!("/admin/pages/{}/subscribers", page.id);
-    html_status(
-        status,
-        &SubscribersView {
-            l: Layout::new(who, format!("Subscribers · {}", page.name)),
-            page_id: page.id.clone(),
-            page_name: page.name.clone(),
-            subs: subs
-                .iter()
-                .take(PER_PAGE as usize)
-                .map(|s| SubLine {
-                    id: s.id.clone(),
-                    channel: s.channel.as_str(),
-                    target: s
-                        .endpoint
-                        .clone()
-                        .or_else(|| s.phone_number.clone())
-                        .or_else(|| s.email.clone())
-                        .unwrap_or_default(),
-                    state: s.state.as_str(),
-                    created: page.zone.strftime(s.created_at, "%Y-%m-%d %H:%M %Z"),
-                })
-                .collect(),
-            channels: options(CHANNELS, &filter.channel),
-            states: options(STATES, &filter.state),
-            prev: if n > 0 {
-                format!("{base}?{}", filter.link(n - 1))
-            } else {
-                String::new()
-            },
-            next: if more {
-                format!("{base}?{}", filter.link(n + 1))
-            } else {
-                String::new()
-            },
-            export: format!("{base}/export.csv?{}", filter.link(0)),
-            add_channels: options(CHANNELS, f.v("channel")),
-            general: super::incidents::general(
-                &f,
-                &["channel", "email", "phone_number", "endpoint"],
-            ),
-            filter,
-            filter_error,
-            f,
-            secret,
-            owner: who.can(Role::Owner),
-            imported: import,
+    let v = SubscribersView {
+        l: Layout::new(who, format!("Subscribers · {}", page.name)),
+        page_id: page.id.clone(),
+        page_name: page.name.clone(),
+        subs: subs
+            .iter()
+            .take(PER_PAGE as usize)
+            .map(|s| SubLine {
+                id: s.id.clone(),
+                channel: s.channel.as_str(),
+                target: s
+                    .endpoint
+                    .clone()
+                    .or_else(|| s.phone_number.clone())
+                    .or_else(|| s.email.clone())
+                    .unwrap_or_default(),
+                state: s.state.as_str(),
+                created: page.zone.strftime(s.created_at, "%Y-%m-%d %H:%M %Z"),
+            })
+            .collect(),
+        channels: options(CHANNELS, &filter.channel),
+        states: options(STATES, &filter.state),
+        prev: if n > 0 {
+            format!("{base}?{}", filter.link(n - 1))
+        } else {
+            String::new()
         },
-    )
+        next: if more {
+            format!("{base}?{}", filter.link(n + 1))
+        } else {
+            String::new()
+        },
+        export: format!("{base}/export.csv?{}", filter.link(0)),
+        add_channels: options(CHANNELS, f.v("channel")),
+        general: super::incidents::general(&f, &["channel", "email", "phone_number", "endpoint"]),
+        filter,
+        filter_error,
+        f,
+        secret,
+        owner: who.can(Role::Owner),
+        imported: import,
+    };
+    match refusal {
+        Some(e) => Err(e.shown(Html(v.render()?))),
+        None => form_page(invalid, &v),
+    }
 }
 
 /// The subscriber list (incident managers and owners).
@@ -297,10 +289,8 @@ pub(super) async fn subscribers(
     who: Signed,
     Path(page_id): Path<String>,
     Query(filter): Query<Filter>,
-) -> Response {
-    if let Some(r) = who.refuse_unless(Role::IncidentManager) {
-        return r;
-    }
+) -> PageResult {
+    who.require(Role::IncidentManager)?;
     screen(
         &app,
         &who,
@@ -329,29 +319,26 @@ pub(super) async fn add_subscriber(
     State(app): State<AppState>,
     Path(page_id): Path<String>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let fields = &p.fields;
     let mut f = FormState::new(fields.clone());
-    let channel = fields.get("channel");
-    if !CHANNELS.contains(&channel) {
+    let channel = fields.get("channel").parse::<Channel>().ok();
+    if channel.is_none() {
         f.add("channel", "Choose a channel.");
     }
-    let http = !matches!(channel, "email" | "sms");
+    let http = channel.is_none_or(Channel::is_http);
+    let sms = channel == Some(Channel::Sms);
     let input = SubscriberInput {
-        email: fields.opt("email"),
-        phone_number: fields.opt("phone_number").filter(|_| channel == "sms"),
+        email: fields.opt("email").filter(|_| !sms),
+        phone_number: fields.opt("phone_number").filter(|_| sms),
         phone_country: fields.opt("phone_country"),
         endpoint: fields.opt("endpoint").filter(|_| http),
-        kind: http.then(|| channel.to_owned()),
+        kind: channel
+            .filter(|c| c.is_http())
+            .map(|c| c.as_str().to_owned()),
         skip_confirmation_notification: Some(fields.checked("skip_confirmation")),
         ..SubscriberInput::default()
-    };
-    let input = SubscriberInput {
-        email: if channel == "sms" { None } else { input.email },
-        ..input
     };
     if http && input.endpoint.is_none() {
         f.add("endpoint", "Enter the URL to post to.");
@@ -394,7 +381,7 @@ pub(super) async fn add_subscriber(
                         },
                         Ok((_, false)) => f.add("", "That subscriber already exists on this page."),
                         Err(StoreError::Invalid(inv)) => f.add(field_of(&inv.field), inv.message),
-                        Err(e) => f.store_error(&e),
+                        Err(e) => f.store_error(e)?,
                     }
                 }
             },
@@ -411,24 +398,21 @@ pub(super) async fn add_subscriber(
 /// Unsubscribes one subscriber (owners).
 pub(super) async fn unsubscribe(
     State(app): State<AppState>,
-    Path((page_id, id)): Path<(String, String)>,
+    Path((page_id, id)): Path<(String, SubscriberId)>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
-    match app.store().get_subscriber(&page_id, &id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return super::session::not_found(),
-        Err(e) => return super::manage::failed(&e),
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
+    app.store()
+        .get_subscriber(&page_id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     match app
         .store()
         .unsubscribe(&page_id, std::slice::from_ref(&id), &p.who.actor, app.now())
         .await
     {
         Ok(_) => see_other(&format!("/admin/pages/{page_id}/subscribers")),
-        Err(e) => super::manage::failed(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -438,22 +422,16 @@ pub(super) async fn export_csv(
     who: Signed,
     Path(page_id): Path<String>,
     Query(filter): Query<Filter>,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::Owner).await?;
     let mut q = match filter.query() {
         Ok(q) => q,
-        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
+        Err(m) => return Err(PageError::BadRequest(m)),
     };
     q.limit = 1_000_000;
     q.offset = 0;
-    let subs = match app.store().list_subscribers(&page.id, &q).await {
-        Ok(s) => s,
-        Err(e) => return super::manage::failed(&e),
-    };
-    (
+    let subs = app.store().list_subscribers(&page.id, &q).await?;
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -463,7 +441,7 @@ pub(super) async fn export_csv(
         ],
         subscribers_csv(&subs, page.zone),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Imports a CSV or JSON file of subscribers (owners): a `multipart/form-data` post of the
@@ -474,43 +452,26 @@ pub(super) async fn import_subscribers(
     Path(page_id): Path<String>,
     who: Signed,
     req: Request,
-) -> Response {
-    let page = match page_for(&app, &who, &page_id, Role::Owner).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let refused = |status: StatusCode, message: String, lines: Vec<String>| {
-        refused_screen(
-            &app,
-            &who,
-            &page_id,
-            status,
-            ImportView::refused(message, lines),
-        )
+) -> PageResult {
+    let page = page_for(&app, &who, &page_id, Role::Owner).await?;
+    let refused = |e: PageError, lines: Vec<String>| {
+        let (_, message) = e.words();
+        refused_screen(&app, &who, &page_id, e, ImportView::refused(message, lines))
     };
     let upload = match read_upload(req, &who).await {
         Ok(u) => u,
-        Err(Ok(r)) => return r,
+        Err(Ok(forbidden)) => return Err(forbidden),
         Err(Err(ApiError::PayloadTooLarge)) => {
-            return refused(
-                StatusCode::PAYLOAD_TOO_LARGE,
+            let e = PageError::PayloadTooLarge(
                 "The file is larger than 10 MiB: nothing was imported. Split it and upload each part.".into(),
-                Vec::new(),
-            )
-            .await;
+            );
+            return refused(e, Vec::new()).await;
         }
-        Err(Err(e)) => {
-            let (status, message) = e.parts();
-            return refused(status, message, Vec::new()).await;
-        }
+        Err(Err(e)) => return refused(e.into(), Vec::new()).await,
     };
     if upload.bytes.is_empty() {
-        return refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Choose a CSV or JSON file to import.".into(),
-            Vec::new(),
-        )
-        .await;
+        let e = PageError::Unprocessable("Choose a CSV or JSON file to import.".into());
+        return refused(e, Vec::new()).await;
     }
     match import_file(
         &app,
@@ -543,25 +504,19 @@ pub(super) async fn import_subscribers(
                 String::new()
             };
             let rows = if r.total == 1 { "row" } else { "rows" };
-            refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "Nothing was imported: {} {rows} cannot be imported.{more}",
-                    r.total
-                ),
-                lines,
-            )
-            .await
+            let e = PageError::Unprocessable(format!(
+                "Nothing was imported: {} {rows} cannot be imported.{more}",
+                r.total
+            ));
+            refused(e, lines).await
         }
-        Err(e) => {
-            let (status, message) = e.parts();
-            let message = if status == StatusCode::BAD_REQUEST {
-                format!("The file cannot be read, so nothing was imported: {message}")
-            } else {
-                message
-            };
-            refused(status, message, Vec::new()).await
+        Err(ApiError::BadRequest(message)) => {
+            let e = PageError::BadRequest(format!(
+                "The file cannot be read, so nothing was imported: {message}"
+            ));
+            refused(e, Vec::new()).await
         }
+        Err(e) => refused(e.into(), Vec::new()).await,
     }
 }
 
@@ -570,9 +525,9 @@ async fn refused_screen(
     app: &AppState,
     who: &Signed,
     page_id: &str,
-    status: StatusCode,
+    refusal: PageError,
     view: ImportView,
-) -> Response {
+) -> PageResult {
     screen_with(
         app,
         who,
@@ -581,7 +536,7 @@ async fn refused_screen(
         FormState::default(),
         String::new(),
         view,
-        Some(status),
+        Some(refusal),
     )
     .await
 }
@@ -595,7 +550,10 @@ struct UploadForm {
 
 /// Reads the import form: `Err(Ok(page))` for a bad CSRF token, `Err(Err(..))` for a body
 /// that is not the form or cannot be read (too large).
-async fn read_upload(req: Request, who: &Signed) -> Result<UploadForm, Result<Response, ApiError>> {
+async fn read_upload(
+    req: Request,
+    who: &Signed,
+) -> Result<UploadForm, Result<PageError, ApiError>> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -629,13 +587,7 @@ async fn read_upload(req: Request, who: &Signed) -> Result<UploadForm, Result<Re
         bytes: bytes::Bytes::new(),
         skip: false,
     };
-    let failed = |e: axum::extract::multipart::MultipartError| -> Result<Response, ApiError> {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Err(ApiError::PayloadTooLarge)
-        } else {
-            Err(ApiError::BadRequest(e.body_text()))
-        }
-    };
+    let failed = |e: axum::extract::multipart::MultipartError| Err(ApiError::from(e));
     while let Some(field) = form.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
@@ -662,8 +614,9 @@ async fn read_upload(req: Request, who: &Signed) -> Result<UploadForm, Result<Re
     Ok(out)
 }
 
-fn expired() -> Response {
-    super::session::forbidden(
-        "This form has expired or did not come from this site. Go back, reload and try again.",
+fn expired() -> PageError {
+    PageError::Forbidden(
+        "This form has expired or did not come from this site. Go back, reload and try again."
+            .into(),
     )
 }

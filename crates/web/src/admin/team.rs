@@ -1,67 +1,51 @@
 //! Team members and their roles (owners only).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::user::Role;
 
 use super::form::{FormState, options};
-use super::manage::failed;
 use super::session::{Posted, Signed};
 use super::views::{Layout, Member, TeamView};
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::PageResult;
 use crate::state::AppState;
 
 const ROLES: &[&str] = &["owner", "incident_manager", "viewer"];
 
-async fn team_view(app: &AppState, who: &Signed, f: FormState) -> Response {
-    let users = match app.store().list_users().await {
-        Ok(u) => u,
-        Err(e) => return failed(&e),
-    };
-    let status = if f.has_errors() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+async fn team_view(app: &AppState, who: &Signed, f: FormState) -> PageResult {
+    let users = app.store().list_users().await?;
     let role = if f.v("role").is_empty() {
         "viewer"
     } else {
         f.v("role")
     };
-    html_status(
-        status,
-        &TeamView {
-            l: Layout::new(who, "Team"),
-            members: users
-                .into_iter()
-                .map(|u| Member {
-                    me: u.id == who.session.user.id,
-                    roles: options(ROLES, u.role.as_str()),
-                    role: super::form::label(u.role.as_str()),
-                    id: u.id,
-                    email: u.email,
-                })
-                .collect(),
-            roles: options(ROLES, role),
-            f,
-        },
-    )
+    let v = TeamView {
+        l: Layout::new(who, "Team"),
+        members: users
+            .into_iter()
+            .map(|u| Member {
+                me: u.id == who.session.user.id,
+                roles: options(ROLES, u.role.as_str()),
+                role: super::form::label(u.role.as_str()),
+                id: u.id,
+                email: u.email,
+            })
+            .collect(),
+        roles: options(ROLES, role),
+        f,
+    };
+    form_page(v.f.has_errors(), &v)
 }
 
 /// Who can sign in, with which role.
-pub(super) async fn team(State(app): State<AppState>, who: Signed) -> Response {
-    if let Some(r) = who.refuse_unless(Role::Owner) {
-        return r;
-    }
+pub(super) async fn team(State(app): State<AppState>, who: Signed) -> PageResult {
+    who.require(Role::Owner)?;
     team_view(&app, &who, FormState::default()).await
 }
 
 /// Adds a member with a first password (to hand over and change at first sign-in).
-pub(super) async fn add_member(State(app): State<AppState>, p: Posted) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+pub(super) async fn add_member(State(app): State<AppState>, p: Posted) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::new(p.fields.clone());
     let email = p.fields.get("email").trim().to_lowercase();
     if email.is_empty() || !email.contains('@') || email.len() > 320 {
@@ -88,7 +72,7 @@ pub(super) async fn add_member(State(app): State<AppState>, p: Posted) -> Respon
             Err(herald_store::StoreError::Conflict(_)) => {
                 f.add("email", "Someone with this email is already a member.");
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
     team_view(&app, &p.who, f).await
@@ -100,10 +84,8 @@ pub(super) async fn set_role(
     State(app): State<AppState>,
     Path(user_id): Path<String>,
     p: Posted,
-) -> Response {
-    if let Some(r) = p.who.refuse_unless(Role::Owner) {
-        return r;
-    }
+) -> PageResult {
+    p.who.require(Role::Owner)?;
     let mut f = FormState::default();
     match p.fields.get("role").parse::<Role>() {
         Ok(_) if user_id == p.who.session.user.id => {
@@ -115,7 +97,7 @@ pub(super) async fn set_role(
             .await
         {
             Ok(_) => return see_other("/admin/team"),
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         },
         Err(()) => f.add("", "Choose a role."),
     }

@@ -1,8 +1,6 @@
 //! Posting updates (resolving is one) and the postmortem.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use herald_domain::Invalid;
 use herald_domain::incident::{
     IncidentInput, PostmortemInput, plan_update, publish_postmortem, save_postmortem_draft,
@@ -14,7 +12,8 @@ use super::form::FormState;
 use super::incident_view::{incident_view, load_incident};
 use super::incidents::{components, page_for, picked};
 use super::session::Posted;
-use super::{html_status, see_other};
+use super::{form_page, see_other};
+use crate::error::PageResult;
 use crate::state::AppState;
 
 /// Posts an update in one step: status, message and component changes. A form rendered
@@ -23,15 +22,9 @@ pub(super) async fn post_update(
     State(app): State<AppState>,
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    let page = match page_for(&app, &p.who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let comps = match components(&app, &page).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &p.who, &page_id, Role::IncidentManager).await?;
+    let comps = components(&app, &page).await?;
     let fields = &p.fields;
     let mut f = FormState::new(fields.clone());
     let changes = picked(fields, &comps, &mut f);
@@ -73,17 +66,12 @@ pub(super) async fn post_update(
                 app.page_changed(&page.id).await;
                 return see_other(&format!("/admin/pages/{}/incidents/{}", page.id, i.id));
             }
-            Err(e) => f.store_error(&e),
+            Err(e) => f.store_error(e)?,
         }
     }
-    let i = match load_incident(&app, &page, &incident_id).await {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    match incident_view(&app, &p.who, &page, &i, f, FormState::default()).await {
-        Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-        Err(r) => r,
-    }
+    let i = load_incident(&app, &page, &incident_id).await?;
+    let v = incident_view(&app, &p.who, &page, &i, f, FormState::default()).await?;
+    form_page(v.f.has_errors(), &v)
 }
 
 /// Saves the postmortem draft, or publishes it (`action=publish`).
@@ -91,11 +79,8 @@ pub(super) async fn postmortem(
     State(app): State<AppState>,
     Path((page_id, incident_id)): Path<(String, String)>,
     p: Posted,
-) -> Response {
-    let page = match page_for(&app, &p.who, &page_id, Role::IncidentManager).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let page = page_for(&app, &p.who, &page_id, Role::IncidentManager).await?;
     let input = PostmortemInput {
         body_draft: Some(p.fields.get("body_draft").to_owned()),
         notify_subscribers: Some(p.fields.checked("notify")),
@@ -135,15 +120,10 @@ pub(super) async fn postmortem(
             see_other(&format!("/admin/pages/{}/incidents/{}", page.id, i.id))
         }
         Err(e) => {
-            pm.store_error(&e);
-            let i = match load_incident(&app, &page, &incident_id).await {
-                Ok(i) => i,
-                Err(r) => return r,
-            };
-            match incident_view(&app, &p.who, &page, &i, FormState::default(), pm).await {
-                Ok(v) => html_status(StatusCode::UNPROCESSABLE_ENTITY, &v),
-                Err(r) => r,
-            }
+            pm.store_error(e)?;
+            let i = load_incident(&app, &page, &incident_id).await?;
+            let v = incident_view(&app, &p.who, &page, &i, FormState::default(), pm).await?;
+            form_page(v.pm.has_errors(), &v)
         }
     }
 }

@@ -102,13 +102,7 @@ pub async fn receive(
     Hook { integration: i, ip }: Hook,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Outcome>> {
-    let body = body.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest(e.body_text())
-        }
-    })?;
+    let body = body?;
     let now = app.now();
     let store = app.store();
     let out = match i.kind {

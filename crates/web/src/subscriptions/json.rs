@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use herald_notify::links::Purpose;
 use serde::Deserialize;
@@ -24,21 +24,18 @@ pub async fn subscribe_json(
 ) -> Response {
     match subscribe(&app, &public, &body).await {
         Ok(new) => cors(
-            (
-                StatusCode::OK,
-                Json(json!({
-                    "subscriber": {
-                        "mode": new.channel.mode(),
-                        "email": new.email,
-                        "phone_number": new.phone_number,
-                        "endpoint": new.endpoint,
-                        "component_ids": new.component_ids,
-                        "incident_id": new.incident_id,
-                    },
-                    "message": SUBSCRIBE_MESSAGE,
-                })),
-            )
-                .into_response(),
+            Json(json!({
+                "subscriber": {
+                    "mode": new.channel.mode(),
+                    "email": new.email,
+                    "phone_number": new.phone_number,
+                    "endpoint": new.endpoint,
+                    "component_ids": new.component_ids,
+                    "incident_id": new.incident_id,
+                },
+                "message": SUBSCRIBE_MESSAGE,
+            }))
+            .into_response(),
         ),
         Err(e) => cors(e.into_response()),
     }
@@ -89,7 +86,12 @@ async fn unsubscribe_token(app: &AppState, public: &Public, token: &str) -> Resp
     let ids = [sub.id.clone()];
     match app
         .store()
-        .unsubscribe(&public.page.id, &ids, &public.actor(&sub.id), app.now())
+        .unsubscribe(
+            &public.page.id,
+            &ids,
+            &public.actor(sub.id.as_str()),
+            app.now(),
+        )
         .await
     {
         Ok(_) => {

@@ -20,17 +20,18 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use herald_domain::actor::Actor;
+use herald_domain::id::{ComponentId, SubscriberId};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use herald_notify::links::{Links, Purpose};
 use serde::Deserialize;
 
 use crate::api::v1::subscribers::{SubscriberEnvelope, check_endpoint};
-use crate::error::ApiError;
+use crate::error::{ApiError, PageError, PageResult};
 use crate::extract::{ApiBody, ClientIp};
 use crate::public::render::html::{Layout, finish};
 use crate::server::PublicPage;
@@ -92,7 +93,7 @@ impl Public {
         Actor::public(id, self.actor_ip.clone())
     }
 
-    fn link(&self, path: &str, id: &str, purpose: Purpose, app: &AppState) -> String {
+    fn link(&self, path: &str, id: &SubscriberId, purpose: Purpose, app: &AppState) -> String {
         format!(
             "{}/subscriptions/{path}{}",
             self.page_url,
@@ -233,7 +234,8 @@ impl View {
         self
     }
 
-    fn send(self, status: StatusCode) -> Response {
+    /// The page, answered with 200 (an error's status is set by [`PageError`]).
+    fn send(self) -> Response {
         let (html, style) = finish(&self, &self.l.style);
         let mut headers = HeaderMap::new();
         let csp = format!(
@@ -252,27 +254,30 @@ impl View {
             }
         }
         headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
-        (status, headers, html).into_response()
+        (headers, html).into_response()
     }
 }
 
-/// An error as a page.
-fn error_page(public: &Public, e: &ApiError) -> Response {
-    let (status, message) = e.parts();
-    let (heading, text) = match e {
-        ApiError::NotFound => (
-            "Link not valid",
-            "This link is not valid, or it has expired. Subscribe again from the status page."
-                .to_owned(),
-        ),
-        _ => ("Something is not right", message),
-    };
-    let mut r = View::new(public, heading).say(text).send(status);
-    if let ApiError::TooManyRequests { retry_after, .. } = e {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+impl Public {
+    /// An error on a page in this status page's look.
+    fn shown(&self, e: impl Into<PageError>) -> PageError {
+        let e = e.into();
+        let not_found = match &e {
+            PageError::Api(a) => matches!(**a, ApiError::NotFound),
+            other => matches!(other, PageError::NotFound),
+        };
+        let (heading, text) = if not_found {
+            (
+                "Link not valid",
+                "This link is not valid, or it has expired. Subscribe again from the status page."
+                    .to_owned(),
+            )
+        } else {
+            ("Something is not right", e.words().1)
+        };
+        let page = View::new(self, heading).say(text).send();
+        e.shown(page)
     }
-    r
 }
 
 /// `POST /subscriptions`: the subscribe form of the status page.
@@ -280,13 +285,13 @@ pub async fn subscribe_form(
     State(app): State<AppState>,
     public: Public,
     ApiBody(body): ApiBody<SubscriberEnvelope>,
-) -> Response {
-    match subscribe(&app, &public, &body).await {
-        Ok(_) => View::new(&public, "Check your inbox")
-            .say(SUBSCRIBE_MESSAGE)
-            .send(StatusCode::OK),
-        Err(e) => error_page(&public, &e),
-    }
+) -> PageResult {
+    subscribe(&app, &public, &body)
+        .await
+        .map_err(|e| public.shown(e))?;
+    Ok(View::new(&public, "Check your inbox")
+        .say(SUBSCRIBE_MESSAGE)
+        .send())
 }
 
 /// `GET /subscriptions/confirm/<token>`: asks for the click that confirms.
@@ -294,23 +299,24 @@ pub async fn confirm_page(
     State(app): State<AppState>,
     public: Public,
     Path(token): Path<String>,
-) -> Response {
-    match public.holder(&app, &token, &[Purpose::Confirm]).await {
-        Ok(sub) if sub.state == SubscriberState::Unconfirmed => {
-            let mut v = View::new(&public, "Confirm your subscription").say(format!(
-                "Confirm to receive notifications from {} at {}.",
-                public.page.name,
-                sub.target()
-            ));
-            v.button = Some((
-                public.link("confirm/", &sub.id, Purpose::Confirm, &app),
-                "Confirm subscription".into(),
-            ));
-            v.send(StatusCode::OK)
-        }
-        Ok(sub) => already(&app, &public, &sub),
-        Err(e) => error_page(&public, &e),
+) -> PageResult {
+    let sub = public
+        .holder(&app, &token, &[Purpose::Confirm])
+        .await
+        .map_err(|e| public.shown(e))?;
+    if sub.state != SubscriberState::Unconfirmed {
+        return Ok(already(&app, &public, &sub));
     }
+    let mut v = View::new(&public, "Confirm your subscription").say(format!(
+        "Confirm to receive notifications from {} at {}.",
+        public.page.name,
+        sub.target()
+    ));
+    v.button = Some((
+        public.link("confirm/", &sub.id, Purpose::Confirm, &app),
+        "Confirm subscription".into(),
+    ));
+    Ok(v.send())
 }
 
 /// `POST /subscriptions/confirm/<token>`: confirms.
@@ -318,27 +324,30 @@ pub async fn confirm(
     State(app): State<AppState>,
     public: Public,
     Path(token): Path<String>,
-) -> Response {
-    let sub = match public.holder(&app, &token, &[Purpose::Confirm]).await {
-        Ok(s) => s,
-        Err(e) => return error_page(&public, &e),
-    };
-    match app
-        .store()
-        .confirm_subscriber(&public.page.id, &sub.id, &public.actor(&sub.id), app.now())
+) -> PageResult {
+    let sub = public
+        .holder(&app, &token, &[Purpose::Confirm])
         .await
-    {
-        Ok(true) => {
-            let mut v = View::new(&public, "Subscription confirmed").say(format!(
-                "You will be notified of incidents and maintenance on {}.",
-                public.page.name
-            ));
-            v.manage_link = Some(public.link("", &sub.id, Purpose::Manage, &app));
-            v.send(StatusCode::OK)
-        }
-        Ok(false) => already(&app, &public, &sub),
-        Err(e) => error_page(&public, &ApiError::from(e)),
+        .map_err(|e| public.shown(e))?;
+    let confirmed = app
+        .store()
+        .confirm_subscriber(
+            &public.page.id,
+            &sub.id,
+            &public.actor(sub.id.as_str()),
+            app.now(),
+        )
+        .await
+        .map_err(|e| public.shown(e))?;
+    if !confirmed {
+        return Ok(already(&app, &public, &sub));
     }
+    let mut v = View::new(&public, "Subscription confirmed").say(format!(
+        "You will be notified of incidents and maintenance on {}.",
+        public.page.name
+    ));
+    v.manage_link = Some(public.link("", &sub.id, Purpose::Manage, &app));
+    Ok(v.send())
 }
 
 /// The answer to a link whose work is done already.
@@ -357,7 +366,7 @@ fn already(app: &AppState, public: &Public, sub: &Subscriber) -> Response {
     if sub.state != SubscriberState::Unsubscribed {
         v.manage_link = Some(public.link("", &sub.id, Purpose::Manage, app));
     }
-    v.send(StatusCode::OK)
+    v.send()
 }
 
 /// `GET /subscriptions/unsubscribe/<token>`: asks for the click that unsubscribes (RFC
@@ -366,23 +375,24 @@ pub async fn unsubscribe_page(
     State(app): State<AppState>,
     public: Public,
     Path(token): Path<String>,
-) -> Response {
-    match public.holder(&app, &token, &[Purpose::Unsubscribe]).await {
-        Ok(sub) if sub.state == SubscriberState::Unsubscribed => already(&app, &public, &sub),
-        Ok(sub) => {
-            let mut v = View::new(&public, "Unsubscribe").say(format!(
-                "Stop notifications from {} to {}?",
-                public.page.name,
-                sub.target()
-            ));
-            v.button = Some((
-                public.link("unsubscribe/", &sub.id, Purpose::Unsubscribe, &app),
-                "Unsubscribe".into(),
-            ));
-            v.send(StatusCode::OK)
-        }
-        Err(e) => error_page(&public, &e),
+) -> PageResult {
+    let sub = public
+        .holder(&app, &token, &[Purpose::Unsubscribe])
+        .await
+        .map_err(|e| public.shown(e))?;
+    if sub.state == SubscriberState::Unsubscribed {
+        return Ok(already(&app, &public, &sub));
     }
+    let mut v = View::new(&public, "Unsubscribe").say(format!(
+        "Stop notifications from {} to {}?",
+        public.page.name,
+        sub.target()
+    ));
+    v.button = Some((
+        public.link("unsubscribe/", &sub.id, Purpose::Unsubscribe, &app),
+        "Unsubscribe".into(),
+    ));
+    Ok(v.send())
 }
 
 /// `POST /subscriptions/unsubscribe/<token>`: unsubscribes at once, with or without the
@@ -391,36 +401,35 @@ pub async fn unsubscribe(
     State(app): State<AppState>,
     public: Public,
     Path(token): Path<String>,
-) -> Response {
-    let sub = match public
+) -> PageResult {
+    let sub = public
         .holder(&app, &token, &[Purpose::Unsubscribe, Purpose::Manage])
         .await
-    {
-        Ok(s) => s,
-        Err(e) => return error_page(&public, &e),
-    };
+        .map_err(|e| public.shown(e))?;
     let ids = [sub.id.clone()];
-    match app
-        .store()
-        .unsubscribe(&public.page.id, &ids, &public.actor(&sub.id), app.now())
+    app.store()
+        .unsubscribe(
+            &public.page.id,
+            &ids,
+            &public.actor(sub.id.as_str()),
+            app.now(),
+        )
         .await
-    {
-        Ok(_) => View::new(&public, "Unsubscribed")
-            .say(format!(
-                "{} will not be sent notifications from {} any more.",
-                sub.target(),
-                public.page.name
-            ))
-            .send(StatusCode::OK),
-        Err(e) => error_page(&public, &ApiError::from(e)),
-    }
+        .map_err(|e| public.shown(e))?;
+    Ok(View::new(&public, "Unsubscribed")
+        .say(format!(
+            "{} will not be sent notifications from {} any more.",
+            sub.target(),
+            public.page.name
+        ))
+        .send())
 }
 
 /// The manage form's fields.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ManageBody {
-    component_ids: Vec<String>,
+    component_ids: Vec<ComponentId>,
 }
 
 async fn manage_view(
@@ -447,7 +456,7 @@ async fn manage_view(
             .into_iter()
             .filter(|c| !c.is_group)
             .map(|c| {
-                let on = sub.component_ids.contains(&c.id);
+                let on = sub.component_ids.iter().any(|s| *s == c.id);
                 (c.id, c.name, on)
             })
             .collect(),
@@ -456,7 +465,7 @@ async fn manage_view(
         public.link("unsubscribe/", &sub.id, Purpose::Unsubscribe, app),
         "Unsubscribe from everything".into(),
     ));
-    Ok(v.send(StatusCode::OK))
+    Ok(v.send())
 }
 
 /// `GET /subscriptions/<token>`: the manage page.
@@ -464,12 +473,12 @@ pub async fn manage_page(
     State(app): State<AppState>,
     public: Public,
     Path(token): Path<String>,
-) -> Response {
-    let r = match public.holder(&app, &token, &[Purpose::Manage]).await {
-        Ok(sub) => manage_view(&app, &public, &sub, None).await,
-        Err(e) => Err(e),
+) -> PageResult {
+    let r = async {
+        let sub = public.holder(&app, &token, &[Purpose::Manage]).await?;
+        manage_view(&app, &public, &sub, None).await
     };
-    r.unwrap_or_else(|e| error_page(&public, &e))
+    r.await.map_err(|e| public.shown(e))
 }
 
 /// `POST /subscriptions/<token>`: saves the components chosen on the manage page.
@@ -478,7 +487,7 @@ pub async fn manage_save(
     public: Public,
     Path(token): Path<String>,
     ApiBody(body): ApiBody<ManageBody>,
-) -> Response {
+) -> PageResult {
     let r = async {
         let sub = public.holder(&app, &token, &[Purpose::Manage]).await?;
         let sub = app
@@ -487,11 +496,11 @@ pub async fn manage_save(
                 &public.page.id,
                 &sub.id,
                 &body.component_ids,
-                &public.actor(&sub.id),
+                &public.actor(sub.id.as_str()),
                 app.now(),
             )
             .await?;
         manage_view(&app, &public, &sub, Some("Saved.")).await
     };
-    r.await.unwrap_or_else(|e| error_page(&public, &e))
+    r.await.map_err(|e| public.shown(e))
 }

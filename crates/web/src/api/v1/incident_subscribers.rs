@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use herald_domain::id::{IncidentId, SubscriberId};
 use herald_domain::subscriber::Subscriber;
 
 use super::ErrorBody;
@@ -16,9 +17,13 @@ use crate::extract::{ApiBody, ApiPath, ReadPage, WritePage};
 use crate::state::AppState;
 
 /// The incident, which must be on the page (else 404).
-async fn incident_on_page(app: &AppState, page_id: &str, incident_id: &str) -> ApiResult<()> {
+async fn incident_on_page(
+    app: &AppState,
+    page_id: &str,
+    incident_id: &IncidentId,
+) -> ApiResult<()> {
     app.store()
-        .get_incident(page_id, incident_id)
+        .get_incident(page_id, incident_id.as_str())
         .await?
         .map(|_| ())
         .ok_or(ApiError::NotFound)
@@ -28,13 +33,13 @@ async fn incident_on_page(app: &AppState, page_id: &str, incident_id: &str) -> A
 async fn of_incident(
     app: &AppState,
     page_id: &str,
-    incident_id: &str,
-    id: &str,
+    incident_id: &IncidentId,
+    id: &SubscriberId,
 ) -> ApiResult<Subscriber> {
     app.store()
         .get_subscriber(page_id, id)
         .await?
-        .filter(|s| s.incident_id.as_deref() == Some(incident_id))
+        .filter(|s| s.incident_id.as_ref() == Some(incident_id))
         .ok_or(ApiError::NotFound)
 }
 
@@ -45,7 +50,7 @@ async fn of_incident(
 pub async fn list_incident_subscribers(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, incident_id)): ApiPath<(String, String)>,
+    ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
 ) -> ApiResult<Json<Vec<SubscriberV1>>> {
     incident_on_page(&app, &page.id, &incident_id).await?;
     let subs = app
@@ -67,12 +72,12 @@ pub async fn list_incident_subscribers(
 pub async fn create_incident_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, incident_id)): ApiPath<(String, String)>,
+    ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
     ApiBody(body): ApiBody<SubscriberEnvelope>,
 ) -> ApiResult<(StatusCode, Json<SubscriberV1>)> {
     incident_on_page(&app, &page.id, &incident_id).await?;
     let mut input = body.subscriber;
-    input.incident_id = Some(incident_id);
+    input.incident_id = Some(incident_id.into_string());
     input.component_ids = None;
     add_subscriber(
         &app,
@@ -91,7 +96,7 @@ pub async fn create_incident_subscriber(
 pub async fn get_incident_subscriber(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, incident_id, id)): ApiPath<(String, String, String)>,
+    ApiPath((_, incident_id, id)): ApiPath<(String, IncidentId, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let s = of_incident(&app, &page.id, &incident_id, &id).await?;
     Ok(Json(SubscriberV1::new(&s, page.zone)))
@@ -104,7 +109,7 @@ pub async fn get_incident_subscriber(
 pub async fn delete_incident_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, incident_id, id)): ApiPath<(String, String, String)>,
+    ApiPath((_, incident_id, id)): ApiPath<(String, IncidentId, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     of_incident(&app, &page.id, &incident_id, &id).await?;
     app.store()
@@ -130,7 +135,7 @@ pub async fn delete_incident_subscriber(
 pub async fn resend_incident_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, incident_id, id)): ApiPath<(String, String, String)>,
+    ApiPath((_, incident_id, id)): ApiPath<(String, IncidentId, SubscriberId)>,
 ) -> ApiResult<StatusCode> {
     of_incident(&app, &page.id, &incident_id, &id).await?;
     app.store()

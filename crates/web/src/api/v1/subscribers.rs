@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::actor::Actor;
+use herald_domain::id::{ComponentId, SubscriberId};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::signing;
@@ -193,7 +194,7 @@ pub(crate) async fn check_endpoint(app: &AppState, new: &NewSubscriber) -> ApiRe
 pub async fn get_subscriber(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let s = app
         .store()
@@ -206,7 +207,8 @@ pub async fn get_subscriber(
 /// `{"component_ids": [...]}`
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ComponentsBody {
-    pub component_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub component_ids: Vec<ComponentId>,
 }
 
 /// Changes which components a subscriber follows.
@@ -216,7 +218,7 @@ pub struct ComponentsBody {
 pub async fn update_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
     ApiBody(body): ApiBody<ComponentsBody>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let s = app
@@ -233,7 +235,7 @@ pub async fn update_subscriber(
 pub async fn delete_subscriber(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     app.store()
         .get_subscriber(&page.id, &id)
@@ -262,7 +264,7 @@ pub async fn delete_subscriber(
 pub async fn resend_one(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<StatusCode> {
     app.store()
         .get_subscriber(&page.id, &id)
@@ -283,7 +285,7 @@ pub async fn resend_one(
 pub async fn rotate_secret(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, id)): ApiPath<(String, String)>,
+    ApiPath((_, id)): ApiPath<(String, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
     let now = app.now();
     let secret = signing::new_secret();
@@ -323,7 +325,7 @@ async fn bulk_ids(
     page_id: &str,
     b: &BulkBody,
     default_state: SubscriberState,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<Vec<SubscriberId>> {
     let list = b.subscribers.as_deref().unwrap_or("").trim();
     if list.is_empty() {
         return Err(ApiError::Unprocessable {
@@ -348,10 +350,11 @@ async fn bulk_ids(
             .map(|s| s.id)
             .collect());
     }
-    let ids: Vec<String> = list
+    let ids: Vec<SubscriberId> = list
         .split(',')
-        .map(|s| s.trim().to_owned())
+        .map(str::trim)
         .filter(|s| !s.is_empty())
+        .map(SubscriberId::from)
         .collect();
     if ids.len() > 100 {
         return Err(ApiError::Unprocessable {
@@ -499,14 +502,21 @@ pub(crate) fn subscribers_csv(
     );
     for s in subs {
         let fields = [
-            s.id.clone(),
+            s.id.to_string(),
             s.channel.as_str().to_owned(),
             s.state.as_str().to_owned(),
             s.email.clone().unwrap_or_default(),
             s.phone_number.clone().unwrap_or_default(),
             s.endpoint.clone().unwrap_or_default(),
-            s.component_ids.join(" "),
-            s.incident_id.clone().unwrap_or_default(),
+            s.component_ids
+                .iter()
+                .map(ComponentId::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+            s.incident_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             zone.format(s.created_at),
         ];
         out.push_str(
