@@ -2,11 +2,13 @@
 // axe-core is injected as an inline script, so these contexts bypass the page's CSP (which
 // allows no script at all); the XSS test checks the CSP itself.
 // status as summary.json, passes axe-core (no serious or critical violations) in light and
-// dark mode, shows a day's uptime when a bar gets keyboard focus, and works with JavaScript
-// off. Screenshots go to artifacts/screenshots/.
+// dark mode, shows a day's uptime when a bar gets keyboard focus, shows the system metric
+// charts named in `charts` (each an image whose accessible name is its title and whose
+// description is its summary), and works with JavaScript off, the charts' Week and Month
+// links and their data included. Screenshots go to artifacts/screenshots/.
 import { args, launch, sentinelPage, axe, screenshot, check } from './lib.mjs';
 
-const { base, pages } = args();
+const { base, pages, charts } = args();
 const browser = await launch();
 try {
   const summary = await (await fetch(`${base}/api/v2/summary.json`)).json();
@@ -30,6 +32,7 @@ try {
     check(errors.length === 0, `console errors: ${errors.join('; ')}`);
     const violations = await axe(page);
     check(violations.length === 0, `axe (${scheme}): ${JSON.stringify(violations)}`);
+    await checkCharts(page, scheme);
     // Keyboard: focus the last bar of the first component and read its tooltip.
     const bar = page.locator('.component .bar').last();
     await bar.focus();
@@ -57,8 +60,61 @@ try {
   const p = await nojs.newPage();
   await p.goto(`${base}/`);
   check((await p.textContent('#page-status')).trim() === summary.status.description, 'no banner without JavaScript');
+  await checkCharts(p, 'nojs');
+  await followChartLinks(p);
   await nojs.close();
   console.log('ok public demo');
 } finally {
   await browser.close();
+}
+
+// Every expected chart is on the page: an image whose accessible name is its title
+// ("<metric>, last 24 hours") followed by its summary (current value and average; the svg is
+// labelled by both), drawn with a line.
+function chartNamed(page, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return page.getByRole('img', { name: new RegExp(`^${escaped}, last 24 hours `) });
+}
+async function checkCharts(page, scheme) {
+  const figures = page.locator('figure.metric');
+  check(await figures.count() === (charts ?? []).length, `${await figures.count()} charts on the page, expected ${(charts ?? []).length}`);
+  for (const name of charts ?? []) {
+    const img = chartNamed(page, name);
+    check(await img.count() === 1, `no chart image named "${name}, last 24 hours ..."`);
+    const ids = ((await img.getAttribute('aria-labelledby')) ?? '').split(/\s+/);
+    const desc = ids.length > 1 ? (await page.locator(`[id="${ids[1]}"]`).textContent()) : '';
+    check(/^Current value .+; average over the last 24 hours .+\./.test(desc), `chart "${name}" has no summary: "${desc}"`);
+    check(await img.locator('path').count() === 1, `chart "${name}" draws no line`);
+    const box = await img.boundingBox();
+    check(box && box.width > 200 && box.height > 40, `chart "${name}" is not visible: ${JSON.stringify(box)}`);
+  }
+  if ((charts ?? []).length > 0) {
+    await screenshot(page.locator('figure.metric').first(), `public-demo-chart-${scheme}`);
+  }
+}
+
+// With JavaScript off, each chart's Week and Month links open that chart (an SVG document
+// titled for its period) and its day data link opens the JSON of the same metric.
+async function followChartLinks(p) {
+  for (const name of charts ?? []) {
+    const figure = p.locator('figure.metric', { has: chartNamed(p, name) });
+    for (const [link, period] of [['Week', 'last 7 days'], ['Month', 'last 30 days'], ['day', null]]) {
+      const home = p.url();
+      const [resp] = await Promise.all([
+        p.waitForNavigation(),
+        figure.getByRole('link', { name: link, exact: true }).click(),
+      ]);
+      check(resp && resp.status() === 200, `"${name}" ${link} link answered ${resp && resp.status()}`);
+      const body = await resp.text();
+      if (period) {
+        check((resp.headers()['content-type'] ?? '').startsWith('image/svg+xml'), `"${name}" ${link} is ${resp.headers()['content-type']}`);
+        check(body.includes(`>${name}, ${period}</title>`), `"${name}" ${link} chart has no title "${name}, ${period}"`);
+        check(body.includes('<desc '), `"${name}" ${link} chart has no summary`);
+      } else {
+        const doc = JSON.parse(body);
+        check(doc.metric.name === name && doc.period === 'day' && doc.points.length === 2880, `"${name}" day data: ${body.slice(0, 200)}`);
+      }
+      await p.goto(home);
+    }
+  }
 }

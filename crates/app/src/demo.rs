@@ -1,7 +1,8 @@
 //! `herald demo`: a fresh SQLite file seeded with a page that looks lived in: two groups and
 //! ten components, 90 days of status history from past incidents, a resolved incident with a
 //! published postmortem, an incident in progress with three updates, a completed and an
-//! upcoming maintenance, and incident templates.
+//! upcoming maintenance, incident templates, and two system metrics (pushed, `Self`) with the
+//! last day of points, so the page shows charts.
 //!
 //! The history is written through the same store methods the API uses, with past times as
 //! their input, so the demo is also a walk through the real write path. Events are written
@@ -17,6 +18,8 @@ use herald_domain::incident::{
     IncidentInput, PostmortemInput, plan_create, plan_update, publish_postmortem,
     save_postmortem_draft,
 };
+use herald_domain::metric::points::{self, Point};
+use herald_domain::metric::{Metric, MetricInput, Provider, ProviderInput};
 use herald_domain::page::{NewPage, Page, PagePatch};
 use herald_domain::template::{Template, TemplateInput};
 use herald_store::Store;
@@ -177,6 +180,89 @@ struct Blip<'a> {
     minutes: i64,
     first: &'a str,
     last: &'a str,
+}
+
+/// A number in [-1, 1) that looks random and is the same on every run: the demo's noise.
+fn wobble(k: i64, salt: u64) -> f64 {
+    let mut x = (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x % 2000) as f64 / 1000.0 - 1.0
+}
+
+/// The page's displayed metrics, pushed (`Self`), with every 30 s bucket of the last 24
+/// hours before `now`: the API's response time (a daily swing, noise, a bump during the
+/// webhook incident in progress) and the webhook delivery delay the incident is about.
+async fn metrics(s: &Seeder<'_>) -> anyhow::Result<()> {
+    let now = s.now;
+    let provider: ProviderInput = serde_json::from_value(json!({"type": "Self"}))?;
+    let provider = s
+        .store
+        .create_provider(&Provider::parse(&s.page.id, &provider, now)?, &s.actor, now)
+        .await?;
+    let incident_start = s.ago(0, 35).timestamp();
+    let last = points::snap(now.timestamp());
+    let buckets = 24 * 3600 / points::BUCKET_SECS;
+    let response = |t: i64, k: i64| {
+        let day = (t % 86_400) as f64 / 86_400.0 * std::f64::consts::TAU;
+        let bump = if t >= incident_start { 40.0 } else { 0.0 };
+        118.0 + 22.0 * (day - 1.2).sin() + 9.0 * wobble(k, 1) + bump
+    };
+    let delay = |t: i64, k: i64| {
+        let since = (t - incident_start) as f64 / 60.0;
+        let base = 2.1 + 0.6 * wobble(k, 2);
+        if since < -5.0 {
+            base
+        } else if since < 15.0 {
+            // Up to 10 minutes while one queue partition fell behind...
+            base + 580.0 * ((since + 5.0) / 20.0)
+        } else {
+            // ...then draining.
+            (base + 580.0 - 32.0 * (since - 15.0)).max(base + 60.0)
+        }
+    };
+    type Curve<'a> = &'a dyn Fn(i64, i64) -> f64;
+    let shown: [(&str, &str, i64, &str, Curve); 2] = [
+        (
+            "API response time",
+            "ms",
+            0,
+            "Median time to answer a request at api.acme.example",
+            &response,
+        ),
+        (
+            "Webhook delivery delay",
+            "s",
+            1,
+            "From an event to its webhook's delivery",
+            &delay,
+        ),
+    ];
+    for (name, suffix, places, tip, curve) in shown {
+        let input: MetricInput = serde_json::from_value(json!({
+            "name": name, "suffix": suffix, "decimal_places": places,
+            "tooltip_description": tip, "display": true,
+        }))?;
+        let m = s
+            .store
+            .create_metric(&Metric::parse(&provider, &input, now)?, &s.actor, now)
+            .await?;
+        let pts: Vec<Point> = (0..buckets)
+            .rev()
+            .map(|k| {
+                let bucket = last - k * points::BUCKET_SECS;
+                Point {
+                    bucket,
+                    value: (curve(bucket, k) * 10.0).round() / 10.0,
+                }
+            })
+            .collect();
+        s.store
+            .push_points(&s.page.id, &[(m.id, pts)], &s.actor, now)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Seeds a demo page at `now` and returns it with a new API key.
@@ -426,6 +512,8 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
             .create_template(&Template::parse(&s.page.id, &t, now)?, &s.actor, now)
             .await?;
     }
+
+    metrics(&s).await?;
 
     let key = apikey::generate();
     store

@@ -21,6 +21,15 @@ async fn the_demo_page_in_chromium() {
         .list_incidents(&seeded.page.id, &herald_store::IncidentQuery::default())
         .await
         .unwrap();
+    let charts: Vec<String> = store
+        .list_metrics(&seeded.page.id, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.display)
+        .map(|m| m.name)
+        .collect();
+    assert!(!charts.is_empty(), "the demo shows no chart");
     let with_postmortem = incidents
         .iter()
         .find(|i| i.postmortem.published_at.is_some())
@@ -30,7 +39,7 @@ async fn the_demo_page_in_chromium() {
         "public_demo.mjs",
         json!({"base": node.url(""), "pages": [
             "/history", "/uptime", format!("/incidents/{}", with_postmortem.id), ["/p/acme/nope", 404]
-        ]}),
+        ], "charts": charts}),
     )
     .await;
     // Assert
