@@ -116,11 +116,11 @@ impl MetricRow {
     }
 }
 
-fn settings_json(p: &Provider) -> String {
+pub(crate) fn settings_json(p: &Provider) -> String {
     json!({"account_id": p.account_id}).to_string()
 }
 
-fn credentials_json(p: &Provider) -> Result<String> {
+pub(crate) fn credentials_json(p: &Provider) -> Result<String> {
     serde_json::to_string(&p.credentials).map_err(|e| StoreError::Internal(e.to_string()))
 }
 

@@ -10,6 +10,7 @@ use herald_domain::incident::{
     AffectedComponent, BODY_MAX, Incident, IncidentKind, IncidentUpdate, MaintenanceFlags,
     Postmortem,
 };
+use herald_domain::metric::{Credentials, Metric, MetricInput, Provider, ProviderKind};
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::subscriber::{Channel, SubscriberState, parse_endpoint, parse_phone};
 use herald_domain::template::Template;
@@ -367,4 +368,67 @@ pub fn subscriber(
         secret: (channel == Channel::Webhook).then(herald_notify::signing::new_secret),
         id,
     })
+}
+
+/// A metrics provider. Its credentials are not in the source's object (Statuspage never
+/// returns them): a Datadog or New Relic provider comes without them, and disabled, so
+/// herald does not poll it until an operator sets them (`needs_credentials`).
+pub fn provider(v: &Value, page_id: &str, now: DateTime<Utc>) -> Result<Provider, Refusal> {
+    let id = id(v)?;
+    let kind = ProviderKind::parse("type", text(v, "type").unwrap_or("")).map_err(|e| e.message)?;
+    let metric_base_uri = optional_text("metric_base_uri", text(v, "metric_base_uri"), 2048)
+        .map_err(|e| e.message)?;
+    if kind == ProviderKind::Prometheus && metric_base_uri.is_none() {
+        return Err("a Prometheus provider without metric_base_uri".to_owned());
+    }
+    let created_at = time(v, "created_at")?.unwrap_or(now);
+    let p = Provider {
+        kind,
+        disabled: flag(v, "disabled", false) || needs_credentials(kind),
+        metric_base_uri,
+        credentials: Credentials::default(),
+        account_id: v.get("account_id").and_then(Value::as_i64),
+        last_revalidated_at: time(v, "last_revalidated_at")?,
+        updated_at: time(v, "updated_at")?.unwrap_or(created_at),
+        created_at,
+        page_id: page_id.to_owned(),
+        id,
+    };
+    Ok(p)
+}
+
+/// Whether a provider of `kind` cannot be polled without credentials the source never sends.
+pub fn needs_credentials(kind: ProviderKind) -> bool {
+    matches!(kind, ProviderKind::Datadog | ProviderKind::NewRelic)
+}
+
+/// A metric of `provider`, the `position`-th of the page; a new pulled metric is filled from
+/// 28 days before `now` at its first poll.
+pub fn metric(
+    v: &Value,
+    provider: &Provider,
+    position: i64,
+    now: DateTime<Utc>,
+) -> Result<Metric, Refusal> {
+    let id = id(v)?;
+    let input: MetricInput = serde_json::from_value(json!({
+        "name": v.get("name").cloned().unwrap_or(Value::Null),
+        "metric_identifier": v.get("metric_identifier").cloned().unwrap_or(Value::Null),
+        "transform": v.get("transform").cloned().unwrap_or(Value::Null),
+        "suffix": v.get("suffix").cloned().unwrap_or(Value::Null),
+        "y_axis_min": v.get("y_axis_min").cloned().unwrap_or(Value::Null),
+        "y_axis_max": v.get("y_axis_max").cloned().unwrap_or(Value::Null),
+        "y_axis_hidden": v.get("y_axis_hidden").cloned().unwrap_or(Value::Null),
+        "display": v.get("display").cloned().unwrap_or(Value::Null),
+        "decimal_places": v.get("decimal_places").cloned().unwrap_or(Value::Null),
+        "tooltip_description": v.get("tooltip_description").cloned().unwrap_or(Value::Null),
+    }))
+    .map_err(|e| format!("unreadable: {e}"))?;
+    let mut m = Metric::parse(provider, &input, now).map_err(|e| e.message)?;
+    let created_at = time(v, "created_at")?.unwrap_or(now);
+    m.updated_at = time(v, "updated_at")?.unwrap_or(created_at);
+    m.created_at = created_at;
+    m.position = position;
+    m.id = id;
+    Ok(m)
 }

@@ -2,7 +2,8 @@
 //! itself, or another herald) into this herald's database, ids kept.
 //!
 //! Order: the page and its settings, the components and groups, every incident and
-//! maintenance with its timeline, the incident templates, the subscribers (with
+//! maintenance with its timeline, the incident templates, the metrics providers and metric
+//! definitions (`metrics.rs`: no points, no credentials), the subscribers (with
 //! `--subscribers`), and last the components' status history is closed on their current
 //! statuses. Each resource is written whole in its own transaction through the store's
 //! import functions (never through herald's HTTP API), and found again by id on a re-run,
@@ -12,6 +13,7 @@
 //! Nothing is sent to anyone: no confirmation, no notification.
 
 pub mod convert;
+mod metrics;
 pub mod report;
 mod resources;
 pub mod source;
@@ -111,6 +113,7 @@ impl Run<'_> {
         self.components().await?;
         self.incidents().await?;
         self.templates().await?;
+        self.metrics().await?;
         if self.opts.subscribers {
             self.subscribers().await?;
         } else {

@@ -17,7 +17,7 @@ const SUBSCRIBER_BATCH: usize = 1000;
 
 impl Run<'_> {
     /// Reads a whole list (components and groups are short).
-    async fn read_all(
+    pub(super) async fn read_all(
         &mut self,
         what: &'static str,
         path: &'static str,
@@ -337,7 +337,7 @@ impl Run<'_> {
     }
 }
 
-fn id_of(v: &Value) -> String {
+pub(super) fn id_of(v: &Value) -> String {
     v.get("id")
         .and_then(Value::as_str)
         .unwrap_or("(no id)")

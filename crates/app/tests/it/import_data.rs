@@ -18,9 +18,56 @@ pub const OPEN: &str = "inc000000000";
 pub const POSTMORTEM: &str = "inc000000003";
 pub const MAINTENANCE: &str = "mnt000000001";
 pub const RESOLVED: usize = 130;
+pub const SELF_PROVIDER: &str = "mp0self00001";
+pub const DATADOG: &str = "mp0datadog01";
+pub const LATENCY: &str = "met0latency1";
+pub const ERRORS: &str = "met0errors01";
 
 fn zone() -> PageZone {
     PageZone::parse("t", "America/Los_Angeles").unwrap()
+}
+
+/// Metrics providers and metrics as Statuspage lists them: a `Self` provider with a pushed
+/// metric, and a Datadog provider (its credentials, as always, not in the object) with a
+/// query metric.
+fn metrics(born: DateTime<Utc>, now: DateTime<Utc>) -> (Vec<Value>, Vec<Value>) {
+    let made = born + TimeDelta::days(3);
+    let provider = |id: &str, kind: &str, base: Value| {
+        json!({"id": id, "type": kind, "disabled": false, "metric_base_uri": base, "last_revalidated_at": null,
+            "created_at": ts(made), "updated_at": ts(made + TimeDelta::hours(1)), "page_id": PAGE})
+    };
+    let metric = |id: &str, provider: &str, extra: Value| {
+        let mut m = json!({"id": id, "metrics_provider_id": provider, "metric_identifier": "", "display": true,
+            "tooltip_description": "", "backfilled": true, "y_axis_min": null, "y_axis_max": null,
+            "y_axis_hidden": false, "suffix": "", "decimal_places": 0, "most_recent_data_at": ts(now),
+            "created_at": ts(made), "updated_at": ts(made + TimeDelta::days(1)), "last_fetched_at": ts(now),
+            "backfill_percentage": 100});
+        for (k, v) in extra.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        m["reference_name"] = m["name"].clone();
+        m
+    };
+    (
+        vec![
+            provider(SELF_PROVIDER, "Self", Value::Null),
+            provider(DATADOG, "Datadog", Value::Null),
+        ],
+        vec![
+            metric(
+                LATENCY,
+                SELF_PROVIDER,
+                json!({"name": "API latency", "suffix": "ms", "decimal_places": 1, "y_axis_min": 0.0,
+                    "tooltip_description": "Median over all regions"}),
+            ),
+            metric(
+                ERRORS,
+                DATADOG,
+                json!({"name": "Error rate", "suffix": "%", "decimal_places": 2, "y_axis_max": 100.0,
+                    "metric_identifier": "avg:api.errors.rate{env:prod}", "display": false}),
+            ),
+        ],
+    )
 }
 
 /// A timestamp as Statuspage prints it for this page.
@@ -307,12 +354,15 @@ pub fn statuspage(now: DateTime<Utc>) -> Data {
     for (k, v) in branding.as_object().unwrap() {
         page[k] = v.clone();
     }
+    let (providers, metrics) = metrics(born, now);
     Data {
         page,
         components: vec![group_row, api, dash, cdn],
         groups: vec![group],
         incidents,
         templates: vec![template],
+        providers,
+        metrics,
         subscribers,
     }
 }

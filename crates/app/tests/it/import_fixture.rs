@@ -19,6 +19,9 @@ pub struct Data {
     pub groups: Vec<Value>,
     pub incidents: Vec<Value>,
     pub templates: Vec<Value>,
+    pub providers: Vec<Value>,
+    /// The page's metrics, of every provider, in display order.
+    pub metrics: Vec<Value>,
     /// `(state, subscriber)`: listed under `?state=<state>`.
     pub subscribers: Vec<(&'static str, Value)>,
 }
@@ -176,6 +179,8 @@ fn serve(s: &Shared, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
         "/component-groups" => data.groups.clone(),
         "/incidents" => data.incidents.clone(),
         "/incident_templates" => data.templates.clone(),
+        "/metrics_providers" => data.providers.clone(),
+        "/metrics" => data.metrics.clone(),
         "/subscribers" => {
             let state = param("state").unwrap_or_else(|| "active".to_owned());
             data.subscribers

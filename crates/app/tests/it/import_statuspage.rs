@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
-use crate::import_data::{self, API, CDN, DASH, GROUP, MAINTENANCE, OPEN, PAGE, POSTMORTEM};
+use crate::import_data::{
+    self, API, CDN, DASH, DATADOG, ERRORS, GROUP, LATENCY, MAINTENANCE, OPEN, PAGE, POSTMORTEM,
+    SELF_PROVIDER,
+};
 use crate::import_fixture::Fixture;
 
 pub const KEY: &str = "sp-key-0123456789abcdef";
@@ -666,7 +669,131 @@ async fn the_rate_limit_spaces_requests(b: Backend) {
     );
 }
 
+async fn metrics_providers_and_metrics_arrive_with_their_ids(b: Backend) {
+    // Arrange: a Self provider with a pushed metric and a Datadog provider with a query
+    let data = import_data::statuspage(SystemClock.now());
+    let fixture = Fixture::start(data.clone(), KEY).await;
+    let app = TestApp::spawn(b).await;
+    let key = app.new_key(None, false).await;
+    // Act
+    let ran = import(&app.db.url, &fixture.base(), PAGE, KEY, &[]).await;
+    // Assert: counted, the Datadog provider reported as needing credentials
+    assert!(ran.ok, "{}\n{}", ran.stdout, ran.stderr);
+    for line in [
+        "metrics providers: created 2, updated 0",
+        "metrics: created 2, updated 0",
+        &format!("metrics provider {DATADOG} (Datadog) needs credentials"),
+    ] {
+        assert!(ran.stdout.contains(line), "{line:?} not in {}", ran.stdout);
+    }
+    // the providers and metrics through the v1 API, ids and fields kept
+    let providers = all_of(&app, &key, &format!("/v1/pages/{PAGE}/metrics_providers")).await;
+    assert_eq!(providers.len(), 2, "{providers:?}");
+    for want in &data.providers {
+        let got = providers.iter().find(|p| p["id"] == want["id"]).unwrap();
+        same_fields(
+            "provider",
+            want,
+            got,
+            &[
+                "id",
+                "type",
+                "metric_base_uri",
+                "created_at",
+                "updated_at",
+                "page_id",
+            ],
+        );
+    }
+    let by_id = |id: &str| providers.iter().find(|p| p["id"] == id).unwrap().clone();
+    assert_eq!(by_id(SELF_PROVIDER)["disabled"], false);
+    assert_eq!(
+        by_id(DATADOG)["disabled"],
+        true,
+        "a provider without credentials is polled"
+    );
+    let metrics = all_of(&app, &key, &format!("/v1/pages/{PAGE}/metrics")).await;
+    let ids: Vec<&str> = metrics.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [LATENCY, ERRORS], "the page's order");
+    for (want, got) in data.metrics.iter().zip(&metrics) {
+        same_fields(
+            "metric",
+            want,
+            got,
+            &[
+                "id",
+                "metrics_provider_id",
+                "metric_identifier",
+                "name",
+                "display",
+                "tooltip_description",
+                "y_axis_min",
+                "y_axis_max",
+                "y_axis_hidden",
+                "suffix",
+                "decimal_places",
+                "created_at",
+                "updated_at",
+            ],
+        );
+    }
+    assert!(
+        app.store.pulled_metrics().await.unwrap().is_empty(),
+        "the Datadog provider is polled without credentials"
+    );
+    // the pushed metric takes points and is charted on the public page
+    let r = app
+        .send_as(
+            &key,
+            reqwest::Method::POST,
+            &format!("/v1/pages/{PAGE}/metrics/{LATENCY}/data"),
+            Some(
+                &json!({"data": {"timestamp": SystemClock.now().timestamp() - 60, "value": 12.5}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // Act 2: an operator sets the Datadog credentials and enables it; the import runs again
+    let r = app
+        .send_as(
+            &key,
+            reqwest::Method::PATCH,
+            &format!("/v1/pages/{PAGE}/metrics_providers/{DATADOG}"),
+            Some(&json!({"metrics_provider": {"api_key": "dd-api", "application_key": "dd-app", "disabled": false}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let again = import(&app.db.url, &fixture.base(), PAGE, KEY, &[]).await;
+    // Assert 2: nothing written twice, the credentials and the enabled flag kept
+    assert!(again.ok, "{}\n{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stdout
+            .contains("metrics: created 0, updated 0, already there 2"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        !again.stdout.contains("needs credentials"),
+        "{}",
+        again.stdout
+    );
+    let dd = app
+        .store
+        .get_provider(PAGE, DATADOG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!dd.disabled && dd.credentials.api_key.is_some(), "{dd:?}");
+    let latency = app.store.get_metric(PAGE, LATENCY).await.unwrap().unwrap();
+    assert!(
+        latency.most_recent_data_at.is_some(),
+        "the re-run touched the metric's data"
+    );
+}
+
 both_backends!(
+    metrics_providers_and_metrics_arrive_with_their_ids,
     statuspage_import_copies_every_field_and_is_idempotent,
     an_import_cut_off_midway_resumes_where_it_stopped,
     bad_sources_and_bad_records_get_messages_naming_them,

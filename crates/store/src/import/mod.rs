@@ -2,10 +2,11 @@
 //! API written with their ids, times and history kept.
 //!
 //! Each call is one resource in one transaction (a page, the component set, one incident with
-//! its timeline, one template, one batch of subscribers), so a run that is killed leaves only
-//! whole resources behind and a re-run finds them by id and writes only what is missing or
-//! changed. Every write on the page records `Touched::Everything`: imported history lands in
-//! the past, out of the order a page model's deltas assume, so every node reloads the page.
+//! its timeline, one template, one metrics provider or metric definition, one batch of
+//! subscribers), so a run that is killed leaves only whole resources behind and a re-run
+//! finds them by id and writes only what is missing or changed. Every write on the page
+//! records `Touched::Everything`: imported history lands in the past, out of the order a
+//! page model's deltas assume, so every node reloads the page.
 //! Nothing here enqueues a job: an import sends no confirmation and no notification.
 //!
 //! `bulk.rs` is the exception to both: a page's subscriber list uploaded to the API or the
@@ -14,6 +15,7 @@
 
 mod bulk;
 mod incidents;
+mod metrics;
 mod subscribers;
 
 pub use bulk::{BulkCreated, BulkImported};
