@@ -216,6 +216,84 @@ async fn admin_automation_lists_creates_and_deletes_integrations_and_shows_what_
     );
 }
 
+async fn the_admin_form_sets_the_incident_an_integration_opens(backend: Backend) {
+    // Arrange: a page with an incident template
+    let app = TestApp::spawn(backend).await;
+    let t = app
+        .post(
+            &app.page_path("/incident_templates"),
+            &json!({"template": {"name": "Alert fired", "title": "Elevated errors", "body": "Looking into it."}}),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.text);
+    let template = t.json()["id"].as_str().unwrap().to_owned();
+    user(&app, "owner@example.com", Role::Owner).await;
+    let a = Admin::login(&app, "owner@example.com").await;
+    let screen = admin_page(&app, "/automation");
+    let form = a.get(&screen).await.text;
+    assert!(
+        form.contains(&format!(
+            "<option value=\"{template}\">Alert fired</option>"
+        )),
+        "the form offers the page's templates: {form}"
+    );
+    // Act + Assert: a template not of this page is answered beside its field, nothing written
+    let bad = a
+        .post(
+            &screen,
+            &[
+                ("type", "webhook"),
+                ("name", "Deploys"),
+                ("template_id", "nosuchtempl1"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(
+        bad.text.contains("id=\"i-template_id-err\""),
+        "{}",
+        bad.text
+    );
+    assert!(integrations(&app).await == 0);
+    // Act + Assert: the template and publish are stored as the API's `incident`
+    let ok = a
+        .post(
+            &screen,
+            &[
+                ("type", "webhook"),
+                ("name", "Deploys"),
+                ("template_id", template.as_str()),
+                ("publish", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let drafts = a
+        .post(
+            &screen,
+            &[
+                ("type", "webhook"),
+                ("name", "Drafts"),
+                ("template_id", template.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(drafts.status, StatusCode::OK, "{}", drafts.text);
+    let all = app.store.list_integrations(&app.page.id).await.unwrap();
+    let incident = |name: &str| {
+        all.iter()
+            .find(|i| i.name == name)
+            .unwrap()
+            .config
+            .incident
+            .clone()
+            .map(|r| (r.template_id, r.publish))
+    };
+    assert_eq!(incident("Deploys"), Some((template.clone(), true)));
+    assert_eq!(incident("Drafts"), Some((template, false)));
+}
+
 both_backends!(
-    admin_automation_lists_creates_and_deletes_integrations_and_shows_what_moved_components
+    admin_automation_lists_creates_and_deletes_integrations_and_shows_what_moved_components,
+    the_admin_form_sets_the_incident_an_integration_opens,
 );

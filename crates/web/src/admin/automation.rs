@@ -49,6 +49,7 @@ const SHOWN: &[&str] = &[
     "expiry_days",
     "max_latency_ms",
     "flap_window_seconds",
+    "template_id",
 ];
 
 pub(super) struct IntegrationLine {
@@ -92,6 +93,8 @@ pub(super) struct AutomationView {
     pub downs: Vec<Opt>,
     /// `(id, name, selected)` of the components a check can move.
     pub targets: Vec<(String, String, bool)>,
+    /// `(id, name, selected)` of the templates an incident can be opened from.
+    pub templates: Vec<(String, String, bool)>,
     pub f: FormState,
     pub general: Vec<String>,
     /// A new integration's URL with its token, shown once.
@@ -183,14 +186,15 @@ async fn screen(
     created: Option<(String, String)>,
 ) -> PageResult {
     let store = app.store();
-    let (all, comps, states) = match (
+    let (all, comps, states, templates) = match (
         store.list_integrations(&page.id).await,
         components(app, page).await,
         store.component_automation(&page.id).await,
+        store.list_templates(&page.id).await,
     ) {
-        (Ok(a), Ok(c), Ok(s)) => (a, c, s),
-        (Err(e), _, _) | (_, _, Err(e)) => return Err(e.into()),
-        (_, Err(r), _) => return Err(r),
+        (Ok(a), Ok(c), Ok(s), Ok(t)) => (a, c, s, t),
+        (Err(e), _, _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => return Err(e.into()),
+        (_, Err(r), _, _) => return Err(r),
     };
     let names: HashMap<String, String> = comps
         .iter()
@@ -246,6 +250,10 @@ async fn screen(
             targets: comps
                 .iter()
                 .map(|c| (c.id.clone(), c.name.clone(), c.id == chosen))
+                .collect(),
+            templates: templates
+                .iter()
+                .map(|t| (t.id.clone(), t.name.clone(), t.id == f.v("template_id")))
                 .collect(),
             general: super::incidents::general(&f, SHOWN),
             f,

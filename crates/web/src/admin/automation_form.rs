@@ -3,7 +3,7 @@
 //! beside its field; the rules about values (ranges, targets, components) stay the domain's.
 
 use herald_domain::automation::checks::{CheckInput, Whole};
-use herald_domain::automation::{IntegrationInput, IntegrationKind};
+use herald_domain::automation::{IncidentRuleInput, IntegrationInput, IntegrationKind};
 use herald_domain::status::ComponentStatus;
 use std::collections::HashMap;
 
@@ -20,7 +20,8 @@ const NUMBERS: &[&str] = &[
     "max_latency_ms",
     "flap_window_seconds",
 ];
-/// The form's fields as the API's integration input; a field that is not a number where one
+/// The form's fields as the API's integration input (`template_id` and `publish`: the
+/// incident it opens); a field that is not a number where one
 /// is wanted is a message on that field.
 pub(super) fn input(f: &mut FormState) -> IntegrationInput {
     let fields = f.fields.clone();
@@ -79,7 +80,14 @@ pub(super) fn input(f: &mut FormState) -> IntegrationInput {
         rules: None,
         flap_window_seconds: num("flap_window_seconds").filter(|_| !is_check),
         rotate_token: None,
-        incident: None,
+        // The incident opened from a template when it moves a component (the API's
+        // `incident`); `publish` unticked only records what would have been opened.
+        incident: fields.opt("template_id").map(|t| {
+            Some(IncidentRuleInput {
+                template_id: Some(t),
+                publish: Some(fields.get("publish") == "on"),
+            })
+        }),
         check: if is_check {
             CheckInput {
                 component_id: fields.opt("component_id"),
