@@ -3,7 +3,8 @@
 # history. For a page of each size it measures
 #   - publish -> visible on the node that took the write (SQLite; PostgreSQL),
 #   - publish -> visible on another node through NOTIFY (PostgreSQL),
-#   - sustained API writes to one page from 4 concurrent writers (SQLite; PostgreSQL),
+#   - sustained API writes to one page from 4 concurrent writers (wrk, bench/writers.lua),
+#     each on an incident of its own, and spread over 400 incidents (SQLite; PostgreSQL),
 #   - RSS after 10,000 writes and after 1 million reads spread over every incident page,
 #   - the full reload and render a node does at start (from herald's own debug log),
 #   - page and summary.json throughput against nginx serving the same bytes.
@@ -19,8 +20,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(small 1k 10k)
 export HERALD_API_REQUESTS_PER_MINUTE=100000000 RUST_LOG=${RUST_LOG:-warn}
-[ -x target/release/herald ] && [ -x target/release/page-seed ] || cargo build --release -p herald -p herald-bench
-bin=$root/target/release/herald
+# PROFILE=quick-release (no LTO, builds in minutes) for iterating; figures recorded use release.
+profile=${PROFILE:-release}
+[ -x "target/$profile/herald" ] && [ -x "target/$profile/page-seed" ] || cargo build --profile "$profile" -p herald -p herald-bench
+bin=$root/target/$profile/herald
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk
 dir=$(mktemp -d)
@@ -32,10 +35,20 @@ wait_up() { for _ in $(seq 600); do curl -fsS -o /dev/null "$1/livez" 2>/dev/nul
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 say() { printf '%-8s %-42s %s\n' "$size" "$1" "$2"; }
 
+writers() {  # writers API KEY PAGE INCIDENTS: 4 wrk threads PATCHing INCIDENTS new incidents for 15 s
+  local ids
+  ids=$(for w in $(seq "$4"); do
+    curl -fsS -X POST -H "Authorization: OAuth $2" -H 'Content-Type: application/json' \
+      -d "{\"incident\":{\"name\":\"Writer $w\",\"status\":\"investigating\",\"body\":\"start\"}}" \
+      "$1/v1/pages/$3/incidents" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+  done | paste -sd,)
+  HERALD_KEY=$2 HERALD_PAGE=$3 HERALD_IDS=$ids HERALD_THREADS=4 wrk -t4 -c4 -d15s -s bench/writers.lua "$1" | tail -1
+}
+
 seed() {  # seed SIZE URL -> "page=.. slug=.. key=.."
   case $1 in
-    1k) target/release/page-seed --database-url "$2" --components 50 --incidents 1000 --days 90 | tail -1 ;;
-    10k) target/release/page-seed --database-url "$2" --components 500 --incidents 10000 --days 365 | tail -1 ;;
+    1k) target/$profile/page-seed --database-url "$2" --components 50 --incidents 1000 --days 90 | tail -1 ;;
+    10k) target/$profile/page-seed --database-url "$2" --components 500 --incidents 10000 --days 365 | tail -1 ;;
   esac
 }
 
@@ -67,7 +80,8 @@ for size in "${sizes[@]}"; do
   fi
   api="http://127.0.0.1:$port"
   say "publish->visible, same node (SQLite)" "$(python3 bench/publish_visible.py "$api" "$key" "$page" "$api" 200)"
-  say "4 writers (SQLite)" "$(python3 bench/history.py writers "$api" "$key" "$page" 4 2000)"
+  say "4 writers, one incident each (SQLite)" "$(writers "$api" "$key" "$page" 4)"
+  say "4 writers over 400 incidents (SQLite)" "$(writers "$api" "$key" "$page" 400)"
   if [ "$size" = 10k ]; then
     python3 bench/history.py writers "$api" "$key" "$page" 4 8000 >/dev/null
     say "RSS after 10,000 writes" "$(rss $pid)"
@@ -103,6 +117,7 @@ LUA
   serve "$size-b" "$url" HERALD_MIGRATE=false; b=$port; bpid=$pid
   say "publish->visible, same node (PostgreSQL)" "$(python3 bench/publish_visible.py "http://127.0.0.1:$a" "$key" "$page" "http://127.0.0.1:$a" 200)"
   say "publish->visible, other node by NOTIFY" "$(python3 bench/publish_visible.py "http://127.0.0.1:$a" "$key" "$page" "http://127.0.0.1:$b" 200)"
-  say "4 writers (PostgreSQL)" "$(python3 bench/history.py writers "http://127.0.0.1:$a" "$key" "$page" 4 2000)"
+  say "4 writers, one incident each (PostgreSQL)" "$(writers "http://127.0.0.1:$a" "$key" "$page" 4)"
+  say "4 writers over 400 incidents (PostgreSQL)" "$(writers "http://127.0.0.1:$a" "$key" "$page" 400)"
   kill "$apid" "$bpid" 2>/dev/null || true
 done

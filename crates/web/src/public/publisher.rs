@@ -54,6 +54,10 @@ impl Default for SnapshotOptions {
     }
 }
 
+/// How long a page must keep a version before the incident pages its write touched are
+/// rendered ahead of their first request.
+const PRERENDER_AFTER: Duration = Duration::from_millis(100);
+
 /// Whose turn it is to render a page, and how far renders have got.
 #[derive(Debug, Default)]
 struct Turns {
@@ -308,8 +312,10 @@ impl Publisher {
         let hot = render_hot(&src, current.as_deref(), &self.assets, &renders.pieces);
         let snap = Arc::new(PageSnapshot::new(src, hot, renders.cold.clone()));
         self.snapshots.install_arc(snap.clone());
-        // The incidents just written are the pages subscribers open next: render them now,
-        // off the writer's path (a request before then renders its own).
+        // The incidents just written are the pages subscribers open next: render them soon,
+        // off the writer's path (a request before then renders its own). Not at once: in a
+        // burst of writes to one incident each render would be made stale by the next, so
+        // they are rendered once the page has kept this version for a moment.
         let touched: Vec<ColdKey> = change
             .iter()
             .flat_map(|c| &c.incidents)
@@ -318,10 +324,18 @@ impl Publisher {
             .collect();
         let version = snap.version;
         if !touched.is_empty() {
-            let snap = snap.clone();
-            tokio::task::spawn_blocking(move || {
-                for key in &touched {
-                    snap.cold_output(key);
+            let (snap, snapshots) = (snap.clone(), self.snapshots.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(PRERENDER_AFTER).await;
+                let current = snapshots
+                    .get(&snap.page_id)
+                    .is_some_and(|now| now.version == snap.version);
+                if current {
+                    tokio::task::spawn_blocking(move || {
+                        for key in &touched {
+                            snap.cold_output(key);
+                        }
+                    });
                 }
             });
         }
