@@ -99,6 +99,11 @@ async fn admin_templates_are_kept_and_start_incidents(backend: Backend) {
         form.text
     );
     assert!(form.text.contains("We are investigating the **database**."));
+    // a template that is not the page's is not an empty form
+    let unknown = a
+        .get(&admin_page(&app, "/incidents/new?template=zzzzzzzzzzzz"))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
     // edit
     let edit = a
         .get(&admin_page(&app, &format!("/templates/{}", t.id)))

@@ -198,9 +198,14 @@ async fn new_form(
 ) -> PageResult {
     let page = page_for(&app, &who, &page_id, Role::IncidentManager).await?;
     let mut prefill = String::new();
-    if let Some(t) = template.filter(|t| !t.is_empty())
-        && let Ok(Some(t)) = app.store().get_template(&page.id, &t).await
-    {
+    if let Some(t) = template.filter(|t| !t.is_empty()) {
+        // A template that is not the page's is a 404, and a read that fails is the
+        // database's error: never an empty form that looks like the template's.
+        let t = app
+            .store()
+            .get_template(&page.id, &t)
+            .await?
+            .ok_or(PageError::NotFound)?;
         prefill = form_urlencoded::Serializer::new(String::new())
             .append_pair("name", &t.title)
             .append_pair("body", &t.body)
