@@ -11,7 +11,7 @@ use herald_domain::actor::Actor;
 use herald_domain::metric::{Metric, Provider};
 use serde_json::json;
 
-use super::{Imported, owners};
+use super::{Imported, claim, finish, owners};
 use crate::db::args;
 use crate::metrics::settings_json;
 use crate::write::{Touched, Write};
@@ -60,13 +60,14 @@ impl Store {
         }
         let mut w = Write::on_page(self, &p.page_id, actor, now).await?;
         w.touch(Touched::Everything);
-        let owner = owners(&mut w.tx, "metrics_providers", &[p.id.as_str()]).await?;
-        if owner.get(&p.id).is_some_and(|o| *o != p.page_id) {
-            return Err(StoreError::Conflict(format!(
-                "metrics provider {} exists on another page",
-                p.id
-            )));
-        }
+        claim(
+            &mut w,
+            "metrics_providers",
+            "metrics provider",
+            &p.id,
+            &p.page_id,
+        )
+        .await?;
         if let Some(e) = &existing {
             if e.kind != p.kind {
                 return Err(StoreError::Conflict(format!(
@@ -96,20 +97,9 @@ impl Store {
             )
             .await?;
         }
-        w.audit(
-            Some(&p.page_id),
-            "import.metrics_provider",
-            "metrics_provider",
-            &p.id,
-            json!({"type": [null, p.kind.as_str()], "disabled": [null, p.disabled]}),
-        )
-        .await?;
-        w.commit().await?;
-        Ok(if existing.is_some() {
-            Imported::Updated
-        } else {
-            Imported::Created
-        })
+        let what = (p.page_id.as_str(), "metrics_provider", p.id.as_str());
+        let changes = json!({"type": [null, p.kind.as_str()], "disabled": [null, p.disabled]});
+        finish(w, what, changes, existing.is_some()).await
     }
 
     /// Writes a metric's definition as the source has it (id, provider, position, times);
@@ -127,13 +117,7 @@ impl Store {
         }
         let mut w = Write::on_page(self, &m.page_id, actor, now).await?;
         w.touch(Touched::Everything);
-        let owner = owners(&mut w.tx, "metrics", &[m.id.as_str()]).await?;
-        if owner.get(&m.id).is_some_and(|o| *o != m.page_id) {
-            return Err(StoreError::Conflict(format!(
-                "metric {} exists on another page",
-                m.id
-            )));
-        }
+        claim(&mut w, "metrics", "metric", &m.id, &m.page_id).await?;
         let provider = owners(&mut w.tx, "metrics_providers", &[m.provider_id.as_str()]).await?;
         if provider.get(&m.provider_id) != Some(&m.page_id) {
             return Err(StoreError::Conflict(format!(
@@ -167,19 +151,7 @@ impl Store {
             )
             .await?;
         }
-        w.audit(
-            Some(&m.page_id),
-            "import.metric",
-            "metric",
-            &m.id,
-            json!({"name": [null, m.name]}),
-        )
-        .await?;
-        w.commit().await?;
-        Ok(if existing.is_some() {
-            Imported::Updated
-        } else {
-            Imported::Created
-        })
+        let what = (m.page_id.as_str(), "metric", m.id.as_str());
+        finish(w, what, json!({"name": [null, m.name]}), existing.is_some()).await
     }
 }

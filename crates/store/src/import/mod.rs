@@ -104,6 +104,42 @@ async fn owners(tx: &mut Tx, table: &'static str, ids: &[&str]) -> Result<HashMa
     Ok(out)
 }
 
+/// Refuses `id` when another page already has an object of that id in `table` (ids are
+/// kept on import, and one page's import must never take over another's object).
+async fn claim(
+    w: &mut Write<'_>,
+    table: &'static str,
+    what: &str,
+    id: &str,
+    page_id: &str,
+) -> Result<()> {
+    let owner = owners(&mut w.tx, table, &[id]).await?;
+    if owner.get(id).is_some_and(|p| p != page_id) {
+        return Err(StoreError::Conflict(format!(
+            "{what} {id} exists on another page"
+        )));
+    }
+    Ok(())
+}
+
+/// Ends the import of one object: its audit entry (`import.<kind>`), the commit, and
+/// whether it was new.
+async fn finish(
+    mut w: Write<'_>,
+    (page_id, kind, id): (&str, &str, &str),
+    changes: serde_json::Value,
+    existed: bool,
+) -> Result<Imported> {
+    w.audit(Some(page_id), &format!("import.{kind}"), kind, id, changes)
+        .await?;
+    w.commit().await?;
+    Ok(if existed {
+        Imported::Updated
+    } else {
+        Imported::Created
+    })
+}
+
 fn same_component(a: &Component, b: &Component) -> bool {
     a.name == b.name
         && a.description == b.description
@@ -266,13 +302,7 @@ impl Store {
         }
         let mut w = Write::on_page(self, &t.page_id, actor, now).await?;
         w.touch(Touched::Nothing);
-        let owner = owners(&mut w.tx, "incident_templates", &[t.id.as_str()]).await?;
-        if owner.get(&t.id).is_some_and(|p| *p != t.page_id) {
-            return Err(StoreError::Conflict(format!(
-                "template {} exists on another page",
-                t.id
-            )));
-        }
+        claim(&mut w, "incident_templates", "template", &t.id, &t.page_id).await?;
         let ids = serde_json::to_string(&t.component_ids)
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         w.tx.execute(
@@ -290,20 +320,8 @@ impl Store {
             ],
         )
         .await?;
-        w.audit(
-            Some(&t.page_id),
-            "import.template",
-            "template",
-            &t.id,
-            json!({"name": [null, t.name]}),
-        )
-        .await?;
-        w.commit().await?;
-        Ok(if existing.is_some() {
-            Imported::Updated
-        } else {
-            Imported::Created
-        })
+        let what = (t.page_id.as_str(), "template", t.id.as_str());
+        finish(w, what, json!({"name": [null, t.name]}), existing.is_some()).await
     }
 
     /// Ids of a page's incidents and maintenances.
