@@ -221,6 +221,9 @@ impl IncidentInput {
     pub fn named_components(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.component_ids.iter().flatten().cloned().collect();
         ids.extend(self.components.iter().flat_map(|c| c.keys().cloned()));
+        // A name that cannot be an id names no component: it is not looked up (the plan
+        // then refuses it as unknown), so no stray bytes reach the database.
+        ids.retain(|id| crate::id::looks_valid(id));
         ids.sort();
         ids.dedup();
         ids

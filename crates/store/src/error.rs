@@ -53,6 +53,15 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(d) if d.code().is_some_and(|c| server_unavailable(&c)) => {
                 StoreError::Unavailable(e.to_string())
             }
+            // PostgreSQL refuses text holding U+0000 (`character_not_in_repertoire`): a value
+            // of the request's, which validation should have refused and did not; the write
+            // is rolled back and the client told, rather than a 500.
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("22021") => {
+                StoreError::Invalid(Invalid::new(
+                    "",
+                    "text may not contain the NUL character (U+0000)",
+                ))
+            }
             _ => StoreError::Internal(e.to_string()),
         }
     }

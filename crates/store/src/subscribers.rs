@@ -144,6 +144,9 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Vec<SubscriberId>> {
+        if ids.is_empty() {
+            return Ok(Vec::new()); // nothing to send: not even the page's version moves
+        }
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         // Not on the public page: only the page row (its version) changes there.
         w.touch(Touched::Nothing);

@@ -231,6 +231,14 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
             "no component",
         ),
         case(
+            "a NUL byte in a component id (PostgreSQL refuses it in text: it was a 500)",
+            Method::POST,
+            incs.clone(),
+            json!({"incident": {"name": "n", "component_ids": ["ab\u{0}cdefghijk"]}}),
+            S::UNPROCESSABLE_ENTITY,
+            "no component",
+        ),
+        case(
             "maintenance status on an incident",
             Method::PATCH,
             inc.clone(),
@@ -455,6 +463,17 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
         );
         assert_eq!(body["error"], body["message"], "{}", c.what);
     }
+    // A name in a bulk subscriber list that cannot be an id names nobody, as an unknown id
+    // does (a NUL byte in it was a 500 on PostgreSQL).
+    let r = app
+        .send(
+            Method::POST,
+            &app.page_path("/subscribers/resend_confirmation"),
+            Some(&json!({"subscribers": "ab\u{0}w", "type": "email"})),
+        )
+        .await;
+    assert_eq!(r.status, S::ACCEPTED, "{}", r.text);
+    assert_eq!(r.json(), json!({"subscribers": []}));
     assert_eq!(
         snapshot(&app).await,
         before,

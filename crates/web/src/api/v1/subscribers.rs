@@ -350,18 +350,23 @@ async fn bulk_ids(
             .map(|s| s.id)
             .collect());
     }
-    let ids: Vec<SubscriberId> = list
+    // A name that cannot be an id names no subscriber (as an unknown id does).
+    let names: Vec<&str> = list
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(SubscriberId::from)
         .collect();
-    if ids.len() > 100 {
+    if names.len() > 100 {
         return Err(ApiError::Unprocessable {
             field: Some("subscribers".into()),
-            message: format!("at most 100 subscribers at once; got {}", ids.len()),
+            message: format!("at most 100 subscribers at once; got {}", names.len()),
         });
     }
+    let ids: Vec<SubscriberId> = names
+        .into_iter()
+        .filter(|s| herald_domain::id::looks_valid(s))
+        .map(SubscriberId::from)
+        .collect();
     Ok(ids)
 }
 
