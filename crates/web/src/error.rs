@@ -376,19 +376,15 @@ fn plain_page(title: &str, text: &str) -> String {
 }
 
 impl From<StoreError> for PageError {
+    /// As the JSON APIs map it (one place classifies and logs store errors), in a page's
+    /// terms.
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::NotFound,
-            StoreError::Conflict(m) => Self::Conflict(m),
-            StoreError::Invalid(i) => Self::Unprocessable(i.message),
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "database unavailable");
-                Self::Unavailable
-            }
-            other => {
-                tracing::error!(error = %other, "store error");
-                Self::Internal
-            }
+        match ApiError::from(e) {
+            ApiError::NotFound => Self::NotFound,
+            ApiError::Conflict(m) => Self::Conflict(m),
+            ApiError::Unprocessable { message, .. } => Self::Unprocessable(message),
+            ApiError::Unavailable => Self::Unavailable,
+            _ => Self::Internal,
         }
     }
 }

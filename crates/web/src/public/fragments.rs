@@ -336,12 +336,8 @@ impl std::fmt::Debug for PiecesInner {
     }
 }
 
-/// A piece's name in [`Pieces`]: a hash of its bytes, or of the inputs it was made from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
-    Content(u64, Place),
-    Inputs(u64, Place),
-}
+/// A piece's name in [`Pieces`]: a hash of its bytes, and its place.
+type Key = (u64, Place);
 
 /// One hasher key for the process (so equal bytes hash alike across renders).
 pub fn hasher() -> &'static std::hash::RandomState {
@@ -352,7 +348,7 @@ pub fn hasher() -> &'static std::hash::RandomState {
 impl Pieces {
     /// The piece with these bytes at `place`: the earlier one, or made now.
     pub fn get(&self, text: Vec<u8>, place: Place) -> Arc<Fragment> {
-        let key = Key::Content(hasher().hash_one(&text), place);
+        let key: Key = (hasher().hash_one(&text), place);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let found = inner
             .current
@@ -373,26 +369,10 @@ impl Pieces {
         place: Place,
         make: impl FnOnce() -> Vec<u8>,
     ) -> Arc<Fragment> {
-        let key = Key::Inputs(key, place);
-        {
-            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(f) = inner
-                .current
-                .get(&key)
-                .or_else(|| inner.previous.get(&key))
-                .cloned()
-            {
-                inner.current.insert(key, f.clone());
-                return f;
-            }
-        }
-        let f = Arc::new(Fragment::new(make(), place));
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .current
-            .insert(key, f.clone());
-        f
+        // A remembered value like any other, under a key of its own kind.
+        self.memo(hasher().hash_one(("piece", key, place)), || {
+            Fragment::new(make(), place)
+        })
     }
 
     /// The value computed for inputs hashing to `key` (which must hash everything the value
