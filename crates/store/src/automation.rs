@@ -18,6 +18,7 @@ use herald_domain::automation::{
 use herald_domain::clock::from_ms;
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::components::page_components_tx;
 use crate::db::{Tx, args};
 use crate::templates::template_ids_tx;
@@ -272,7 +273,11 @@ impl Store {
         let rows: Vec<apply::StateRow> = self
             .db
             .read(
-                "SELECT * FROM component_automation WHERE page_id = $1",
+                concat!(
+                    "SELECT ",
+                    cols!(component_automation),
+                    " FROM component_automation WHERE page_id = $1"
+                ),
                 args![page_id],
             )
             .await?;

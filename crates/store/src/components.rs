@@ -12,6 +12,7 @@ use herald_domain::component::{
 use herald_domain::status::{ComponentStatus, IncidentStatus, RollupInput};
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::db::{One, SqlBuilder, Tx, args};
 use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
@@ -74,7 +75,11 @@ pub(crate) fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
 pub(crate) async fn page_components_tx(tx: &mut Tx, page_id: &str) -> Result<Vec<Component>> {
     let rows: Vec<ComponentRow> = tx
         .fetch_all(
-            "SELECT * FROM components WHERE page_id = $1",
+            concat!(
+                "SELECT ",
+                cols!(components),
+                " FROM components WHERE page_id = $1"
+            ),
             args![page_id],
         )
         .await?;
@@ -98,7 +103,11 @@ pub(crate) async fn named_components_tx(
     if ids.len() > NAMED_MAX {
         return page_components_tx(tx, page_id).await;
     }
-    let mut sql = SqlBuilder::new("SELECT * FROM components WHERE page_id = ");
+    let mut sql = SqlBuilder::new(concat!(
+        "SELECT ",
+        cols!(components),
+        " FROM components WHERE page_id = "
+    ));
     sql.bind(page_id).push(" AND id IN ").bind_list(ids.iter());
     let (text, a) = sql.finish();
     let rows: Vec<ComponentRow> = tx.fetch_all(text, a).await?;
@@ -249,7 +258,11 @@ impl Store {
         let rows: Vec<ComponentRow> = self
             .db
             .read(
-                "SELECT * FROM components WHERE page_id = $1",
+                concat!(
+                    "SELECT ",
+                    cols!(components),
+                    " FROM components WHERE page_id = $1"
+                ),
                 args![page_id],
             )
             .await?;
@@ -263,8 +276,11 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql =
-            SqlBuilder::new("SELECT * FROM components WHERE is_group = false AND page_id = ");
+        let mut sql = SqlBuilder::new(concat!(
+            "SELECT ",
+            cols!(components),
+            " FROM components WHERE is_group = false AND page_id = "
+        ));
         sql.bind(page_id).push(" AND id IN ").bind_list(ids.iter());
         let (text, a) = sql.finish();
         let rows: Vec<ComponentRow> = self.db.read(text, a).await?;

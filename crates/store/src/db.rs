@@ -60,6 +60,10 @@ impl Default for DbOptions {
 
 /// SQLite callers wait at least this long for a reader.
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Prepared statements each PostgreSQL connection keeps (least recently used go first).
+/// Lists bound one value per parameter make a statement per length, hence room for several
+/// hundred.
+const STATEMENTS_KEPT: usize = 512;
 
 /// Getting a PostgreSQL connection failed (no answer in time, refused, reset, or the server
 /// would not start a session): whatever the cause, the database is unavailable right now.
@@ -271,14 +275,12 @@ impl Db {
                 .map_err(StoreError::from)?;
             Ok(Db::Sqlite { writer, reader })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            // No cached prepared statements: a statement PostgreSQL prepared before an expand
-            // migration added a column (`SELECT *`, `RETURNING *`) would fail ever after with
-            // "cached plan must not change result type", so a node of the previous release
-            // would break the moment a newer one migrates (the rollback drill found it).
-            // Unnamed statements are planned each time: one more round trip per statement.
+            // Each connection keeps the statements it prepared: one round trip per
+            // statement instead of two, and no planning from scratch. Safe across another
+            // release's expand migrations because no statement reads `*` (`columns.rs`).
             let base = sqlx::postgres::PgConnectOptions::from_str(url)
                 .map_err(StoreError::from)?
-                .statement_cache_capacity(0);
+                .statement_cache_capacity(STATEMENTS_KEPT);
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
                 .acquire_timeout(opts.acquire_timeout)

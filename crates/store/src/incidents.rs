@@ -14,6 +14,7 @@ use herald_domain::status::IncidentStatus;
 use serde_json::json;
 use std::collections::HashMap;
 
+use crate::columns::cols;
 use crate::components::{named_components_tx, record_component_event, set_status};
 use crate::db::{Reads, SqlBuilder, Tx, args};
 use crate::notifications::{NewEvent, record_event};
@@ -303,7 +304,11 @@ pub(crate) async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
 pub(crate) async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
     let row: IncidentRow = tx
         .fetch_one(
-            "SELECT * FROM incidents WHERE id = $1 AND page_id = $2",
+            concat!(
+                "SELECT ",
+                cols!(incidents),
+                " FROM incidents WHERE id = $1 AND page_id = $2"
+            ),
             args![id, page_id],
         )
         .await?;
@@ -343,7 +348,7 @@ pub(crate) async fn attach(
     let (updates, links): (Vec<UpdateRow>, Vec<LinkRow>) = match whose {
         Timelines::OfRows => {
             let ids: Vec<&str> = incidents.iter().map(|i| i.id.as_str()).collect();
-            let mut sql = SqlBuilder::new("SELECT * FROM incident_updates WHERE incident_id IN ");
+            let mut sql = SqlBuilder::new(concat!("SELECT ", cols!(incident_updates), " FROM incident_updates WHERE incident_id IN "));
             sql.bind_list(ids.iter().copied())
                 .push(" ORDER BY display_at DESC, seq DESC");
             let (text, a) = sql.finish();
@@ -358,8 +363,12 @@ pub(crate) async fn attach(
         }
         Timelines::OfPage(page_id) => (
             r.fetch_all(
-                "SELECT u.* FROM incident_updates u JOIN incidents i ON i.id = u.incident_id \
-                 WHERE i.page_id = $1 ORDER BY u.display_at DESC, u.seq DESC",
+                concat!(
+                    "SELECT ",
+                    cols!(incident_updates),
+                    " FROM incident_updates WHERE incident_id IN \
+                     (SELECT id FROM incidents WHERE page_id = $1) ORDER BY display_at DESC, seq DESC"
+                ),
                 args![page_id],
             )
             .await?,
@@ -427,7 +436,10 @@ fn incident_audit(before: Option<&Incident>, after: &Incident) -> serde_json::Va
 
 pub(crate) async fn page_tx(tx: &mut Tx, page_id: &str) -> Result<Page> {
     let row: PageRow = tx
-        .fetch_one("SELECT * FROM pages WHERE id = $1", args![page_id])
+        .fetch_one(
+            concat!("SELECT ", cols!(pages), " FROM pages WHERE id = $1"),
+            args![page_id],
+        )
         .await?;
     row.into_page()
 }
@@ -489,7 +501,11 @@ pub(crate) async fn apply_change(
 impl Store {
     /// Incidents of a page, each with its timeline (newest first) and component ids.
     pub async fn list_incidents(&self, page_id: &str, q: &IncidentQuery) -> Result<Vec<Incident>> {
-        let mut sql = SqlBuilder::new("SELECT * FROM incidents WHERE page_id = ");
+        let mut sql = SqlBuilder::new(concat!(
+            "SELECT ",
+            cols!(incidents),
+            " FROM incidents WHERE page_id = "
+        ));
         sql.bind(page_id);
         if let Some(kind) = q.kind {
             sql.push(" AND kind = ").bind(kind.as_str());
@@ -526,7 +542,11 @@ impl Store {
         let rows: Vec<IncidentRow> = self
             .db
             .read(
-                "SELECT * FROM incidents WHERE id = $1 AND page_id = $2",
+                concat!(
+                    "SELECT ",
+                    cols!(incidents),
+                    " FROM incidents WHERE id = $1 AND page_id = $2"
+                ),
                 args![id, page_id],
             )
             .await?;
@@ -713,7 +733,11 @@ impl Store {
         load_tx(&mut w.tx, page_id, incident_id).await?;
         let row: UpdateRow =
             w.tx.fetch_one(
-                "SELECT * FROM incident_updates WHERE id = $1 AND incident_id = $2",
+                concat!(
+                    "SELECT ",
+                    cols!(incident_updates),
+                    " FROM incident_updates WHERE id = $1 AND incident_id = $2"
+                ),
                 args![update_id, incident_id],
             )
             .await?;

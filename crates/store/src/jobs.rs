@@ -13,6 +13,7 @@ use herald_domain::clock::from_ms;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+use crate::columns::cols;
 use crate::db::{One, SqlBuilder, Tx, args};
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
@@ -519,7 +520,10 @@ impl Store {
     pub async fn get_job(&self, id: i64) -> Result<Option<Job>> {
         let row: Option<JobRow> = self
             .db
-            .read_opt("SELECT * FROM jobs WHERE id = $1", args![id])
+            .read_opt(
+                concat!("SELECT ", cols!(jobs), " FROM jobs WHERE id = $1"),
+                args![id],
+            )
             .await?;
         row.map(JobRow::into_job).transpose()
     }
@@ -537,7 +541,7 @@ impl Store {
         pages: Option<&[String]>,
         limit: i64,
     ) -> Result<Vec<Job>> {
-        let mut sql = SqlBuilder::new("SELECT * FROM jobs WHERE state = ");
+        let mut sql = SqlBuilder::new(concat!("SELECT ", cols!(jobs), " FROM jobs WHERE state = "));
         sql.bind(state.as_str());
         if let Some(pages) = pages {
             if pages.is_empty() {
@@ -666,7 +670,14 @@ impl Store {
         }
         let rows: Vec<RunRow> = self
             .db
-            .read("SELECT * FROM reconciler_runs ORDER BY name", vec![])
+            .read(
+                concat!(
+                    "SELECT ",
+                    cols!(reconciler_runs),
+                    " FROM reconciler_runs ORDER BY name"
+                ),
+                vec![],
+            )
             .await?;
         Ok(rows
             .into_iter()

@@ -6,6 +6,7 @@ use herald_domain::apikey::{ApiKey, GeneratedKey};
 use herald_domain::clock::from_ms;
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::db::args;
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
@@ -103,7 +104,10 @@ impl Store {
     pub async fn find_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
         let rows: Vec<KeyRow> = self
             .db
-            .read("SELECT * FROM api_keys WHERE hash = $1", args![hash])
+            .read(
+                concat!("SELECT ", cols!(api_keys), " FROM api_keys WHERE hash = $1"),
+                args![hash],
+            )
             .await?;
         Ok(self.keys_where(rows).await?.pop())
     }
@@ -112,7 +116,10 @@ impl Store {
     pub async fn get_key(&self, id: &str) -> Result<Option<ApiKey>> {
         let rows: Vec<KeyRow> = self
             .db
-            .read("SELECT * FROM api_keys WHERE id = $1", args![id])
+            .read(
+                concat!("SELECT ", cols!(api_keys), " FROM api_keys WHERE id = $1"),
+                args![id],
+            )
             .await?;
         Ok(self.keys_where(rows).await?.pop())
     }
@@ -122,7 +129,11 @@ impl Store {
         let rows: Vec<KeyRow> = self
             .db
             .read(
-                "SELECT * FROM api_keys ORDER BY created_at DESC, id",
+                concat!(
+                    "SELECT ",
+                    cols!(api_keys),
+                    " FROM api_keys ORDER BY created_at DESC, id"
+                ),
                 vec![],
             )
             .await?;

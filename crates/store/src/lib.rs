@@ -12,6 +12,7 @@
 mod audit;
 mod automation;
 pub mod backup;
+mod columns;
 mod components;
 mod db;
 mod error;
@@ -40,6 +41,7 @@ mod write;
 
 pub use audit::AuditEntry;
 pub use automation::CheckResult;
+pub use columns::ColumnDrift;
 pub use db::{Backend, DbOptions};
 pub use error::StoreError;
 pub use import::{

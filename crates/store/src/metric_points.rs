@@ -14,6 +14,7 @@ use herald_domain::metric::{Metric, Provider};
 use serde_json::json;
 use std::collections::BTreeSet;
 
+use crate::columns::cols;
 use crate::db::{One, SqlBuilder, Tx, args};
 use crate::metrics::MetricRow;
 use crate::write::Write;
@@ -267,7 +268,11 @@ impl Store {
         let rows: Vec<MetricRow> = self
             .db
             .read(
-                "SELECT * FROM metrics WHERE page_id = $1 ORDER BY position, created_at, id",
+                concat!(
+                    "SELECT ",
+                    cols!(metrics),
+                    " FROM metrics WHERE page_id = $1 ORDER BY position, created_at, id"
+                ),
                 args![page_id],
             )
             .await?;

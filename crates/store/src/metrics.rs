@@ -12,6 +12,7 @@ use herald_domain::clock::from_ms;
 use herald_domain::metric::{Credentials, Metric, Provider, ProviderKind, Transform};
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::db::args;
 use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
@@ -130,7 +131,11 @@ impl Store {
         let rows: Vec<ProviderRow> = self
             .db
             .read(
-                "SELECT * FROM metrics_providers WHERE page_id = $1 ORDER BY created_at, id",
+                concat!(
+                    "SELECT ",
+                    cols!(metrics_providers),
+                    " FROM metrics_providers WHERE page_id = $1 ORDER BY created_at, id"
+                ),
                 args![page_id],
             )
             .await?;
@@ -142,7 +147,11 @@ impl Store {
         let row: Option<ProviderRow> = self
             .db
             .read_opt(
-                "SELECT * FROM metrics_providers WHERE id = $1 AND page_id = $2",
+                concat!(
+                    "SELECT ",
+                    cols!(metrics_providers),
+                    " FROM metrics_providers WHERE id = $1 AND page_id = $2"
+                ),
                 args![id, page_id],
             )
             .await?;
@@ -287,7 +296,7 @@ impl Store {
             Some(pid) => {
                 self.db
                     .read(
-                        "SELECT * FROM metrics WHERE page_id = $1 AND provider_id = $2 ORDER BY position, created_at, id",
+                        concat!("SELECT ", cols!(metrics), " FROM metrics WHERE page_id = $1 AND provider_id = $2 ORDER BY position, created_at, id"),
                         args![page_id, pid],
                     )
                     .await?
@@ -295,7 +304,7 @@ impl Store {
             None => {
                 self.db
                     .read(
-                        "SELECT * FROM metrics WHERE page_id = $1 ORDER BY position, created_at, id",
+                        concat!("SELECT ", cols!(metrics), " FROM metrics WHERE page_id = $1 ORDER BY position, created_at, id"),
                         args![page_id],
                     )
                     .await?
@@ -309,7 +318,11 @@ impl Store {
         let row: Option<MetricRow> = self
             .db
             .read_opt(
-                "SELECT * FROM metrics WHERE id = $1 AND page_id = $2",
+                concat!(
+                    "SELECT ",
+                    cols!(metrics),
+                    " FROM metrics WHERE id = $1 AND page_id = $2"
+                ),
                 args![id, page_id],
             )
             .await?;

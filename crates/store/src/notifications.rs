@@ -8,6 +8,7 @@ use herald_domain::notification::{DeliveryState, EventKind};
 use herald_domain::subscriber::Channel;
 use serde_json::Value;
 
+use crate::columns::cols;
 use crate::db::{Backend, One, SqlBuilder, args};
 use crate::kinds::{FanoutJob, NOTIFY_FANOUT};
 use crate::write::Write;
@@ -187,7 +188,14 @@ impl Store {
     pub async fn get_event(&self, id: &str) -> Result<Option<Event>> {
         let row: Option<EventRow> = self
             .db
-            .read_opt("SELECT * FROM notification_events WHERE id = $1", args![id])
+            .read_opt(
+                concat!(
+                    "SELECT ",
+                    cols!(notification_events),
+                    " FROM notification_events WHERE id = $1"
+                ),
+                args![id],
+            )
             .await?;
         row.map(EventRow::into_event).transpose()
     }
@@ -320,19 +328,26 @@ impl Store {
     ) -> Result<Vec<Delivery>> {
         let limit = limit.clamp(1, 10_000);
         let rows: Vec<DeliveryRow> = match subscriber_id {
-            None => {
-                self.db
-                    .read(
-                        "SELECT * FROM deliveries WHERE page_id = $1 ORDER BY updated_at DESC, id LIMIT $2",
-                        args![page_id, limit],
-                    )
-                    .await?
-            }
+            None => self
+                .db
+                .read(
+                    concat!(
+                        "SELECT ",
+                        cols!(deliveries),
+                        " FROM deliveries WHERE page_id = $1 ORDER BY updated_at DESC, id LIMIT $2"
+                    ),
+                    args![page_id, limit],
+                )
+                .await?,
             Some(s) => {
                 self.db
                     .read(
-                        "SELECT * FROM deliveries WHERE subscriber_id = $1 AND page_id = $2 \
-                         ORDER BY updated_at DESC, id LIMIT $3",
+                        concat!(
+                            "SELECT ",
+                            cols!(deliveries),
+                            " FROM deliveries WHERE subscriber_id = $1 AND page_id = $2 \
+                         ORDER BY updated_at DESC, id LIMIT $3"
+                        ),
                         args![s, page_id, limit],
                     )
                     .await?

@@ -9,6 +9,7 @@ use herald_domain::incident::Incident;
 use herald_domain::page::Page;
 use std::collections::BTreeSet;
 
+use crate::columns::cols;
 use crate::components::{ComponentRow, rows_to_components, to_components};
 use crate::db::{One, Reads, SqlBuilder, args};
 use crate::incidents::{IncidentRow, Timelines, attach};
@@ -69,7 +70,10 @@ struct ChangeRow {
 
 async fn page_row(r: &mut Reads<'_>, page_id: &str) -> Result<Option<Page>> {
     let rows: Vec<PageRow> = r
-        .fetch_all("SELECT * FROM pages WHERE id = $1", args![page_id])
+        .fetch_all(
+            concat!("SELECT ", cols!(pages), " FROM pages WHERE id = $1"),
+            args![page_id],
+        )
         .await?;
     rows.into_iter().next().map(PageRow::into_page).transpose()
 }
@@ -77,7 +81,11 @@ async fn page_row(r: &mut Reads<'_>, page_id: &str) -> Result<Option<Page>> {
 async fn components(r: &mut Reads<'_>, page_id: &str) -> Result<Vec<Component>> {
     let rows: Vec<ComponentRow> = r
         .fetch_all(
-            "SELECT * FROM components WHERE page_id = $1",
+            concat!(
+                "SELECT ",
+                cols!(components),
+                " FROM components WHERE page_id = $1"
+            ),
             args![page_id],
         )
         .await?;
@@ -100,7 +108,11 @@ impl Store {
         let components = components(&mut r, page_id).await?;
         let rows: Vec<IncidentRow> = r
             .fetch_all(
-                "SELECT * FROM incidents WHERE page_id = $1 ORDER BY created_at DESC, id DESC",
+                concat!(
+                    "SELECT ",
+                    cols!(incidents),
+                    " FROM incidents WHERE page_id = $1 ORDER BY created_at DESC, id DESC"
+                ),
                 args![page_id],
             )
             .await?;
@@ -157,7 +169,11 @@ impl Store {
         } else if component_ids.is_empty() {
             (None, Vec::new())
         } else {
-            let mut sql = SqlBuilder::new("SELECT * FROM components WHERE page_id = ");
+            let mut sql = SqlBuilder::new(concat!(
+                "SELECT ",
+                cols!(components),
+                " FROM components WHERE page_id = "
+            ));
             sql.bind(page_id)
                 .push(" AND id IN ")
                 .bind_list(component_ids.iter());
@@ -169,7 +185,11 @@ impl Store {
         for id in incident_ids {
             let rows: Vec<IncidentRow> = r
                 .fetch_all(
-                    "SELECT * FROM incidents WHERE id = $1 AND page_id = $2",
+                    concat!(
+                        "SELECT ",
+                        cols!(incidents),
+                        " FROM incidents WHERE id = $1 AND page_id = $2"
+                    ),
                     args![&id, page_id],
                 )
                 .await?;

@@ -8,6 +8,7 @@ use herald_domain::page::{NewPage, Page, PageSettings};
 use herald_domain::time::PageZone;
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::db::{One, args};
 use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
@@ -82,7 +83,11 @@ impl Store {
         let rows: Vec<PageRow> = self
             .db
             .read(
-                "SELECT * FROM pages WHERE hidden = FALSE OR $1 ORDER BY created_at, id",
+                concat!(
+                    "SELECT ",
+                    cols!(pages),
+                    " FROM pages WHERE hidden = FALSE OR $1 ORDER BY created_at, id"
+                ),
                 args![include_hidden],
             )
             .await?;
@@ -93,7 +98,10 @@ impl Store {
     pub async fn get_page(&self, id: &str) -> Result<Option<Page>> {
         let row: Option<PageRow> = self
             .db
-            .read_opt("SELECT * FROM pages WHERE id = $1", args![id])
+            .read_opt(
+                concat!("SELECT ", cols!(pages), " FROM pages WHERE id = $1"),
+                args![id],
+            )
             .await?;
         row.map(PageRow::into_page).transpose()
     }
@@ -102,7 +110,10 @@ impl Store {
     pub async fn find_page_by_slug(&self, slug: &str) -> Result<Option<Page>> {
         let row: Option<PageRow> = self
             .db
-            .read_opt("SELECT * FROM pages WHERE slug = $1", args![slug])
+            .read_opt(
+                concat!("SELECT ", cols!(pages), " FROM pages WHERE slug = $1"),
+                args![slug],
+            )
             .await?;
         row.map(PageRow::into_page).transpose()
     }
@@ -111,7 +122,10 @@ impl Store {
     pub async fn find_page_by_domain(&self, domain: &str) -> Result<Option<Page>> {
         let row: Option<PageRow> = self
             .db
-            .read_opt("SELECT * FROM pages WHERE domain = $1", args![domain])
+            .read_opt(
+                concat!("SELECT ", cols!(pages), " FROM pages WHERE domain = $1"),
+                args![domain],
+            )
             .await?;
         row.map(PageRow::into_page).transpose()
     }
@@ -132,8 +146,11 @@ impl Store {
         // Only the page row, which every delta reads again.
         w.touch(Touched::Nothing);
         let current: PageRow =
-            w.tx.fetch_one("SELECT * FROM pages WHERE id = $1", args![id])
-                .await?;
+            w.tx.fetch_one(
+                concat!("SELECT ", cols!(pages), " FROM pages WHERE id = $1"),
+                args![id],
+            )
+            .await?;
         let current = current.into_page()?;
         let new = change(&current)?;
         w.tx.execute(

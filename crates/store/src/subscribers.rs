@@ -10,6 +10,7 @@ use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberSt
 use serde_json::json;
 use std::collections::HashMap;
 
+use crate::columns::cols;
 use crate::db::{SqlBuilder, args};
 use crate::kinds::DeliverJob;
 use crate::write::{Touched, Write};
@@ -247,7 +248,7 @@ impl Store {
         let existing: Option<SubscriberRow> = w
             .tx
             .fetch_optional(
-                "SELECT * FROM subscribers WHERE page_id = $1 AND channel = $2 AND target = $3 AND COALESCE(incident_id, '') = $4",
+                concat!("SELECT ", cols!(subscribers), " FROM subscribers WHERE page_id = $1 AND channel = $2 AND target = $3 AND COALESCE(incident_id, '') = $4"),
                 args![page_id, new.channel.as_str(), &target, new.incident_id.as_deref().unwrap_or("")],
             )
             .await?;
@@ -346,7 +347,14 @@ impl Store {
     pub async fn subscriber(&self, id: &SubscriberId) -> Result<Option<Subscriber>> {
         let rows: Vec<SubscriberRow> = self
             .db
-            .read("SELECT * FROM subscribers WHERE id = $1", args![id])
+            .read(
+                concat!(
+                    "SELECT ",
+                    cols!(subscribers),
+                    " FROM subscribers WHERE id = $1"
+                ),
+                args![id],
+            )
             .await?;
         Ok(self.attach_components(rows).await?.pop())
     }
@@ -366,7 +374,11 @@ impl Store {
         page_id: &str,
         q: &SubscriberQuery,
     ) -> Result<Vec<Subscriber>> {
-        let mut sql = SqlBuilder::new("SELECT * FROM subscribers WHERE page_id = ");
+        let mut sql = SqlBuilder::new(concat!(
+            "SELECT ",
+            cols!(subscribers),
+            " FROM subscribers WHERE page_id = "
+        ));
         sql.bind(page_id);
         match q.state {
             Some(s) => sql.push(" AND state = ").bind(s.as_str()),
@@ -403,8 +415,12 @@ impl Store {
         let rows: Vec<SubscriberRow> = self
             .db
             .read(
-                "SELECT * FROM subscribers WHERE page_id = $1 AND incident_id = $2 \
-                 AND state <> 'unsubscribed' ORDER BY created_at, id",
+                concat!(
+                    "SELECT ",
+                    cols!(subscribers),
+                    " FROM subscribers WHERE page_id = $1 AND incident_id = $2 \
+                 AND state <> 'unsubscribed' ORDER BY created_at, id"
+                ),
                 args![page_id, incident_id],
             )
             .await?;

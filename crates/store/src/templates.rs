@@ -7,6 +7,7 @@ use herald_domain::clock::from_ms;
 use herald_domain::template::Template;
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::components::page_components_tx;
 use crate::db::{One, Tx, args};
 use crate::write::{Touched, Write};
@@ -64,7 +65,11 @@ pub(crate) async fn template_ids_tx(tx: &mut Tx, page_id: &str) -> Result<Vec<St
 pub(crate) async fn template_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Option<Template>> {
     let row: Option<TemplateRow> = tx
         .fetch_optional(
-            "SELECT * FROM incident_templates WHERE id = $1 AND page_id = $2",
+            concat!(
+                "SELECT ",
+                cols!(incident_templates),
+                " FROM incident_templates WHERE id = $1 AND page_id = $2"
+            ),
             args![id, page_id],
         )
         .await?;
@@ -77,7 +82,11 @@ impl Store {
         let rows: Vec<TemplateRow> = self
             .db
             .read(
-                "SELECT * FROM incident_templates WHERE page_id = $1 ORDER BY name, id",
+                concat!(
+                    "SELECT ",
+                    cols!(incident_templates),
+                    " FROM incident_templates WHERE page_id = $1 ORDER BY name, id"
+                ),
                 args![page_id],
             )
             .await?;
@@ -89,7 +98,11 @@ impl Store {
         let row: Option<TemplateRow> = self
             .db
             .read_opt(
-                "SELECT * FROM incident_templates WHERE id = $1 AND page_id = $2",
+                concat!(
+                    "SELECT ",
+                    cols!(incident_templates),
+                    " FROM incident_templates WHERE id = $1 AND page_id = $2"
+                ),
                 args![id, page_id],
             )
             .await?;

@@ -6,6 +6,7 @@ use herald_domain::clock::from_ms;
 use herald_domain::user::{Role, User};
 use serde_json::json;
 
+use crate::columns::cols;
 use crate::db::args;
 use crate::write::Write;
 use crate::{Result, Store, StoreError};
@@ -75,7 +76,11 @@ impl Store {
         let row: Option<UserRow> = self
             .db
             .read_opt(
-                "SELECT * FROM users WHERE email = $1 AND disabled_at IS NULL",
+                concat!(
+                    "SELECT ",
+                    cols!(users),
+                    " FROM users WHERE email = $1 AND disabled_at IS NULL"
+                ),
                 args![email.trim().to_lowercase()],
             )
             .await?;

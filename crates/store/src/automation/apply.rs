@@ -14,6 +14,7 @@ use herald_domain::status::ComponentStatus;
 use serde_json::json;
 use std::collections::HashMap;
 
+use crate::columns::cols;
 use crate::components::{page_components_tx, record_component_event, set_status};
 use crate::db::{One, args};
 use crate::write::{Touched, Write};
@@ -146,7 +147,11 @@ pub(crate) async fn load_ctx(w: &mut Write<'_>, page_id: &str) -> Result<Ctx> {
 async fn load_state(w: &mut Write<'_>, component_id: &str) -> Result<ComponentAutomation> {
     let row: Option<StateRow> =
         w.tx.fetch_optional(
-            "SELECT * FROM component_automation WHERE component_id = $1",
+            concat!(
+                "SELECT ",
+                cols!(component_automation),
+                " FROM component_automation WHERE component_id = $1"
+            ),
             args![component_id],
         )
         .await?;

@@ -31,6 +31,7 @@ use herald_domain::template::Template;
 use serde_json::json;
 use std::collections::HashMap;
 
+use crate::columns::cols;
 use crate::components::ComponentRow;
 use crate::db::{SqlBuilder, Tx, args};
 use crate::write::{Touched, Write};
@@ -212,7 +213,11 @@ impl Store {
         let owners = owners(&mut w.tx, "components", &ids).await?;
         let rows: Vec<ComponentRow> =
             w.tx.fetch_all(
-                "SELECT * FROM components WHERE page_id = $1",
+                concat!(
+                    "SELECT ",
+                    cols!(components),
+                    " FROM components WHERE page_id = $1"
+                ),
                 args![page_id],
             )
             .await?;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{
     COMPLETIONS_PER_STATEMENT, Finish, FinishReport, Job, JobRow, JobState, Outcome, clip,
 };
+use crate::columns::cols;
 use crate::db::{Backend, One, SqlBuilder, Tx, args};
 use crate::{Result, Store};
 
@@ -36,8 +37,8 @@ impl Claim<'_> {
             .push(" AND state = 'available' ORDER BY fair_seq, id LIMIT ")
             .bind(self.limit.max(0))
             .push(match backend {
-                Backend::Postgres => " FOR UPDATE SKIP LOCKED) RETURNING *",
-                Backend::Sqlite => ") RETURNING *",
+                Backend::Postgres => concat!(" FOR UPDATE SKIP LOCKED) RETURNING ", cols!(jobs)),
+                Backend::Sqlite => concat!(") RETURNING ", cols!(jobs)),
             });
     }
 }
@@ -177,7 +178,7 @@ fn push_sqlite_finish_and_claim(sql: &mut SqlBuilder, completed: &[&Finish], c: 
         .bind(c.queue)
         .push(" AND state = 'available' ORDER BY fair_seq, id LIMIT ")
         .bind(c.limit.max(0))
-        .push(") RETURNING *");
+        .push(concat!(") RETURNING ", cols!(jobs)));
 }
 
 /// Whether `finishes` are completions that one statement can apply.
@@ -269,10 +270,16 @@ impl Store {
                 Backend::Sqlite => push_sqlite_finish_and_claim(&mut sql, &completed, &claim),
                 Backend::Postgres => {
                     sql.push("WITH done AS (");
-                    push_completion(&mut sql, &completed, now, "*");
+                    push_completion(&mut sql, &completed, now, cols!(jobs));
                     sql.push("), claimed AS (");
                     claim.push(&mut sql, backend);
-                    sql.push(") SELECT * FROM done UNION ALL SELECT * FROM claimed");
+                    sql.push(concat!(
+                        ") SELECT ",
+                        cols!(jobs),
+                        " FROM done UNION ALL SELECT ",
+                        cols!(jobs),
+                        " FROM claimed"
+                    ));
                 }
             }
             let (text, a) = sql.finish();
