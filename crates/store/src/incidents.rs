@@ -18,7 +18,6 @@ use crate::columns::cols;
 use crate::components::{named_components_tx, record_component_event, set_status};
 use crate::db::{Reads, SqlBuilder, Tx, args};
 use crate::notifications::{NewEvent, record_event};
-use crate::pages::PageRow;
 use crate::write::{Touched, Write, diff};
 use crate::{Result, Store, StoreError};
 use herald_domain::notification::EventKind;
@@ -434,16 +433,6 @@ fn incident_audit(before: Option<&Incident>, after: &Incident) -> serde_json::Va
     )
 }
 
-pub(crate) async fn page_tx(tx: &mut Tx, page_id: &str) -> Result<Page> {
-    let row: PageRow = tx
-        .fetch_one(
-            concat!("SELECT ", cols!(pages), " FROM pages WHERE id = $1"),
-            args![page_id],
-        )
-        .await?;
-    row.into_page()
-}
-
 /// Writes an incident change inside `w`: the incident, its new update, the component
 /// statuses it sets, the notification events of a delivered update and the audit entry.
 /// Automation opens and resolves its incidents through this too.
@@ -575,7 +564,7 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        let page = page_tx(&mut w.tx, page_id).await?;
+        let page = w.page()?;
         let components = named_components_tx(&mut w.tx, page_id, named).await?;
         let change = plan(&page, &components, w.now)?;
         let id = change.incident.id.clone();
@@ -609,7 +598,7 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        let page = page_tx(&mut w.tx, page_id).await?;
+        let page = w.page()?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let mut ids: Vec<String> = named
             .iter()
@@ -729,7 +718,7 @@ impl Store {
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Incident(incident_id));
-        let page = page_tx(&mut w.tx, page_id).await?;
+        let page = w.page()?;
         load_tx(&mut w.tx, page_id, incident_id).await?;
         let row: UpdateRow =
             w.tx.fetch_one(

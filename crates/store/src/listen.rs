@@ -6,23 +6,20 @@
 
 use sqlx::postgres::PgListener;
 
-use crate::db::{Db, Tx, args};
+use crate::db::Db;
 use crate::{Result, Store, StoreError};
 
-/// The channel page changes are announced on; the payload is the page id.
-pub const CHANGES_CHANNEL: &str = "herald_page_changed";
-
-/// Announces a change of `page_id`, delivered at commit (PostgreSQL only).
-pub(crate) async fn notify_in(tx: &mut Tx, page_id: &str) -> Result<()> {
-    if let Tx::Pg(_) = tx {
-        tx.execute(
-            "SELECT pg_notify('herald_page_changed', $1)",
-            args![page_id],
-        )
-        .await?;
-    }
-    Ok(())
+/// [`CHANGES_CHANNEL`] as a literal, for statements assembled with `concat!` (the page's
+/// version bump sends it: `write.rs`).
+macro_rules! changes_channel {
+    () => {
+        "herald_page_changed"
+    };
 }
+pub(crate) use changes_channel;
+
+/// The channel page changes are announced on; the payload is the page id.
+pub const CHANGES_CHANNEL: &str = changes_channel!();
 
 /// A connection listening for page changes.
 pub struct ChangeListener {

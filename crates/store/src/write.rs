@@ -4,14 +4,16 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
-use herald_domain::clock::from_ms;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::columns::cols;
 use crate::db::{Tx, args};
 use crate::jobs::NewJob;
+use crate::pages::PageRow;
 use crate::{Result, Signals, Store};
+use herald_domain::page::Page;
 
 /// A write in progress.
 pub(crate) struct Write<'a> {
@@ -23,6 +25,8 @@ pub(crate) struct Write<'a> {
     enqueued: Vec<String>,
     /// The page this write is on and the version it gave it (`on_page`).
     page: Option<(String, i64)>,
+    /// That page's row as the write's first statement left it.
+    page_row: Option<Page>,
     /// What of the page it changed, for `page_changes`; `None` until the write says, which
     /// records `*` (reload everything): a write that forgets to say costs a full reload of
     /// the page's model, never a stale one.
@@ -51,12 +55,6 @@ pub(crate) enum Touched<'a> {
 /// Versions of `page_changes` kept per page; a node further behind reloads the page.
 const CHANGES_KEPT: i64 = 10_000;
 
-#[derive(sqlx::FromRow)]
-struct Bumped {
-    updated_at: i64,
-    version: i64,
-}
-
 impl<'a> Write<'a> {
     /// Starts a write transaction.
     pub(crate) async fn begin(
@@ -71,6 +69,7 @@ impl<'a> Write<'a> {
             signals: store.signals.clone(),
             enqueued: Vec::new(),
             page: None,
+            page_row: None,
             touched: None,
             everything: false,
         })
@@ -131,19 +130,38 @@ impl<'a> Write<'a> {
         now: DateTime<Utc>,
     ) -> Result<Write<'a>> {
         let mut w = Self::begin(store, actor, now).await?;
-        let row: Option<Bumped> =
-            w.tx.fetch_optional(
+        // One statement, as the lock is held from here to the commit: on PostgreSQL it also
+        // queues the change notification other nodes listen for (sent at commit).
+        let sql = match w.tx {
+            Tx::Sqlite(_) => concat!(
                 "UPDATE pages SET version = version + 1, \
                    updated_at = CASE WHEN updated_at > $2 THEN updated_at ELSE $2 END \
-                 WHERE id = $1 RETURNING updated_at, version",
-                args![page_id, now],
-            )
-            .await?;
-        let row = row.ok_or(crate::StoreError::NotFound)?;
-        w.now = from_ms(row.updated_at);
-        w.page = Some((page_id.to_owned(), row.version));
-        crate::listen::notify_in(&mut w.tx, page_id).await?;
+                 WHERE id = $1 RETURNING ",
+                cols!(pages)
+            ),
+            Tx::Pg(_) => concat!(
+                "WITH bumped AS (UPDATE pages SET version = version + 1, \
+                   updated_at = CASE WHEN updated_at > $2 THEN updated_at ELSE $2 END \
+                 WHERE id = $1 RETURNING ",
+                cols!(pages),
+                ") SELECT ",
+                cols!(pages),
+                " FROM bumped, pg_notify('",
+                crate::listen::changes_channel!(),
+                "', $1)"
+            ),
+        };
+        let row: Option<PageRow> = w.tx.fetch_optional(sql, args![page_id, now]).await?;
+        let page = row.ok_or(crate::StoreError::NotFound)?.into_page()?;
+        w.now = page.updated_at;
+        w.page = Some((page_id.to_owned(), page.version));
+        w.page_row = Some(page);
         Ok(w)
+    }
+
+    /// The page row of a write begun with `on_page`, as its version bump left it.
+    pub(crate) fn page(&self) -> Result<Page> {
+        self.page_row.clone().ok_or(crate::StoreError::NotFound)
     }
 
     /// Appends one audit entry. `changes` maps each changed field to `[old, new]`.

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::apply::{Ctx, change, make_change};
 use crate::Result;
 use crate::db::{One, args};
-use crate::incidents::{apply_change, load_tx, page_tx};
+use crate::incidents::{apply_change, load_tx};
 use crate::templates::template_tx;
 use crate::write::Write;
 
@@ -95,7 +95,7 @@ async fn open(
     out: &mut Outcome,
 ) -> Result<()> {
     let c = ctx.components[idx].clone();
-    let page = page_tx(&mut w.tx, &c.page_id).await?;
+    let page = w.page()?;
     let status = t
         .update_status
         .filter(|s| {
@@ -148,7 +148,7 @@ async fn post_update(
     out: &mut Outcome,
 ) -> Result<()> {
     let c = ctx.components[idx].clone();
-    let page = page_tx(&mut w.tx, &c.page_id).await?;
+    let page = w.page()?;
     let current = load_tx(&mut w.tx, &c.page_id, id).await?;
     // Told as the incident's opening was (a template may open it without notifications).
     let first: Option<One<bool>> = w
