@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::columns::cols;
-use crate::db::{Tx, args};
+use crate::db::{SqlBuilder, Tx, args};
 use crate::jobs::NewJob;
 use crate::pages::PageRow;
 use crate::{Result, Signals, Store};
@@ -33,6 +33,8 @@ pub(crate) struct Write<'a> {
     touched: Option<BTreeSet<String>>,
     /// `Touched::Everything` was said.
     everything: bool,
+    /// Audit entries to write at commit.
+    audits: Vec<AuditRow>,
 }
 
 /// What a write changed of a page's public model.
@@ -72,6 +74,7 @@ impl<'a> Write<'a> {
             page_row: None,
             touched: None,
             everything: false,
+            audits: Vec::new(),
         })
     }
 
@@ -164,7 +167,8 @@ impl<'a> Write<'a> {
         self.page_row.clone().ok_or(crate::StoreError::NotFound)
     }
 
-    /// Appends one audit entry. `changes` maps each changed field to `[old, new]`.
+    /// Appends one audit entry. `changes` maps each changed field to `[old, new]`. Entries
+    /// are written at commit, with what the write changed of its page, in one statement.
     pub(crate) async fn audit(
         &mut self,
         page_id: Option<&str>,
@@ -173,31 +177,55 @@ impl<'a> Write<'a> {
         target_id: &str,
         changes: Value,
     ) -> Result<()> {
-        self.tx
-            .execute(
-                "INSERT INTO audit_log (at, page_id, actor_type, actor_id, action, target_type, target_id, changes, source_ip) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                args![
-                    self.now,
-                    page_id,
-                    self.actor.kind.as_str(),
-                    &self.actor.id,
-                    action,
-                    target_type,
-                    target_id,
-                    changes.to_string(),
-                    self.actor.ip.as_deref()
-                ],
-            )
-            .await?;
+        self.audits.push(AuditRow {
+            page_id: page_id.map(str::to_owned),
+            action: action.to_owned(),
+            target_type: target_type.to_owned(),
+            target_id: target_id.to_owned(),
+            changes: changes.to_string(),
+        });
         Ok(())
     }
 
-    /// Commits, then wakes this process's workers if jobs were enqueued. A write on a page
-    /// first records what it changed (`page_changes`).
+    /// Commits, then wakes this process's workers if jobs were enqueued. Before, it writes
+    /// the audit entries and what a write on a page changed of it (`page_changes`): on
+    /// PostgreSQL one statement, as the page's lock is held until the commit.
     pub(crate) async fn commit(mut self) -> Result<()> {
-        if let Some((page_id, version)) = self.page.take() {
-            self.record_changes(&page_id, version).await?;
+        let audits = std::mem::take(&mut self.audits);
+        let changes = self.page.take().map(|(page_id, version)| {
+            let targets = self.targets();
+            (page_id, version, targets)
+        });
+        let mut sql = SqlBuilder::default();
+        let together = matches!(self.tx, Tx::Pg(_));
+        if !audits.is_empty() {
+            if together && changes.is_some() {
+                sql.push("WITH audited AS (");
+            }
+            self.push_audits(&mut sql, &audits);
+            if together && changes.is_some() {
+                sql.push(") ");
+            } else if changes.is_some() {
+                let (text, a) = std::mem::take(&mut sql).finish();
+                self.tx.execute(text, a).await?;
+            }
+        }
+        if let Some((page_id, version, targets)) = &changes {
+            push_changes(&mut sql, page_id, *version, targets);
+        }
+        if !sql.text.is_empty() {
+            let (text, a) = sql.finish();
+            self.tx.execute(text, a).await?;
+        }
+        if let Some((page_id, version, _)) = &changes
+            && version % 1000 == 0
+        {
+            self.tx
+                .execute(
+                    "DELETE FROM page_changes WHERE page_id = $1 AND version <= $2",
+                    args![page_id, version - CHANGES_KEPT],
+                )
+                .await?;
         }
         self.tx.commit().await?;
         self.signals
@@ -206,37 +234,67 @@ impl<'a> Write<'a> {
     }
 }
 
+/// One audit entry of a write, written at commit.
+struct AuditRow {
+    page_id: Option<String>,
+    action: String,
+    target_type: String,
+    target_id: String,
+    changes: String,
+}
+
+/// Appends the insert of a version's `page_changes` rows.
+fn push_changes(sql: &mut SqlBuilder, page_id: &str, version: i64, targets: &[String]) {
+    sql.push("INSERT INTO page_changes (page_id, version, target) VALUES ");
+    for (n, t) in targets.iter().enumerate() {
+        sql.push(if n == 0 { "(" } else { ", (" })
+            .bind(page_id)
+            .push(", ")
+            .bind(version)
+            .push(", ")
+            .bind(t.as_str())
+            .push(")");
+    }
+}
+
 impl Write<'_> {
-    async fn record_changes(&mut self, page_id: &str, version: i64) -> Result<()> {
-        let targets: Vec<String> = match self.touched.take() {
+    /// The `page_changes` targets of this write: `*` (reload everything) unless it said.
+    fn targets(&mut self) -> Vec<String> {
+        match self.touched.take() {
             _ if self.everything => vec!["*".to_owned()],
             None => vec!["*".to_owned()],
             Some(set) if set.is_empty() => vec![String::new()],
             Some(set) => set.into_iter().collect(),
-        };
-        let mut sql = crate::db::SqlBuilder::new(
-            "INSERT INTO page_changes (page_id, version, target) VALUES ",
+        }
+    }
+
+    /// Appends the insert of `rows` into the audit log.
+    fn push_audits(&self, sql: &mut SqlBuilder, rows: &[AuditRow]) {
+        sql.push(
+            "INSERT INTO audit_log (at, page_id, actor_type, actor_id, action, target_type, \
+             target_id, changes, source_ip) VALUES ",
         );
-        for (n, t) in targets.into_iter().enumerate() {
+        for (n, r) in rows.iter().enumerate() {
             sql.push(if n == 0 { "(" } else { ", (" })
-                .bind(page_id)
+                .bind(self.now)
                 .push(", ")
-                .bind(version)
+                .bind(r.page_id.as_deref())
                 .push(", ")
-                .bind(t)
+                .bind(self.actor.kind.as_str())
+                .push(", ")
+                .bind(self.actor.id.as_str())
+                .push(", ")
+                .bind(r.action.as_str())
+                .push(", ")
+                .bind(r.target_type.as_str())
+                .push(", ")
+                .bind(r.target_id.as_str())
+                .push(", ")
+                .bind(r.changes.as_str())
+                .push(", ")
+                .bind(self.actor.ip.as_deref())
                 .push(")");
         }
-        let (text, a) = sql.finish();
-        self.tx.execute(text, a).await?;
-        if version % 1000 == 0 {
-            self.tx
-                .execute(
-                    "DELETE FROM page_changes WHERE page_id = $1 AND version <= $2",
-                    args![page_id, version - CHANGES_KEPT],
-                )
-                .await?;
-        }
-        Ok(())
     }
 }
 
