@@ -246,19 +246,33 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Tells workers on every node that jobs are ready (PostgreSQL delivers the notification
-/// when the transaction commits; SQLite has one node, woken in-process).
+/// The channel that tells workers on every node that jobs are ready (PostgreSQL delivers a
+/// notification when its transaction commits; SQLite has one node, woken in-process). The
+/// payload names the queues, comma-separated (a write's commit sends it: `write.rs`); empty,
+/// it means any queue.
+macro_rules! jobs_channel {
+    () => {
+        "herald_jobs"
+    };
+}
+pub(crate) use jobs_channel;
+
+/// Tells workers on every node that jobs of any queue may be ready.
 async fn notify_jobs(tx: &mut Tx) -> Result<()> {
     if let Tx::Pg(_) = tx {
-        tx.execute("SELECT pg_notify('herald_jobs', '')", vec![])
-            .await?;
+        tx.execute(
+            concat!("SELECT pg_notify('", jobs_channel!(), "', '')"),
+            vec![],
+        )
+        .await?;
     }
     Ok(())
 }
 
-/// Enqueues `jobs` inside a write transaction. Returns the ids of those inserted (jobs whose
-/// unique key already exists are skipped). Jobs of one (queue, page) get consecutive
-/// `fair_seq` numbers after that page's current backlog.
+/// Enqueues `jobs` inside a write transaction (whose commit wakes their queues' workers).
+/// Returns the ids of those inserted (jobs whose unique key already exists are skipped).
+/// Jobs of one (queue, page) get consecutive `fair_seq` numbers after that page's current
+/// backlog.
 pub(crate) async fn enqueue_tx(
     tx: &mut Tx,
     jobs: &[NewJob],
@@ -335,9 +349,6 @@ pub(crate) async fn enqueue_tx(
             let ids: Vec<One<i64>> = tx.fetch_all(text, a).await?;
             inserted.extend(ids.into_iter().map(|r| r.v));
         }
-    }
-    if !inserted.is_empty() {
-        notify_jobs(tx).await?;
     }
     Ok(inserted)
 }
@@ -764,9 +775,12 @@ impl Store {
 
 async fn relay(pool: &sqlx::PgPool, signals: &crate::Signals) -> Result<(), sqlx::Error> {
     let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
-    l.listen("herald_jobs").await?;
+    l.listen(jobs_channel!()).await?;
     loop {
-        l.recv().await?;
-        signals.jobs_enqueued();
+        let n = l.recv().await?;
+        match n.payload() {
+            "" => signals.jobs_enqueued(),
+            queues => signals.jobs_enqueued_in(queues.split(',')),
+        }
     }
 }

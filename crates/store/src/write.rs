@@ -188,34 +188,60 @@ impl<'a> Write<'a> {
     }
 
     /// Commits, then wakes this process's workers if jobs were enqueued. Before, it writes
-    /// the audit entries and what a write on a page changed of it (`page_changes`): on
-    /// PostgreSQL one statement, as the page's lock is held until the commit.
+    /// the audit entries and what a write on a page changed of it (`page_changes`), and on
+    /// PostgreSQL tells the other nodes' workers which queues have new jobs: there, all in
+    /// one statement (data-modifying CTEs), as the page's lock is held until the commit.
     pub(crate) async fn commit(mut self) -> Result<()> {
         let audits = std::mem::take(&mut self.audits);
         let changes = self.page.take().map(|(page_id, version)| {
             let targets = self.targets();
             (page_id, version, targets)
         });
-        let mut sql = SqlBuilder::default();
-        let together = matches!(self.tx, Tx::Pg(_));
+        let mut parts = Vec::new();
         if !audits.is_empty() {
-            if together && changes.is_some() {
-                sql.push("WITH audited AS (");
-            }
-            self.push_audits(&mut sql, &audits);
-            if together && changes.is_some() {
-                sql.push(") ");
-            } else if changes.is_some() {
-                let (text, a) = std::mem::take(&mut sql).finish();
-                self.tx.execute(text, a).await?;
-            }
+            parts.push(Part::Audits(&audits));
         }
         if let Some((page_id, version, targets)) = &changes {
-            push_changes(&mut sql, page_id, *version, targets);
+            parts.push(Part::Changes(page_id, *version, targets));
         }
-        if !sql.text.is_empty() {
-            let (text, a) = sql.finish();
-            self.tx.execute(text, a).await?;
+        if matches!(self.tx, Tx::Pg(_)) {
+            let queues = (!self.enqueued.is_empty()).then(|| self.enqueued.join(","));
+            // Every part but the statement's last is a CTE (PostgreSQL runs each once).
+            let ctes = if queues.is_some() {
+                parts.len()
+            } else {
+                parts.len().saturating_sub(1)
+            };
+            let mut sql = SqlBuilder::default();
+            for (n, part) in parts.iter().enumerate() {
+                if n < ctes {
+                    sql.push(if n == 0 { "WITH " } else { ", " })
+                        .push(["w0", "w1"][n])
+                        .push(" AS (");
+                }
+                self.push_part(&mut sql, part);
+                sql.push(if n < ctes { ") " } else { " " });
+            }
+            if let Some(queues) = queues {
+                sql.push(concat!(
+                    "SELECT pg_notify('",
+                    crate::jobs::jobs_channel!(),
+                    "', "
+                ))
+                .bind(queues)
+                .push(")");
+            }
+            if !sql.text.is_empty() {
+                let (text, a) = sql.finish();
+                self.tx.execute(text, a).await?;
+            }
+        } else {
+            for part in &parts {
+                let mut sql = SqlBuilder::default();
+                self.push_part(&mut sql, part);
+                let (text, a) = sql.finish();
+                self.tx.execute(text, a).await?;
+            }
         }
         if let Some((page_id, version, _)) = &changes
             && version % 1000 == 0
@@ -232,6 +258,21 @@ impl<'a> Write<'a> {
             .jobs_enqueued_in(self.enqueued.iter().map(String::as_str));
         Ok(())
     }
+
+    fn push_part(&self, sql: &mut SqlBuilder, part: &Part<'_>) {
+        match part {
+            Part::Audits(rows) => self.push_audits(sql, rows),
+            Part::Changes(page_id, version, targets) => {
+                push_changes(sql, page_id, *version, targets)
+            }
+        }
+    }
+}
+
+/// A statement a write runs at commit.
+enum Part<'a> {
+    Audits(&'a [AuditRow]),
+    Changes(&'a str, i64, &'a [String]),
 }
 
 /// One audit entry of a write, written at commit.

@@ -497,3 +497,52 @@ async fn dead_letters_are_listed_and_replayed_over_the_api_per_page(b: Backend) 
 }
 
 both_backends!(dead_letters_are_listed_and_replayed_over_the_api_per_page);
+
+/// PostgreSQL: a commit that enqueues jobs tells the other nodes which queues it filled, so
+/// their workers of other queues are not woken to claim nothing (each wake is a claiming
+/// statement per worker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_on_another_node_wakes_only_the_queues_it_filled() {
+    // Arrange: node B relays job notifications; its workers wait on two queues
+    let db = TestDb::new(Backend::Postgres).await;
+    let a = db.store().await;
+    let b = db.store().await;
+    let stop = CancellationToken::new();
+    let relay = {
+        let (b, stop) = (b.clone(), stop.clone());
+        tokio::spawn(async move { b.relay_job_notifications(stop.cancelled_owned()).await })
+    };
+    let (filled, other) = (b.jobs_signal("filled"), b.jobs_signal("other"));
+    // Act: node A commits a job of one queue, until B's relay (listening once it connects)
+    // has passed a notification on
+    let mut woken = false;
+    for _ in 0..50 {
+        let (f, o) = (filled.notified(), other.notified());
+        tokio::pin!(f, o);
+        f.as_mut().enable();
+        o.as_mut().enable();
+        a.enqueue(
+            &[NewJob::new("filled", "test.record", json!({}))],
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+        if tokio::time::timeout(Duration::from_millis(200), &mut f)
+            .await
+            .is_ok()
+        {
+            // Assert: the relay woke the queue it was told of, and in the same call would
+            // have woken the other queue's workers too
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(
+                std::future::Future::poll(o.as_mut(), &mut cx).is_pending(),
+                "the workers of a queue nobody filled were woken"
+            );
+            woken = true;
+            break;
+        }
+    }
+    assert!(woken, "node B never heard of node A's job");
+    stop.cancel();
+    relay.await.unwrap();
+}
