@@ -269,6 +269,29 @@ async fn notify_jobs(tx: &mut Tx) -> Result<()> {
     Ok(())
 }
 
+/// The states of jobs that are still to run (a page's backlog), as an SQL list.
+macro_rules! live_states {
+    () => {
+        "('available', 'scheduled', 'retryable', 'running')"
+    };
+}
+
+/// The last `fair_seq` of the backlog of `queue` for `page`.
+async fn backlog_end(tx: &mut Tx, queue: &str, page: Option<&str>) -> Result<i64> {
+    let mut sql = SqlBuilder::new(
+        "SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS v FROM jobs WHERE queue = ",
+    );
+    sql.bind(queue);
+    match page {
+        Some(p) => sql.push(" AND page_id = ").bind(p),
+        None => sql.push(" AND page_id IS NULL"),
+    };
+    sql.push(concat!(" AND state IN ", live_states!()));
+    let (text, a) = sql.finish();
+    let end: One<i64> = tx.fetch_one(text, a).await?;
+    Ok(end.v)
+}
+
 /// Enqueues `jobs` inside a write transaction (whose commit wakes their queues' workers).
 /// Returns the ids of those inserted (jobs whose unique key already exists are skipped).
 /// Jobs of one (queue, page) get consecutive `fair_seq` numbers after that page's current
@@ -288,28 +311,29 @@ pub(crate) async fn enqueue_tx(
             None => groups.push((key, vec![j])),
         }
     }
+    // On PostgreSQL each insert numbers its rows after the backlog it reads itself (a CTE:
+    // one statement, not two, while a write holds its page's lock); SQLite's statements are
+    // local calls, and a statement there could see its own rows.
+    let pg = matches!(tx, Tx::Pg(_));
     for ((queue, page), group) in groups {
-        let base: One<i64> = match page {
-            Some(p) => {
-                tx.fetch_one(
-                    "SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS v FROM jobs \
-                     WHERE queue = $1 AND page_id = $2 AND state IN ('available', 'scheduled', 'retryable', 'running')",
-                    args![queue, p],
-                )
-                .await?
-            }
-            None => {
-                tx.fetch_one(
-                    "SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS v FROM jobs \
-                     WHERE queue = $1 AND page_id IS NULL AND state IN ('available', 'scheduled', 'retryable', 'running')",
-                    args![queue],
-                )
-                .await?
-            }
+        let mut seq = if pg {
+            0
+        } else {
+            backlog_end(tx, queue, page).await?
         };
-        let mut seq = base.v;
         for chunk in group.chunks(MAX_ROWS_PER_INSERT) {
-            let mut sql = SqlBuilder::new(
+            let mut sql = SqlBuilder::default();
+            if pg {
+                seq = 0;
+                sql.push("WITH backlog AS (SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS m FROM jobs WHERE queue = ")
+                    .bind(queue);
+                match page {
+                    Some(p) => sql.push(" AND page_id = ").bind(p),
+                    None => sql.push(" AND page_id IS NULL"),
+                };
+                sql.push(concat!(" AND state IN ", live_states!(), ") "));
+            }
+            sql.push(
                 "INSERT INTO jobs (queue, kind, page_id, payload, state, attempt, max_attempts, timeout_ms, fair_seq, run_at, unique_key, created_at) VALUES ",
             );
             for (i, j) in chunk.iter().enumerate() {
@@ -334,7 +358,11 @@ pub(crate) async fn enqueue_tx(
                     .bind(j.max_attempts.max(1));
                 sql.push(", ")
                     .bind(ms(j.timeout).max(1))
-                    .push(", ")
+                    .push(if pg {
+                        ", (SELECT m FROM backlog) + "
+                    } else {
+                        ", "
+                    })
                     .bind(seq)
                     .push(", ")
                     .bind(run_at);
