@@ -5,6 +5,7 @@ use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::Component;
+use herald_domain::id::{IncidentId, PageId};
 use herald_domain::incident::{
     AffectedComponent, Incident, IncidentChange, IncidentKind, IncidentUpdate, MaintenanceFlags,
     Postmortem,
@@ -164,7 +165,7 @@ impl IncidentRow {
                 updated_at: ts(self.pm_updated_at),
             },
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             name: self.name,
             component_ids: Vec::new(),
             updates: Vec::new(),
@@ -301,7 +302,7 @@ pub(crate) async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
 }
 
 /// The incident row and its component links, inside a write transaction.
-pub(crate) async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
+pub(crate) async fn load_tx(tx: &mut Tx, page_id: &PageId, id: &IncidentId) -> Result<Incident> {
     let row: IncidentRow = tx
         .fetch_one(
             concat!(
@@ -500,7 +501,11 @@ pub(crate) async fn apply_change(
 
 impl Store {
     /// Incidents of a page, each with its timeline (newest first) and component ids.
-    pub async fn list_incidents(&self, page_id: &str, q: &IncidentQuery) -> Result<Vec<Incident>> {
+    pub async fn list_incidents(
+        &self,
+        page_id: &PageId,
+        q: &IncidentQuery,
+    ) -> Result<Vec<Incident>> {
         let mut sql = SqlBuilder::new(concat!(
             "SELECT ",
             cols!(incidents),
@@ -538,7 +543,11 @@ impl Store {
     }
 
     /// One incident with its timeline.
-    pub async fn get_incident(&self, page_id: &str, id: &str) -> Result<Option<Incident>> {
+    pub async fn get_incident(
+        &self,
+        page_id: &PageId,
+        id: &IncidentId,
+    ) -> Result<Option<Incident>> {
         let rows: Vec<IncidentRow> = self
             .db
             .read(
@@ -560,7 +569,7 @@ impl Store {
     /// the transaction, and returns what to write.
     pub async fn create_incident<F>(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         actor: &Actor,
         now: DateTime<Utc>,
         named: &[String],
@@ -575,13 +584,13 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        let page = page_tx(&mut w.tx, page_id).await?;
+        let page = page_tx(&mut w.tx, page_id.as_str()).await?;
         let components = named_components_tx(&mut w.tx, page_id, named).await?;
         let change = plan(&page, &components, w.now)?;
         let id = change.incident.id.clone();
         apply_change(&mut w, &components, None, &change).await?;
         w.commit().await?;
-        self.get_incident(page_id, &id)
+        self.get_incident(page_id, &IncidentId::from(id.as_str()))
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -592,8 +601,8 @@ impl Store {
     /// queue, and none is lost.
     pub async fn update_incident<F>(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         actor: &Actor,
         now: DateTime<Utc>,
         named: &[String],
@@ -609,7 +618,7 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        let page = page_tx(&mut w.tx, page_id).await?;
+        let page = page_tx(&mut w.tx, page_id.as_str()).await?;
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let mut ids: Vec<String> = named
             .iter()
@@ -631,8 +640,8 @@ impl Store {
     /// the current incident inside the transaction. `action` names the change in the audit log.
     pub async fn modify_incident<F>(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         action: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -642,7 +651,7 @@ impl Store {
         F: FnOnce(&Incident, DateTime<Utc>) -> std::result::Result<Incident, Invalid> + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(id));
+        w.touch(Touched::Incident(id.as_str()));
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let mut new = change(&current, w.now)?;
         let published =
@@ -652,7 +661,7 @@ impl Store {
             let event = NewEvent {
                 kind: EventKind::PostmortemPublished,
                 page_id,
-                incident_id: Some(id),
+                incident_id: Some(id.as_str()),
                 update_id: None,
                 component_id: None,
                 data: None,
@@ -664,7 +673,7 @@ impl Store {
             Some(page_id),
             action,
             "incident",
-            id,
+            id.as_str(),
             incident_audit(Some(&current), &new),
         )
         .await?;
@@ -677,8 +686,8 @@ impl Store {
     /// Deletes an incident and its timeline; returns it as it was.
     pub async fn delete_incident(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Incident> {
@@ -687,7 +696,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(id));
+        w.touch(Touched::Incident(id.as_str()));
         let n =
             w.tx.execute(
                 "DELETE FROM incidents WHERE id = $1 AND page_id = $2",
@@ -701,7 +710,7 @@ impl Store {
             Some(page_id),
             "incident.delete",
             "incident",
-            id,
+            id.as_str(),
             json!({"name": [before.name, null]}),
         )
         .await?;
@@ -712,8 +721,8 @@ impl Store {
     /// Edits a past update through `change` (body, display time, notification flag).
     pub async fn update_incident_update<F>(
         &self,
-        page_id: &str,
-        incident_id: &str,
+        page_id: &PageId,
+        incident_id: &IncidentId,
         update_id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -728,8 +737,8 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(incident_id));
-        let page = page_tx(&mut w.tx, page_id).await?;
+        w.touch(Touched::Incident(incident_id.as_str()));
+        let page = page_tx(&mut w.tx, page_id.as_str()).await?;
         load_tx(&mut w.tx, page_id, incident_id).await?;
         let row: UpdateRow =
             w.tx.fetch_one(
@@ -781,7 +790,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
         remind_until: DateTime<Utc>,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(PageId, IncidentId)>> {
         #[derive(sqlx::FromRow)]
         struct Due {
             page_id: String,
@@ -798,7 +807,10 @@ impl Store {
                 args![now, remind_until],
             )
             .await?;
-        Ok(rows.into_iter().map(|d| (d.page_id, d.id)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|d| (d.page_id.into(), d.id.into()))
+            .collect())
     }
 
     /// Marks a scheduled maintenance that asked for a reminder and starts before
@@ -807,14 +819,14 @@ impl Store {
     /// reminded, not asked for, not yet time, or no longer scheduled).
     pub async fn mark_reminded(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         remind_until: DateTime<Utc>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(id));
+        w.touch(Touched::Incident(id.as_str()));
         let n = w
             .tx
             .execute(
@@ -830,7 +842,7 @@ impl Store {
         let event = NewEvent {
             kind: EventKind::MaintenanceReminder,
             page_id,
-            incident_id: Some(id),
+            incident_id: Some(id.as_str()),
             update_id: None,
             component_id: None,
             data: None,
@@ -840,7 +852,7 @@ impl Store {
             Some(page_id),
             "maintenance.remind",
             "incident",
-            id,
+            id.as_str(),
             json!({"scheduled_reminded_at": [null, w.now.timestamp_millis()]}),
         )
         .await?;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -126,7 +127,7 @@ impl<'a> Write<'a> {
     /// current status. Fails with `NotFound` when the page does not exist.
     pub(crate) async fn on_page(
         store: &Store,
-        page_id: &str,
+        page_id: &PageId,
         actor: &'a Actor,
         now: DateTime<Utc>,
     ) -> Result<Write<'a>> {
@@ -141,15 +142,15 @@ impl<'a> Write<'a> {
             .await?;
         let row = row.ok_or(crate::StoreError::NotFound)?;
         w.now = from_ms(row.updated_at);
-        w.page = Some((page_id.to_owned(), row.version));
-        crate::listen::notify_in(&mut w.tx, page_id).await?;
+        w.page = Some((page_id.as_str().to_owned(), row.version));
+        crate::listen::notify_in(&mut w.tx, page_id.as_str()).await?;
         Ok(w)
     }
 
     /// Appends one audit entry. `changes` maps each changed field to `[old, new]`.
     pub(crate) async fn audit(
         &mut self,
-        page_id: Option<&str>,
+        page_id: Option<&PageId>,
         action: &str,
         target_type: &str,
         target_id: &str,
