@@ -4,6 +4,7 @@ use anyhow::Context;
 use herald_domain::actor::Actor;
 use herald_domain::apikey;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_domain::page::NewPage;
 use herald_domain::user::Role as UserRole;
 use herald_store::Store;
@@ -112,7 +113,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 KeysCommand::List => {
                     for k in store.list_keys().await? {
-                        let scope = k.page_ids.map_or("all pages".to_owned(), |p| p.join(","));
+                        let scope = k.page_ids.map_or("all pages".to_owned(), |p| {
+                            p.iter().map(PageId::as_str).collect::<Vec<_>>().join(",")
+                        });
                         let state = if k.revoked_at.is_some() {
                             "revoked"
                         } else {
@@ -270,10 +273,10 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
-async fn resolve_pages(store: &Store, pages: &[String]) -> anyhow::Result<Vec<String>> {
+async fn resolve_pages(store: &Store, pages: &[String]) -> anyhow::Result<Vec<PageId>> {
     let mut ids = Vec::new();
     for p in pages {
-        let page = match store.get_page(p).await? {
+        let page = match store.get_page(&PageId::from(p)).await? {
             Some(page) => page,
             None => store
                 .find_page_by_slug(p)

@@ -14,6 +14,7 @@ use herald_domain::actor::Actor;
 use herald_domain::apikey;
 use herald_domain::clock::Clock;
 use herald_domain::component::{ComponentInput, GroupInput, NewComponent};
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{
     IncidentInput, PostmortemInput, plan_create, plan_update, publish_postmortem,
     save_postmortem_draft,
@@ -140,7 +141,7 @@ impl Seeder<'_> {
         self.store
             .update_incident(
                 &self.page.id,
-                id,
+                &IncidentId::from(id),
                 &self.actor,
                 at,
                 &i.named_components(),
@@ -442,7 +443,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
     store
         .modify_incident(
             &s.page.id,
-            &api,
+            &IncidentId::from(&api),
             "postmortem.publish",
             &s.actor,
             pm_at,

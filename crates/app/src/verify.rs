@@ -14,6 +14,7 @@ use anyhow::{Context, anyhow, bail};
 use herald_domain::actor::Actor;
 use herald_domain::apikey;
 use herald_domain::clock::Clock;
+use herald_domain::id::PageId;
 use herald_domain::page::NewPage;
 use herald_store::Store;
 use herald_store::kinds::{CANARY, CanaryJob};
@@ -43,7 +44,7 @@ fn broken(link: &'static str, detail: impl std::fmt::Display) -> Broken {
     }
 }
 
-async fn canary_page(store: &Store, clock: &dyn Clock) -> anyhow::Result<String> {
+async fn canary_page(store: &Store, clock: &dyn Clock) -> anyhow::Result<PageId> {
     if let Some(p) = store.find_page_by_slug(CANARY_SLUG).await? {
         return Ok(p.id);
     }
@@ -93,7 +94,7 @@ async fn run_checks(
     store: &Store,
     clock: &dyn Clock,
     base: &str,
-    page: &str,
+    page: &PageId,
     key: &str,
     deadline: Instant,
 ) -> Result<Vec<String>, Broken> {

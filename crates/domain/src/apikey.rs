@@ -6,6 +6,7 @@
 //! Only the SHA-256 of a key is stored, with a short visible prefix and the last four
 //! characters so people can tell their keys apart; the key itself is shown once.
 
+use crate::id::PageId;
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
@@ -95,14 +96,14 @@ pub struct ApiKey {
     /// Read-only keys get 403 on every write.
     pub read_only: bool,
     /// The pages the key may use; `None` means every page.
-    pub page_ids: Option<Vec<String>>,
+    pub page_ids: Option<Vec<PageId>>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKey {
     /// Whether the key may see `page_id`.
-    pub fn can_access(&self, page_id: &str) -> bool {
+    pub fn can_access(&self, page_id: &PageId) -> bool {
         self.revoked_at.is_none()
             && self
                 .page_ids
@@ -157,11 +158,11 @@ mod tests {
             created_at: crate::clock::from_ms(0),
             revoked_at: None,
         };
-        assert!(k.can_access("a"));
-        assert!(!k.can_access("b"));
+        assert!(k.can_access(&PageId::from("a")));
+        assert!(!k.can_access(&PageId::from("b")));
         k.page_ids = None;
-        assert!(k.can_access("b"));
+        assert!(k.can_access(&PageId::from("b")));
         k.revoked_at = Some(crate::clock::from_ms(1));
-        assert!(!k.can_access("a"));
+        assert!(!k.can_access(&PageId::from("a")));
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::component::Component;
 use crate::error::required_name;
+use crate::id::PageId;
 use crate::status::{ComponentStatus, string_enum};
 use crate::{Invalid, Result};
 
@@ -162,7 +163,7 @@ impl Default for IntegrationConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Integration {
     pub id: String,
-    pub page_id: String,
+    pub page_id: PageId,
     pub kind: IntegrationKind,
     pub name: String,
     pub config: IntegrationConfig,
@@ -278,7 +279,7 @@ impl Integration {
     /// Validates a new integration of the page whose components are `components` and whose
     /// incident templates have the ids `templates`.
     pub fn parse(
-        page_id: &str,
+        page_id: &PageId,
         input: &IntegrationInput,
         components: &[Component],
         templates: &[String],

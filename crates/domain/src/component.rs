@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::Result;
 use crate::error::{optional_text, required_name};
+use crate::id::PageId;
 use crate::status::ComponentStatus;
 
 /// Longest component or group name.
@@ -22,7 +23,7 @@ pub struct Component {
     /// 12-character id.
     pub id: String,
     /// The page it belongs to.
-    pub page_id: String,
+    pub page_id: PageId,
     /// The group it is in, if any.
     pub group_id: Option<String>,
     /// Whether this is a group.

@@ -68,6 +68,12 @@ macro_rules! typed_id {
             }
         }
 
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                Self(s.clone())
+            }
+        }
+
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0
@@ -103,11 +109,44 @@ macro_rules! typed_id {
                 &self.0 == other
             }
         }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
     };
 }
 
 typed_id! {
-    /// A status page's id.
+    /// A status page's id. The store's methods take `&PageId`, so another kind of id does
+    /// not compile where a page's is wanted:
+    ///
+    /// ```compile_fail
+    /// use herald_domain::id::{IncidentId, PageId};
+    /// fn page_of(_: &PageId) {}
+    /// page_of(&IncidentId::from("kctbh9vrtdwd"));
+    /// ```
+    ///
+    /// and neither does a bare string:
+    ///
+    /// ```compile_fail
+    /// use herald_domain::id::PageId;
+    /// fn page_of(_: &PageId) {}
+    /// page_of("kctbh9vrtdwd");
+    /// ```
     PageId
 }
 
@@ -158,6 +197,9 @@ mod tests {
         assert_eq!(back, id);
         assert_eq!(id.to_string(), "kctbh9vrtdwd");
         assert_eq!(id, "kctbh9vrtdwd");
+        assert_eq!("kctbh9vrtdwd", id);
+        assert_eq!(String::from("kctbh9vrtdwd"), id);
+        assert_eq!(SubscriberId::from(&String::from("kctbh9vrtdwd")), id);
         assert!(looks_valid(PageId::generate().as_str()));
     }
 

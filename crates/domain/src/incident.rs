@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::component::Component;
 use crate::error::{optional_text, required_name};
+use crate::id::{ComponentId, PageId};
 use crate::status::{ComponentStatus, Impact, IncidentStatus};
 use crate::time::PageZone;
 use crate::{Invalid, Result};
@@ -65,7 +66,7 @@ impl IncidentKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     pub id: String,
-    pub page_id: String,
+    pub page_id: PageId,
     pub kind: IncidentKind,
     pub name: String,
     pub status: IncidentStatus,
@@ -95,6 +96,11 @@ impl Incident {
     /// Whether the incident is still open.
     pub fn is_open(&self) -> bool {
         !self.status.is_closed()
+    }
+
+    /// [`Incident::component_ids`] typed, for the store's lookups.
+    pub fn affected_component_ids(&self) -> Vec<ComponentId> {
+        self.component_ids.iter().map(ComponentId::from).collect()
     }
 }
 
@@ -389,7 +395,7 @@ fn stamp_status(incident: &mut Incident, status: IncidentStatus, at: DateTime<Ut
 /// Plans a new incident or maintenance from what the client sent.
 pub fn plan_create(
     input: &IncidentInput,
-    page_id: &str,
+    page_id: &PageId,
     page_components: &[Component],
     now: DateTime<Utc>,
     zone: PageZone,

@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{optional_text, required_name};
+use crate::id::PageId;
 use crate::{Invalid, Result};
 
 /// How far back points may be written, and how far back a new pulled metric is filled.
@@ -94,7 +95,7 @@ pub struct Credentials {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provider {
     pub id: String,
-    pub page_id: String,
+    pub page_id: PageId,
     pub kind: ProviderKind,
     pub disabled: bool,
     /// Prometheus: the server's base URL; Datadog, New Relic: their API's base URL.
@@ -132,7 +133,7 @@ fn nonblank(v: Option<&str>) -> Option<&str> {
 impl Provider {
     /// Validates a new provider. The base URI's reachability (egress policy) is checked by
     /// the caller, which owns the network rules.
-    pub fn parse(page_id: &str, input: &ProviderInput, now: DateTime<Utc>) -> Result<Self> {
+    pub fn parse(page_id: &PageId, input: &ProviderInput, now: DateTime<Utc>) -> Result<Self> {
         let kind = ProviderKind::parse(
             "metrics_provider.type",
             nonblank(input.kind.as_deref()).unwrap_or(""),
@@ -278,7 +279,7 @@ impl Transform {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
     pub id: String,
-    pub page_id: String,
+    pub page_id: PageId,
     pub provider_id: String,
     pub name: String,
     /// PromQL, a Datadog query or NRQL; empty for pushed metrics.
@@ -476,15 +477,15 @@ mod tests {
     #[test]
     fn each_kind_needs_its_fields_and_secrets_never_print() {
         let now = crate::clock::from_ms(0);
-        assert!(Provider::parse("p", &provider("Self"), now).is_ok());
-        let e = Provider::parse("p", &provider("Prometheus"), now).unwrap_err();
+        assert!(Provider::parse(&PageId::from("p"), &provider("Self"), now).is_ok());
+        let e = Provider::parse(&PageId::from("p"), &provider("Prometheus"), now).unwrap_err();
         assert_eq!(e.field, "metrics_provider.metric_base_uri");
-        let e = Provider::parse("p", &provider("Pingdom"), now).unwrap_err();
+        let e = Provider::parse(&PageId::from("p"), &provider("Pingdom"), now).unwrap_err();
         assert!(e.message.contains("not supported"), "{e}");
         let mut dd = provider("Datadog");
         dd.api_key = Some("sekrit-api".into());
         dd.application_key = Some("sekrit-app".into());
-        let p = Provider::parse("p", &dd, now).unwrap();
+        let p = Provider::parse(&PageId::from("p"), &dd, now).unwrap();
         assert!(!format!("{p:?}").contains("sekrit"));
     }
 
@@ -493,7 +494,7 @@ mod tests {
         let now = crate::clock::from_ms(0);
         let mut i = provider("Prometheus");
         i.metric_base_uri = Some("http://prom:9090".into());
-        let p = Provider::parse("p", &i, now).unwrap();
+        let p = Provider::parse(&PageId::from("p"), &i, now).unwrap();
         let e = Metric::parse(
             &p,
             &MetricInput {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{optional_text, required_name};
+use crate::id::PageId;
 use crate::time::PageZone;
 use crate::uptime::UptimeWeights;
 use crate::{Invalid, Result};
@@ -12,7 +13,7 @@ use crate::{Invalid, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// 12-character id.
-    pub id: String,
+    pub id: PageId,
     /// URL name: the page is served at `/p/<slug>/`.
     pub slug: String,
     /// Display name.

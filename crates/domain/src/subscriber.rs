@@ -10,7 +10,7 @@ pub mod import;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::id::{ComponentId, IncidentId, SubscriberId};
+use crate::id::{ComponentId, IncidentId, PageId, SubscriberId};
 use crate::page::parse_email;
 use crate::status::string_enum;
 use crate::{Invalid, Result};
@@ -71,7 +71,7 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscriber {
     pub id: SubscriberId,
-    pub page_id: String,
+    pub page_id: PageId,
     pub channel: Channel,
     /// E-mail address (e-mail subscribers; webhook subscribers' failure contact).
     pub email: Option<String>,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::error::{optional_text, required_name};
+use crate::id::PageId;
 use crate::status::IncidentStatus;
 use crate::{Invalid, Result};
 
@@ -11,7 +12,7 @@ use crate::{Invalid, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub id: String,
-    pub page_id: String,
+    pub page_id: PageId,
     /// Name of the template, as shown in the list.
     pub name: String,
     /// Title of the incident it creates.
@@ -47,7 +48,7 @@ pub struct TemplateInput {
 
 impl Template {
     /// Validates a new template; `now` stamps it, `id`s of components are checked by the store.
-    pub fn parse(page_id: &str, input: &TemplateInput, now: DateTime<Utc>) -> Result<Self> {
+    pub fn parse(page_id: &PageId, input: &TemplateInput, now: DateTime<Utc>) -> Result<Self> {
         let body = input.body.as_deref().unwrap_or("");
         if body.chars().count() > crate::incident::BODY_MAX {
             return Err(Invalid::new(
@@ -84,7 +85,7 @@ mod tests {
     fn a_template_needs_a_name_and_a_title() {
         let now = crate::clock::from_ms(0);
         let e = Template::parse(
-            "p",
+            &PageId::from("p"),
             &TemplateInput {
                 name: Some("x".into()),
                 ..Default::default()
@@ -94,7 +95,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field, "template.title");
         let t = Template::parse(
-            "p",
+            &PageId::from("p"),
             &TemplateInput {
                 name: Some("DB".into()),
                 title: Some("Database slow".into()),

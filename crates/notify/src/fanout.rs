@@ -50,12 +50,12 @@ impl Handler for Fanout {
             };
             // Only the components the event is about, not the whole page.
             let about = match (&incident, &event.component_id) {
-                (Some(i), _) => i.component_ids.clone(),
+                (Some(i), _) => i.affected_component_ids(),
                 (None, Some(c)) => vec![c.clone()],
                 (None, None) => Vec::new(),
             };
             let scope = about;
-            let incident_id = event.incident_id.as_deref();
+            let incident_id = event.incident_id.as_ref();
             // A private page tells only the subscribers its team added: someone who came
             // through a public form before the page went private learns nothing of it.
             let team_only = page.settings.viewers_must_be_team_members;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 
 use crate::columns::cols;
 use crate::db::SqlBuilder;
@@ -40,7 +41,11 @@ struct AuditRow {
 
 impl Store {
     /// The newest audit entries, optionally for one page only.
-    pub async fn list_audit(&self, page_id: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn list_audit(
+        &self,
+        page_id: Option<&PageId>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
         let mut sql = SqlBuilder::new(concat!("SELECT ", cols!(audit_log), " FROM audit_log"));
         if let Some(p) = page_id {
             sql.push(" WHERE page_id = ").bind(p);

@@ -16,6 +16,7 @@ use herald_domain::automation::{
     ComponentAutomation, Integration, IntegrationConfig, IntegrationInput, IntegrationKind, Wish,
 };
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use serde_json::json;
 
 use crate::columns::cols;
@@ -59,7 +60,7 @@ impl IntegrationRow {
             check_state: serde_json::from_str::<CheckState>(&self.check_state)
                 .map_err(|e| bad("check state", e.to_string()))?,
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             name: self.name,
             token_prefix: self.token_prefix,
             requests: self.requests,
@@ -92,7 +93,7 @@ fn audit_view(i: &Integration) -> serde_json::Value {
 
 impl Store {
     /// A page's integrations, oldest first.
-    pub async fn list_integrations(&self, page_id: &str) -> Result<Vec<Integration>> {
+    pub async fn list_integrations(&self, page_id: &PageId) -> Result<Vec<Integration>> {
         let rows: Vec<IntegrationRow> = self
             .db
             .read(
@@ -108,7 +109,7 @@ impl Store {
     }
 
     /// One integration of a page.
-    pub async fn get_integration(&self, page_id: &str, id: &str) -> Result<Option<Integration>> {
+    pub async fn get_integration(&self, page_id: &PageId, id: &str) -> Result<Option<Integration>> {
         let rows: Vec<IntegrationRow> = self
             .db
             .read(
@@ -144,7 +145,7 @@ impl Store {
     /// Creates an integration with `token` (whose hash alone is stored).
     pub async fn create_integration(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         input: &IntegrationInput,
         token: &GeneratedKey,
         actor: &Actor,
@@ -153,7 +154,7 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Nothing);
         let components = page_components_tx(&mut w.tx, page_id).await?;
-        let templates = template_ids_tx(&mut w.tx, page_id).await?;
+        let templates = template_ids_tx(&mut w.tx, page_id.as_str()).await?;
         let mut i = Integration::parse(page_id, input, &components, &templates, w.now)?;
         i.token_prefix.clone_from(&token.prefix);
         let due = i
@@ -193,7 +194,7 @@ impl Store {
     /// Changes an integration; `new_token` replaces its token (the old one stops working).
     pub async fn update_integration(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         input: &IntegrationInput,
         new_token: Option<&GeneratedKey>,
@@ -203,12 +204,12 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Nothing);
         let before = integration_tx(&mut w.tx, id).await?;
-        if before.page_id != page_id {
+        if before.page_id != *page_id {
             return Err(StoreError::NotFound);
         }
         let components = page_components_tx(&mut w.tx, page_id).await?;
         let mut after = before.clone();
-        let templates = template_ids_tx(&mut w.tx, page_id).await?;
+        let templates = template_ids_tx(&mut w.tx, page_id.as_str()).await?;
         after.apply(input, &components, &templates, w.now)?;
         if let Some(t) = new_token {
             after.token_prefix.clone_from(&t.prefix);
@@ -238,7 +239,7 @@ impl Store {
     /// Deletes an integration and what it remembers of its alerts.
     pub async fn delete_integration(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -246,7 +247,7 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Nothing);
         let before = integration_tx(&mut w.tx, id).await?;
-        if before.page_id != page_id {
+        if before.page_id != *page_id {
             return Err(StoreError::NotFound);
         }
         w.tx.execute(
@@ -269,7 +270,7 @@ impl Store {
     }
 
     /// What automation knows of each component of a page (for the admin UI).
-    pub async fn component_automation(&self, page_id: &str) -> Result<Vec<ComponentAutomation>> {
+    pub async fn component_automation(&self, page_id: &PageId) -> Result<Vec<ComponentAutomation>> {
         let rows: Vec<apply::StateRow> = self
             .db
             .read(

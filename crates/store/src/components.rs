@@ -9,6 +9,7 @@ use herald_domain::component::{
     Component, ComponentPatch, GroupInput, GroupPatch, NewComponent, derive_group_statuses,
     display_order,
 };
+use herald_domain::id::{ComponentId, PageId};
 use herald_domain::status::{ComponentStatus, IncidentStatus, RollupInput};
 use serde_json::json;
 
@@ -45,7 +46,7 @@ impl ComponentRow {
             })?,
             start_date: self.start_date.as_deref().and_then(|d| d.parse().ok()),
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             group_id: self.group_id,
             is_group: self.is_group,
             name: self.name,
@@ -72,7 +73,7 @@ pub(crate) fn to_components(rows: Vec<ComponentRow>) -> Result<Vec<Component>> {
 
 /// Every component of a page, inside a write transaction (which holds the page's lock), with
 /// group statuses derived.
-pub(crate) async fn page_components_tx(tx: &mut Tx, page_id: &str) -> Result<Vec<Component>> {
+pub(crate) async fn page_components_tx(tx: &mut Tx, page_id: &PageId) -> Result<Vec<Component>> {
     let rows: Vec<ComponentRow> = tx
         .fetch_all(
             concat!(
@@ -94,7 +95,7 @@ const NAMED_MAX: usize = 200;
 /// whole page, so its cost does not grow with the page.
 pub(crate) async fn named_components_tx(
     tx: &mut Tx,
-    page_id: &str,
+    page_id: &PageId,
     ids: &[String],
 ) -> Result<Vec<Component>> {
     if ids.is_empty() {
@@ -129,14 +130,14 @@ pub(crate) async fn set_status(
     )
     .await?;
     let at = w.now;
-    log_status(w, &c.page_id, &c.id, status, at).await
+    log_status(w, c.page_id.as_str(), &c.id, status, at).await
 }
 
 /// Records a component status change for webhook subscribers (whose payload carries the
 /// old and new status), inside the write that made it.
 pub(crate) async fn record_component_event(
     w: &mut Write<'_>,
-    page_id: &str,
+    page_id: &PageId,
     component_id: &str,
     old: ComponentStatus,
     new: ComponentStatus,
@@ -254,7 +255,7 @@ struct OpenRow {
 
 impl Store {
     /// A page's components and groups in display order, groups with their derived status.
-    pub async fn list_components(&self, page_id: &str) -> Result<Vec<Component>> {
+    pub async fn list_components(&self, page_id: &PageId) -> Result<Vec<Component>> {
         let rows: Vec<ComponentRow> = self
             .db
             .read(
@@ -272,7 +273,11 @@ impl Store {
     /// The components (not groups) of page `page_id` among `ids`, in no particular order;
     /// ids of groups or of nothing on the page are left out. What a view of one incident
     /// needs, read without the rest of the page.
-    pub async fn components_by_id(&self, page_id: &str, ids: &[String]) -> Result<Vec<Component>> {
+    pub async fn components_by_id(
+        &self,
+        page_id: &PageId,
+        ids: &[ComponentId],
+    ) -> Result<Vec<Component>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -289,7 +294,7 @@ impl Store {
 
     /// What a page's overall status is computed from: its components' distinct statuses and
     /// its open incidents' impacts, read without timelines or the rest of the page.
-    pub async fn rollup_input(&self, page_id: &str) -> Result<RollupInput> {
+    pub async fn rollup_input(&self, page_id: &PageId) -> Result<RollupInput> {
         let statuses: Vec<One<String>> = self
             .db
             .read(
@@ -334,19 +339,23 @@ impl Store {
     }
 
     /// One component or group of a page.
-    pub async fn get_component(&self, page_id: &str, id: &str) -> Result<Option<Component>> {
+    pub async fn get_component(
+        &self,
+        page_id: &PageId,
+        id: &ComponentId,
+    ) -> Result<Option<Component>> {
         // A group's status derives from its children: read the page for it.
         Ok(self
             .list_components(page_id)
             .await?
             .into_iter()
-            .find(|c| c.id == id))
+            .find(|c| c.id == *id))
     }
 
     /// Creates a component, at the end of its group (or of the page).
     pub async fn create_component(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         new: &NewComponent,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -358,7 +367,7 @@ impl Store {
             check_group(&all, g, None)?;
         }
         let id = herald_domain::id::generate();
-        let position = next_position(&mut w.tx, page_id, new.group_id.as_deref()).await?;
+        let position = next_position(&mut w.tx, page_id.as_str(), new.group_id.as_deref()).await?;
         w.tx.execute(
             "INSERT INTO components (id, page_id, group_id, is_group, name, description, status, position, showcase, only_show_if_degraded, start_date, created_at, updated_at) \
              VALUES ($1, $2, $3, FALSE, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -377,7 +386,7 @@ impl Store {
             ],
         )
         .await?;
-        log_status(&mut w, page_id, &id, new.status, now).await?;
+        log_status(&mut w, page_id.as_str(), &id, new.status, now).await?;
         let created = page_components_tx(&mut w.tx, page_id).await?;
         let c = find(&created, &id)?.clone();
         w.audit(
@@ -395,15 +404,15 @@ impl Store {
     /// Changes a component (not a group: see [`Store::update_group`]).
     pub async fn update_component(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &ComponentId,
         patch: &ComponentPatch,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         let all = page_components_tx(&mut w.tx, page_id).await?;
-        let current = find(&all, id)?.clone();
+        let current = find(&all, id.as_str())?.clone();
         if current.is_group {
             return Err(StoreError::NotFound);
         }
@@ -411,7 +420,7 @@ impl Store {
         if patch.group_id.is_some() || patch.position.is_some() {
             w.touch(Touched::Components);
         } else {
-            w.touch(Touched::Component(id));
+            w.touch(Touched::Component(id.as_str()));
         }
         let mut c = current.clone();
         if let Some(n) = &patch.name {
@@ -435,7 +444,7 @@ impl Store {
             }
             if *g != current.group_id {
                 c.group_id.clone_from(g);
-                c.position = next_position(&mut w.tx, page_id, g.as_deref()).await?;
+                c.position = next_position(&mut w.tx, page_id.as_str(), g.as_deref()).await?;
             }
         }
         if let Some(p) = patch.position {
@@ -459,15 +468,15 @@ impl Store {
         .await?;
         if let Some(s) = patch.status.filter(|s| *s != current.status) {
             set_status(&mut w, &current, s).await?;
-            record_component_event(&mut w, page_id, id, current.status, s).await?;
+            record_component_event(&mut w, page_id, id.as_str(), current.status, s).await?;
         }
         let after = page_components_tx(&mut w.tx, page_id).await?;
-        let c = find(&after, id)?.clone();
+        let c = find(&after, id.as_str())?.clone();
         w.audit(
             Some(page_id),
             "component.update",
             "component",
-            id,
+            id.as_str(),
             audit_diff(Some(&current), Some(&c)),
         )
         .await?;
@@ -478,8 +487,8 @@ impl Store {
     /// Deletes a component, or a group (whose children then stand at the top level).
     pub async fn delete_component(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &ComponentId,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Component> {
@@ -488,10 +497,13 @@ impl Store {
         // status history): the page's models reload in full, which a rare edit can afford.
         w.touch(Touched::Everything);
         let all = page_components_tx(&mut w.tx, page_id).await?;
-        let current = find(&all, id)?.clone();
+        let current = find(&all, id.as_str())?.clone();
         if current.is_group {
-            let mut pos = next_position(&mut w.tx, page_id, None).await?;
-            for child in all.iter().filter(|c| c.group_id.as_deref() == Some(id)) {
+            let mut pos = next_position(&mut w.tx, page_id.as_str(), None).await?;
+            for child in all
+                .iter()
+                .filter(|c| c.group_id.as_deref() == Some(id.as_str()))
+            {
                 w.tx.execute(
                     "UPDATE components SET group_id = NULL, position = $2, updated_at = $3 WHERE id = $1",
                     args![&child.id, pos, now],
@@ -511,7 +523,7 @@ impl Store {
             Some(page_id),
             &format!("{kind}.delete"),
             kind,
-            id,
+            id.as_str(),
             audit_diff(Some(&current), None),
         )
         .await?;
@@ -520,7 +532,7 @@ impl Store {
     }
 
     /// A page's groups.
-    pub async fn list_groups(&self, page_id: &str) -> Result<Vec<Component>> {
+    pub async fn list_groups(&self, page_id: &PageId) -> Result<Vec<Component>> {
         Ok(self
             .list_components(page_id)
             .await?
@@ -532,7 +544,7 @@ impl Store {
     /// Creates a group and moves the listed components into it, in the order given.
     pub async fn create_group(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         input: &GroupInput,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -549,7 +561,7 @@ impl Store {
             .min()
         {
             Some(p) => p,
-            None => next_position(&mut w.tx, page_id, None).await?,
+            None => next_position(&mut w.tx, page_id.as_str(), None).await?,
         };
         w.tx.execute(
             "INSERT INTO components (id, page_id, group_id, is_group, name, description, status, position, showcase, only_show_if_degraded, start_date, created_at, updated_at) \
@@ -577,8 +589,8 @@ impl Store {
     /// from the list move to the top level).
     pub async fn update_group(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &ComponentId,
         patch: &GroupPatch,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -586,7 +598,7 @@ impl Store {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Components);
         let all = page_components_tx(&mut w.tx, page_id).await?;
-        let current = find(&all, id)?.clone();
+        let current = find(&all, id.as_str())?.clone();
         if !current.is_group {
             return Err(StoreError::NotFound);
         }
@@ -603,11 +615,11 @@ impl Store {
         .await?;
         let before: Vec<String> = all
             .iter()
-            .filter(|c| c.group_id.as_deref() == Some(id))
+            .filter(|c| c.group_id.as_deref() == Some(id.as_str()))
             .map(|c| c.id.clone())
             .collect();
         if let Some(ids) = &patch.component_ids {
-            let mut pos = next_position(&mut w.tx, page_id, None).await?;
+            let mut pos = next_position(&mut w.tx, page_id.as_str(), None).await?;
             for old in before.iter().filter(|o| !ids.contains(o)) {
                 w.tx.execute(
                     "UPDATE components SET group_id = NULL, position = $2, updated_at = $3 WHERE id = $1",
@@ -616,13 +628,13 @@ impl Store {
                 .await?;
                 pos += 1;
             }
-            set_members(&mut w, &all, id, ids).await?;
+            set_members(&mut w, &all, id.as_str(), ids).await?;
         }
         let after = page_components_tx(&mut w.tx, page_id).await?;
-        let g = find(&after, id)?.clone();
+        let g = find(&after, id.as_str())?.clone();
         let members: Vec<String> = after
             .iter()
-            .filter(|c| c.group_id.as_deref() == Some(id))
+            .filter(|c| c.group_id.as_deref() == Some(id.as_str()))
             .map(|c| c.id.clone())
             .collect();
         let changes = diff(&[
@@ -639,7 +651,7 @@ impl Store {
             Some(page_id),
             "component_group.update",
             "component_group",
-            id,
+            id.as_str(),
             changes,
         )
         .await?;

@@ -12,7 +12,7 @@
 //! PostgreSQL uses one pool for both.
 
 use chrono::{DateTime, Utc};
-use herald_domain::id::{ComponentId, IncidentId, SubscriberId};
+use herald_domain::id::{ComponentId, IncidentId, PageId, SubscriberId};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -118,6 +118,7 @@ arg_from! {
     &SubscriberId => Text, |s: &SubscriberId| s.as_str().to_owned();
     &IncidentId => Text, |s: &IncidentId| s.as_str().to_owned();
     &ComponentId => Text, |s: &ComponentId| s.as_str().to_owned();
+    &PageId => Text, |s: &PageId| s.as_str().to_owned();
 }
 
 /// Builds a `Vec<Arg>` from values of mixed types.

@@ -5,6 +5,7 @@ use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::Component;
+use herald_domain::id::{IncidentId, PageId};
 use herald_domain::incident::{
     AffectedComponent, Incident, IncidentChange, IncidentKind, IncidentUpdate, MaintenanceFlags,
     Postmortem,
@@ -163,7 +164,7 @@ impl IncidentRow {
                 updated_at: ts(self.pm_updated_at),
             },
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             name: self.name,
             component_ids: Vec::new(),
             updates: Vec::new(),
@@ -300,7 +301,7 @@ pub(crate) async fn save_update(tx: &mut Tx, u: &IncidentUpdate) -> Result<()> {
 }
 
 /// The incident row and its component links, inside a write transaction.
-pub(crate) async fn load_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<Incident> {
+pub(crate) async fn load_tx(tx: &mut Tx, page_id: &PageId, id: &IncidentId) -> Result<Incident> {
     let row: IncidentRow = tx
         .fetch_one(
             concat!(
@@ -489,7 +490,11 @@ pub(crate) async fn apply_change(
 
 impl Store {
     /// Incidents of a page, each with its timeline (newest first) and component ids.
-    pub async fn list_incidents(&self, page_id: &str, q: &IncidentQuery) -> Result<Vec<Incident>> {
+    pub async fn list_incidents(
+        &self,
+        page_id: &PageId,
+        q: &IncidentQuery,
+    ) -> Result<Vec<Incident>> {
         let mut sql = SqlBuilder::new(concat!(
             "SELECT ",
             cols!(incidents),
@@ -527,7 +532,11 @@ impl Store {
     }
 
     /// One incident with its timeline.
-    pub async fn get_incident(&self, page_id: &str, id: &str) -> Result<Option<Incident>> {
+    pub async fn get_incident(
+        &self,
+        page_id: &PageId,
+        id: &IncidentId,
+    ) -> Result<Option<Incident>> {
         let rows: Vec<IncidentRow> = self
             .db
             .read(
@@ -549,7 +558,7 @@ impl Store {
     /// the transaction, and returns what to write.
     pub async fn create_incident<F>(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         actor: &Actor,
         now: DateTime<Utc>,
         named: &[String],
@@ -570,7 +579,7 @@ impl Store {
         let id = change.incident.id.clone();
         apply_change(&mut w, &components, None, &change).await?;
         w.commit().await?;
-        self.get_incident(page_id, &id)
+        self.get_incident(page_id, &IncidentId::from(id.as_str()))
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -581,8 +590,8 @@ impl Store {
     /// queue, and none is lost.
     pub async fn update_incident<F>(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         actor: &Actor,
         now: DateTime<Utc>,
         named: &[String],
@@ -620,8 +629,8 @@ impl Store {
     /// the current incident inside the transaction. `action` names the change in the audit log.
     pub async fn modify_incident<F>(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         action: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -631,7 +640,7 @@ impl Store {
         F: FnOnce(&Incident, DateTime<Utc>) -> std::result::Result<Incident, Invalid> + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(id));
+        w.touch(Touched::Incident(id.as_str()));
         let current = load_tx(&mut w.tx, page_id, id).await?;
         let mut new = change(&current, w.now)?;
         let published =
@@ -641,7 +650,7 @@ impl Store {
             let event = NewEvent {
                 kind: EventKind::PostmortemPublished,
                 page_id,
-                incident_id: Some(id),
+                incident_id: Some(id.as_str()),
                 update_id: None,
                 component_id: None,
                 data: None,
@@ -653,7 +662,7 @@ impl Store {
             Some(page_id),
             action,
             "incident",
-            id,
+            id.as_str(),
             incident_audit(Some(&current), &new),
         )
         .await?;
@@ -666,8 +675,8 @@ impl Store {
     /// Deletes an incident and its timeline; returns it as it was.
     pub async fn delete_incident(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Incident> {
@@ -676,7 +685,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(id));
+        w.touch(Touched::Incident(id.as_str()));
         let n =
             w.tx.execute(
                 "DELETE FROM incidents WHERE id = $1 AND page_id = $2",
@@ -690,7 +699,7 @@ impl Store {
             Some(page_id),
             "incident.delete",
             "incident",
-            id,
+            id.as_str(),
             json!({"name": [before.name, null]}),
         )
         .await?;
@@ -701,8 +710,8 @@ impl Store {
     /// Edits a past update through `change` (body, display time, notification flag).
     pub async fn update_incident_update<F>(
         &self,
-        page_id: &str,
-        incident_id: &str,
+        page_id: &PageId,
+        incident_id: &IncidentId,
         update_id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -717,7 +726,7 @@ impl Store {
             + Send,
     {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(incident_id));
+        w.touch(Touched::Incident(incident_id.as_str()));
         let page = w.page()?;
         load_tx(&mut w.tx, page_id, incident_id).await?;
         let row: UpdateRow =
@@ -770,7 +779,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
         remind_until: DateTime<Utc>,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(PageId, IncidentId)>> {
         #[derive(sqlx::FromRow)]
         struct Due {
             page_id: String,
@@ -787,7 +796,10 @@ impl Store {
                 args![now, remind_until],
             )
             .await?;
-        Ok(rows.into_iter().map(|d| (d.page_id, d.id)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|d| (d.page_id.into(), d.id.into()))
+            .collect())
     }
 
     /// Marks a scheduled maintenance that asked for a reminder and starts before
@@ -796,14 +808,14 @@ impl Store {
     /// reminded, not asked for, not yet time, or no longer scheduled).
     pub async fn mark_reminded(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &IncidentId,
         remind_until: DateTime<Utc>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut w = Write::on_page(self, page_id, actor, now).await?;
-        w.touch(Touched::Incident(id));
+        w.touch(Touched::Incident(id.as_str()));
         let n = w
             .tx
             .execute(
@@ -819,7 +831,7 @@ impl Store {
         let event = NewEvent {
             kind: EventKind::MaintenanceReminder,
             page_id,
-            incident_id: Some(id),
+            incident_id: Some(id.as_str()),
             update_id: None,
             component_id: None,
             data: None,
@@ -829,7 +841,7 @@ impl Store {
             Some(page_id),
             "maintenance.remind",
             "incident",
-            id,
+            id.as_str(),
             json!({"scheduled_reminded_at": [null, w.now.timestamp_millis()]}),
         )
         .await?;

@@ -10,6 +10,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -577,7 +578,7 @@ impl Store {
     pub async fn list_jobs_of(
         &self,
         state: JobState,
-        pages: Option<&[String]>,
+        pages: Option<&[PageId]>,
         limit: i64,
     ) -> Result<Vec<Job>> {
         let mut sql = SqlBuilder::new(concat!("SELECT ", cols!(jobs), " FROM jobs WHERE state = "));
@@ -586,8 +587,7 @@ impl Store {
             if pages.is_empty() {
                 return Ok(Vec::new());
             }
-            sql.push(" AND page_id IN ")
-                .bind_list(pages.iter().map(String::as_str));
+            sql.push(" AND page_id IN ").bind_list(pages);
         }
         sql.push(" ORDER BY id DESC LIMIT ")
             .bind(limit.clamp(1, 10_000));

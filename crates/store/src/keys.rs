@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::apikey::{ApiKey, GeneratedKey};
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use serde_json::json;
 
 use crate::columns::cols;
@@ -36,7 +37,7 @@ impl Store {
         name: &str,
         key: &GeneratedKey,
         read_only: bool,
-        page_ids: Option<&[String]>,
+        page_ids: Option<&[PageId]>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<ApiKey> {
@@ -82,7 +83,7 @@ impl Store {
                     pages
                         .into_iter()
                         .filter(|p| p.key_id == r.id)
-                        .map(|p| p.page_id)
+                        .map(|p| PageId::from(p.page_id))
                         .collect(),
                 )
             };

@@ -2,7 +2,7 @@
 //! the queue's storage, because the store enqueues some of them inside the transactions of
 //! the writes that cause them; the worker crate registers a handler for each.
 
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{PageId, SubscriberId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,11 +32,11 @@ impl KindSpec {
     /// A job of this kind with a payload as it is stored. Herald's own code enqueues through
     /// [`Kind::job`], which takes the kind's payload type; this is for tools and tests that
     /// write a stored shape on purpose (an older release's, or a broken one).
-    pub fn raw_job(&self, page_id: Option<&str>, payload: Value) -> NewJob {
+    pub fn raw_job(&self, page_id: Option<&PageId>, payload: Value) -> NewJob {
         NewJob {
             queue: self.queue.to_owned(),
             kind: self.name.to_owned(),
-            page_id: page_id.map(str::to_owned),
+            page_id: page_id.map(|p| p.as_str().to_owned()),
             payload,
             max_attempts: self.max_attempts,
             timeout: self.timeout,
@@ -71,7 +71,7 @@ impl<P: Serialize + DeserializeOwned> Kind<P> {
     }
 
     /// A job of this kind carrying `payload`.
-    pub fn job(&self, page_id: Option<&str>, payload: &P) -> NewJob {
+    pub fn job(&self, page_id: Option<&PageId>, payload: &P) -> NewJob {
         // Payload types are plain structs of strings and numbers: they always serialize.
         let value = serde_json::to_value(payload).unwrap_or(Value::Null);
         self.spec.raw_job(page_id, value)

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
+use herald_domain::id::PageId;
 use herald_domain::metric::points::{Agg, Point, ROLLUP_WIDTHS};
 use herald_domain::metric::{Metric, Provider};
 use serde_json::json;
@@ -110,7 +111,7 @@ impl Store {
     /// transaction, one audit entry.
     pub async fn push_points(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         batches: &[(String, Vec<Point>)],
         actor: &Actor,
         now: DateTime<Utc>,
@@ -148,7 +149,7 @@ impl Store {
             Some(page_id),
             "metric.data",
             "page",
-            page_id,
+            page_id.as_str(),
             json!({"metrics": batches.len(), "points": count}),
         )
         .await?;
@@ -159,7 +160,7 @@ impl Store {
     /// from the start of its backfill.
     pub async fn reset_metric_data(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -237,11 +238,13 @@ impl Store {
             )
             .await?;
         for page in pages {
-            for p in self.list_providers(&page.v).await? {
+            for p in self.list_providers(&PageId::from(page.v.as_str())).await? {
                 if p.disabled || !p.kind.is_pulled() {
                     continue;
                 }
-                let metrics = self.list_metrics(&page.v, Some(&p.id)).await?;
+                let metrics = self
+                    .list_metrics(&PageId::from(page.v.as_str()), Some(&p.id))
+                    .await?;
                 if !metrics.is_empty() {
                     out.push((p, metrics));
                 }
@@ -264,7 +267,7 @@ impl Store {
 
     /// A page's metrics' data revision (the sum of their `data_rev`) and its displayed
     /// metrics, in display order.
-    pub async fn page_metric_defs(&self, page_id: &str) -> Result<(i64, Vec<Metric>)> {
+    pub async fn page_metric_defs(&self, page_id: &PageId) -> Result<(i64, Vec<Metric>)> {
         let rows: Vec<MetricRow> = self
             .db
             .read(

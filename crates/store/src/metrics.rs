@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use herald_domain::metric::{Credentials, Metric, Provider, ProviderKind, Transform};
 use serde_json::json;
 
@@ -41,7 +42,7 @@ impl ProviderRow {
         let settings: serde_json::Value = serde_json::from_str(&self.settings).unwrap_or_default();
         Ok(Provider {
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             kind,
             disabled: self.disabled,
             metric_base_uri: self.metric_base_uri,
@@ -90,7 +91,7 @@ impl MetricRow {
     pub(crate) fn into_metric(self) -> Metric {
         Metric {
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             provider_id: self.provider_id,
             name: self.name,
             metric_identifier: self.metric_identifier,
@@ -127,7 +128,7 @@ pub(crate) fn credentials_json(p: &Provider) -> Result<String> {
 
 impl Store {
     /// A page's providers, oldest first.
-    pub async fn list_providers(&self, page_id: &str) -> Result<Vec<Provider>> {
+    pub async fn list_providers(&self, page_id: &PageId) -> Result<Vec<Provider>> {
         let rows: Vec<ProviderRow> = self
             .db
             .read(
@@ -143,7 +144,7 @@ impl Store {
     }
 
     /// One provider of a page.
-    pub async fn get_provider(&self, page_id: &str, id: &str) -> Result<Option<Provider>> {
+    pub async fn get_provider(&self, page_id: &PageId, id: &str) -> Result<Option<Provider>> {
         let row: Option<ProviderRow> = self
             .db
             .read_opt(
@@ -245,7 +246,7 @@ impl Store {
     /// Deletes a provider and its metrics; returns it as it was.
     pub async fn delete_provider(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -289,7 +290,7 @@ impl Store {
     /// A page's metrics in display order; only one provider's with `provider_id`.
     pub async fn list_metrics(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         provider_id: Option<&str>,
     ) -> Result<Vec<Metric>> {
         let rows: Vec<MetricRow> = match provider_id {
@@ -314,7 +315,7 @@ impl Store {
     }
 
     /// One metric of a page.
-    pub async fn get_metric(&self, page_id: &str, id: &str) -> Result<Option<Metric>> {
+    pub async fn get_metric(&self, page_id: &PageId, id: &str) -> Result<Option<Metric>> {
         let row: Option<MetricRow> = self
             .db
             .read_opt(
@@ -425,7 +426,7 @@ impl Store {
     /// Deletes a metric and its points; returns it as it was.
     pub async fn delete_metric(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         actor: &Actor,
         now: DateTime<Utc>,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::from_ms;
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{ComponentId, IncidentId, PageId, SubscriberId};
 use herald_domain::notification::{DeliveryState, EventKind};
 use herald_domain::subscriber::Channel;
 use serde_json::Value;
@@ -18,11 +18,11 @@ use crate::{Result, Store, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: String,
-    pub page_id: String,
+    pub page_id: PageId,
     pub kind: EventKind,
-    pub incident_id: Option<String>,
+    pub incident_id: Option<IncidentId>,
     pub update_id: Option<String>,
-    pub component_id: Option<String>,
+    pub component_id: Option<ComponentId>,
     /// Facts recorded with the event (a component's `old_status` and `new_status`).
     pub data: Value,
     /// The rendered payload, once the fan-out has rendered it.
@@ -60,10 +60,10 @@ impl EventRow {
                 .unwrap_or(Value::Null),
             created_at: from_ms(self.created_at),
             id: self.id,
-            page_id: self.page_id,
-            incident_id: self.incident_id,
+            page_id: self.page_id.into(),
+            incident_id: self.incident_id.map(IncidentId::from),
             update_id: self.update_id,
-            component_id: self.component_id,
+            component_id: self.component_id.map(ComponentId::from),
         })
     }
 }
@@ -72,7 +72,7 @@ impl EventRow {
 #[derive(Debug, Clone)]
 pub(crate) struct NewEvent<'a> {
     pub kind: EventKind,
-    pub page_id: &'a str,
+    pub page_id: &'a PageId,
     pub incident_id: Option<&'a str>,
     pub update_id: Option<&'a str>,
     pub component_id: Option<&'a str>,
@@ -113,7 +113,7 @@ pub struct DeliveryRecord<'a> {
     pub id: &'a str,
     pub event_id: &'a str,
     pub subscriber_id: &'a SubscriberId,
-    pub page_id: &'a str,
+    pub page_id: &'a PageId,
     pub channel: Channel,
     pub state: DeliveryState,
     pub attempt: i64,
@@ -232,10 +232,10 @@ impl Store {
     )]
     pub async fn event_recipients(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         kind: EventKind,
-        incident_id: Option<&str>,
-        components: &[String],
+        incident_id: Option<&IncidentId>,
+        components: &[ComponentId],
         team_only: bool,
         after: &str,
         limit: i64,
@@ -265,7 +265,7 @@ impl Store {
         sql.push(" AND (NOT EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id)");
         if !components.is_empty() {
             sql.push(" OR EXISTS (SELECT 1 FROM subscriber_components sc WHERE sc.subscriber_id = s.id AND sc.component_id IN ")
-                .bind_list(components.iter().map(String::as_str))
+                .bind_list(components)
                 .push(")");
         }
         sql.push(") ORDER BY s.id LIMIT ")
@@ -322,7 +322,7 @@ impl Store {
     /// The newest deliveries of a page, or of one of its subscribers.
     pub async fn list_deliveries(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         subscriber_id: Option<&SubscriberId>,
         limit: i64,
     ) -> Result<Vec<Delivery>> {

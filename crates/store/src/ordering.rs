@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::component::{Component, display_order};
+use herald_domain::id::{ComponentId, PageId};
 use serde_json::json;
 
 use crate::components::page_components_tx;
@@ -17,8 +18,8 @@ impl Store {
     /// one up (or the last one down) changes nothing and writes no audit entry.
     pub async fn move_component(
         &self,
-        page_id: &str,
-        id: &str,
+        page_id: &PageId,
+        id: &ComponentId,
         up: bool,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -28,7 +29,7 @@ impl Store {
         let all = page_components_tx(&mut w.tx, page_id).await?;
         let current = all
             .iter()
-            .find(|c| c.id == id)
+            .find(|c| c.id == *id)
             .ok_or(StoreError::NotFound)?
             .clone();
         let siblings: Vec<&Component> = display_order(&all)
@@ -37,7 +38,7 @@ impl Store {
             .collect();
         let at = siblings
             .iter()
-            .position(|c| c.id == id)
+            .position(|c| c.id == *id)
             .ok_or(StoreError::NotFound)?;
         let to = if up { at.checked_sub(1) } else { Some(at + 1) };
         let Some(to) = to.filter(|t| *t < siblings.len()) else {
@@ -61,7 +62,7 @@ impl Store {
             Some(page_id),
             &format!("{kind}.move"),
             kind,
-            id,
+            id.as_str(),
             json!({"position": [at + 1, to + 1]}),
         )
         .await?;
@@ -69,7 +70,7 @@ impl Store {
         let after = self.list_components(page_id).await?;
         after
             .into_iter()
-            .find(|c| c.id == id)
+            .find(|c| c.id == *id)
             .ok_or(StoreError::NotFound)
     }
 }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::component::Component;
+use herald_domain::id::PageId;
 use herald_domain::incident::Incident;
 use herald_domain::page::Page;
 use std::collections::BTreeSet;
@@ -97,15 +98,15 @@ impl Store {
     /// `None` if the page does not exist.
     pub async fn page_state(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         since: DateTime<Utc>,
     ) -> Result<Option<PageState>> {
         let mut tx = self.db.snapshot().await?;
         let mut r = Reads::Snapshot(&mut tx);
-        let Some(page) = page_row(&mut r, page_id).await? else {
+        let Some(page) = page_row(&mut r, page_id.as_str()).await? else {
             return Ok(None);
         };
-        let components = components(&mut r, page_id).await?;
+        let components = components(&mut r, page_id.as_str()).await?;
         let rows: Vec<IncidentRow> = r
             .fetch_all(
                 concat!(
@@ -116,8 +117,8 @@ impl Store {
                 args![page_id],
             )
             .await?;
-        let incidents = attach(&mut r, rows, Timelines::OfPage(page_id)).await?;
-        let log = log_since(&mut r, page_id, since).await?;
+        let incidents = attach(&mut r, rows, Timelines::OfPage(page_id.as_str())).await?;
+        let log = log_since(&mut r, page_id.as_str(), since).await?;
         tx.finish().await?;
         Ok(Some(PageState {
             page,
@@ -128,10 +129,10 @@ impl Store {
     }
 
     /// What changed on page `page_id` since `version`.
-    pub async fn page_delta(&self, page_id: &str, version: i64) -> Result<PageDelta> {
+    pub async fn page_delta(&self, page_id: &PageId, version: i64) -> Result<PageDelta> {
         let mut tx = self.db.snapshot().await?;
         let mut r = Reads::Snapshot(&mut tx);
-        let Some(page) = page_row(&mut r, page_id).await? else {
+        let Some(page) = page_row(&mut r, page_id.as_str()).await? else {
             return Ok(PageDelta::Gone);
         };
         if page.version <= version {
@@ -165,7 +166,10 @@ impl Store {
             }
         }
         let (components, component_rows) = if any_component {
-            (Some(components(&mut r, page_id).await?), Vec::new())
+            (
+                Some(components(&mut r, page_id.as_str()).await?),
+                Vec::new(),
+            )
         } else if component_ids.is_empty() {
             (None, Vec::new())
         } else {
@@ -196,7 +200,8 @@ impl Store {
             let found = attach(&mut r, rows, Timelines::OfRows).await?.pop();
             incidents.push((id, found));
         }
-        let log = crate::status_log::log_after(&mut r, page_id, version, page.version).await?;
+        let log =
+            crate::status_log::log_after(&mut r, page_id.as_str(), version, page.version).await?;
         tx.finish().await?;
         Ok(PageDelta::Changes(Box::new(Changes {
             page,
@@ -210,7 +215,7 @@ impl Store {
 
     /// The oldest version of page `page_id` whose changes are still recorded (for tests of
     /// the pruning).
-    pub async fn oldest_recorded_change(&self, page_id: &str) -> Result<Option<i64>> {
+    pub async fn oldest_recorded_change(&self, page_id: &PageId) -> Result<Option<i64>> {
         let row: Option<One<Option<i64>>> = self
             .db
             .read_opt(

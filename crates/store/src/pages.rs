@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use herald_domain::page::{NewPage, Page, PageSettings};
 use herald_domain::time::PageZone;
 use serde_json::json;
@@ -32,7 +33,7 @@ impl PageRow {
         Ok(Page {
             settings: serde_json::from_str::<PageSettings>(&self.settings)
                 .map_err(|e| StoreError::Internal(format!("page {} settings: {e}", self.id)))?,
-            id: self.id,
+            id: self.id.into(),
             slug: self.slug,
             name: self.name,
             domain: self.domain,
@@ -58,7 +59,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Page> {
         let mut w = Write::begin(self, actor, now).await?;
-        let id = herald_domain::id::generate();
+        let id = PageId::generate();
         let settings = PageSettings::new_page();
         w.tx.execute(
             "INSERT INTO pages (id, slug, name, domain, time_zone, settings, hidden, version, created_at, updated_at) \
@@ -70,7 +71,7 @@ impl Store {
             Some(&id),
             "page.create",
             "page",
-            &id,
+            id.as_str(),
             json!({"name": [null, new.name], "slug": [null, new.slug]}),
         )
         .await?;
@@ -95,7 +96,7 @@ impl Store {
     }
 
     /// A page by id.
-    pub async fn get_page(&self, id: &str) -> Result<Option<Page>> {
+    pub async fn get_page(&self, id: &PageId) -> Result<Option<Page>> {
         let row: Option<PageRow> = self
             .db
             .read_opt(
@@ -134,7 +135,7 @@ impl Store {
     /// returns the new one, or a rule it breaks.
     pub async fn update_page<F>(
         &self,
-        id: &str,
+        id: &PageId,
         actor: &Actor,
         now: DateTime<Utc>,
         change: F,
@@ -175,7 +176,7 @@ impl Store {
                 fields.push((k.as_str(), b.get(k).cloned().unwrap_or_default(), v.clone()));
             }
         }
-        w.audit(Some(id), "page.update", "page", id, diff(&fields))
+        w.audit(Some(id), "page.update", "page", id.as_str(), diff(&fields))
             .await?;
         w.commit().await?;
         self.get_page(id).await?.ok_or(StoreError::NotFound)
@@ -183,7 +184,7 @@ impl Store {
 
     /// A page's version (`None` if there is no such page): every write to the page bumps it
     /// in its own transaction.
-    pub async fn page_version(&self, page_id: &str) -> Result<Option<i64>> {
+    pub async fn page_version(&self, page_id: &PageId) -> Result<Option<i64>> {
         let row: Option<One<i64>> = self
             .db
             .read_opt(

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use herald_domain::status::ComponentStatus;
 
 use crate::db::{Reads, args};
@@ -93,9 +94,9 @@ impl Store {
     /// status at `since`). The source of uptime.
     pub async fn status_log(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         since: DateTime<Utc>,
     ) -> Result<Vec<StatusLogEntry>> {
-        log_since(&mut Reads::Pools(&self.db), page_id, since).await
+        log_since(&mut Reads::Pools(&self.db), page_id.as_str(), since).await
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
-use herald_domain::id::{ComponentId, IncidentId, SubscriberId};
+use herald_domain::id::{ComponentId, IncidentId, PageId, SubscriberId};
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use serde_json::json;
 use std::collections::HashMap;
@@ -67,7 +67,7 @@ impl SubscriberRow {
             unsubscribed_at: self.unsubscribed_at.map(from_ms),
             purge_at: self.purge_at.map(from_ms),
             id: self.id.into(),
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             email: self.email,
             phone_number: self.phone_number,
             phone_country: self.phone_country,
@@ -110,7 +110,11 @@ fn target_of(s: &NewSubscriber) -> String {
 
 /// Enqueues the confirmation message of a subscriber that is waiting for one, in the write's
 /// transaction (so a subscription acknowledged to its maker always gets its message).
-async fn enqueue_confirmation(w: &mut Write<'_>, page_id: &str, id: &SubscriberId) -> Result<()> {
+async fn enqueue_confirmation(
+    w: &mut Write<'_>,
+    page_id: &PageId,
+    id: &SubscriberId,
+) -> Result<()> {
     let row: Option<crate::db::One<String>> =
         w.tx.fetch_optional(
             "SELECT channel AS v FROM subscribers WHERE id = $1 AND state = 'unconfirmed'",
@@ -140,7 +144,7 @@ impl Store {
     /// sent to.
     pub async fn resend_confirmations(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         ids: &[SubscriberId],
         actor: &Actor,
         now: DateTime<Utc>,
@@ -203,7 +207,7 @@ impl Store {
     /// ([`Actor::is_team`]) is marked so: private pages notify only those.
     pub async fn create_subscriber(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         new: &NewSubscriber,
         secret: Option<&str>,
         send_confirmation: bool,
@@ -362,16 +366,16 @@ impl Store {
     /// A subscriber of a page.
     pub async fn get_subscriber(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &SubscriberId,
     ) -> Result<Option<Subscriber>> {
-        Ok(self.subscriber(id).await?.filter(|s| s.page_id == page_id))
+        Ok(self.subscriber(id).await?.filter(|s| s.page_id == *page_id))
     }
 
     /// Subscribers of a page, oldest first.
     pub async fn list_subscribers(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         q: &SubscriberQuery,
     ) -> Result<Vec<Subscriber>> {
         let mut sql = SqlBuilder::new(concat!(
@@ -409,7 +413,7 @@ impl Store {
     /// The subscribers of one incident (every state but unsubscribed), oldest first.
     pub async fn incident_subscribers(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         incident_id: &IncidentId,
     ) -> Result<Vec<Subscriber>> {
         let rows: Vec<SubscriberRow> = self
@@ -428,7 +432,7 @@ impl Store {
     }
 
     /// (channel, state, count) for a page.
-    pub async fn count_subscribers(&self, page_id: &str) -> Result<Vec<(String, String, i64)>> {
+    pub async fn count_subscribers(&self, page_id: &PageId) -> Result<Vec<(String, String, i64)>> {
         #[derive(sqlx::FromRow)]
         struct C {
             channel: String,
@@ -450,7 +454,7 @@ impl Store {
 
     async fn set_state(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         ids: &[SubscriberId],
         from: &[&str],
         to: SubscriberState,
@@ -499,7 +503,7 @@ impl Store {
     /// it was waiting for confirmation.
     pub async fn confirm_subscriber(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &SubscriberId,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -521,7 +525,7 @@ impl Store {
     /// Unsubscribes; returns the ids that were subscribed.
     pub async fn unsubscribe(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         ids: &[SubscriberId],
         actor: &Actor,
         now: DateTime<Utc>,
@@ -540,7 +544,7 @@ impl Store {
     /// Quarantines (repeated delivery failures); returns whether it was active.
     pub async fn quarantine_subscriber(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &SubscriberId,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -562,7 +566,7 @@ impl Store {
     /// Reactivates quarantined subscribers; returns those reactivated.
     pub async fn reactivate_subscribers(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         ids: &[SubscriberId],
         actor: &Actor,
         now: DateTime<Utc>,
@@ -581,7 +585,7 @@ impl Store {
     /// Replaces a subscriber's components (empty: the whole page).
     pub async fn set_subscriber_components(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &SubscriberId,
         component_ids: &[ComponentId],
         actor: &Actor,
@@ -664,7 +668,7 @@ impl Store {
     /// until `overlap_until`.
     pub async fn rotate_webhook_secret(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &SubscriberId,
         new: &str,
         overlap_until: DateTime<Utc>,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use herald_domain::Invalid;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use herald_domain::template::Template;
 use serde_json::json;
 
@@ -37,7 +38,7 @@ impl TemplateRow {
                 StoreError::Internal(format!("template {} component_ids: {e}", self.id))
             })?,
             id: self.id,
-            page_id: self.page_id,
+            page_id: PageId::from(self.page_id),
             name: self.name,
             title: self.title,
             body: self.body,
@@ -78,7 +79,7 @@ pub(crate) async fn template_tx(tx: &mut Tx, page_id: &str, id: &str) -> Result<
 
 impl Store {
     /// A page's templates, by name.
-    pub async fn list_templates(&self, page_id: &str) -> Result<Vec<Template>> {
+    pub async fn list_templates(&self, page_id: &PageId) -> Result<Vec<Template>> {
         let rows: Vec<TemplateRow> = self
             .db
             .read(
@@ -94,7 +95,7 @@ impl Store {
     }
 
     /// One template.
-    pub async fn get_template(&self, page_id: &str, id: &str) -> Result<Option<Template>> {
+    pub async fn get_template(&self, page_id: &PageId, id: &str) -> Result<Option<Template>> {
         let row: Option<TemplateRow> = self
             .db
             .read_opt(
@@ -216,7 +217,7 @@ impl Store {
     /// Deletes a template; returns it as it was.
     pub async fn delete_template(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         actor: &Actor,
         now: DateTime<Utc>,

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
+use herald_domain::id::PageId;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -128,7 +129,7 @@ impl<'a> Write<'a> {
     /// current status. Fails with `NotFound` when the page does not exist.
     pub(crate) async fn on_page(
         store: &Store,
-        page_id: &str,
+        page_id: &PageId,
         actor: &'a Actor,
         now: DateTime<Utc>,
     ) -> Result<Write<'a>> {
@@ -157,7 +158,7 @@ impl<'a> Write<'a> {
         let row: Option<PageRow> = w.tx.fetch_optional(sql, args![page_id, now]).await?;
         let page = row.ok_or(crate::StoreError::NotFound)?.into_page()?;
         w.now = page.updated_at;
-        w.page = Some((page_id.to_owned(), page.version));
+        w.page = Some((page_id.as_str().to_owned(), page.version));
         w.page_row = Some(page);
         Ok(w)
     }
@@ -171,14 +172,14 @@ impl<'a> Write<'a> {
     /// are written at commit, with what the write changed of its page, in one statement.
     pub(crate) async fn audit(
         &mut self,
-        page_id: Option<&str>,
+        page_id: Option<&PageId>,
         action: &str,
         target_type: &str,
         target_id: &str,
         changes: Value,
     ) -> Result<()> {
         self.audits.push(AuditRow {
-            page_id: page_id.map(str::to_owned),
+            page_id: page_id.map(|p| p.as_str().to_owned()),
             action: action.to_owned(),
             target_type: target_type.to_owned(),
             target_id: target_id.to_owned(),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::clock::Clock;
+use herald_domain::id::PageId;
 use herald_domain::uptime::UptimeWeights;
 use herald_store::Store;
 use herald_worker::{Metrics, RunnerStatus};
@@ -178,8 +179,8 @@ impl AppState {
     /// This is where the page's public snapshot is re-rendered, in the request that made
     /// the change and never through a background job, so the public page is current the
     /// moment the API answers (the lesson of Statuspage's 2017 incident).
-    pub async fn page_changed(&self, page_id: &str) {
-        if let Err(e) = self.inner.publisher.refresh(page_id).await {
+    pub async fn page_changed(&self, page_id: &PageId) {
+        if let Err(e) = self.inner.publisher.refresh(page_id.as_str()).await {
             // The write is committed; the version poll re-renders once the database answers.
             tracing::warn!(error = %e, page.id = %page_id, "could not re-render the public page");
         }
@@ -188,7 +189,7 @@ impl AppState {
     /// Called after a write of metric points: the page's charts are re-rendered within
     /// `public::publisher::METRICS_EVERY`, batched however fast points arrive (the API
     /// does not wait for it).
-    pub fn metrics_changed(&self, _page_id: &str) {
+    pub fn metrics_changed(&self, _page_id: &PageId) {
         self.inner.publisher.metrics_changed();
     }
 

@@ -36,7 +36,7 @@ impl MetricsProviderV1 {
             last_revalidated_at: z.format_opt(p.last_revalidated_at),
             created_at: z.format(p.created_at),
             updated_at: z.format(p.updated_at),
-            page_id: p.page_id.clone(),
+            page_id: p.page_id.to_string(),
             account_id: p.account_id,
         }
     }

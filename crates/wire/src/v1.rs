@@ -84,7 +84,7 @@ impl PageV1 {
         let z = p.zone;
         let s = p.settings.clone();
         Self {
-            id: p.id.clone(),
+            id: p.id.to_string(),
             created_at: z.format(p.created_at),
             updated_at: z.format(p.updated_at),
             name: p.name.clone(),
@@ -169,7 +169,7 @@ impl ComponentV1 {
     pub fn new(c: &Component, all: &[Component], z: PageZone) -> Self {
         Self {
             id: c.id.clone(),
-            page_id: c.page_id.clone(),
+            page_id: c.page_id.to_string(),
             group_id: c.group_id.clone(),
             created_at: z.format(c.created_at),
             updated_at: z.format(c.updated_at),
@@ -213,7 +213,7 @@ impl GroupV1 {
     pub fn new(g: &Component, all: &[Component], z: PageZone) -> Self {
         Self {
             id: g.id.clone(),
-            page_id: g.page_id.clone(),
+            page_id: g.page_id.to_string(),
             name: g.name.clone(),
             description: g.description.clone(),
             components: children(g, all),
@@ -335,7 +335,7 @@ impl IncidentV1 {
         let f = &i.flags;
         Self {
             id: i.id.clone(),
-            page_id: i.page_id.clone(),
+            page_id: i.page_id.to_string(),
             name: i.name.clone(),
             status: i.status,
             impact: i.impact,

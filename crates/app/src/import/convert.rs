@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use herald_domain::clock::truncate_ms;
 use herald_domain::component::{Component, DESCRIPTION_MAX, NAME_MAX};
 use herald_domain::error::{optional_text, required_name};
+use herald_domain::id::PageId;
 use herald_domain::incident::{
     AffectedComponent, BODY_MAX, Incident, IncidentKind, IncidentUpdate, MaintenanceFlags,
     Postmortem,
@@ -63,7 +64,7 @@ fn parsed<T: std::str::FromStr>(v: &Value, key: &str) -> Result<Option<T>, Refus
 }
 
 /// A component or group of the source's components list (groups have `group: true`).
-pub fn component(v: &Value, page_id: &str, now: DateTime<Utc>) -> Result<Component, Refusal> {
+pub fn component(v: &Value, page_id: &PageId, now: DateTime<Utc>) -> Result<Component, Refusal> {
     let id = id(v)?;
     let created_at = time(v, "created_at")?.unwrap_or(now);
     let is_group = flag(v, "group", false);
@@ -170,7 +171,7 @@ fn update(v: &Value, incident_id: &str, now: DateTime<Utc>) -> Result<IncidentUp
 /// `known` holds the page's component ids; links to others are dropped.
 pub fn incident(
     v: &Value,
-    page_id: &str,
+    page_id: &PageId,
     known: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Incident, Refusal> {
@@ -265,7 +266,7 @@ pub fn incident(
 /// An incident template.
 pub fn template(
     v: &Value,
-    page_id: &str,
+    page_id: &PageId,
     known: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Result<Template, Refusal> {
@@ -373,7 +374,7 @@ pub fn subscriber(
 /// A metrics provider. Its credentials are not in the source's object (Statuspage never
 /// returns them): a Datadog or New Relic provider comes without them, and disabled, so
 /// herald does not poll it until an operator sets them (`needs_credentials`).
-pub fn provider(v: &Value, page_id: &str, now: DateTime<Utc>) -> Result<Provider, Refusal> {
+pub fn provider(v: &Value, page_id: &PageId, now: DateTime<Utc>) -> Result<Provider, Refusal> {
     let id = id(v)?;
     let kind = ProviderKind::parse("type", text(v, "type").unwrap_or("")).map_err(|e| e.message)?;
     let metric_base_uri = optional_text("metric_base_uri", text(v, "metric_base_uri"), 2048)

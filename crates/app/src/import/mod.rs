@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::Clock;
+use herald_domain::id::PageId;
 use herald_domain::page::{NewPage, Page, PagePatch};
 use herald_store::{Imported, Store};
 use serde_json::Value;
@@ -59,7 +60,7 @@ pub(crate) struct Run<'a> {
     /// The page written to (`None` in a dry run for a page that does not exist yet).
     pub(crate) page: Option<Page>,
     /// The page's id here.
-    pub(crate) page_id: String,
+    pub(crate) page_id: PageId,
     pub(crate) summary: Summary,
 }
 
@@ -89,7 +90,7 @@ pub async fn run(store: &Store, clock: &dyn Clock, opts: Options) -> anyhow::Res
         actor: Actor::cli(),
         clock,
         page: None,
-        page_id: String::new(),
+        page_id: PageId::default(),
     };
     let result = run.all().await;
     run.summary.requests = run.source.requests;
@@ -144,7 +145,7 @@ impl Run<'_> {
             .unwrap_or("Imported page");
         let existing = match &self.opts.into {
             Some(slug) => self.store.find_page_by_slug(slug).await?,
-            None => self.store.get_page(&src_id).await?,
+            None => self.store.get_page(&PageId::from(&src_id)).await?,
         };
         let page = match existing {
             Some(p) => {
@@ -166,7 +167,7 @@ impl Run<'_> {
                          name the page to import into with --into SLUG"
                     );
                 }
-                if self.store.get_page(&src_id).await?.is_some() {
+                if self.store.get_page(&PageId::from(&src_id)).await?.is_some() {
                     bail!(
                         "page {src_id} exists here already under another slug: use --into with its slug"
                     );
@@ -185,13 +186,19 @@ impl Run<'_> {
                 } else {
                     let (p, _) = self
                         .store
-                        .import_page(&src_id, &new, created_at, &self.actor, self.now())
+                        .import_page(
+                            &PageId::from(&src_id),
+                            &new,
+                            created_at,
+                            &self.actor,
+                            self.now(),
+                        )
                         .await?;
                     Some(p)
                 }
             }
         };
-        self.page_id = page.as_ref().map_or(src_id, |p| p.id.clone());
+        self.page_id = page.as_ref().map_or(PageId::from(src_id), |p| p.id.clone());
         self.page = page;
         self.settings(src).await
     }

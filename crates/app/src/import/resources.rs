@@ -2,6 +2,7 @@
 //! maintenances, templates, subscribers.
 
 use herald_domain::component::Component;
+use herald_domain::id::IncidentId;
 use herald_domain::subscriber::SubscriberState;
 use herald_store::{Imported, ImportedSubscriber, StoreError};
 use serde_json::Value;
@@ -180,7 +181,11 @@ impl Run<'_> {
             }
         };
         let existing = match &self.page {
-            Some(_) => self.store.get_incident(&self.page_id, &i.id).await?,
+            Some(_) => {
+                self.store
+                    .get_incident(&self.page_id, &IncidentId::from(&i.id))
+                    .await?
+            }
             None => None,
         };
         if existing.as_ref() == Some(&i) {

@@ -2,6 +2,7 @@
 //! half-saved; every action writes exactly one audit entry; the public page and
 //! summary.json show a change as soon as the form is answered.
 
+use herald_domain::id::{ComponentId, IncidentId};
 use herald_domain::user::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -143,7 +144,7 @@ async fn admin_bad_input_is_sent_back_with_messages(backend: Backend) {
     assert_eq!(counts(&app).await, before, "nothing saved");
     let c = app
         .store
-        .get_component(&app.page.id, &api)
+        .get_component(&app.page.id, &ComponentId::from(&api))
         .await
         .unwrap()
         .unwrap();
@@ -210,7 +211,7 @@ async fn admin_stale_form_from_a_second_tab_is_refused(backend: Backend) {
     assert_eq!(counts(&app).await, before);
     let i = app
         .store
-        .get_incident(&app.page.id, &id)
+        .get_incident(&app.page.id, &IncidentId::from(&id))
         .await
         .unwrap()
         .unwrap();

@@ -3,6 +3,7 @@
 //! each bad input sent back as a form with a message and nothing written, one audit entry
 //! per action.
 
+use herald_domain::id::IncidentId;
 use herald_domain::user::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -201,7 +202,7 @@ async fn admin_incident_delete_asks_then_posts(backend: Backend) {
     assert!(confirm.text.contains("Delete incident"));
     assert!(
         app.store
-            .get_incident(&app.page.id, &id)
+            .get_incident(&app.page.id, &IncidentId::from(&id))
             .await
             .unwrap()
             .is_some()
@@ -214,7 +215,7 @@ async fn admin_incident_delete_asks_then_posts(backend: Backend) {
     assert_eq!(audit_count(&app).await, n + 1);
     assert!(
         app.store
-            .get_incident(&app.page.id, &id)
+            .get_incident(&app.page.id, &IncidentId::from(&id))
             .await
             .unwrap()
             .is_none()
@@ -259,7 +260,7 @@ async fn admin_maintenance_times_are_in_the_page_time_zone(backend: Backend) {
     let id = crate::admin_support::location_id(&r);
     let i = app
         .store
-        .get_incident(&app.page.id, &id)
+        .get_incident(&app.page.id, &IncidentId::from(&id))
         .await
         .unwrap()
         .unwrap();

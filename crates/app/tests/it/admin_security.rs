@@ -1,5 +1,6 @@
 //! CSRF (RELIABILITY.md row 15) and the role matrix: every admin route × every role.
 
+use herald_domain::id::IncidentId;
 use herald_domain::user::Role;
 use reqwest::StatusCode;
 use std::collections::BTreeSet;
@@ -346,7 +347,7 @@ async fn admin_csrf_covers_every_new_screen(backend: Backend) {
     assert!(comps.iter().any(|c| c.id == targets.doomed_component));
     assert!(
         app.store
-            .get_incident(&app.page.id, &targets.doomed_incident)
+            .get_incident(&app.page.id, &IncidentId::from(&targets.doomed_incident))
             .await
             .unwrap()
             .is_some()

@@ -143,7 +143,7 @@ async fn fill(app: &TestApp) -> Vec<(&'static str, String)> {
     let now = SystemClock.now();
     let job = herald_store::NewJob::new("isolation", "test.isolation", json!({}));
     let job = herald_store::NewJob {
-        page_id: Some(app.page.id.clone()),
+        page_id: Some(app.page.id.to_string()),
         ..job
     };
     app.store.enqueue(&[job], now).await.unwrap();
@@ -237,7 +237,7 @@ async fn a_key_never_reaches_another_pages_data(b: Backend) {
     // Arrange: tenant B's page full of data, and tenant A's key.
     let app = TestApp::spawn(b).await;
     let b_ids = fill(&app).await;
-    let b_before = dump(&app, &app.key, &app.page.id).await;
+    let b_before = dump(&app, &app.key, app.page.id.as_str()).await;
     let other = app.new_page("tenant-a").await;
     let a_key = app
         .new_key(Some(std::slice::from_ref(&other.id)), false)
@@ -259,7 +259,7 @@ async fn a_key_never_reaches_another_pages_data(b: Backend) {
             }
             continue;
         }
-        let mut path = template.replace("{page_id}", &app.page.id);
+        let mut path = template.replace("{page_id}", app.page.id.as_str());
         for (name, id) in &b_ids {
             path = path.replace(&format!("{{{name}}}"), id);
         }
@@ -279,7 +279,7 @@ async fn a_key_never_reaches_another_pages_data(b: Backend) {
     }
     assert!(tried >= 30, "only {tried} operations were tried");
     assert_eq!(
-        dump(&app, &app.key, &app.page.id).await,
+        dump(&app, &app.key, app.page.id.as_str()).await,
         b_before,
         "B's data changed"
     );
@@ -288,14 +288,14 @@ async fn a_key_never_reaches_another_pages_data(b: Backend) {
 async fn a_read_only_key_reads_but_every_write_is_403(b: Backend) {
     let app = TestApp::spawn(b).await;
     let ids = fill(&app).await;
-    let before = dump(&app, &app.key, &app.page.id).await;
+    let before = dump(&app, &app.key, app.page.id.as_str()).await;
     let ro = app
         .new_key(Some(std::slice::from_ref(&app.page.id)), true)
         .await;
     let doc = app.get("/v1/openapi.json").await.json();
     let mut writes = 0;
     for (method, template) in operations(&doc) {
-        let mut path = template.replace("{page_id}", &app.page.id);
+        let mut path = template.replace("{page_id}", app.page.id.as_str());
         for (name, id) in &ids {
             path = path.replace(&format!("{{{name}}}"), id);
         }
@@ -315,7 +315,7 @@ async fn a_read_only_key_reads_but_every_write_is_403(b: Backend) {
         }
     }
     assert!(writes >= 15, "{writes}");
-    assert_eq!(dump(&app, &app.key, &app.page.id).await, before);
+    assert_eq!(dump(&app, &app.key, app.page.id.as_str()).await, before);
 }
 
 async fn a_key_over_its_rate_limit_gets_429_with_retry_after(b: Backend) {

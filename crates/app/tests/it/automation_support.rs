@@ -1,6 +1,7 @@
 //! Helpers for the automation tests: integrations through the API, alerts and webhook
 //! bodies posted to their URL, and what the public page and the audit log say.
 
+use herald_domain::id::ComponentId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -134,7 +135,7 @@ pub async fn component_events(app: &TestApp, component_id: &str) -> usize {
                 continue;
             };
             if let Some(e) = app.store.get_event(id).await.unwrap()
-                && e.component_id.as_deref() == Some(component_id)
+                && e.component_id.as_ref().map(ComponentId::as_str) == Some(component_id)
             {
                 n += 1;
             }

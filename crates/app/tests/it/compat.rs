@@ -32,7 +32,7 @@ async fn the_pypi_statuspage_client_manages_everything(b: Backend) {
     // Arrange
     let app = TestApp::spawn(b).await;
     // Act and Assert: see `run_v1_python_client`
-    run_v1_python_client(&app.url("/v1"), &app.key, &app.page.id).await;
+    run_v1_python_client(&app.url("/v1"), &app.key, app.page.id.as_str()).await;
 }
 
 /// Runs the v1 client scenario against `base` (`http://.../v1`) with `key` on `page`: the

@@ -34,7 +34,7 @@ async fn page_and_key(store: &Store) -> (String, String) {
         .create_key("t", &key, false, None, &Actor::cli(), SystemClock.now())
         .await
         .unwrap();
-    (page.id, key.secret)
+    (page.id.to_string(), key.secret)
 }
 
 async fn a_newer_builds_expand_migration_leaves_this_build_serving_and_ready(b: Backend) {

@@ -5,6 +5,7 @@ use herald::config::Config;
 use herald_domain::actor::Actor;
 use herald_domain::apikey;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_domain::page::{NewPage, Page};
 use herald_store::{DbOptions, Store};
 use reqwest::StatusCode;
@@ -313,7 +314,7 @@ impl TestApp {
     }
 
     /// A new key: for `pages` (None: every page), read-only or not.
-    pub async fn new_key(&self, pages: Option<&[String]>, read_only: bool) -> String {
+    pub async fn new_key(&self, pages: Option<&[PageId]>, read_only: bool) -> String {
         let k = apikey::generate();
         self.store
             .create_key(

@@ -84,7 +84,7 @@ async fn a_herald_copies_the_demo_page_from_another(b: Backend) {
     let ran = import(
         &dst_db.url,
         &source.url(""),
-        &page_id,
+        page_id.as_str(),
         &seeded.api_key,
         &["--subscribers"],
     )

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_domain::status::ComponentStatus;
 use herald_domain::subscriber::SubscriberState;
 use herald_store::SubscriberQuery;
@@ -347,7 +348,7 @@ async fn statuspage_import_copies_every_field_and_is_idempotent(b: Backend) {
     let subs = app
         .store
         .list_subscribers(
-            PAGE,
+            &PageId::from(PAGE),
             &SubscriberQuery {
                 limit: 100,
                 ..Default::default()
@@ -383,7 +384,7 @@ async fn statuspage_import_copies_every_field_and_is_idempotent(b: Backend) {
     // the uptime history comes from the incidents' affected components
     let log = app
         .store
-        .status_log(PAGE, now - TimeDelta::days(10))
+        .status_log(&PageId::from(PAGE), now - TimeDelta::days(10))
         .await
         .unwrap();
     let of_api: Vec<(ComponentStatus, DateTime<Utc>)> = log
@@ -454,7 +455,7 @@ async fn statuspage_import_copies_every_field_and_is_idempotent(b: Backend) {
     );
     let log2 = app
         .store
-        .status_log(PAGE, now - TimeDelta::days(10))
+        .status_log(&PageId::from(PAGE), now - TimeDelta::days(10))
         .await
         .unwrap();
     assert_eq!(log.len(), log2.len(), "history was logged twice");
@@ -484,7 +485,14 @@ async fn an_import_cut_off_midway_resumes_where_it_stopped(b: Backend) {
         "{}",
         first.stderr
     );
-    assert_eq!(app.store.incident_ids(PAGE).await.unwrap().len(), 100);
+    assert_eq!(
+        app.store
+            .incident_ids(&PageId::from(PAGE))
+            .await
+            .unwrap()
+            .len(),
+        100
+    );
     // Act 2: the source is back
     fixture.fail_from(None);
     let second = import(&app.db.url, &fixture.base(), PAGE, KEY, &[]).await;
@@ -499,7 +507,14 @@ async fn an_import_cut_off_midway_resumes_where_it_stopped(b: Backend) {
         "{}",
         second.stdout
     );
-    assert_eq!(app.store.incident_ids(PAGE).await.unwrap().len(), total);
+    assert_eq!(
+        app.store
+            .incident_ids(&PageId::from(PAGE))
+            .await
+            .unwrap()
+            .len(),
+        total
+    );
     // and the running herald, which held the page since the first run, shows them
     let oldest = format!("/p/acme-sp/incidents/inc{:09}", import_data::RESOLVED);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -586,7 +601,11 @@ async fn bad_sources_and_bad_records_get_messages_naming_them(b: Backend) {
         r.stdout
     );
     assert_eq!(
-        app.store.incident_ids(PAGE).await.unwrap().len(),
+        app.store
+            .incident_ids(&PageId::from(PAGE))
+            .await
+            .unwrap()
+            .len(),
         import_data::RESOLVED + 2
     );
 }
@@ -626,7 +645,11 @@ async fn a_dry_run_reads_everything_and_writes_nothing(b: Backend) {
         r.stdout
     );
     assert!(
-        app.store.get_page(PAGE).await.unwrap().is_none(),
+        app.store
+            .get_page(&PageId::from(PAGE))
+            .await
+            .unwrap()
+            .is_none(),
         "a dry run wrote the page"
     );
     assert_eq!(
@@ -780,12 +803,17 @@ async fn metrics_providers_and_metrics_arrive_with_their_ids(b: Backend) {
     );
     let dd = app
         .store
-        .get_provider(PAGE, DATADOG)
+        .get_provider(&PageId::from(PAGE), DATADOG)
         .await
         .unwrap()
         .unwrap();
     assert!(!dd.disabled && dd.credentials.api_key.is_some(), "{dd:?}");
-    let latency = app.store.get_metric(PAGE, LATENCY).await.unwrap().unwrap();
+    let latency = app
+        .store
+        .get_metric(&PageId::from(PAGE), LATENCY)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         latency.most_recent_data_at.is_some(),
         "the re-run touched the metric's data"

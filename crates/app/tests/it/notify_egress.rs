@@ -4,6 +4,7 @@
 
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_domain::notification::DeliveryState;
 use herald_domain::subscriber::{NewSubscriber, SubscriberInput};
 use herald_notify::egress::{
@@ -386,7 +387,7 @@ async fn notify_proxy_variables_in_the_environment_are_ignored(b: Backend) {
     ] {
         store
             .create_subscriber(
-                &page,
+                &PageId::from(&page),
                 &NewSubscriber::parse(&input, true).unwrap(),
                 Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
                 false,

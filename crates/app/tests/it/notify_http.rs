@@ -87,7 +87,7 @@ async fn webhook_and_chat_subscribers_get_signed_statuspage_payloads(b: Backend)
     let id = incident["id"].as_str().unwrap();
     assert_eq!(body["incident"]["id"], id, "{body}");
     assert_eq!(body["incident"]["name"], "Elevated API errors");
-    assert_eq!(body["page"]["id"], app.page.id);
+    assert_eq!(body["page"]["id"], app.page.id.as_str());
     assert!(body["page"]["status_indicator"].is_string(), "{body}");
     assert!(
         body["event_type"]

@@ -6,6 +6,7 @@
 
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::{IncidentId, PageId};
 use herald_domain::subscriber::{NewSubscriber, SubscriberInput};
 use rand::RngExt;
 use serde_json::{Value, json};
@@ -60,7 +61,7 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
     for i in 0..SUBSCRIBERS {
         store
             .create_subscriber(
-                &page,
+                &PageId::from(&page),
                 &subscribe(format!("/hook/{i}")),
                 Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
                 false,
@@ -72,7 +73,7 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
     }
     let (gone, _) = store
         .create_subscriber(
-            &page,
+            &PageId::from(&page),
             &subscribe("/unsubscribed".into()),
             Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
             false,
@@ -82,7 +83,12 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
         .await
         .unwrap();
     store
-        .unsubscribe(&page, std::slice::from_ref(&gone.id), &Actor::cli(), now)
+        .unsubscribe(
+            &PageId::from(&page),
+            std::slice::from_ref(&gone.id),
+            &Actor::cli(),
+            now,
+        )
         .await
         .unwrap();
     let client = reqwest::Client::builder()
@@ -197,7 +203,11 @@ async fn kill_9_during_incidents_loses_no_notification(b: Backend) {
     }
     for id in &acknowledged {
         assert!(
-            store.get_incident(&page, id).await.unwrap().is_some(),
+            store
+                .get_incident(&PageId::from(&page), &IncidentId::from(id))
+                .await
+                .unwrap()
+                .is_some(),
             "acknowledged write {id} is missing"
         );
     }

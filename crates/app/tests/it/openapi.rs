@@ -44,7 +44,7 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
     assert_eq!(routes, documented(&doc));
     // And each documented operation answers (401 without a key, not 404 or 405).
     for (method, path) in documented(&doc) {
-        let url = app.url(&path.replace("{page_id}", &app.page.id));
+        let url = app.url(&path.replace("{page_id}", app.page.id.as_str()));
         let r = read(
             app.client
                 .request(method.parse::<Method>().unwrap(), url)
@@ -176,7 +176,7 @@ async fn seed(app: &TestApp) -> Vec<(&'static str, String)> {
     job.run_at = Some(now + chrono::TimeDelta::hours(1));
     let job_id = app.store.enqueue(&[job], now).await.unwrap()[0];
     vec![
-        ("HERALD_PAGE_ID", app.page.id.clone()),
+        ("HERALD_PAGE_ID", app.page.id.to_string()),
         ("HERALD_COMPONENT_ID", id(&component)),
         ("HERALD_SCRAP_COMPONENT_ID", id(&scrap_component)),
         ("HERALD_GROUP_ID", id(&group)),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use herald_domain::actor::Actor;
+use herald_domain::id::{IncidentId, PageId};
 use herald_domain::incident::{IncidentInput, plan_create, plan_update};
 use herald_domain::page::NewPage;
 use reqwest::StatusCode;
@@ -58,7 +59,7 @@ async fn feeds_list_incidents_newest_first_with_escaped_updates(b: Backend) {
     store
         .update_incident(
             &page.id,
-            &a.id,
+            &IncidentId::from(&a.id),
             &actor,
             t0 + TimeDelta::minutes(50),
             &fix.named_components(),
@@ -92,9 +93,13 @@ async fn feeds_list_incidents_newest_first_with_escaped_updates(b: Backend) {
     );
     let redact = |s: &str| {
         let mut s = s.replace(&app.addr.to_string(), "[addr]");
-        for (id, name) in [(&page.id, "[page]"), (&a.id, "[a]"), (&b2.id, "[b]")] {
+        for (id, name) in [
+            (&page.id, "[page]"),
+            (&PageId::from(&a.id), "[a]"),
+            (&PageId::from(&b2.id), "[b]"),
+        ] {
             s = s.replace(id.as_str(), name);
-            let n = u64::from_str_radix(id, 36).unwrap().to_string();
+            let n = u64::from_str_radix(id.as_str(), 36).unwrap().to_string();
             s = s.replace(&n, &format!("{name}#"));
         }
         s

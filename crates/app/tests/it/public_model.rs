@@ -13,6 +13,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, ManualClock};
 use herald_domain::component::{ComponentInput, ComponentPatch, GroupInput, NewComponent};
+use herald_domain::id::{ComponentId, IncidentId, PageId};
 use herald_domain::incident::{
     IncidentInput, PostmortemInput, plan_create, plan_update, publish_postmortem,
     save_postmortem_draft,
@@ -161,7 +162,7 @@ impl World {
 
     async fn components(&self) -> Vec<herald_domain::component::Component> {
         self.store
-            .list_components(&self.page)
+            .list_components(&PageId::from(&self.page))
             .await
             .unwrap()
             .into_iter()
@@ -172,7 +173,7 @@ impl World {
     async fn incident(&self, pick: u8) -> Option<herald_domain::incident::Incident> {
         let all = self
             .store
-            .list_incidents(&self.page, &Default::default())
+            .list_incidents(&PageId::from(&self.page), &Default::default())
             .await
             .unwrap();
         (!all.is_empty()).then(|| all[pick as usize % all.len()].clone())
@@ -206,9 +207,13 @@ impl World {
                 }
                 let i = input(v);
                 let _ = s
-                    .create_incident(p, a, now, &i.named_components(), |pg, comps, at| {
-                        plan_create(&i, &pg.id, comps, at, pg.zone)
-                    })
+                    .create_incident(
+                        &PageId::from(p),
+                        a,
+                        now,
+                        &i.named_components(),
+                        |pg, comps, at| plan_create(&i, &pg.id, comps, at, pg.zone),
+                    )
                     .await;
             }
             Op::Post { pick, status, comp } => {
@@ -224,8 +229,8 @@ impl World {
                 let i = input(v);
                 let _ = s
                     .update_incident(
-                        p,
-                        &inc.id,
+                        &PageId::from(p),
+                        &IncidentId::from(&inc.id),
                         a,
                         now,
                         &i.named_components(),
@@ -243,8 +248,8 @@ impl World {
                     );
                     let _ = s
                         .update_incident(
-                            p,
-                            &inc.id,
+                            &PageId::from(p),
+                            &IncidentId::from(&inc.id),
                             a,
                             now,
                             &i.named_components(),
@@ -258,7 +263,7 @@ impl World {
                 // sometimes only the body changes.
                 let all = self
                     .store
-                    .list_incidents(&self.page, &Default::default())
+                    .list_incidents(&PageId::from(&self.page), &Default::default())
                     .await
                     .unwrap();
                 let inc = if pick % 2 == 0 {
@@ -275,17 +280,26 @@ impl World {
                 };
                 let back = TimeDelta::minutes(i64::from(*minutes) * i64::from(pick % 3 != 0));
                 let _ = s
-                    .update_incident_update(p, &inc.id, &u.id, a, now, |_, cur, _| {
-                        let mut n = cur.clone();
-                        n.display_at = cur.display_at - back;
-                        n.body = format!("{} (edited)", cur.body);
-                        Ok(n)
-                    })
+                    .update_incident_update(
+                        &PageId::from(p),
+                        &IncidentId::from(&inc.id),
+                        &u.id,
+                        a,
+                        now,
+                        |_, cur, _| {
+                            let mut n = cur.clone();
+                            n.display_at = cur.display_at - back;
+                            n.body = format!("{} (edited)", cur.body);
+                            Ok(n)
+                        },
+                    )
                     .await;
             }
             Op::Delete { pick } => {
                 if let Some(inc) = self.incident(*pick).await {
-                    s.delete_incident(p, &inc.id, a, now).await.unwrap();
+                    s.delete_incident(&PageId::from(p), &IncidentId::from(&inc.id), a, now)
+                        .await
+                        .unwrap();
                 }
             }
             Op::Postmortem { pick } => {
@@ -297,11 +311,18 @@ impl World {
                     ..PostmortemInput::default()
                 };
                 let _ = s
-                    .modify_incident(p, &inc.id, "postmortem.publish", a, now, |i, at| {
-                        let mut i = i.clone();
-                        i.postmortem = save_postmortem_draft(&i.postmortem, &draft, at)?;
-                        publish_postmortem(&i, &PostmortemInput::default(), at)
-                    })
+                    .modify_incident(
+                        &PageId::from(p),
+                        &IncidentId::from(&inc.id),
+                        "postmortem.publish",
+                        a,
+                        now,
+                        |i, at| {
+                            let mut i = i.clone();
+                            i.postmortem = save_postmortem_draft(&i.postmortem, &draft, at)?;
+                            publish_postmortem(&i, &PostmortemInput::default(), at)
+                        },
+                    )
                     .await;
             }
             Op::ComponentStatus { comp, status } => {
@@ -312,11 +333,13 @@ impl World {
                     status: Some(COMPONENT_STATUSES[*status as usize].parse().unwrap()),
                     ..ComponentPatch::default()
                 };
-                s.update_component(p, &c, &patch, a, now).await.unwrap();
+                s.update_component(&PageId::from(p), &ComponentId::from(&c), &patch, a, now)
+                    .await
+                    .unwrap();
             }
             Op::AddComponent { grouped } => {
                 let groups: Vec<String> = s
-                    .list_groups(p)
+                    .list_groups(&PageId::from(p))
                     .await
                     .unwrap()
                     .into_iter()
@@ -328,7 +351,7 @@ impl World {
                     v["group_id"] = json!(g);
                 }
                 let c: ComponentInput = serde_json::from_value(v).unwrap();
-                s.create_component(p, &NewComponent::parse(&c).unwrap(), a, now)
+                s.create_component(&PageId::from(p), &NewComponent::parse(&c).unwrap(), a, now)
                     .await
                     .unwrap();
             }
@@ -340,20 +363,26 @@ impl World {
                     name: Some(format!("Renamed {}", now.timestamp_millis())),
                     ..ComponentPatch::default()
                 };
-                s.update_component(p, &c, &patch, a, now).await.unwrap();
+                s.update_component(&PageId::from(p), &ComponentId::from(&c), &patch, a, now)
+                    .await
+                    .unwrap();
             }
             Op::Move { comp, up } => {
                 let Some(c) = self.component(*comp).await else {
                     return;
                 };
-                let _ = s.move_component(p, &c, *up, a, now).await;
+                let _ = s
+                    .move_component(&PageId::from(p), &ComponentId::from(&c), *up, a, now)
+                    .await;
             }
             Op::DeleteComponent { comp } => {
                 // Keep two, so that incidents have something to name.
                 if self.components().await.len() > 2
                     && let Some(c) = self.component(*comp).await
                 {
-                    s.delete_component(p, &c, a, now).await.unwrap();
+                    s.delete_component(&PageId::from(p), &ComponentId::from(&c), a, now)
+                        .await
+                        .unwrap();
                 }
             }
             Op::Group => {
@@ -369,7 +398,7 @@ impl World {
                     let g =
                         GroupInput::parse(&format!("Group {}", now.timestamp_millis()), None, top)
                             .unwrap();
-                    s.create_group(p, &g, a, now).await.unwrap();
+                    s.create_group(&PageId::from(p), &g, a, now).await.unwrap();
                 }
             }
             Op::Maintenance { in_hours } => {
@@ -382,9 +411,13 @@ impl World {
                     "scheduled_until": (start + TimeDelta::hours(2)).to_rfc3339(),
                     "body": "We upgrade things.", "component_ids": [c]}));
                 let m = s
-                    .create_incident(p, a, now, &i.named_components(), |pg, comps, at| {
-                        plan_create(&i, &pg.id, comps, at, pg.zone)
-                    })
+                    .create_incident(
+                        &PageId::from(p),
+                        a,
+                        now,
+                        &i.named_components(),
+                        |pg, comps, at| plan_create(&i, &pg.id, comps, at, pg.zone),
+                    )
                     .await
                     .unwrap();
                 // Sometimes it starts at once (its window moved up by hand).
@@ -393,8 +426,8 @@ impl World {
                         "components": {&c: "under_maintenance"}}));
                     let _ = s
                         .update_incident(
-                            p,
-                            &m.id,
+                            &PageId::from(p),
+                            &IncidentId::from(&m.id),
                             a,
                             now,
                             &go.named_components(),
@@ -410,7 +443,7 @@ impl World {
                     "allow_rss_atom_feeds": n % 5 != 0,
                 }))
                 .unwrap();
-                s.update_page(p, a, now, |pg| pg.apply(&patch))
+                s.update_page(&PageId::from(p), a, now, |pg| pg.apply(&patch))
                     .await
                     .unwrap();
             }
@@ -418,7 +451,7 @@ impl World {
                 let t: TemplateInput = serde_json::from_value(json!({"name": format!("T {}", now.timestamp_millis()),
                     "title": "Trouble", "body": "We look into it.", "update_status": "investigating"}))
                 .unwrap();
-                s.create_template(&Template::parse(p, &t, now).unwrap(), a, now)
+                s.create_template(&Template::parse(&PageId::from(p), &t, now).unwrap(), a, now)
                     .await
                     .unwrap();
             }
@@ -559,7 +592,7 @@ async fn run(backend: Backend, ops: Vec<Op>) {
         lazy: publisher(&store, &clock, &assets),
         store,
         clock,
-        page: page.id,
+        page: page.id.to_string(),
         actor,
         assets,
     };

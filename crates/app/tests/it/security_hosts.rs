@@ -143,7 +143,7 @@ async fn p_slug_answers_for_its_page_whatever_the_host(b: Backend) {
     // Arrange: beta owns a custom domain; every request below names that domain as Host
     let app = TestApp::spawn(b).await;
     let beta = app.new_page("beta").await;
-    give_domain(&app, &beta.id, "status.beta.example").await;
+    give_domain(&app, beta.id.as_str(), "status.beta.example").await;
     let host = [("host", "status.beta.example")];
     // Act + Assert: acme's public outputs under /p/acme/ are acme's
     for path in [
@@ -210,7 +210,7 @@ async fn a_request_needs_exactly_one_valid_host(b: Backend) {
 async fn a_custom_domain_serves_its_page_and_nothing_of_herald_s_own(b: Backend) {
     // Arrange
     let app = TestApp::spawn(b).await;
-    give_domain(&app, &app.page.id, "status.acme.example").await;
+    give_domain(&app, app.page.id.as_str(), "status.acme.example").await;
     let host = [("host", "status.acme.example")];
     // Act + Assert: herald's own surface is not there
     for path in [

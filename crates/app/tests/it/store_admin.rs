@@ -4,7 +4,7 @@
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::{ComponentInput, GroupInput, NewComponent, display_order};
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{ComponentId, PageId, SubscriberId};
 use herald_domain::notification::DeliveryState;
 use herald_domain::page::NewPage;
 use herald_domain::subscriber::Channel;
@@ -28,7 +28,7 @@ async fn open(b: Backend) -> (TestDb, Store, Actor, String) {
         )
         .await
         .unwrap();
-    (db, store, actor, page.id)
+    (db, store, actor, page.id.to_string())
 }
 
 async fn component(store: &Store, page: &str, name: &str, actor: &Actor) -> String {
@@ -38,7 +38,7 @@ async fn component(store: &Store, page: &str, name: &str, actor: &Actor) -> Stri
     })
     .unwrap();
     store
-        .create_component(page, &new, actor, from_ms(T0))
+        .create_component(&PageId::from(page), &new, actor, from_ms(T0))
         .await
         .unwrap()
         .id
@@ -46,7 +46,7 @@ async fn component(store: &Store, page: &str, name: &str, actor: &Actor) -> Stri
 
 /// Names in display order (each group followed by its children).
 async fn order(store: &Store, page: &str) -> Vec<String> {
-    let all = store.list_components(page).await.unwrap();
+    let all = store.list_components(&PageId::from(page)).await.unwrap();
     display_order(&all).iter().map(|c| c.name.clone()).collect()
 }
 
@@ -59,7 +59,7 @@ async fn admin_store_moves_components_among_their_siblings(b: Backend) {
     component(&store, &page, "B", &actor).await;
     let g = store
         .create_group(
-            &page,
+            &PageId::from(&page),
             &GroupInput::parse("G", None, vec![x.clone(), y.clone()]).unwrap(),
             &actor,
             from_ms(T0),
@@ -75,17 +75,35 @@ async fn admin_store_moves_components_among_their_siblings(b: Backend) {
     let n = audit(&store).await;
     // Act + Assert: a group moves with its children; a child moves inside its group
     store
-        .move_component(&page, &g, true, &actor, from_ms(T0 + 1))
+        .move_component(
+            &PageId::from(&page),
+            &ComponentId::from(&g),
+            true,
+            &actor,
+            from_ms(T0 + 1),
+        )
         .await
         .unwrap();
     assert_eq!(order(&store, &page).await, ["G", "x", "y", "A", "B"]);
     store
-        .move_component(&page, &y, true, &actor, from_ms(T0 + 2))
+        .move_component(
+            &PageId::from(&page),
+            &ComponentId::from(&y),
+            true,
+            &actor,
+            from_ms(T0 + 2),
+        )
         .await
         .unwrap();
     assert_eq!(order(&store, &page).await, ["G", "y", "x", "A", "B"]);
     store
-        .move_component(&page, &a, false, &actor, from_ms(T0 + 3))
+        .move_component(
+            &PageId::from(&page),
+            &ComponentId::from(&a),
+            false,
+            &actor,
+            from_ms(T0 + 3),
+        )
         .await
         .unwrap();
     assert_eq!(order(&store, &page).await, ["G", "y", "x", "B", "A"]);
@@ -95,18 +113,36 @@ async fn admin_store_moves_components_among_their_siblings(b: Backend) {
     assert!(entries.iter().any(|e| e.action == "component.move"));
     // the first cannot go up, the last cannot go down: nothing written
     store
-        .move_component(&page, &g, true, &actor, from_ms(T0 + 4))
+        .move_component(
+            &PageId::from(&page),
+            &ComponentId::from(&g),
+            true,
+            &actor,
+            from_ms(T0 + 4),
+        )
         .await
         .unwrap();
     store
-        .move_component(&page, &a, false, &actor, from_ms(T0 + 5))
+        .move_component(
+            &PageId::from(&page),
+            &ComponentId::from(&a),
+            false,
+            &actor,
+            from_ms(T0 + 5),
+        )
         .await
         .unwrap();
     assert_eq!(order(&store, &page).await, ["G", "y", "x", "B", "A"]);
     assert_eq!(audit(&store).await, n + 3);
     assert!(matches!(
         store
-            .move_component(&page, "nope", true, &actor, from_ms(T0 + 6))
+            .move_component(
+                &PageId::from(&page),
+                &ComponentId::from("nope"),
+                true,
+                &actor,
+                from_ms(T0 + 6)
+            )
             .await,
         Err(StoreError::NotFound)
     ));
@@ -125,7 +161,12 @@ async fn admin_store_updates_templates_in_one_audited_write(b: Backend) {
     };
     let t = store
         .create_template(
-            &Template::parse(&page, &input("Old", vec![c.clone()]), from_ms(T0)).unwrap(),
+            &Template::parse(
+                &PageId::from(&page),
+                &input("Old", vec![c.clone()]),
+                from_ms(T0),
+            )
+            .unwrap(),
             &actor,
             from_ms(T0),
         )
@@ -133,7 +174,12 @@ async fn admin_store_updates_templates_in_one_audited_write(b: Backend) {
         .unwrap();
     let n = store.list_audit(None, 1000).await.unwrap().len();
     // Act
-    let mut changed = Template::parse(&page, &input("New", vec![c]), from_ms(T0 + 1)).unwrap();
+    let mut changed = Template::parse(
+        &PageId::from(&page),
+        &input("New", vec![c]),
+        from_ms(T0 + 1),
+    )
+    .unwrap();
     changed.id.clone_from(&t.id);
     let got = store
         .update_template(&changed, &actor, from_ms(T0 + 1))
@@ -161,7 +207,7 @@ async fn admin_store_updates_templates_in_one_audited_write(b: Backend) {
     assert_eq!(audit[0].action, "template.update");
     assert_eq!(
         store
-            .get_template(&page, &t.id)
+            .get_template(&PageId::from(&page), &t.id)
             .await
             .unwrap()
             .unwrap()
@@ -182,7 +228,7 @@ async fn admin_store_lists_one_subscribers_deliveries_however_old(b: Backend) {
                 id: &id,
                 event_id: "ev",
                 subscriber_id: &sub,
-                page_id: &page,
+                page_id: &PageId::from(&page),
                 channel: Channel::Webhook,
                 state: DeliveryState::Delivered,
                 attempt: 1,
@@ -200,10 +246,13 @@ async fn admin_store_lists_one_subscribers_deliveries_however_old(b: Backend) {
     record("elsewhere".into(), "alice", "other-page".into(), T0 + 1000).await;
     // Act
     let alice = store
-        .list_deliveries(&page, Some(&"alice".into()), 200)
+        .list_deliveries(&PageId::from(&page), Some(&"alice".into()), 200)
         .await
         .unwrap();
-    let newest = store.list_deliveries(&page, None, 200).await.unwrap();
+    let newest = store
+        .list_deliveries(&PageId::from(&page), None, 200)
+        .await
+        .unwrap();
     // Assert
     let ids: Vec<&str> = alice.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(
@@ -225,7 +274,7 @@ async fn admin_store_refuses_a_delivery_row_whose_state_or_channel_it_does_not_k
             id,
             event_id: "ev",
             subscriber_id: &alice,
-            page_id: &page,
+            page_id: &PageId::from(&page),
             channel: Channel::Email,
             state: DeliveryState::Failed,
             attempt: 1,
@@ -235,18 +284,24 @@ async fn admin_store_refuses_a_delivery_row_whose_state_or_channel_it_does_not_k
         store.record_delivery(&d, from_ms(T0)).await.unwrap();
     }
     assert_eq!(
-        store.list_deliveries(&page, None, 10).await.unwrap()[0].state,
+        store
+            .list_deliveries(&PageId::from(&page), None, 10)
+            .await
+            .unwrap()[0]
+            .state,
         DeliveryState::Failed
     );
     // Act
     db.execute("UPDATE deliveries SET state = 'exploded' WHERE id = 'd-state'")
         .await;
-    let state = store.list_deliveries(&page, Some(&alice), 10).await;
+    let state = store
+        .list_deliveries(&PageId::from(&page), Some(&alice), 10)
+        .await;
     db.execute("UPDATE deliveries SET state = 'failed' WHERE id = 'd-state'")
         .await;
     db.execute("UPDATE deliveries SET channel = 'pigeon' WHERE id = 'd-channel'")
         .await;
-    let channel = store.list_deliveries(&page, None, 10).await;
+    let channel = store.list_deliveries(&PageId::from(&page), None, 10).await;
     // Assert: an error naming the row and the value, never a silent default
     for (got, value) in [(state, "exploded"), (channel, "pigeon")] {
         match got {

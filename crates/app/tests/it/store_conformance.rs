@@ -9,6 +9,7 @@ use herald_domain::clock::from_ms;
 use herald_domain::component::{
     ComponentInput, ComponentPatch, GroupInput, GroupPatch, NewComponent,
 };
+use herald_domain::id::{ComponentId, IncidentId, PageId};
 use herald_domain::incident::{IncidentInput, IncidentKind, plan_create, plan_update};
 use herald_domain::page::{NewPage, PagePatch};
 use herald_domain::status::{ComponentStatus, IncidentStatus};
@@ -116,14 +117,22 @@ async fn pages_are_created_found_updated_and_versioned(b: Backend) {
     );
     assert!(matches!(
         store
-            .update_page("nope", &actor, from_ms(T0), |c| Ok(c.clone()))
+            .update_page(
+                &PageId::from("nope"),
+                &actor,
+                from_ms(T0),
+                |c| Ok(c.clone())
+            )
             .await,
         Err(StoreError::NotFound)
     ));
     let versions = store.page_versions().await.unwrap();
-    assert!(versions.contains(&(p.id.clone(), q.version)));
+    assert!(versions.contains(&(p.id.to_string(), q.version)));
     assert_eq!(store.page_version(&p.id).await.unwrap(), Some(q.version));
-    assert_eq!(store.page_version("nope").await.unwrap(), None);
+    assert_eq!(
+        store.page_version(&PageId::from("nope")).await.unwrap(),
+        None
+    );
 }
 
 async fn components_and_groups_keep_order_status_and_scope(b: Backend) {
@@ -165,7 +174,13 @@ async fn components_and_groups_keep_order_status_and_scope(b: Backend) {
     assert!(g.is_group);
     let patch = ComponentPatch::status(ComponentStatus::MajorOutage);
     store
-        .update_component(&p.id, &c.id, &patch, &actor, from_ms(T0 + 1))
+        .update_component(
+            &p.id,
+            &ComponentId::from(&c.id),
+            &patch,
+            &actor,
+            from_ms(T0 + 1),
+        )
         .await
         .unwrap();
     let list = store.list_components(&p.id).await.unwrap();
@@ -179,7 +194,7 @@ async fn components_and_groups_keep_order_status_and_scope(b: Backend) {
     assert_eq!(store.list_groups(&p.id).await.unwrap().len(), 1);
     assert!(
         store
-            .get_component(&other.id, &a.id)
+            .get_component(&other.id, &ComponentId::from(&a.id))
             .await
             .unwrap()
             .is_none(),
@@ -187,19 +202,31 @@ async fn components_and_groups_keep_order_status_and_scope(b: Backend) {
     );
     assert!(matches!(
         store
-            .update_component(&other.id, &a.id, &patch, &actor, from_ms(T0))
+            .update_component(
+                &other.id,
+                &ComponentId::from(&a.id),
+                &patch,
+                &actor,
+                from_ms(T0)
+            )
             .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
         store
-            .delete_component(&other.id, &a.id, &actor, from_ms(T0))
+            .delete_component(&other.id, &ComponentId::from(&a.id), &actor, from_ms(T0))
             .await,
         Err(StoreError::NotFound)
     ));
     let gp = GroupPatch::parse(Some("G2"), None, Some(vec![a.id.clone()]), None).unwrap();
     let g2 = store
-        .update_group(&p.id, &g.id, &gp, &actor, from_ms(T0 + 2))
+        .update_group(
+            &p.id,
+            &ComponentId::from(&g.id),
+            &gp,
+            &actor,
+            from_ms(T0 + 2),
+        )
         .await
         .unwrap();
     assert_eq!(g2.name, "G2");
@@ -215,7 +242,7 @@ async fn components_and_groups_keep_order_status_and_scope(b: Backend) {
         Some(g.id.as_str())
     );
     store
-        .delete_component(&p.id, &g.id, &actor, from_ms(T0 + 3))
+        .delete_component(&p.id, &ComponentId::from(&g.id), &actor, from_ms(T0 + 3))
         .await
         .unwrap();
     assert!(
@@ -260,7 +287,7 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
     assert_eq!(i.component_ids, std::slice::from_ref(&api.id));
     assert_eq!(
         store
-            .get_component(&p.id, &api.id)
+            .get_component(&p.id, &ComponentId::from(&api.id))
             .await
             .unwrap()
             .unwrap()
@@ -274,7 +301,7 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
     let i2 = store
         .update_incident(
             &p.id,
-            &i.id,
+            &IncidentId::from(&i.id),
             &actor,
             t2,
             &up.named_components(),
@@ -337,28 +364,47 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
         1
     );
     let failing = store
-        .update_incident(&p.id, &i.id, &actor, t2, &[], |_, _, _, _| {
-            Err(herald_domain::Invalid::new("x", "no"))
-        })
+        .update_incident(
+            &p.id,
+            &IncidentId::from(&i.id),
+            &actor,
+            t2,
+            &[],
+            |_, _, _, _| Err(herald_domain::Invalid::new("x", "no")),
+        )
         .await;
     assert!(matches!(failing, Err(StoreError::Invalid(_))));
     let renamed = store
-        .modify_incident(&p.id, &i.id, "incident.rename", &actor, t2, |cur, _| {
-            let mut c = cur.clone();
-            c.name = "Renamed".into();
-            Ok(c)
-        })
+        .modify_incident(
+            &p.id,
+            &IncidentId::from(&i.id),
+            "incident.rename",
+            &actor,
+            t2,
+            |cur, _| {
+                let mut c = cur.clone();
+                c.name = "Renamed".into();
+                Ok(c)
+            },
+        )
         .await
         .unwrap();
     assert_eq!(renamed.name, "Renamed");
     assert_eq!(renamed.updates.len(), 2, "modifying keeps the timeline");
     let uid = renamed.updates[1].id.clone();
     let edited = store
-        .update_incident_update(&p.id, &i.id, &uid, &actor, t2, |_, u, _| {
-            let mut u = u.clone();
-            u.body = "edited".into();
-            Ok(u)
-        })
+        .update_incident_update(
+            &p.id,
+            &IncidentId::from(&i.id),
+            &uid,
+            &actor,
+            t2,
+            |_, u, _| {
+                let mut u = u.clone();
+                u.body = "edited".into();
+                Ok(u)
+            },
+        )
         .await
         .unwrap();
     assert_eq!(edited.body, "edited");
@@ -372,21 +418,29 @@ async fn incidents_plan_inside_the_transaction_and_list_by_filter(b: Backend) {
         .unwrap();
     assert!(
         store
-            .get_incident(&other.id, &i.id)
+            .get_incident(&other.id, &IncidentId::from(&i.id))
             .await
             .unwrap()
             .is_none()
     );
     assert!(matches!(
-        store.delete_incident(&other.id, &i.id, &actor, t2).await,
+        store
+            .delete_incident(&other.id, &IncidentId::from(&i.id), &actor, t2)
+            .await,
         Err(StoreError::NotFound)
     ));
     let gone = store
-        .delete_incident(&p.id, &i.id, &actor, t2)
+        .delete_incident(&p.id, &IncidentId::from(&i.id), &actor, t2)
         .await
         .unwrap();
     assert_eq!(gone.name, "Renamed");
-    assert!(store.get_incident(&p.id, &i.id).await.unwrap().is_none());
+    assert!(
+        store
+            .get_incident(&p.id, &IncidentId::from(&i.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn templates_keys_users_and_the_audit_log(b: Backend) {
@@ -438,7 +492,7 @@ async fn templates_keys_users_and_the_audit_log(b: Backend) {
             "x",
             &apikey::generate(),
             false,
-            Some(&["nopage".to_owned()]),
+            Some(&[PageId::from("nopage")]),
             &actor,
             from_ms(T0),
         )
@@ -513,9 +567,9 @@ async fn templates_keys_users_and_the_audit_log(b: Backend) {
 /// every component and every open incident with its timeline.
 async fn rollup_from_everything(store: &Store, page_id: &str) -> herald_domain::status::PageStatus {
     use herald_domain::status::{RollupInput, page_status};
-    let components = store.list_components(page_id).await.unwrap();
+    let components = store.list_components(&PageId::from(page_id)).await.unwrap();
     let open: Vec<_> = store
-        .list_incidents(page_id, &IncidentQuery::default())
+        .list_incidents(&PageId::from(page_id), &IncidentQuery::default())
         .await
         .unwrap()
         .into_iter()
@@ -588,7 +642,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        rollup_from_everything(&store, &p.id).await,
+        rollup_from_everything(&store, p.id.as_str()).await,
         page_status(&store.rollup_input(&p.id).await.unwrap())
     );
     let more = incident_input(
@@ -597,7 +651,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
     store
         .update_incident(
             &p.id,
-            &i.id,
+            &IncidentId::from(&i.id),
             &actor,
             t(2),
             &more.named_components(),
@@ -612,7 +666,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
     store
         .update_incident(
             &p.id,
-            &i.id,
+            &IncidentId::from(&i.id),
             &actor,
             t(3),
             &plain.named_components(),
@@ -643,7 +697,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
     let refused = store
         .update_incident(
             &p.id,
-            &i.id,
+            &IncidentId::from(&i.id),
             &actor,
             t(5),
             &wrong.named_components(),
@@ -668,7 +722,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
         "{refused:?}"
     );
     let now = page_status(&store.rollup_input(&p.id).await.unwrap());
-    assert_eq!(rollup_from_everything(&store, &p.id).await, now);
+    assert_eq!(rollup_from_everything(&store, p.id.as_str()).await, now);
     assert_eq!(now.indicator, herald_domain::status::Impact::Critical);
     let resolve = incident_input(
         json!({"status": "resolved", "body": "ok", "components": {ids[0].clone(): "operational", ids[1].clone(): "operational"}}),
@@ -676,7 +730,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
     store
         .update_incident(
             &p.id,
-            &i.id,
+            &IncidentId::from(&i.id),
             &actor,
             t(6),
             &resolve.named_components(),
@@ -685,7 +739,7 @@ async fn an_incident_write_reads_only_the_components_it_names(b: Backend) {
         .await
         .unwrap();
     let now = page_status(&store.rollup_input(&p.id).await.unwrap());
-    assert_eq!(rollup_from_everything(&store, &p.id).await, now);
+    assert_eq!(rollup_from_everything(&store, p.id.as_str()).await, now);
     assert_eq!(now.indicator, herald_domain::status::Impact::Maintenance);
 }
 

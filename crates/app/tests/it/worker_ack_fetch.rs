@@ -5,6 +5,7 @@
 //! claimed jobs nobody started back at shutdown.
 
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_store::{Finish, JobState, NewJob, Outcome};
 use herald_worker::RunnerConfig;
 use serde_json::json;
@@ -29,9 +30,9 @@ async fn finish_and_claim_acknowledges_and_claims_in_one_write(b: Backend) {
     let store = db.store().await;
     let now = SystemClock.now();
     let mut jobs: Vec<NewJob> = (0..4)
-        .map(|_| TEST.raw_job(Some("pageaaaaaaaa"), json!({})))
+        .map(|_| TEST.raw_job(Some(&PageId::from("pageaaaaaaaa")), json!({})))
         .collect();
-    jobs.push(TEST.raw_job(Some("pagebbbbbbbb"), json!({})));
+    jobs.push(TEST.raw_job(Some(&PageId::from("pagebbbbbbbb")), json!({})));
     let ids = store.enqueue(&jobs, now).await.unwrap();
     let first = store.claim_jobs("test", "w1", 1, now).await.unwrap();
     assert_eq!(first[0].id, ids[0]);

@@ -4,6 +4,7 @@
 //! leadership moves when its leader dies.
 
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_store::kinds::CANARY;
 use herald_store::{JobState, NewJob, Store};
 use rand::RngExt;
@@ -33,7 +34,7 @@ async fn kill_9_at_random_moments_loses_no_job(b: Backend) {
     let jobs: Vec<NewJob> = (0..10_000)
         .map(|i| {
             CANARY.raw_job(
-                Some(&format!("page{:08}", i % 10)),
+                Some(&PageId::from(format!("page{:08}", i % 10))),
                 json!({"nonce": nonce, "sleep_ms": 20}),
             )
         })

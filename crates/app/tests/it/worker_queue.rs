@@ -5,6 +5,7 @@
 use chrono::TimeDelta;
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_store::kinds::KindSpec;
 use herald_store::{Finish, JobState, NewJob, Outcome, Store};
 use herald_worker::{
@@ -273,11 +274,11 @@ pub(crate) async fn drain_two_pages(b: Backend, a: usize, ack_batch: usize) -> V
     let store = db.store().await;
     let now = SystemClock.now();
     let aj: Vec<NewJob> = (0..a)
-        .map(|_| TEST.raw_job(Some("pageaaaaaaaa"), json!({})))
+        .map(|_| TEST.raw_job(Some(&PageId::from("pageaaaaaaaa")), json!({})))
         .collect();
     store.enqueue(&aj, now).await.unwrap();
     let bj: Vec<NewJob> = (0..5)
-        .map(|_| TEST.raw_job(Some("pagebbbbbbbb"), json!({})))
+        .map(|_| TEST.raw_job(Some(&PageId::from("pagebbbbbbbb")), json!({})))
         .collect();
     store.enqueue(&bj, now).await.unwrap();
     let w = start(

@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use herald_domain::actor::Actor;
 use herald_domain::clock::from_ms;
 use herald_domain::component::{ComponentInput, NewComponent};
+use herald_domain::id::{ComponentId, IncidentId};
 use herald_domain::incident::{IncidentInput, plan_create};
 use herald_domain::notification::EventKind;
 use herald_domain::page::NewPage;
@@ -59,9 +60,13 @@ async fn scheduled_maintenance_runs_itself_on_time(b: Backend) {
         store: store.clone(),
     };
     let status = || async {
-        let i = store.get_incident(&page.id, &m.id).await.unwrap().unwrap();
+        let i = store
+            .get_incident(&page.id, &IncidentId::from(&m.id))
+            .await
+            .unwrap()
+            .unwrap();
         let c = store
-            .get_component(&page.id, &dbc.id)
+            .get_component(&page.id, &ComponentId::from(&dbc.id))
             .await
             .unwrap()
             .unwrap();
@@ -113,7 +118,11 @@ async fn scheduled_maintenance_runs_itself_on_time(b: Backend) {
         (IncidentStatus::Completed, ComponentStatus::Operational)
     );
     r.reconcile(t(300)).await.unwrap();
-    let i = store.get_incident(&page.id, &m.id).await.unwrap().unwrap();
+    let i = store
+        .get_incident(&page.id, &IncidentId::from(&m.id))
+        .await
+        .unwrap()
+        .unwrap();
     let bodies: Vec<&str> = i.updates.iter().map(|u| u.body.as_str()).collect();
     assert_eq!(
         bodies,

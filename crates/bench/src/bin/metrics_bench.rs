@@ -20,6 +20,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use herald_domain::actor::Actor;
 use herald_domain::clock::{Clock, SystemClock};
+use herald_domain::id::PageId;
 use herald_domain::metric::points::{Period, Point};
 use herald_domain::metric::{Metric, MetricInput, Provider, ProviderInput};
 use herald_domain::page::NewPage;
@@ -158,7 +159,7 @@ async fn seeded(
         let m = Metric::parse(&p, &input, now)?;
         ids.push(store.create_metric(&m, &actor, now).await?.id);
     }
-    Ok((store, page.id, ids))
+    Ok((store, page.id.to_string(), ids))
 }
 
 /// Batch `b` of `per` points per metric: consecutive buckets, a wave of values.
@@ -278,7 +279,9 @@ async fn ingest(
     let actor = Actor::cli();
     let started = Instant::now();
     for b in &batches {
-        store.push_points(&page, b, &actor, now).await?;
+        store
+            .push_points(&PageId::from(&page), b, &actor, now)
+            .await?;
     }
     let herald = started.elapsed().as_secs_f64();
     store.close().await;
@@ -315,7 +318,9 @@ async fn render(server: &str) -> anyhow::Result<()> {
         for (_, pts) in &mut bt {
             pts.retain(|p| p.bucket <= now.timestamp());
         }
-        store.push_points(&page, &bt, &actor, now).await?;
+        store
+            .push_points(&PageId::from(&page), &bt, &actor, now)
+            .await?;
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let assets = Arc::new(Assets::new());
@@ -339,7 +344,9 @@ async fn render(server: &str) -> anyhow::Result<()> {
                 value: k as f64,
             }],
         )];
-        store.push_points(&page, &pt, &actor, now).await?;
+        store
+            .push_points(&PageId::from(&page), &pt, &actor, now)
+            .await?;
         let s = Instant::now();
         publisher.refresh_metrics(&page).await?;
         refresh.push(s.elapsed().as_secs_f64() * 1000.0);

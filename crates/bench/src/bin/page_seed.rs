@@ -24,6 +24,7 @@ use herald_domain::actor::Actor;
 use herald_domain::apikey;
 use herald_domain::clock::{Clock, SystemClock};
 use herald_domain::component::{ComponentInput, GroupInput, NewComponent};
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{IncidentInput, plan_create, plan_update};
 use herald_domain::page::NewPage;
 use herald_store::{DbOptions, Store};
@@ -133,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
             store
                 .update_incident(
                     &page.id,
-                    &created.id,
+                    &IncidentId::from(&created.id),
                     &actor,
                     at + TimeDelta::minutes(minutes),
                     &update.named_components(),

@@ -27,7 +27,13 @@ fn input(json: &str) -> IncidentInput {
 const NOW: i64 = 1_741_082_400_000;
 
 fn create(json: &str, comps: &[Component]) -> Result<IncidentChange> {
-    plan_create(&input(json), "page", comps, from_ms(NOW), PageZone::UTC)
+    plan_create(
+        &input(json),
+        &PageId::from("page"),
+        comps,
+        from_ms(NOW),
+        PageZone::UTC,
+    )
 }
 
 #[test]

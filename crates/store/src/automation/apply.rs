@@ -9,6 +9,7 @@ use herald_domain::actor::Actor;
 use herald_domain::automation::{Change, ComponentAutomation, Decision, Outcome, Wish, decide};
 use herald_domain::clock::from_ms;
 use herald_domain::component::Component;
+use herald_domain::id::PageId;
 use herald_domain::page::PageSettings;
 use herald_domain::status::ComponentStatus;
 use serde_json::json;
@@ -110,7 +111,7 @@ impl Ctx {
     }
 }
 
-pub(crate) async fn load_ctx(w: &mut Write<'_>, page_id: &str) -> Result<Ctx> {
+pub(crate) async fn load_ctx(w: &mut Write<'_>, page_id: &PageId) -> Result<Ctx> {
     let components = page_components_tx(&mut w.tx, page_id).await?;
     #[derive(sqlx::FromRow)]
     struct OpenRow {
@@ -163,7 +164,7 @@ async fn load_state(w: &mut Write<'_>, component_id: &str) -> Result<ComponentAu
         }))
 }
 
-async fn save_state(w: &mut Write<'_>, page_id: &str, s: &ComponentAutomation) -> Result<()> {
+async fn save_state(w: &mut Write<'_>, page_id: &PageId, s: &ComponentAutomation) -> Result<()> {
     let (p, h) = (s.pending.as_ref(), s.held.as_ref());
     w.tx.execute(
         "INSERT INTO component_automation (component_id, page_id, desired, changed_at, changed_by, changed_reason, \
@@ -341,7 +342,7 @@ pub(crate) async fn apply_wishes(
 }
 
 impl Store {
-    pub async fn apply_due_automation(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+    pub async fn apply_due_automation(&self, now: DateTime<Utc>) -> Result<Vec<PageId>> {
         #[derive(sqlx::FromRow)]
         struct Due {
             component_id: String,
@@ -357,11 +358,12 @@ impl Store {
             .await?;
         let mut pages = Vec::new();
         for d in due {
+            let page_id = PageId::from(d.page_id);
             let actor =
                 Actor::integration(d.pending_source.as_deref().unwrap_or("automation"), None);
-            let mut w = Write::on_page(self, &d.page_id, &actor, now).await?;
+            let mut w = Write::on_page(self, &page_id, &actor, now).await?;
             w.touch(Touched::Nothing);
-            let mut ctx = load_ctx(&mut w, &d.page_id).await?;
+            let mut ctx = load_ctx(&mut w, &page_id).await?;
             let mut st = load_state(&mut w, &d.component_id).await?;
             let (Some(wish), Some(at)) = (st.pending.clone(), st.pending_due_at) else {
                 continue;
@@ -386,10 +388,10 @@ impl Store {
                 Decision::Change
             };
             settle(&mut w, &mut ctx, &mut st, idx, &wish, decision, &mut out).await?;
-            save_state(&mut w, &d.page_id, &st).await?;
+            save_state(&mut w, &page_id, &st).await?;
             w.commit().await?;
             if out.page_changed() {
-                pages.push(d.page_id);
+                pages.push(page_id);
             }
         }
         Ok(pages)

@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::automation::checks::CheckConfig;
 use herald_domain::automation::{Integration, IntegrationKind, Outcome};
+use herald_domain::id::PageId;
 use herald_domain::status::ComponentStatus;
 
 use super::apply::{apply_wishes, load_ctx};
@@ -40,7 +41,7 @@ impl Store {
     /// down comes back (its component to operational).
     pub async fn ping_heartbeat(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         ip: Option<String>,
         now: DateTime<Utc>,
@@ -87,7 +88,7 @@ impl Store {
     /// Records one run of check `id` (a missed heartbeat is a failed run).
     pub async fn record_check(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         result: CheckResult,
         now: DateTime<Utc>,

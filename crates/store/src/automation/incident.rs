@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use herald_domain::automation::{ComponentAutomation, IncidentAction, Outcome, Wish};
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{IncidentInput, plan_create, plan_update};
 use herald_domain::status::{ComponentStatus, IncidentStatus};
 use herald_domain::template::Template;
@@ -47,7 +48,7 @@ pub(super) async fn carry_out(
     let Some(rule) = rule else {
         return make_change(w, ctx, st, idx, wish, out).await;
     };
-    let template = template_tx(&mut w.tx, &page_id, &rule.template_id).await?;
+    let template = template_tx(&mut w.tx, page_id.as_str(), &rule.template_id).await?;
     match template {
         Some(t) if rule.publish => open(w, ctx, st, idx, wish, &t, out).await,
         Some(t) => {
@@ -149,7 +150,7 @@ async fn post_update(
 ) -> Result<()> {
     let c = ctx.components[idx].clone();
     let page = w.page()?;
-    let current = load_tx(&mut w.tx, &c.page_id, id).await?;
+    let current = load_tx(&mut w.tx, &c.page_id, &IncidentId::from(id)).await?;
     // Told as the incident's opening was (a template may open it without notifications).
     let first: Option<One<bool>> = w
         .tx

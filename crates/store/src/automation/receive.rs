@@ -10,6 +10,7 @@ use herald_domain::automation::alerts::{
 };
 use herald_domain::automation::{Outcome, Wish, find_component};
 use herald_domain::clock::from_ms;
+use herald_domain::id::PageId;
 use herald_domain::status::ComponentStatus;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -145,7 +146,7 @@ impl Store {
     /// refused whole (422), with nothing changed.
     pub async fn receive_alerts(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         payload: &AlertmanagerPayload,
         ip: Option<String>,
@@ -200,8 +201,8 @@ impl Store {
         }
         out.alerts_updated = changed.len();
         let changed: Vec<AlertState> = changed.into_values().collect();
-        upsert_alerts(&mut w, id, page_id, &changed).await?;
-        let mut wishes = alert_wishes(&mut w, page_id, id, &touched).await?;
+        upsert_alerts(&mut w, id, page_id.as_str(), &changed).await?;
+        let mut wishes = alert_wishes(&mut w, page_id.as_str(), id, &touched).await?;
         // The incident a wish may open: that of the rule of an alert of this payload firing
         // on the component, else the integration's.
         for (cid, wish) in &mut wishes {
@@ -222,7 +223,7 @@ impl Store {
     /// wish. An unknown component is refused whole (422 naming the item), nothing changed.
     pub async fn receive_webhook(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         id: &str,
         items: &[WebhookItem],
         single: bool,

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
+use herald_domain::id::PageId;
 use herald_domain::subscriber::import::{At, Plan, Rejected, SkipReason, Skipped};
 use herald_domain::subscriber::{Channel, SubscriberState};
 use serde_json::json;
@@ -61,7 +62,7 @@ impl Store {
     /// marked as vouched for by the team, as adding one by hand does).
     pub async fn bulk_import_subscribers(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         mut plan: Plan,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -113,7 +114,7 @@ impl Store {
                 secret: p.secret.clone(),
             })
             .collect();
-        let written = insert_subscribers(&mut w, page_id, &subs, now).await?;
+        let written = insert_subscribers(&mut w, page_id.as_str(), &subs, now).await?;
         let mut out = BulkImported::default();
         let mut jobs = Vec::new();
         let mut taken: Vec<(At, &ImportedSubscriber)> = Vec::new();
@@ -143,7 +144,7 @@ impl Store {
         }
         out.skipped = plan.skipped;
         out.skipped
-            .extend(skip_existing(&mut w, page_id, &taken).await?);
+            .extend(skip_existing(&mut w, page_id.as_str(), &taken).await?);
         out.skipped.sort_by_key(|s| s.at);
         if !jobs.is_empty() {
             w.enqueue(&jobs).await?;
@@ -153,7 +154,7 @@ impl Store {
             Some(page_id),
             "subscribers.import",
             "page",
-            page_id,
+            page_id.as_str(),
             json!({
                 "created": out.created.len(),
                 "skipped": out.skipped.len(),

@@ -81,7 +81,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<IncidentImport> {
-        let page_id = i.page_id.as_str();
+        let page_id = &i.page_id;
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Everything);
         let owner = owners(&mut w.tx, "incidents", &[i.id.as_str()]).await?;
@@ -157,7 +157,7 @@ impl Store {
             only_fresh.status = herald_domain::status::IncidentStatus::Investigating;
         }
         for (code, status, at) in derived_history(&only_fresh, &known, now) {
-            log_at(&mut w, page_id, &code, status, at).await?;
+            log_at(&mut w, page_id.as_str(), &code, status, at).await?;
         }
         w.audit(
             Some(page_id),

@@ -97,7 +97,7 @@ impl Store {
             )
             .await?;
         }
-        let what = (p.page_id.as_str(), "metrics_provider", p.id.as_str());
+        let what = (&p.page_id, "metrics_provider", p.id.as_str());
         let changes = json!({"type": [null, p.kind.as_str()], "disabled": [null, p.disabled]});
         finish(w, what, changes, existing.is_some()).await
     }
@@ -119,7 +119,7 @@ impl Store {
         w.touch(Touched::Everything);
         claim(&mut w, "metrics", "metric", &m.id, &m.page_id).await?;
         let provider = owners(&mut w.tx, "metrics_providers", &[m.provider_id.as_str()]).await?;
-        if provider.get(&m.provider_id) != Some(&m.page_id) {
+        if provider.get(&m.provider_id).map(String::as_str) != Some(m.page_id.as_str()) {
             return Err(StoreError::Conflict(format!(
                 "metric {}: its provider {} is not on this page",
                 m.id, m.provider_id
@@ -151,7 +151,7 @@ impl Store {
             )
             .await?;
         }
-        let what = (m.page_id.as_str(), "metric", m.id.as_str());
+        let what = (&m.page_id, "metric", m.id.as_str());
         finish(w, what, json!({"name": [null, m.name]}), existing.is_some()).await
     }
 }

@@ -25,6 +25,7 @@ pub use subscribers::{ImportedSubscriber, SubscriberImport};
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
 use herald_domain::component::Component;
+use herald_domain::id::PageId;
 use herald_domain::page::{NewPage, Page, PageSettings};
 use herald_domain::status::ComponentStatus;
 use herald_domain::template::Template;
@@ -112,7 +113,7 @@ async fn claim(
     table: &'static str,
     what: &str,
     id: &str,
-    page_id: &str,
+    page_id: &PageId,
 ) -> Result<()> {
     let owner = owners(&mut w.tx, table, &[id]).await?;
     if owner.get(id).is_some_and(|p| p != page_id) {
@@ -127,7 +128,7 @@ async fn claim(
 /// whether it was new.
 async fn finish(
     mut w: Write<'_>,
-    (page_id, kind, id): (&str, &str, &str),
+    (page_id, kind, id): (&PageId, &str, &str),
     changes: serde_json::Value,
     existed: bool,
 ) -> Result<Imported> {
@@ -160,7 +161,7 @@ impl Store {
     /// that already has that id.
     pub async fn import_page(
         &self,
-        id: &str,
+        id: &PageId,
         new: &NewPage,
         created_at: DateTime<Utc>,
         actor: &Actor,
@@ -182,7 +183,7 @@ impl Store {
             Some(id),
             "page.import",
             "page",
-            id,
+            id.as_str(),
             json!({"name": [null, new.name], "slug": [null, new.slug]}),
         )
         .await?;
@@ -198,7 +199,7 @@ impl Store {
     /// `all`, and every `group_id` must name a group in `all` or on the page.
     pub async fn import_components(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         all: &[Component],
         actor: &Actor,
         now: DateTime<Utc>,
@@ -250,7 +251,7 @@ impl Store {
                     )
                     .await?;
                     if !c.is_group && before.status != c.status {
-                        log_at(&mut w, page_id, &c.id, c.status, now).await?;
+                        log_at(&mut w, page_id.as_str(), &c.id, c.status, now).await?;
                     }
                     counts.add(Imported::Updated);
                 }
@@ -268,9 +269,16 @@ impl Store {
                     .await?;
                     if !c.is_group {
                         let born = c.created_at.min(now);
-                        log_at(&mut w, page_id, &c.id, ComponentStatus::Operational, born).await?;
+                        log_at(
+                            &mut w,
+                            page_id.as_str(),
+                            &c.id,
+                            ComponentStatus::Operational,
+                            born,
+                        )
+                        .await?;
                         if c.status != ComponentStatus::Operational {
-                            log_at(&mut w, page_id, &c.id, c.status, now).await?;
+                            log_at(&mut w, page_id.as_str(), &c.id, c.status, now).await?;
                         }
                     }
                     counts.add(Imported::Created);
@@ -285,7 +293,7 @@ impl Store {
             Some(page_id),
             "import.components",
             "page",
-            page_id,
+            page_id.as_str(),
             json!({"created": counts.created, "updated": counts.updated}),
         )
         .await?;
@@ -325,12 +333,12 @@ impl Store {
             ],
         )
         .await?;
-        let what = (t.page_id.as_str(), "template", t.id.as_str());
+        let what = (&t.page_id, "template", t.id.as_str());
         finish(w, what, json!({"name": [null, t.name]}), existing.is_some()).await
     }
 
     /// Ids of a page's incidents and maintenances.
-    pub async fn incident_ids(&self, page_id: &str) -> Result<Vec<String>> {
+    pub async fn incident_ids(&self, page_id: &PageId) -> Result<Vec<String>> {
         let rows: Vec<crate::db::One<String>> = self
             .db
             .read(
@@ -346,7 +354,7 @@ impl Store {
     /// is logged now. Returns how many components it corrected.
     pub async fn settle_imported_history(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<u64> {
@@ -369,7 +377,7 @@ impl Store {
         w.touch(Touched::Everything);
         let at = w.now;
         for c in &wrong {
-            log_at(&mut w, page_id, &c.id, c.status, at).await?;
+            log_at(&mut w, page_id.as_str(), &c.id, c.status, at).await?;
         }
         w.commit().await?;
         Ok(wrong.len() as u64)

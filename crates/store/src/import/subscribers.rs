@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::actor::Actor;
+use herald_domain::id::PageId;
 use herald_domain::subscriber::{Channel, SubscriberState};
 use serde_json::json;
 use std::collections::HashSet;
@@ -130,7 +131,7 @@ impl Store {
     /// Imported subscribers count as added by the team (`added_by_team`).
     pub async fn import_subscribers(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         subs: &[ImportedSubscriber],
         actor: &Actor,
         now: DateTime<Utc>,
@@ -141,7 +142,7 @@ impl Store {
         }
         let mut w = Write::on_page(self, page_id, actor, now).await?;
         w.touch(Touched::Nothing);
-        let written = insert_subscribers(&mut w, page_id, subs, now).await?;
+        let written = insert_subscribers(&mut w, page_id.as_str(), subs, now).await?;
         out.created = written.len() as u64;
         out.existing = subs.len() as u64 - out.created;
         if out.created == 0 {
@@ -151,7 +152,7 @@ impl Store {
             Some(page_id),
             "import.subscribers",
             "page",
-            page_id,
+            page_id.as_str(),
             json!({"created": out.created}),
         )
         .await?;
@@ -162,7 +163,7 @@ impl Store {
     /// Ids of a page's subscribers among `ids` (to tell a dry run what is already here).
     pub async fn existing_subscriber_ids(
         &self,
-        page_id: &str,
+        page_id: &PageId,
         ids: &[&str],
     ) -> Result<Vec<String>> {
         let mut out = Vec::new();

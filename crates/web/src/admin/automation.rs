@@ -12,6 +12,7 @@ use herald_domain::apikey;
 use herald_domain::automation::{
     ComponentAutomation, Integration, IntegrationKind, TOKEN_PREFIX, Wish,
 };
+use herald_domain::id::PageId;
 use herald_domain::page::Page;
 use herald_domain::user::Role;
 use std::collections::HashMap;
@@ -237,7 +238,7 @@ async fn screen(
         invalid,
         &AutomationView {
             l: Layout::new(who, format!("Automation · {}", page.name)),
-            page_id: page.id.clone(),
+            page_id: page.id.to_string(),
             page_name: page.name.clone(),
             integrations: all
                 .iter()
@@ -338,7 +339,12 @@ pub(super) async fn delete_integration(
     p.who.require(Role::Owner)?;
     match app
         .store()
-        .delete_integration(&page_id, &id, &p.who.actor, app.now())
+        .delete_integration(
+            &PageId::from(page_id.as_str()),
+            &id,
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => see_other(&format!("/admin/pages/{page_id}/automation")),

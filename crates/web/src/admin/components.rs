@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use herald_domain::component::{ComponentInput, ComponentPatch, NewComponent};
+use herald_domain::id::{ComponentId, PageId};
 use herald_domain::status::ComponentStatus;
 use herald_domain::user::Role;
 use herald_store::StoreError;
@@ -31,11 +32,16 @@ pub(super) async fn create_component(
     match NewComponent::parse(&input) {
         Ok(new) => match app
             .store()
-            .create_component(&page_id, &new, &p.who.actor, app.now())
+            .create_component(
+                &PageId::from(page_id.as_str()),
+                &new,
+                &p.who.actor,
+                app.now(),
+            )
             .await
         {
             Ok(_) => {
-                app.page_changed(&page_id).await;
+                app.page_changed(&PageId::from(page_id.as_str())).await;
                 return see_other(&format!("/admin/pages/{page_id}"));
             }
             Err(e) => f.store_error(e)?,
@@ -93,7 +99,7 @@ async fn component_form(
     });
     let v = ComponentView {
         l: Layout::new(who, format!("Edit {}", c.name)),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         page_name: page.name.clone(),
         component_id: c.id.clone(),
         f,
@@ -145,8 +151,14 @@ async fn patch_component(
 ) -> Result<(), StoreError> {
     let patch = ComponentPatch::parse(input).map_err(StoreError::Invalid)?;
     app.store()
-        .update_component(page_id, component_id, &patch, actor, app.now())
+        .update_component(
+            &PageId::from(page_id),
+            &ComponentId::from(component_id),
+            &patch,
+            actor,
+            app.now(),
+        )
         .await?;
-    app.page_changed(page_id).await;
+    app.page_changed(&PageId::from(page_id)).await;
     Ok(())
 }

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Html;
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{PageId, SubscriberId};
 use herald_domain::user::Role;
 use herald_store::{Delivery, JobState, StoreError};
 
@@ -100,7 +100,7 @@ async fn log(
     let refused = !message.is_empty();
     let v = DeliveriesView {
         l: Layout::new(who, title),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         page_name: page.name.clone(),
         subscriber,
         subscriber_id: subscriber_id.map(ToString::to_string).unwrap_or_default(),
@@ -141,7 +141,7 @@ pub(super) async fn replay(
 ) -> PageResult {
     p.who.require(Role::IncidentManager)?;
     let back = p.fields.opt("subscriber").map(SubscriberId::from);
-    let pages = [page_id.clone()];
+    let pages = [PageId::from(&page_id)];
     let job = match app
         .store()
         .list_jobs_of(JobState::Discarded, Some(&pages), 10_000)

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use herald_domain::component::{Component, GroupInput, GroupPatch, display_order};
+use herald_domain::id::{ComponentId, PageId};
 use herald_domain::page::Page;
 use herald_domain::user::Role;
 use herald_store::StoreError;
@@ -154,7 +155,7 @@ async fn screen(
         invalid,
         &ComponentsView {
             l: Layout::new(who, format!("Components · {}", page.name)),
-            page_id: page.id.clone(),
+            page_id: page.id.to_string(),
             page_name: page.name.clone(),
             rows,
             groups,
@@ -195,11 +196,16 @@ pub(super) async fn create_group(
     match GroupInput::parse(p.fields.get("name").trim(), None, ticked(&p)) {
         Ok(input) => match app
             .store()
-            .create_group(&page_id, &input, &p.who.actor, app.now())
+            .create_group(
+                &PageId::from(page_id.as_str()),
+                &input,
+                &p.who.actor,
+                app.now(),
+            )
             .await
         {
             Ok(_) => {
-                app.page_changed(&page_id).await;
+                app.page_changed(&PageId::from(page_id.as_str())).await;
                 return see_other(&format!("/admin/pages/{page_id}/components"));
             }
             Err(e) => f.store_error(e)?,
@@ -225,11 +231,17 @@ pub(super) async fn save_group(
     ) {
         Ok(patch) => match app
             .store()
-            .update_group(&page_id, &group_id, &patch, &p.who.actor, app.now())
+            .update_group(
+                &PageId::from(&page_id),
+                &ComponentId::from(&group_id),
+                &patch,
+                &p.who.actor,
+                app.now(),
+            )
             .await
         {
             Ok(_) => {
-                app.page_changed(&page_id).await;
+                app.page_changed(&PageId::from(page_id.as_str())).await;
                 return see_other(&format!("/admin/pages/{page_id}/components"));
             }
             Err(StoreError::NotFound) => return Err(PageError::NotFound),
@@ -258,11 +270,17 @@ pub(super) async fn move_component(
     };
     match app
         .store()
-        .move_component(&page_id, &id, up, &p.who.actor, app.now())
+        .move_component(
+            &PageId::from(&page_id),
+            &ComponentId::from(&id),
+            up,
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => {
-            app.page_changed(&page_id).await;
+            app.page_changed(&PageId::from(page_id.as_str())).await;
             see_other(&format!("/admin/pages/{page_id}/components"))
         }
         Err(e) => Err(e.into()),
@@ -315,11 +333,16 @@ pub(super) async fn delete_component(
     p.who.require(Role::Owner)?;
     match app
         .store()
-        .delete_component(&page_id, &id, &p.who.actor, app.now())
+        .delete_component(
+            &PageId::from(&page_id),
+            &ComponentId::from(&id),
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => {
-            app.page_changed(&page_id).await;
+            app.page_changed(&PageId::from(page_id.as_str())).await;
             see_other(&format!("/admin/pages/{page_id}/components"))
         }
         Err(e) => Err(e.into()),

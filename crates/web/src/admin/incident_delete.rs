@@ -2,6 +2,7 @@
 //! posts the delete. One store call (one audit entry), then the public page is re-rendered.
 
 use axum::extract::{Path, State};
+use herald_domain::id::{IncidentId, PageId};
 use herald_domain::user::Role;
 
 use super::confirm::{Confirm, confirm_page};
@@ -42,11 +43,16 @@ pub(super) async fn delete_incident(
     p.who.require(Role::IncidentManager)?;
     match app
         .store()
-        .delete_incident(&page_id, &incident_id, &p.who.actor, app.now())
+        .delete_incident(
+            &PageId::from(&page_id),
+            &IncidentId::from(&incident_id),
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => {
-            app.page_changed(&page_id).await;
+            app.page_changed(&PageId::from(page_id.as_str())).await;
             see_other(&format!("/admin/pages/{page_id}"))
         }
         Err(e) => Err(e.into()),

@@ -2,6 +2,7 @@
 //! create-incident form starts from one with `?template=<id>`.
 
 use axum::extract::{Path, State};
+use herald_domain::id::PageId;
 use herald_domain::template::{Template, TemplateInput};
 use herald_domain::user::Role;
 use herald_store::StoreError;
@@ -54,7 +55,7 @@ async fn screen(
     };
     let v = TemplatesView {
         l: Layout::new(who, title),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         page_name: page.name.clone(),
         list: list
             .into_iter()
@@ -103,7 +104,11 @@ pub(super) async fn create_template(
 ) -> PageResult {
     allowed(&p.who)?;
     let mut f = FormState::new(p.fields.clone());
-    match Template::parse(&page_id, &input(&p.fields), app.now()) {
+    match Template::parse(
+        &PageId::from(page_id.as_str()),
+        &input(&p.fields),
+        app.now(),
+    ) {
         Ok(t) => match app
             .store()
             .create_template(&t, &p.who.actor, app.now())
@@ -119,7 +124,7 @@ pub(super) async fn create_template(
 
 async fn load(app: &AppState, page_id: &str, id: &str) -> PageResult<Template> {
     app.store()
-        .get_template(page_id, id)
+        .get_template(&PageId::from(page_id), id)
         .await?
         .ok_or(PageError::NotFound)
 }
@@ -156,7 +161,11 @@ pub(super) async fn save_template(
             "Someone else changed this template since you opened it. Reload to see their change.",
         );
     } else {
-        match Template::parse(&page_id, &input(&p.fields), app.now()) {
+        match Template::parse(
+            &PageId::from(page_id.as_str()),
+            &input(&p.fields),
+            app.now(),
+        ) {
             Ok(mut t) => {
                 t.id.clone_from(&current.id);
                 t.component_ids.clone_from(&current.component_ids);
@@ -206,7 +215,12 @@ pub(super) async fn delete_template(
     allowed(&p.who)?;
     match app
         .store()
-        .delete_template(&page_id, &id, &p.who.actor, app.now())
+        .delete_template(
+            &PageId::from(page_id.as_str()),
+            &id,
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => see_other(&format!("/admin/pages/{page_id}/templates")),

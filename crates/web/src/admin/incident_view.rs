@@ -2,6 +2,7 @@
 //! form; a maintenance shows its window in the page's time zone.
 
 use axum::extract::{Path, State};
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{Incident, IncidentKind};
 use herald_domain::page::Page;
 use herald_domain::user::Role;
@@ -15,7 +16,11 @@ use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 pub(super) async fn load_incident(app: &AppState, page: &Page, id: &str) -> PageResult<Incident> {
-    match app.store().get_incident(&page.id, id).await {
+    match app
+        .store()
+        .get_incident(&page.id, &IncidentId::from(id))
+        .await
+    {
         Ok(Some(i)) => Ok(i),
         Ok(None) => Err(PageError::NotFound),
         Err(e) => Err(e.into()),
@@ -52,7 +57,7 @@ pub(super) async fn incident_view(
     };
     Ok(IncidentView {
         l: Layout::new(who, i.name.clone()),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         page_name: page.name.clone(),
         i: line(i),
         window: match (i.scheduled_for, i.scheduled_until) {

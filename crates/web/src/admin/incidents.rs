@@ -6,6 +6,7 @@
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use herald_domain::component::Component;
+use herald_domain::id::PageId;
 use herald_domain::incident::{Incident, IncidentInput, plan_create};
 use herald_domain::page::Page;
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
@@ -37,7 +38,10 @@ pub(super) fn line(i: &Incident) -> IncLine {
 
 /// The page named in the path, or the 404 page.
 pub(super) async fn load_page(app: &AppState, id: &str) -> PageResult<Page> {
-    app.store().get_page(id).await?.ok_or(PageError::NotFound)
+    app.store()
+        .get_page(&PageId::from(id))
+        .await?
+        .ok_or(PageError::NotFound)
 }
 
 /// The page `id`, for someone whose role allows `role`: 403 first, then 404.
@@ -147,7 +151,7 @@ async fn form_view(
     };
     Ok(IncidentFormView {
         l: Layout::new(who, format!("{title} · {}", page.name)),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         page_name: page.name.clone(),
         maintenance,
         zone: page.zone.name(),

@@ -1,6 +1,7 @@
 //! The dashboard, a page's components, API keys and the audit log.
 
 use axum::extract::{Path, Query, State};
+use herald_domain::id::PageId;
 use herald_domain::status::{ComponentStatus, Impact, IncidentStatus};
 use herald_domain::user::Role;
 use herald_store::{IncidentQuery, StoreError};
@@ -33,7 +34,7 @@ async fn open_incidents(
         limit: 100,
         ..IncidentQuery::default()
     };
-    app.store().list_incidents(page_id, &q).await
+    app.store().list_incidents(&PageId::from(page_id), &q).await
 }
 
 /// Every page with its current status and open incidents.
@@ -42,7 +43,7 @@ pub(super) async fn dashboard(State(app): State<AppState>, who: Signed) -> PageR
     let mut rows = Vec::new();
     for page in pages {
         let comps = components(&app, &page).await?;
-        let open = open_incidents(&app, &page.id).await?;
+        let open = open_incidents(&app, page.id.as_str()).await?;
         let worst = comps
             .iter()
             .map(|c| c.status.implied_impact())
@@ -64,7 +65,7 @@ pub(super) async fn dashboard(State(app): State<AppState>, who: Signed) -> PageR
             },
             indicator: worst.as_str(),
             open: open.iter().map(line).collect(),
-            id: page.id,
+            id: page.id.to_string(),
             name: page.name,
         });
     }
@@ -83,7 +84,7 @@ pub(super) async fn page_view(
 ) -> PageResult<PageView> {
     let page = load_page(app, page_id).await?;
     let comps = components(app, &page).await?;
-    let open = open_incidents(app, &page.id).await?;
+    let open = open_incidents(app, page.id.as_str()).await?;
     let recent = app
         .store()
         .list_incidents(
@@ -103,7 +104,7 @@ pub(super) async fn page_view(
     ];
     Ok(PageView {
         l: Layout::new(who, page.name.clone()),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         comps: comps
             .iter()
             .map(|c| CompLine {
@@ -221,7 +222,7 @@ pub(super) async fn audit(
     let page = q.page.trim();
     let entries = app
         .store()
-        .list_audit((!page.is_empty()).then_some(page), 2000)
+        .list_audit((!page.is_empty()).then_some(&PageId::from(page)), 2000)
         .await?;
     let (action, actor) = (q.action.trim(), q.actor.trim());
     html(&AuditView {

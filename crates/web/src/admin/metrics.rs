@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use herald_domain::id::PageId;
 use herald_domain::metric::{Metric, MetricInput, Provider, Transform};
 use herald_domain::page::Page;
 use herald_domain::user::Role;
@@ -117,7 +118,7 @@ async fn screen(app: &AppState, who: &Signed, page: &Page, f: FormState) -> Page
         invalid,
         &MetricsView {
             l: Layout::new(who, format!("Metrics · {}", page.name)),
-            page_id: page.id.clone(),
+            page_id: page.id.to_string(),
             page_name: page.name.clone(),
             providers: providers
                 .iter()
@@ -299,11 +300,16 @@ pub(super) async fn delete_metric(
     p.who.require(Role::Owner)?;
     match app
         .store()
-        .delete_metric(&page_id, &id, &p.who.actor, app.now())
+        .delete_metric(
+            &PageId::from(page_id.as_str()),
+            &id,
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => {
-            app.page_changed(&page_id).await;
+            app.page_changed(&PageId::from(page_id.as_str())).await;
             see_other(&format!("/admin/pages/{page_id}/metrics"))
         }
         Err(e) => Err(e.into()),

@@ -139,7 +139,7 @@ fn digest(page: &Page) -> String {
 fn view(who: &Signed, page: &Page, f: &FormState, saved: bool) -> SettingsView {
     SettingsView {
         l: Layout::new(who, format!("Settings · {}", page.name)),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         version: digest(page),
         fields: FIELDS
             .iter()

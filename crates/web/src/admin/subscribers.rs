@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use herald_domain::id::SubscriberId;
+use herald_domain::id::{PageId, SubscriberId};
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_domain::user::Role;
 use herald_store::{StoreError, SubscriberQuery};
@@ -237,7 +237,7 @@ async fn screen_with(
     let base = format!("/admin/pages/{}/subscribers", page.id);
     let v = SubscribersView {
         l: Layout::new(who, format!("Subscribers · {}", page.name)),
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         page_name: page.name.clone(),
         subs: subs
             .iter()
@@ -364,7 +364,7 @@ pub(super) async fn add_subscriber(
                     match app
                         .store()
                         .create_subscriber(
-                            &page_id,
+                            &PageId::from(page_id.as_str()),
                             &new,
                             s.as_deref(),
                             !new.confirmed,
@@ -403,12 +403,17 @@ pub(super) async fn unsubscribe(
 ) -> PageResult {
     p.who.require(Role::Owner)?;
     app.store()
-        .get_subscriber(&page_id, &id)
+        .get_subscriber(&PageId::from(page_id.as_str()), &id)
         .await?
         .ok_or(PageError::NotFound)?;
     match app
         .store()
-        .unsubscribe(&page_id, std::slice::from_ref(&id), &p.who.actor, app.now())
+        .unsubscribe(
+            &PageId::from(page_id.as_str()),
+            std::slice::from_ref(&id),
+            &p.who.actor,
+            app.now(),
+        )
         .await
     {
         Ok(_) => see_other(&format!("/admin/pages/{page_id}/subscribers")),

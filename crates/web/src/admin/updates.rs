@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use herald_domain::Invalid;
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{
     IncidentInput, PostmortemInput, plan_update, publish_postmortem, save_postmortem_draft,
 };
@@ -46,7 +47,7 @@ pub(super) async fn post_update(
             .store()
             .update_incident(
                 &page.id,
-                &incident_id,
+                &IncidentId::from(incident_id.as_str()),
                 &p.who.actor,
                 app.now(),
                 &input.named_components(),
@@ -96,7 +97,7 @@ pub(super) async fn postmortem(
         .store()
         .modify_incident(
             &page.id,
-            &incident_id,
+            &IncidentId::from(incident_id.as_str()),
             action,
             &p.who.actor,
             app.now(),

@@ -16,6 +16,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use herald_domain::actor::{Actor, ActorKind};
 use herald_domain::apikey::{self, ApiKey};
+use herald_domain::id::PageId;
 use herald_domain::page::Page;
 
 use super::ClientIp;
@@ -115,7 +116,7 @@ async fn path_page(parts: &mut Parts, state: &AppState) -> ApiResult<ReadPage> {
     let page_id = params
         .iter()
         .find(|(k, _)| *k == "page_id")
-        .map(|(_, v)| v.to_owned())
+        .map(|(_, v)| PageId::from(v))
         .ok_or(ApiError::NotFound)?;
     if !caller.key.can_access(&page_id) {
         return Err(ApiError::NotFound);

@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use herald_domain::component::{Component, derive_group_statuses};
+use herald_domain::id::PageId;
 use herald_domain::incident::Incident;
 use herald_domain::metric::Metric;
 use herald_domain::page::Page;
@@ -234,7 +235,10 @@ impl Model {
         page_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Model>, StoreError> {
-        match store.page_state(page_id, history_since(now)).await? {
+        match store
+            .page_state(&PageId::from(page_id), history_since(now))
+            .await?
+        {
             Some(state) => Ok(Some(Model::new(state).with_metrics(store, now).await?)),
             None => Ok(None),
         }

@@ -15,6 +15,7 @@
 
 use chrono::Datelike;
 use herald_domain::clock::Clock;
+use herald_domain::id::PageId;
 use herald_domain::incident::Incident;
 use herald_domain::uptime::{self, UptimeWeights};
 use herald_store::{PageDelta, Store, StoreError};
@@ -270,7 +271,11 @@ impl Publisher {
                 Some(m) => (m, None),
                 None => return Ok(()),
             },
-            Some(cur) => match self.store.page_delta(page_id, cur.version).await? {
+            Some(cur) => match self
+                .store
+                .page_delta(&PageId::from(page_id), cur.version)
+                .await?
+            {
                 PageDelta::Gone => {
                     self.snapshots.remove(page_id);
                     return Ok(());

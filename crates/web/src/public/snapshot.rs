@@ -49,7 +49,7 @@ impl PageSnapshot {
     pub fn new(source: Arc<Source>, hot: Hot, cold: Arc<ColdPage>) -> Self {
         let page = &source.page;
         Self {
-            page_id: page.id.clone(),
+            page_id: page.id.to_string(),
             slug: page.slug.clone(),
             domain: page.domain.clone(),
             hidden: page.hidden,

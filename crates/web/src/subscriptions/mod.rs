@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use herald_domain::actor::Actor;
-use herald_domain::id::{ComponentId, SubscriberId};
+use herald_domain::id::{ComponentId, PageId, SubscriberId};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, Subscriber, SubscriberState};
 use herald_notify::links::{Links, Purpose};
@@ -66,7 +66,7 @@ impl FromRequestParts<AppState> for Public {
         let Some(PublicPage(id)) = parts.extensions.get::<PublicPage>().cloned() else {
             return Err(ApiError::NotFound.into_response());
         };
-        let page = match app.store().get_page(&id).await {
+        let page = match app.store().get_page(&PageId::from(id.as_str())).await {
             // A private page has no public side at all: nobody may subscribe to it, confirm,
             // manage or unsubscribe through it (its team adds subscribers through the API
             // or the admin UI). The answer is the 404 of a page that does not exist.

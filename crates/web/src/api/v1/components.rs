@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use herald_domain::component::{ComponentInput, ComponentPatch, NewComponent};
+use herald_domain::id::ComponentId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -65,7 +66,7 @@ pub async fn create_component(
 pub async fn get_component(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, component_id)): ApiPath<(String, String)>,
+    ApiPath((_, component_id)): ApiPath<(String, ComponentId)>,
 ) -> ApiResult<Json<ComponentV1>> {
     let all = app.store().list_components(&page.id).await?;
     let c = all
@@ -82,7 +83,7 @@ pub async fn get_component(
 pub async fn update_component(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, component_id)): ApiPath<(String, String)>,
+    ApiPath((_, component_id)): ApiPath<(String, ComponentId)>,
     ApiBody(body): ApiBody<ComponentEnvelope>,
 ) -> ApiResult<Json<ComponentV1>> {
     let patch = ComponentPatch::parse(&body.component)?;
@@ -102,7 +103,7 @@ pub async fn update_component(
 pub async fn delete_component(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, component_id)): ApiPath<(String, String)>,
+    ApiPath((_, component_id)): ApiPath<(String, ComponentId)>,
 ) -> ApiResult<StatusCode> {
     app.store()
         .delete_component(&page.id, &component_id, &caller.actor, app.now())

@@ -39,7 +39,7 @@ fn shown(page: &Page) -> EmbedConfigV1 {
         .clone()
         .unwrap_or_default();
     EmbedConfigV1 {
-        page_id: page.id.clone(),
+        page_id: page.id.to_string(),
         position: c.position,
         incident_background_color: c.incident_background_color,
         incident_text_color: c.incident_text_color,

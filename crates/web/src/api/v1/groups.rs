@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use herald_domain::component::{GroupInput, GroupPatch};
+use herald_domain::id::ComponentId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -82,7 +83,7 @@ pub async fn create_group(
 pub async fn get_group(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, group_id)): ApiPath<(String, String)>,
+    ApiPath((_, group_id)): ApiPath<(String, ComponentId)>,
 ) -> ApiResult<Json<GroupV1>> {
     let all = app.store().list_components(&page.id).await?;
     let g = all
@@ -99,7 +100,7 @@ pub async fn get_group(
 pub async fn update_group(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, group_id)): ApiPath<(String, String)>,
+    ApiPath((_, group_id)): ApiPath<(String, ComponentId)>,
     ApiBody(body): ApiBody<GroupEnvelope>,
 ) -> ApiResult<Json<GroupV1>> {
     let g = body.component_group;
@@ -125,7 +126,7 @@ pub async fn update_group(
 pub async fn delete_group(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, group_id)): ApiPath<(String, String)>,
+    ApiPath((_, group_id)): ApiPath<(String, ComponentId)>,
 ) -> ApiResult<Json<GroupV1>> {
     let all = app.store().list_components(&page.id).await?;
     let g = all

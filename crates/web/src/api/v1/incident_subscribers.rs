@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use herald_domain::id::{IncidentId, SubscriberId};
+use herald_domain::id::{IncidentId, PageId, SubscriberId};
 use herald_domain::subscriber::Subscriber;
 
 use super::ErrorBody;
@@ -23,7 +23,10 @@ async fn incident_on_page(
     incident_id: &IncidentId,
 ) -> ApiResult<()> {
     app.store()
-        .get_incident(page_id, incident_id.as_str())
+        .get_incident(
+            &PageId::from(page_id),
+            &IncidentId::from(incident_id.as_str()),
+        )
         .await?
         .map(|_| ())
         .ok_or(ApiError::NotFound)
@@ -37,7 +40,7 @@ async fn of_incident(
     id: &SubscriberId,
 ) -> ApiResult<Subscriber> {
     app.store()
-        .get_subscriber(page_id, id)
+        .get_subscriber(&PageId::from(page_id), id)
         .await?
         .filter(|s| s.incident_id.as_ref() == Some(incident_id))
         .ok_or(ApiError::NotFound)
@@ -52,7 +55,7 @@ pub async fn list_incident_subscribers(
     ReadPage { page, .. }: ReadPage,
     ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
 ) -> ApiResult<Json<Vec<SubscriberV1>>> {
-    incident_on_page(&app, &page.id, &incident_id).await?;
+    incident_on_page(&app, page.id.as_str(), &incident_id).await?;
     let subs = app
         .store()
         .incident_subscribers(&page.id, &incident_id)
@@ -75,7 +78,7 @@ pub async fn create_incident_subscriber(
     ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
     ApiBody(body): ApiBody<SubscriberEnvelope>,
 ) -> ApiResult<(StatusCode, Json<SubscriberV1>)> {
-    incident_on_page(&app, &page.id, &incident_id).await?;
+    incident_on_page(&app, page.id.as_str(), &incident_id).await?;
     let mut input = body.subscriber;
     input.incident_id = Some(incident_id.into_string());
     input.component_ids = None;
@@ -98,7 +101,7 @@ pub async fn get_incident_subscriber(
     ReadPage { page, .. }: ReadPage,
     ApiPath((_, incident_id, id)): ApiPath<(String, IncidentId, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
-    let s = of_incident(&app, &page.id, &incident_id, &id).await?;
+    let s = of_incident(&app, page.id.as_str(), &incident_id, &id).await?;
     Ok(Json(SubscriberV1::new(&s, page.zone)))
 }
 
@@ -111,7 +114,7 @@ pub async fn delete_incident_subscriber(
     WritePage { page, caller }: WritePage,
     ApiPath((_, incident_id, id)): ApiPath<(String, IncidentId, SubscriberId)>,
 ) -> ApiResult<Json<SubscriberV1>> {
-    of_incident(&app, &page.id, &incident_id, &id).await?;
+    of_incident(&app, page.id.as_str(), &incident_id, &id).await?;
     app.store()
         .unsubscribe(
             &page.id,
@@ -137,7 +140,7 @@ pub async fn resend_incident_subscriber(
     WritePage { page, caller }: WritePage,
     ApiPath((_, incident_id, id)): ApiPath<(String, IncidentId, SubscriberId)>,
 ) -> ApiResult<StatusCode> {
-    of_incident(&app, &page.id, &incident_id, &id).await?;
+    of_incident(&app, page.id.as_str(), &incident_id, &id).await?;
     app.store()
         .resend_confirmations(&page.id, &[id], &caller.actor, app.now())
         .await?;

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{
     IncidentInput, IncidentKind, IncidentUpdateInput, edit_update, plan_create, plan_update,
 };
@@ -52,7 +53,7 @@ async fn one(
     // Only the incident's own components: the answer to a write must not read the page.
     let components = app
         .store()
-        .components_by_id(&page.id, &incident.component_ids)
+        .components_by_id(&page.id, &incident.affected_component_ids())
         .await?;
     Ok(IncidentV1::new(
         incident,
@@ -195,7 +196,7 @@ pub async fn create_incident(
 pub async fn get_incident(
     State(app): State<AppState>,
     ReadPage { page, .. }: ReadPage,
-    ApiPath((_, incident_id)): ApiPath<(String, String)>,
+    ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
 ) -> ApiResult<Json<IncidentV1>> {
     let incident = app
         .store()
@@ -212,7 +213,7 @@ pub async fn get_incident(
 pub async fn update_incident(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, incident_id)): ApiPath<(String, String)>,
+    ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
     ApiBody(body): ApiBody<IncidentEnvelope>,
 ) -> ApiResult<Json<IncidentV1>> {
     let incident = app
@@ -239,7 +240,7 @@ pub async fn update_incident(
 pub async fn delete_incident(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, incident_id)): ApiPath<(String, String)>,
+    ApiPath((_, incident_id)): ApiPath<(String, IncidentId)>,
 ) -> ApiResult<Json<IncidentV1>> {
     let incident = app
         .store()
@@ -257,7 +258,7 @@ pub async fn delete_incident(
 pub async fn update_incident_update(
     State(app): State<AppState>,
     WritePage { page, caller }: WritePage,
-    ApiPath((_, incident_id, update_id)): ApiPath<(String, String, String)>,
+    ApiPath((_, incident_id, update_id)): ApiPath<(String, IncidentId, String)>,
     ApiBody(body): ApiBody<IncidentUpdateEnvelope>,
 ) -> ApiResult<Json<IncidentUpdateV1>> {
     let u = app

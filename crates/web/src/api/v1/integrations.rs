@@ -67,7 +67,7 @@ impl IntegrationV1 {
     fn new(i: &Integration, zone: PageZone, url: Option<String>) -> Self {
         Self {
             id: i.id.clone(),
-            page_id: i.page_id.clone(),
+            page_id: i.page_id.to_string(),
             kind: i.kind.as_str().to_owned(),
             name: i.name.clone(),
             rules: i.config.rules.clone(),

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use herald_domain::id::PageId;
 use herald_domain::time::PageZone;
 use herald_store::{Job, JobState};
 use serde::{Deserialize, Serialize};
@@ -74,7 +75,7 @@ async fn visible_job(app: &AppState, caller: &Caller, id: i64) -> ApiResult<Job>
     let job = app.store().get_job(id).await?.ok_or(ApiError::NotFound)?;
     let visible = match (&caller.key.page_ids, &job.page_id) {
         (None, _) => true,
-        (Some(pages), Some(p)) => pages.contains(p),
+        (Some(pages), Some(p)) => pages.contains(&PageId::from(p.as_str())),
         (Some(_), None) => false,
     };
     if visible {

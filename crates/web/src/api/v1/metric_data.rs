@@ -66,7 +66,7 @@ pub async fn add_point(
     ApiBody(body): ApiBody<PointEnvelope>,
 ) -> ApiResult<(StatusCode, Json<PointAnswer>)> {
     let now = app.now();
-    metric_on_page(&app, &page.id, &id).await?;
+    metric_on_page(&app, page.id.as_str(), &id).await?;
     let p = parse_point("data", &body.data, now)?;
     app.store()
         .push_points(&page.id, &[(id, vec![p])], &caller.actor, now)

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use herald_domain::id::PageId;
 use herald_domain::metric::{Metric, MetricInput, Provider, ProviderInput, ProviderKind};
 use herald_wire::metrics::{MetricV1, MetricsProviderV1};
 use serde::Deserialize;
@@ -44,7 +45,7 @@ async fn check_base(app: &AppState, p: &Provider) -> ApiResult<()> {
 
 async fn provider_of(app: &AppState, page_id: &str, id: &str) -> ApiResult<Provider> {
     app.store()
-        .get_provider(page_id, id)
+        .get_provider(&PageId::from(page_id), id)
         .await?
         .ok_or(ApiError::NotFound)
 }
@@ -52,14 +53,16 @@ async fn provider_of(app: &AppState, page_id: &str, id: &str) -> ApiResult<Provi
 /// The metric, which must be on the page (else 404).
 pub(super) async fn metric_on_page(app: &AppState, page_id: &str, id: &str) -> ApiResult<Metric> {
     app.store()
-        .get_metric(page_id, id)
+        .get_metric(&PageId::from(page_id), id)
         .await?
         .ok_or(ApiError::NotFound)
 }
 
 /// The kind of the metric's provider.
 pub(super) async fn kind_of(app: &AppState, m: &Metric) -> ApiResult<ProviderKind> {
-    Ok(provider_of(app, &m.page_id, &m.provider_id).await?.kind)
+    Ok(provider_of(app, m.page_id.as_str(), &m.provider_id)
+        .await?
+        .kind)
 }
 
 /// The page's metrics providers.
@@ -107,7 +110,7 @@ pub async fn get_provider(
     ReadPage { page, .. }: ReadPage,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<MetricsProviderV1>> {
-    let p = provider_of(&app, &page.id, &id).await?;
+    let p = provider_of(&app, page.id.as_str(), &id).await?;
     Ok(Json(MetricsProviderV1::new(&p, page.zone)))
 }
 
@@ -121,7 +124,7 @@ pub async fn update_provider(
     ApiPath((_, id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<ProviderEnvelope>,
 ) -> ApiResult<Json<MetricsProviderV1>> {
-    let mut p = provider_of(&app, &page.id, &id).await?;
+    let mut p = provider_of(&app, page.id.as_str(), &id).await?;
     p.apply(&body.metrics_provider)?;
     check_base(&app, &p).await?;
     let p = app
@@ -158,7 +161,7 @@ pub async fn list_provider_metrics(
     ApiPath((_, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Vec<MetricV1>>> {
-    let p = provider_of(&app, &page.id, &id).await?;
+    let p = provider_of(&app, page.id.as_str(), &id).await?;
     let all = app.store().list_metrics(&page.id, Some(&p.id)).await?;
     let shown = all
         .iter()
@@ -177,7 +180,7 @@ pub async fn create_metric(
     ApiPath((_, id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<MetricEnvelope>,
 ) -> ApiResult<(StatusCode, Json<MetricV1>)> {
-    let p = provider_of(&app, &page.id, &id).await?;
+    let p = provider_of(&app, page.id.as_str(), &id).await?;
     let now = app.now();
     let m = Metric::parse(&p, &body.metric, now)?;
     let m = app.store().create_metric(&m, &caller.actor, now).await?;
@@ -218,7 +221,7 @@ pub async fn get_metric(
     ReadPage { page, .. }: ReadPage,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<MetricV1>> {
-    let m = metric_on_page(&app, &page.id, &id).await?;
+    let m = metric_on_page(&app, page.id.as_str(), &id).await?;
     let kind = kind_of(&app, &m).await?;
     Ok(Json(MetricV1::new(&m, kind, page.zone)))
 }
@@ -233,7 +236,7 @@ pub async fn update_metric(
     ApiPath((_, id)): ApiPath<(String, String)>,
     ApiBody(body): ApiBody<MetricEnvelope>,
 ) -> ApiResult<Json<MetricV1>> {
-    let mut m = metric_on_page(&app, &page.id, &id).await?;
+    let mut m = metric_on_page(&app, page.id.as_str(), &id).await?;
     let kind = kind_of(&app, &m).await?;
     m.apply(kind, &body.metric)?;
     let m = app
@@ -253,7 +256,7 @@ pub async fn delete_metric(
     WritePage { page, caller }: WritePage,
     ApiPath((_, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<MetricV1>> {
-    let m = metric_on_page(&app, &page.id, &id).await?;
+    let m = metric_on_page(&app, page.id.as_str(), &id).await?;
     let kind = kind_of(&app, &m).await?;
     let m = app
         .store()

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use herald_domain::id::IncidentId;
 use herald_domain::incident::{
     Incident, Postmortem, PostmortemInput, publish_postmortem, revert_postmortem,
     save_postmortem_draft,
@@ -30,7 +31,7 @@ impl PostmortemEnvelope {
     }
 }
 
-type Ids = ApiPath<(String, String)>;
+type Ids = ApiPath<(String, IncidentId)>;
 
 /// The incident's postmortem.
 #[utoipa::path(get, path = "/v1/pages/{page_id}/incidents/{incident_id}/postmortem", tag = "postmortem",
@@ -52,7 +53,7 @@ pub async fn get_postmortem(
 async fn modify(
     app: &AppState,
     WritePage { page, caller }: WritePage,
-    (_, incident_id): (String, String),
+    (_, incident_id): (String, IncidentId),
     action: &str,
     change: impl FnOnce(&Incident, DateTime<Utc>) -> Result<Incident, herald_domain::Invalid> + Send,
 ) -> ApiResult<Json<PostmortemV1>> {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use herald_domain::actor::Actor;
-use herald_domain::id::{ComponentId, SubscriberId};
+use herald_domain::id::{ComponentId, PageId, SubscriberId};
 use herald_domain::page::Page;
 use herald_domain::subscriber::{Channel, NewSubscriber, SubscriberInput, SubscriberState};
 use herald_notify::signing;
@@ -344,7 +344,7 @@ async fn bulk_ids(
         q.limit = 100_000;
         return Ok(app
             .store()
-            .list_subscribers(page_id, &q)
+            .list_subscribers(&PageId::from(page_id), &q)
             .await?
             .into_iter()
             .map(|s| s.id)
@@ -379,7 +379,7 @@ pub async fn bulk_unsubscribe(
     WritePage { page, caller }: WritePage,
     ApiBody(b): ApiBody<BulkBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ids = bulk_ids(&app, &page.id, &b, SubscriberState::Active).await?;
+    let ids = bulk_ids(&app, page.id.as_str(), &b, SubscriberState::Active).await?;
     let done = app
         .store()
         .unsubscribe(&page.id, &ids, &caller.actor, app.now())
@@ -396,7 +396,7 @@ pub async fn bulk_reactivate(
     WritePage { page, caller }: WritePage,
     ApiBody(b): ApiBody<BulkBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ids = bulk_ids(&app, &page.id, &b, SubscriberState::Quarantined).await?;
+    let ids = bulk_ids(&app, page.id.as_str(), &b, SubscriberState::Quarantined).await?;
     let done = app
         .store()
         .reactivate_subscribers(&page.id, &ids, &caller.actor, app.now())
@@ -413,7 +413,7 @@ pub async fn bulk_resend(
     WritePage { page, caller }: WritePage,
     ApiBody(b): ApiBody<BulkBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let ids = bulk_ids(&app, &page.id, &b, SubscriberState::Unconfirmed).await?;
+    let ids = bulk_ids(&app, page.id.as_str(), &b, SubscriberState::Unconfirmed).await?;
     let done = app
         .store()
         .resend_confirmations(&page.id, &ids, &caller.actor, app.now())

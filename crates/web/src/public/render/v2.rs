@@ -61,7 +61,7 @@ impl ComponentV2 {
             showcase: c.showcase,
             start_date: c.start_date.map(|d| d.to_string()),
             group_id: c.group_id.clone(),
-            page_id: c.page_id.clone(),
+            page_id: c.page_id.to_string(),
             group: c.is_group,
             only_show_if_degraded: c.only_show_if_degraded,
             components: c.is_group.then(|| {
@@ -176,7 +176,7 @@ impl IncidentV2 {
             impact: i.impact,
             shortlink: src.incident_url(&i.id),
             started_at: z.format(i.started_at),
-            page_id: i.page_id.clone(),
+            page_id: i.page_id.to_string(),
             incident_updates: if updates {
                 i.updates.iter().map(|u| UpdateV2::new(u, z)).collect()
             } else {
@@ -258,7 +258,7 @@ fn incident_pieces(src: &Source, i: &Held, first: bool, pieces: &Pieces) -> Vec<
 pub fn documents(src: &Source, pieces: &Pieces) -> Vec<(&'static str, Vec<Arc<Fragment>>)> {
     let z = src.page.zone;
     let page = PageV2 {
-        id: src.page.id.clone(),
+        id: src.page.id.to_string(),
         name: src.page.name.clone(),
         url: src.page_url(),
         time_zone: z.name().to_owned(),
