@@ -312,4 +312,63 @@ both_backends!(
     a_write_is_visible_when_its_response_arrives,
     caching_headers_and_encodings,
     unknown_api_paths_and_subscribers,
+    a_page_left_alone_is_sent_compressed_whole,
 );
+
+/// A write's render sends its large documents as pieces compressed apart and joined (fast,
+/// but bigger); once the page has kept its version for a moment, each is compressed as one
+/// stream: the same text, the bytes a whole-document encoder makes.
+async fn a_page_left_alone_is_sent_compressed_whole(b: Backend) {
+    use std::io::{Read, Write};
+    // Arrange: a page with rows and incidents
+    let app = TestApp::spawn(b).await;
+    for n in 0..8 {
+        app.component(&format!("Service {n}")).await;
+    }
+    for n in 0..3 {
+        app.incident(
+            json!({"name": format!("Incident {n}"), "status": "investigating", "body": "Looking."}),
+        )
+        .await;
+    }
+    for path in ["/", "/api/v2/summary.json", "/api/v2/incidents.json"] {
+        // Act: wait until the page is served settled
+        let get = |enc: &'static str| {
+            let rb = app.client.get(app.url(path));
+            let rb = if enc.is_empty() {
+                rb
+            } else {
+                rb.header("accept-encoding", enc)
+            };
+            async move {
+                let r = rb.send().await.unwrap();
+                let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+                (etag, r.bytes().await.unwrap().to_vec())
+            }
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let (gz, br) = loop {
+            let (gz, br) = (get("gzip").await, get("br").await);
+            if gz.0.ends_with("-gzw\"") && br.0.ends_with("-brw\"") {
+                break (gz.1, br.1);
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} never settled");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        // Assert: the bytes of whole-stream gzip and brotli of the uncompressed body
+        let (_, text) = get("").await;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(&text).unwrap();
+        assert_eq!(gz, e.finish().unwrap(), "{path}: gzip");
+        let mut decoded = Vec::new();
+        brotli::Decompressor::new(&br[..], 4096)
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, text, "{path}: brotli");
+        let mut whole = Vec::new();
+        brotli::CompressorWriter::new(&mut whole, 4096, 5, 22)
+            .write_all(&text)
+            .unwrap();
+        assert_eq!(br.len(), whole.len(), "{path}: brotli size");
+    }
+}

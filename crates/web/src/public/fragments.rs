@@ -210,21 +210,33 @@ fn opening() -> &'static Arc<Fragment> {
     OPENING.get_or_init(|| Arc::new(Fragment::new(Vec::new(), Place::First)))
 }
 
+/// The digest the output of `parts` is tagged by (see [`assemble`]).
+fn digest_of(parts: &[Arc<Fragment>]) -> [u8; 32] {
+    let mut tag = Sha256::new();
+    tag.update(opening().digest);
+    for p in parts {
+        tag.update(p.digest);
+    }
+    tag.finalize().into()
+}
+
+/// The ETag hash of the output `parts` make: an earlier render's output with this tag may
+/// be served instead of assembling them again.
+pub fn tag(parts: &[Arc<Fragment>]) -> String {
+    super::output::tag_of_digest(&digest_of(parts))
+}
+
 /// The output made of `parts`, in order (each made for [`Place::Later`]).
 pub fn assemble(kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Output {
+    let tag = digest_of(parts);
     let parts: Vec<Arc<Fragment>> = std::iter::once(opening().clone())
         .chain(parts.iter().cloned())
         .collect();
-    let mut tag = Sha256::new();
-    for p in &parts {
-        tag.update(p.digest);
-    }
-    let tag: [u8; 32] = tag.finalize().into();
     let gz = gzip(&parts);
     let br = brotli_join(&parts);
     let len = parts.iter().map(|p| p.len()).sum();
     // The uncompressed bytes are joined only if a client asks for them.
-    let make = Box::new(move || {
+    let make = Arc::new(move || {
         let mut text = Vec::with_capacity(len);
         for p in &parts {
             text.extend_from_slice(&p.text);

@@ -7,6 +7,7 @@ use base64::Engine;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::io::Write;
+use std::sync::Arc;
 
 /// What kind of document an output is: decides its content type and security headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub struct Variant {
 }
 
 /// Makes an output's uncompressed body: for an output assembled from pieces, joining them.
-pub type MakeBody = Box<dyn Fn() -> Vec<u8> + Send + Sync>;
+pub type MakeBody = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
 
 /// One URL's response, ready to send.
 pub struct Output {
@@ -89,6 +90,10 @@ pub struct Output {
     identity_headers: (HeaderMap, HeaderMap),
     /// The uncompressed body's length.
     len: usize,
+    /// What it is (for [`Output::settled`]).
+    kind: Kind,
+    /// Its compressed variants are pieces' streams joined, not yet recompressed whole.
+    pieced: bool,
     /// gzip, when it is smaller.
     pub gzip: Option<Variant>,
     /// Brotli, when it is smaller.
@@ -110,7 +115,11 @@ impl std::fmt::Debug for Output {
 
 /// The content hash an output's ETags are made of.
 pub fn tag_of(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
+    tag_of_digest(&Sha256::digest(body))
+}
+
+/// The ETag hash of a SHA-256 digest.
+pub fn tag_of_digest(digest: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
@@ -164,8 +173,49 @@ impl Output {
         gz: Option<Vec<u8>>,
         br: Option<Vec<u8>>,
     ) -> Output {
-        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
-        Self::build(kind, status, tag, Body::Later(len, make), gz, br, true)
+        let tag = tag_of_digest(digest);
+        let mut o = Self::build(kind, status, tag, Body::Later(len, make), gz, br, true);
+        o.pieced = true;
+        o
+    }
+
+    /// For an output assembled from pieces, the same output with each encoding compressed
+    /// as one stream: pieces compressed apart, as a write needs them at once, are two to
+    /// three times larger than the whole (`publisher.rs` settles a page that stays unchanged
+    /// for a moment). The ETags change suffix, as the bytes differ; the tag, which
+    /// `If-None-Match` matches and renders reuse outputs by, stays. `None` for other outputs.
+    pub fn settled(&self) -> Option<Output> {
+        let make = self.make.clone().filter(|_| self.pieced)?;
+        let body = make();
+        let gz = gzip(&body);
+        let br = brotli(&body);
+        let mut o = Self::build(
+            self.kind.clone(),
+            self.status,
+            self.tag.clone(),
+            Body::Later(body.len(), make),
+            gz,
+            br,
+            true,
+        );
+        o.suffix_whole();
+        Some(o)
+    }
+
+    /// Whether this output's compressed variants are pieces' streams joined.
+    pub fn is_pieced(&self) -> bool {
+        self.pieced
+    }
+
+    /// Marks the compressed variants' ETags as those of whole streams.
+    fn suffix_whole(&mut self) {
+        for (v, suffix) in [(&mut self.gzip, "-gzw"), (&mut self.br, "-brw")] {
+            if let Some(v) = v {
+                let etag = hv(&format!("\"{}{suffix}\"", self.tag));
+                v.headers.insert(header::ETAG, etag.clone());
+                v.not_modified.insert(header::ETAG, etag);
+            }
+        }
     }
 
     fn build(
@@ -258,6 +308,8 @@ impl Output {
             make,
             identity_headers,
             len,
+            kind,
+            pieced: false,
             gzip: gz,
             br,
             tag,

@@ -58,6 +58,10 @@ impl Default for SnapshotOptions {
 /// How long a page must keep a version before the incident pages its write touched are
 /// rendered ahead of their first request.
 const PRERENDER_AFTER: Duration = Duration::from_millis(100);
+/// How long a page keeps a version before its outputs made of pieces are compressed whole
+/// (`PageSnapshot::settled`): long enough that a burst of writes is over, as each would
+/// make the work stale.
+const SETTLE_AFTER: Duration = Duration::from_millis(1000);
 
 /// Whose turn it is to render a page, and how far renders have got.
 #[derive(Debug, Default)]
@@ -328,6 +332,7 @@ impl Publisher {
             .map(|i| ColdKey::Incident(i.id.clone()))
             .collect();
         let version = snap.version;
+        self.settle_later(snap.clone());
         if !touched.is_empty() {
             let (snap, snapshots) = (snap.clone(), self.snapshots.clone());
             tokio::spawn(async move {
@@ -352,6 +357,29 @@ impl Publisher {
             "public snapshot rendered"
         );
         Ok(())
+    }
+
+    /// Once `snap` has stayed the page's snapshot for [`SETTLE_AFTER`], replaces it by its
+    /// settled form (smaller compressed bodies, the same content), off the async threads.
+    fn settle_later(&self, snap: Arc<PageSnapshot>) {
+        let snapshots = self.snapshots.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(SETTLE_AFTER).await;
+            let current = |s: &Arc<PageSnapshot>| {
+                snapshots
+                    .get(&s.page_id)
+                    .is_some_and(|now| Arc::ptr_eq(&now, s))
+            };
+            if !current(&snap) {
+                return;
+            }
+            let old = snap.clone();
+            let settled = tokio::task::spawn_blocking(move || snap.settled()).await;
+            if let Ok(Some(new)) = settled {
+                let replaced = snapshots.replace(&old, Arc::new(new));
+                tracing::debug!(page.id = %old.page_id, version = old.version, replaced, "public snapshot settled");
+            }
+        });
     }
 
     /// Re-renders every page for the passing of time (and drops snapshots of deleted pages).

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cold::ColdKey;
-use super::fragments::{self, Pieces};
+use super::fragments::{self, Fragment, Pieces};
 use super::model::{Charted, Held, Histories, Model, Revs};
 use super::snapshot::{Kind, Output, PageSnapshot};
 
@@ -167,6 +167,15 @@ impl Builder {
         }
         Arc::new(Output::new(kind, status, body, true))
     }
+
+    /// The output `parts` make: the previous render's if it had the same (as made then, or
+    /// as settled since), else assembled now.
+    fn assembled(&self, kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Arc<Output> {
+        if let Some(o) = self.previous.get(&(fragments::tag(parts), status.as_u16())) {
+            return o.clone();
+        }
+        Arc::new(fragments::assemble(kind, status, parts))
+    }
 }
 
 /// The outputs rendered whenever the page changes.
@@ -199,21 +208,16 @@ pub fn render_hot(
     }
     let b = Builder::new(prev);
     for (path, parts) in v2::documents(src, pieces) {
-        let out = Arc::new(fragments::assemble(Kind::Json, StatusCode::OK, &parts));
+        let out = b.assembled(Kind::Json, StatusCode::OK, &parts);
         outputs.insert(path.to_owned(), out);
     }
     let (parts, style) = html::index(src, pieces);
-    let index = Arc::new(fragments::assemble(
-        Kind::Html(style),
-        StatusCode::OK,
-        &parts,
-    ));
+    let index = b.assembled(Kind::Html(style), StatusCode::OK, &parts);
     outputs.insert("/".to_owned(), index.clone());
     outputs.insert("/index.html".to_owned(), index);
     if src.page.settings.allow_rss_atom_feeds {
-        let feed = |kind: Kind, parts: Vec<Arc<super::fragments::Fragment>>| {
-            Arc::new(fragments::assemble(kind, StatusCode::OK, &parts))
-        };
+        let feed =
+            |kind: Kind, parts: Vec<Arc<Fragment>>| b.assembled(kind, StatusCode::OK, &parts);
         outputs.insert(
             "/history.atom".to_owned(),
             feed(Kind::Atom, feeds::atom(src, pieces)),
