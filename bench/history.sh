@@ -33,6 +33,7 @@ trap cleanup EXIT
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 600); do curl -fsS -o /dev/null "$1/livez" 2>/dev/null && return; sleep 0.1; done; echo "no server at $1" >&2; exit 1; }
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
+source bench/lib.sh
 say() { printf '%-8s %-42s %s\n' "$size" "$1" "$2"; }
 
 writers() {  # writers API KEY PAGE INCIDENTS: 4 wrk threads PATCHing INCIDENTS new incidents for 15 s
@@ -99,6 +100,7 @@ LUA
     say "RSS after $reads reads of old incident pages" "$(rss $pid)"
   fi
   for u in / /api/v2/summary.json; do
+    settled "$api$u"
     r=$(ACCEPT_ENCODING="gzip, br" bash /work/shared/bench/page-vs-nginx.sh "$api$u" 8 64 2>/dev/null | tail -2 | tr '\n' ' ')
     say "vs nginx (gzip, br) $u" "$r"
   done

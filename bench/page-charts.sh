@@ -34,10 +34,12 @@ show() { # show true|false: set every metric's display, then wait for the page t
   done
   echo "the page did not follow display=$1" >&2; exit 1
 }
+source bench/lib.sh
 for round in $(seq "$rounds"); do
   for charts in true false; do
     show "$charts"
     for path in / /api/v2/summary.json; do
+      settled "http://127.0.0.1:$port$path"
       out=$(ACCEPT_ENCODING="gzip, br" bash "$shared" "http://127.0.0.1:$port$path" "$secs" "$conns")
       echo "case charts=$charts path=$path round=$round $(echo "$out" | tr '\n' ' ') load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" at $(date -u +%H:%M:%S)"
     done
