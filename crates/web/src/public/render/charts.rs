@@ -156,19 +156,17 @@ fn svg(m: &Metric, period: Period, s: &[(i64, Option<f64>)], id: &str, standalon
     } else {
         W
     };
-    let mut d = String::with_capacity(s.len() * 12);
-    let mut pen_down = false;
-    for (k, (_, v)) in s.iter().enumerate() {
-        match v {
-            Some(v) => {
-                let x = k as f64 * step;
+    let points: Vec<Option<(f64, f64)>> = s
+        .iter()
+        .enumerate()
+        .map(|(k, (_, v))| {
+            v.map(|v| {
                 let y = H - ((v.clamp(lo, hi) - lo) / (hi - lo)) * H;
-                let _ = write!(d, "{}{x:.1} {y:.1}", if pen_down { "L" } else { "M" });
-                pen_down = true;
-            }
-            None => pen_down = false,
-        }
-    }
+                (k as f64 * step, y)
+            })
+        })
+        .collect();
+    let d = path_data(&points);
     if !d.is_empty() {
         let _ = write!(
             out,
@@ -177,6 +175,55 @@ fn svg(m: &Metric, period: Period, s: &[(i64, Option<f64>)], id: &str, standalon
     }
     out.push_str("</svg>");
     out
+}
+
+/// The `d` of a line through `points`, `None` leaving a gap. Each run of points starts with
+/// an absolute move; the rest are relative line-tos after one `l` (SVG repeats the command),
+/// in tenths of a unit: the steps repeat, so the path compresses to a fraction of absolute
+/// coordinates.
+fn path_data(points: &[Option<(f64, f64)>]) -> String {
+    let mut d = String::with_capacity(points.len() * 8);
+    let mut last: Option<(i64, i64)> = None;
+    let mut first_step = false;
+    for p in points {
+        let Some((x, y)) = p else {
+            last = None;
+            continue;
+        };
+        let at = ((x * 10.0).round() as i64, (y * 10.0).round() as i64);
+        match last {
+            None => {
+                d.push('M');
+                tenths(&mut d, at.0, false);
+                tenths(&mut d, at.1, true);
+                first_step = true;
+            }
+            Some(p) => {
+                if first_step {
+                    d.push('l');
+                }
+                tenths(&mut d, at.0 - p.0, !first_step);
+                tenths(&mut d, at.1 - p.1, true);
+                first_step = false;
+            }
+        }
+        last = Some(at);
+    }
+    d
+}
+
+/// Appends `v` tenths as an SVG path number (`12`, `-3.5`, `0.2`), after a space when
+/// `separate` and the number does not start with its own minus sign.
+fn tenths(d: &mut String, v: i64, separate: bool) {
+    let (sign, a) = if v < 0 { ("-", -v) } else { ("", v) };
+    if separate && v >= 0 {
+        d.push(' ');
+    }
+    let _ = if a % 10 == 0 {
+        write!(d, "{sign}{}", a / 10)
+    } else {
+        write!(d, "{sign}{}.{}", a / 10, a % 10)
+    };
 }
 
 /// `/metrics/{id}/{period}.svg`: the full chart, a document of its own.
@@ -256,4 +303,80 @@ pub fn day_preview(
         svg(m, Period::Day, &day, &format!("p-{}", m.id), true)
     );
     (doc.into_bytes(), summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_data;
+
+    /// Reads a path of `M x y` and `l dx dy ...` back into runs of absolute points (tenths).
+    fn runs(d: &str) -> Vec<Vec<(i64, i64)>> {
+        let mut out: Vec<Vec<(i64, i64)>> = Vec::new();
+        let mut nums = Vec::new();
+        let flush = |nums: &mut Vec<i64>, out: &mut Vec<Vec<(i64, i64)>>, absolute: bool| {
+            for pair in nums.chunks(2) {
+                let run = out.last_mut().unwrap();
+                let (x, y) = (pair[0], pair[1]);
+                match (absolute && run.is_empty(), run.last()) {
+                    (false, Some(&(px, py))) => run.push((px + x, py + y)),
+                    _ => run.push((x, y)),
+                }
+            }
+            nums.clear();
+        };
+        let mut absolute = true;
+        let mut token = String::new();
+        for c in d.chars().chain(std::iter::once(' ')) {
+            let ends = matches!(c, 'M' | 'l' | ' ') || (c == '-' && !token.is_empty());
+            if ends && !token.is_empty() {
+                let v: f64 = token.parse().unwrap();
+                nums.push((v * 10.0).round() as i64);
+                token.clear();
+            }
+            match c {
+                'M' => {
+                    flush(&mut nums, &mut out, absolute);
+                    out.push(Vec::new());
+                    absolute = true;
+                }
+                'l' => {
+                    flush(&mut nums, &mut out, absolute);
+                    absolute = false;
+                }
+                ' ' => {}
+                c => token.push(c),
+            }
+        }
+        flush(&mut nums, &mut out, absolute);
+        out
+    }
+
+    #[test]
+    fn the_compact_path_draws_the_points_with_their_gaps() {
+        let points = [
+            Some((0.0, 42.94)),
+            Some((0.25, 45.61)),
+            Some((0.5, 45.61)),
+            Some((0.75, 0.0)),
+            None,
+            Some((1.25, 160.0)),
+            Some((1.5, 80.05)),
+            None,
+            Some((2.0, 3.0)),
+        ];
+        let d = path_data(&points);
+        assert_eq!(
+            runs(&d),
+            vec![
+                vec![(0, 429), (3, 456), (5, 456), (8, 0)],
+                vec![(13, 1600), (15, 801)],
+                vec![(20, 30)],
+            ],
+            "{d}"
+        );
+        assert!(
+            d.starts_with("M0 42.9l.3") || d.starts_with("M0 42.9l0.3"),
+            "{d}"
+        );
+    }
 }
