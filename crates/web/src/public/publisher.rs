@@ -334,9 +334,13 @@ impl Publisher {
         let version = snap.version;
         self.settle_later(snap.clone());
         if !touched.is_empty() {
-            let (snap, snapshots) = (snap.clone(), self.snapshots.clone());
+            // Held weakly, as in `settle_later`.
+            let (weak, snapshots) = (Arc::downgrade(&snap), self.snapshots.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(PRERENDER_AFTER).await;
+                let Some(snap) = weak.upgrade() else {
+                    return;
+                };
                 let current = snapshots
                     .get(&snap.page_id)
                     .is_some_and(|now| now.version == snap.version);
@@ -361,10 +365,17 @@ impl Publisher {
 
     /// Once `snap` has stayed the page's snapshot for [`SETTLE_AFTER`], replaces it by its
     /// settled form (smaller compressed bodies, the same content), off the async threads.
+    /// The task holds the snapshot weakly: a write storm replaces hundreds of snapshots a
+    /// second, and holding each for the delay would keep all their bodies in memory.
     fn settle_later(&self, snap: Arc<PageSnapshot>) {
         let snapshots = self.snapshots.clone();
+        let weak = Arc::downgrade(&snap);
+        drop(snap);
         tokio::spawn(async move {
             tokio::time::sleep(SETTLE_AFTER).await;
+            let Some(snap) = weak.upgrade() else {
+                return;
+            };
             let current = |s: &Arc<PageSnapshot>| {
                 snapshots
                     .get(&s.page_id)
