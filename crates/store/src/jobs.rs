@@ -277,17 +277,21 @@ macro_rules! live_states {
     };
 }
 
-/// The last `fair_seq` of the backlog of `queue` for `page`.
-async fn backlog_end(tx: &mut Tx, queue: &str, page: Option<&str>) -> Result<i64> {
-    let mut sql = SqlBuilder::new(
-        "SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS v FROM jobs WHERE queue = ",
-    );
-    sql.bind(queue);
+/// Appends the query of the last `fair_seq` (as `v`) of the backlog of `queue` for `page`.
+fn push_backlog_end(sql: &mut SqlBuilder, queue: &str, page: Option<&str>) {
+    sql.push("SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS v FROM jobs WHERE queue = ")
+        .bind(queue);
     match page {
         Some(p) => sql.push(" AND page_id = ").bind(p),
         None => sql.push(" AND page_id IS NULL"),
     };
     sql.push(concat!(" AND state IN ", live_states!()));
+}
+
+/// The last `fair_seq` of the backlog of `queue` for `page`.
+async fn backlog_end(tx: &mut Tx, queue: &str, page: Option<&str>) -> Result<i64> {
+    let mut sql = SqlBuilder::default();
+    push_backlog_end(&mut sql, queue, page);
     let (text, a) = sql.finish();
     let end: One<i64> = tx.fetch_one(text, a).await?;
     Ok(end.v)
@@ -326,13 +330,9 @@ pub(crate) async fn enqueue_tx(
             let mut sql = SqlBuilder::default();
             if pg {
                 seq = 0;
-                sql.push("WITH backlog AS (SELECT CAST(COALESCE(MAX(fair_seq), 0) AS BIGINT) AS m FROM jobs WHERE queue = ")
-                    .bind(queue);
-                match page {
-                    Some(p) => sql.push(" AND page_id = ").bind(p),
-                    None => sql.push(" AND page_id IS NULL"),
-                };
-                sql.push(concat!(" AND state IN ", live_states!(), ") "));
+                sql.push("WITH backlog AS (");
+                push_backlog_end(&mut sql, queue, page);
+                sql.push(") ");
             }
             sql.push(
                 "INSERT INTO jobs (queue, kind, page_id, payload, state, attempt, max_attempts, timeout_ms, fair_seq, run_at, unique_key, created_at) VALUES ",
@@ -360,7 +360,7 @@ pub(crate) async fn enqueue_tx(
                 sql.push(", ")
                     .bind(ms(j.timeout).max(1))
                     .push(if pg {
-                        ", (SELECT m FROM backlog) + "
+                        ", (SELECT v FROM backlog) + "
                     } else {
                         ", "
                     })

@@ -20,7 +20,7 @@ use herald_domain::incident::Incident;
 use herald_domain::uptime::{self, UptimeWeights};
 use herald_store::{PageDelta, Store, StoreError};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +58,14 @@ impl Default for SnapshotOptions {
 /// How long a page must keep a version before the incident pages its write touched are
 /// rendered ahead of their first request.
 const PRERENDER_AFTER: Duration = Duration::from_millis(100);
+/// `snap` after `delay`, if anything else still holds it. Tasks that act on a snapshot
+/// later hold it weakly meanwhile: a write storm replaces hundreds of snapshots a second,
+/// and holding each for the delay would keep all their bodies in memory.
+async fn alive_after(delay: Duration, snap: Weak<PageSnapshot>) -> Option<Arc<PageSnapshot>> {
+    tokio::time::sleep(delay).await;
+    snap.upgrade()
+}
+
 /// How long a page keeps a version before its outputs made of pieces are compressed whole
 /// (`PageSnapshot::settled`): long enough that a burst of writes is over, as each would
 /// make the work stale.
@@ -334,11 +342,9 @@ impl Publisher {
         let version = snap.version;
         self.settle_later(snap.clone());
         if !touched.is_empty() {
-            // Held weakly, as in `settle_later`.
             let (weak, snapshots) = (Arc::downgrade(&snap), self.snapshots.clone());
             tokio::spawn(async move {
-                tokio::time::sleep(PRERENDER_AFTER).await;
-                let Some(snap) = weak.upgrade() else {
+                let Some(snap) = alive_after(PRERENDER_AFTER, weak).await else {
                     return;
                 };
                 let current = snapshots
@@ -365,15 +371,12 @@ impl Publisher {
 
     /// Once `snap` has stayed the page's snapshot for [`SETTLE_AFTER`], replaces it by its
     /// settled form (smaller compressed bodies, the same content), off the async threads.
-    /// The task holds the snapshot weakly: a write storm replaces hundreds of snapshots a
-    /// second, and holding each for the delay would keep all their bodies in memory.
     fn settle_later(&self, snap: Arc<PageSnapshot>) {
         let snapshots = self.snapshots.clone();
         let weak = Arc::downgrade(&snap);
         drop(snap);
         tokio::spawn(async move {
-            tokio::time::sleep(SETTLE_AFTER).await;
-            let Some(snap) = weak.upgrade() else {
+            let Some(snap) = alive_after(SETTLE_AFTER, weak).await else {
                 return;
             };
             let current = |s: &Arc<PageSnapshot>| {
