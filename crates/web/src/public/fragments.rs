@@ -210,8 +210,9 @@ fn opening() -> &'static Arc<Fragment> {
     OPENING.get_or_init(|| Arc::new(Fragment::new(Vec::new(), Place::First)))
 }
 
-/// The digest the output of `parts` is tagged by (see [`assemble`]).
-fn digest_of(parts: &[Arc<Fragment>]) -> [u8; 32] {
+/// The digest the output of `parts` is tagged by (see [`assemble`]): an earlier render's
+/// output with this tag may be served instead of assembling them again.
+pub fn digest(parts: &[Arc<Fragment>]) -> [u8; 32] {
     let mut tag = Sha256::new();
     tag.update(opening().digest);
     for p in parts {
@@ -220,15 +221,18 @@ fn digest_of(parts: &[Arc<Fragment>]) -> [u8; 32] {
     tag.finalize().into()
 }
 
-/// The ETag hash of the output `parts` make: an earlier render's output with this tag may
-/// be served instead of assembling them again.
-pub fn tag(parts: &[Arc<Fragment>]) -> String {
-    super::output::tag_of_digest(&digest_of(parts))
-}
-
 /// The output made of `parts`, in order (each made for [`Place::Later`]).
 pub fn assemble(kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Output {
-    let tag = digest_of(parts);
+    assemble_digested(kind, status, parts, &digest(parts))
+}
+
+/// [`assemble`], given the parts' [`digest`].
+pub fn assemble_digested(
+    kind: Kind,
+    status: StatusCode,
+    parts: &[Arc<Fragment>],
+    tag: &[u8; 32],
+) -> Output {
     let parts: Vec<Arc<Fragment>> = std::iter::once(opening().clone())
         .chain(parts.iter().cloned())
         .collect();
@@ -243,7 +247,7 @@ pub fn assemble(kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Outp
         }
         text
     });
-    Output::from_variants(kind, status, &tag, (len, make), Some(gz), br)
+    Output::from_variants(kind, status, tag, (len, make), Some(gz), br)
 }
 
 /// Where a list of pieces goes in a rendered document: at `at` bytes into the first

@@ -171,10 +171,12 @@ impl Builder {
     /// The output `parts` make: the previous render's if it had the same (as made then, or
     /// as settled since), else assembled now.
     fn assembled(&self, kind: Kind, status: StatusCode, parts: &[Arc<Fragment>]) -> Arc<Output> {
-        if let Some(o) = self.previous.get(&(fragments::tag(parts), status.as_u16())) {
+        let digest = fragments::digest(parts);
+        let tag = super::output::tag_of_digest(&digest);
+        if let Some(o) = self.previous.get(&(tag, status.as_u16())) {
             return o.clone();
         }
-        Arc::new(fragments::assemble(kind, status, parts))
+        Arc::new(fragments::assemble_digested(kind, status, parts, &digest))
     }
 }
 
