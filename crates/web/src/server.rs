@@ -100,17 +100,19 @@ fn bytes_response(status: StatusCode, body: Bytes) -> Response<FrontBody> {
 /// Sends `output`, honouring `Accept-Encoding` and `If-None-Match`.
 fn send(output: &Output, req: &Request<Incoming>) -> Response<FrontBody> {
     let h = req.headers();
-    let v = output.variant(h.get(header::ACCEPT_ENCODING).map(HeaderValue::as_bytes));
+    let ae = h.get(header::ACCEPT_ENCODING).map(HeaderValue::as_bytes);
     if output.status == StatusCode::OK
         && let Some(inm) = h.get(header::IF_NONE_MATCH)
         && output.matches(inm.as_bytes())
     {
         let mut r = bytes_response(StatusCode::NOT_MODIFIED, Bytes::new());
-        *r.headers_mut() = v.not_modified.clone();
+        *r.headers_mut() = output.not_modified(ae);
         return r;
     }
-    let mut r = bytes_response(output.status, v.body.clone());
-    *r.headers_mut() = v.headers.clone();
+    let v = output.variant(ae);
+    let headers = v.headers();
+    let mut r = bytes_response(output.status, v.body);
+    *r.headers_mut() = headers;
     r
 }
 

@@ -1,16 +1,17 @@
 //! One URL's response, ready to send: identity, gzip and brotli variants, each with its
-//! complete header map (content type, ETag, caching, CORS, security headers) computed once
-//! when the output is rendered, never per request.
+//! ETag and a header map (content type, caching, CORS, security headers) made once for
+//! every output of its kind and shared; a response clones the map and adds the ETag.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use base64::Engine;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 /// What kind of document an output is: decides its content type and security headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// HTML; the string is the `style-src` hash source of its inline style (`'sha256-…'`).
     Html(String),
@@ -61,19 +62,115 @@ impl Kind {
     }
 }
 
-/// One encoding of an output: its body and every response header.
+/// The response headers every output of one kind, cache policy and encoding sends, but its
+/// ETag. Made once and shared (`shared_headers`): a page with years of history keeps
+/// thousands of outputs in its cold cache, and a dozen header maps each would weigh more
+/// than their compressed bodies.
 #[derive(Debug)]
+struct SharedHeaders {
+    /// A 200 (or 404) response's.
+    full: HeaderMap,
+    /// A 304 answer's.
+    not_modified: HeaderMap,
+}
+
+/// What decides an output's shared headers.
+type SharedKey = (Kind, &'static str, Option<&'static str>);
+
+/// The shared headers for `key`, made on first use. Held weakly here, so a kind no output
+/// has any more (an HTML style a page no longer uses) is dropped.
+fn shared_headers(key: SharedKey) -> Arc<SharedHeaders> {
+    static MADE: Mutex<Option<HashMap<SharedKey, Weak<SharedHeaders>>>> = Mutex::new(None);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let made = made.get_or_insert_with(HashMap::new);
+    if let Some(h) = made.get(&key).and_then(Weak::upgrade) {
+        return h;
+    }
+    made.retain(|_, h| h.strong_count() > 0);
+    let h = Arc::new(make_headers(&key));
+    made.insert(key, Arc::downgrade(&h));
+    h
+}
+
+fn make_headers((kind, cache, encoding): &SharedKey) -> SharedHeaders {
+    // One more than each holds: the ETag added per response needs no reallocation.
+    let mut full = HeaderMap::with_capacity(12);
+    full.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(kind.content_type()),
+    );
+    full.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    full.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    full.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    full.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    full.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if let Some(csp) = kind.csp() {
+        full.insert(header::CONTENT_SECURITY_POLICY, hv(&csp));
+    }
+    if let Some(e) = encoding {
+        full.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+    }
+    let mut not_modified = HeaderMap::with_capacity(5);
+    not_modified.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    not_modified.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    not_modified.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    SharedHeaders { full, not_modified }
+}
+
+/// One encoding of an output: its body, its ETag and the headers it shares with every
+/// output of its kind.
+#[derive(Debug, Clone)]
 pub struct Variant {
     /// The bytes sent.
     pub body: Bytes,
+    etag: HeaderValue,
+    shared: Arc<SharedHeaders>,
+}
+
+impl Variant {
     /// Every header of a 200 (or 404) response.
-    pub headers: HeaderMap,
+    pub fn headers(&self) -> HeaderMap {
+        let mut h = self.shared.full.clone();
+        h.insert(header::ETAG, self.etag.clone());
+        h
+    }
+
     /// The headers of a 304 answer.
-    pub not_modified: HeaderMap,
+    pub fn not_modified(&self) -> HeaderMap {
+        let mut h = self.shared.not_modified.clone();
+        h.insert(header::ETAG, self.etag.clone());
+        h
+    }
 }
 
 /// Makes an output's uncompressed body: for an output assembled from pieces, joining them.
 pub type MakeBody = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
+
+/// Where an output's uncompressed body comes from.
+enum Identity {
+    /// At hand.
+    Ready(Bytes),
+    /// Made when first asked for, then kept (almost every client asks for gzip or brotli,
+    /// and the uncompressed home page of a large page is megabytes, which would be copied
+    /// on every write and held for nothing).
+    Later(std::sync::OnceLock<Bytes>, MakeBody),
+    /// Inflated from the gzip variant each time it is asked for, and never kept: a rarely
+    /// read output in the cold cache holds its compressed variants only, so the cache
+    /// weighs what it holds and fits two to three times more pages.
+    Inflated,
+}
 
 /// One URL's response, ready to send.
 pub struct Output {
@@ -81,13 +178,10 @@ pub struct Output {
     pub status: StatusCode,
     /// The hash shared by the variants' ETags (`If-None-Match` matching).
     pub tag: String,
-    /// Uncompressed: made when first asked for, if `make` is set (almost every client
-    /// asks for gzip or brotli, and the uncompressed home page of a large page is
-    /// megabytes, which would be copied on every write and held for nothing).
-    identity: std::sync::OnceLock<Variant>,
-    make: Option<MakeBody>,
-    /// The identity variant's headers, for when it is made.
-    identity_headers: (HeaderMap, HeaderMap),
+    identity: Identity,
+    /// The identity variant's ETag and headers.
+    identity_etag: HeaderValue,
+    identity_headers: Arc<SharedHeaders>,
     /// The uncompressed body's length.
     len: usize,
     /// What it is (for [`Output::settled`]).
@@ -106,7 +200,7 @@ impl std::fmt::Debug for Output {
             .field("status", &self.status)
             .field("tag", &self.tag)
             .field("len", &self.len)
-            .field("identity_made", &self.identity.get().is_some())
+            .field("identity_held", &self.identity_held())
             .field("gzip", &self.gzip.as_ref().map(|v| v.body.len()))
             .field("br", &self.br.as_ref().map(|v| v.body.len()))
             .finish()
@@ -142,6 +236,13 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     e.finish().ok()
 }
 
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Our own gzip stream: it inflates.
+    let _ = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out);
+    out
+}
+
 fn brotli(body: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     {
@@ -160,6 +261,17 @@ impl Output {
         let gz = compress.then(|| gzip(&body)).flatten();
         let br = compress.then(|| brotli(&body)).flatten();
         Self::build(kind, status, tag, Body::Ready(body), gz, br, cacheable)
+    }
+
+    /// As [`Output::new`], for an output kept in the cold cache: when it has a gzip variant,
+    /// the uncompressed body is not kept but inflated from it for the rare client that
+    /// wants it.
+    pub fn compact(kind: Kind, status: StatusCode, body: Vec<u8>) -> Output {
+        let mut o = Self::new(kind, status, body, true);
+        if o.gzip.is_some() {
+            o.identity = Identity::Inflated;
+        }
+        o
     }
 
     /// An output whose compressed variants were made elsewhere (`super::fragments`), with
@@ -185,7 +297,12 @@ impl Output {
     /// for a moment). The ETags change suffix, as the bytes differ; the tag, which
     /// `If-None-Match` matches and renders reuse outputs by, stays. `None` for other outputs.
     pub fn settled(&self) -> Option<Output> {
-        let make = self.make.clone().filter(|_| self.pieced)?;
+        let Identity::Later(_, make) = &self.identity else {
+            return None;
+        };
+        if !self.pieced {
+            return None;
+        }
         let body = make();
         let gz = gzip(&body);
         let br = brotli(&body);
@@ -193,7 +310,7 @@ impl Output {
             self.kind.clone(),
             self.status,
             self.tag.clone(),
-            Body::Later(body.len(), make),
+            Body::Later(body.len(), make.clone()),
             gz,
             br,
             true,
@@ -211,9 +328,7 @@ impl Output {
     fn suffix_whole(&mut self) {
         for (v, suffix) in [(&mut self.gzip, "-gzw"), (&mut self.br, "-brw")] {
             if let Some(v) = v {
-                let etag = hv(&format!("\"{}{suffix}\"", self.tag));
-                v.headers.insert(header::ETAG, etag.clone());
-                v.not_modified.insert(header::ETAG, etag);
+                v.etag = hv(&format!("\"{}{suffix}\"", self.tag));
             }
         }
     }
@@ -227,86 +342,34 @@ impl Output {
         br: Option<Vec<u8>>,
         cacheable: bool,
     ) -> Output {
-        let cache = if cacheable {
-            if kind == Kind::ImmutableCss {
-                "public, max-age=31536000, immutable"
-            } else {
-                PUBLIC_CACHE
-            }
-        } else {
+        let cache = if !cacheable {
             NO_STORE
+        } else if kind == Kind::ImmutableCss {
+            "public, max-age=31536000, immutable"
+        } else {
+            PUBLIC_CACHE
         };
-        let common = |suffix: &str, encoding: Option<&'static str>| {
-            let mut h = HeaderMap::with_capacity(12);
-            let etag = hv(&format!("\"{tag}{suffix}\""));
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(kind.content_type()),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-            h.insert(header::ETAG, etag.clone());
-            h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("strict-origin-when-cross-origin"),
-            );
-            if let Some(csp) = kind.csp() {
-                h.insert(header::CONTENT_SECURITY_POLICY, hv(&csp));
-            }
-            let mut nm = HeaderMap::with_capacity(4);
-            nm.insert(header::ETAG, etag);
-            nm.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-            nm.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-            nm.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            if let Some(e) = encoding {
-                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
-            }
-            (h, nm)
-        };
-        let variant = |bytes: Vec<u8>, suffix: &str, enc: Option<&'static str>| {
-            let (headers, not_modified) = common(suffix, enc);
-            Variant {
-                body: Bytes::from(bytes),
-                headers,
-                not_modified,
-            }
+        let variant = |bytes: Vec<u8>, suffix: &str, enc: &'static str| Variant {
+            body: Bytes::from(bytes),
+            etag: hv(&format!("\"{tag}{suffix}\"")),
+            shared: shared_headers((kind.clone(), cache, Some(enc))),
         };
         let len = match &body {
             Body::Ready(b) => b.len(),
             Body::Later(len, _) => *len,
         };
         let smaller = |v: Option<Vec<u8>>| v.filter(|c| c.len() < len);
-        let gz = smaller(gz).map(|g| variant(g, "-gz", Some("gzip")));
-        let br = smaller(br).map(|b| variant(b, "-br", Some("br")));
-        let identity_headers = common("", None);
-        let (identity, make) = match body {
-            Body::Ready(b) => {
-                let (headers, not_modified) = identity_headers.clone();
-                let v = Variant {
-                    body: Bytes::from(b),
-                    headers,
-                    not_modified,
-                };
-                (std::sync::OnceLock::from(v), None)
-            }
-            Body::Later(_, make) => (std::sync::OnceLock::new(), Some(make)),
+        let gz = smaller(gz).map(|g| variant(g, "-gz", "gzip"));
+        let br = smaller(br).map(|b| variant(b, "-br", "br"));
+        let identity = match body {
+            Body::Ready(b) => Identity::Ready(Bytes::from(b)),
+            Body::Later(_, make) => Identity::Later(std::sync::OnceLock::new(), make),
         };
         Output {
             status,
             identity,
-            make,
-            identity_headers,
+            identity_etag: hv(&format!("\"{tag}\"")),
+            identity_headers: shared_headers((kind.clone(), cache, None)),
             len,
             kind,
             pieced: false,
@@ -316,16 +379,31 @@ impl Output {
         }
     }
 
-    /// The uncompressed variant (made now if it was not yet).
-    pub fn identity(&self) -> &Variant {
-        self.identity.get_or_init(|| {
-            let (headers, not_modified) = self.identity_headers.clone();
-            Variant {
-                body: Bytes::from(self.make.as_ref().map(|m| m()).unwrap_or_default()),
-                headers,
-                not_modified,
-            }
-        })
+    /// The uncompressed variant (made now if it is not kept).
+    pub fn identity(&self) -> Variant {
+        let body = match &self.identity {
+            Identity::Ready(b) => b.clone(),
+            Identity::Later(made, make) => made.get_or_init(|| Bytes::from(make())).clone(),
+            Identity::Inflated => Bytes::from(
+                self.gzip
+                    .as_ref()
+                    .map(|g| gunzip(&g.body))
+                    .unwrap_or_default(),
+            ),
+        };
+        Variant {
+            body,
+            etag: self.identity_etag.clone(),
+            shared: self.identity_headers.clone(),
+        }
+    }
+
+    fn identity_held(&self) -> usize {
+        match &self.identity {
+            Identity::Ready(b) => b.len(),
+            Identity::Later(made, _) => made.get().map_or(0, Bytes::len),
+            Identity::Inflated => 0,
+        }
     }
 
     /// The uncompressed body's length.
@@ -339,28 +417,44 @@ impl Output {
     }
 
     /// The bytes this output holds now: its compressed variants, and the uncompressed one
-    /// once made.
+    /// when kept.
     pub fn held_bytes(&self) -> usize {
-        self.identity.get().map_or(0, |v| v.body.len())
+        self.identity_held()
             + self.gzip.as_ref().map_or(0, |v| v.body.len())
             + self.br.as_ref().map_or(0, |v| v.body.len())
     }
 
+    /// The compressed variant for a request's `Accept-Encoding` (brotli, then gzip), if it
+    /// takes one.
+    fn compressed(&self, accept_encoding: Option<&[u8]>) -> Option<&Variant> {
+        let ae = accept_encoding?;
+        if let Some(b) = &self.br
+            && accepts(ae, b"br")
+        {
+            return Some(b);
+        }
+        self.gzip.as_ref().filter(|_| accepts(ae, b"gzip"))
+    }
+
     /// The variant for a request's `Accept-Encoding` (brotli, then gzip, then identity).
-    pub fn variant(&self, accept_encoding: Option<&[u8]>) -> &Variant {
-        if let Some(ae) = accept_encoding {
-            if let Some(b) = &self.br
-                && accepts(ae, b"br")
-            {
-                return b;
-            }
-            if let Some(g) = &self.gzip
-                && accepts(ae, b"gzip")
-            {
-                return g;
+    pub fn variant(&self, accept_encoding: Option<&[u8]>) -> Variant {
+        match self.compressed(accept_encoding) {
+            Some(v) => v.clone(),
+            None => self.identity(),
+        }
+    }
+
+    /// The headers of a 304 answer to a request with this `Accept-Encoding` (without making
+    /// the body).
+    pub fn not_modified(&self, accept_encoding: Option<&[u8]>) -> HeaderMap {
+        match self.compressed(accept_encoding) {
+            Some(v) => v.not_modified(),
+            None => {
+                let mut h = self.identity_headers.not_modified.clone();
+                h.insert(header::ETAG, self.identity_etag.clone());
+                h
             }
         }
-        self.identity()
     }
 
     /// Whether an `If-None-Match` header names this output.
@@ -420,23 +514,23 @@ mod tests {
         assert_eq!(o.identity().body.as_ref(), &body[..]);
         let gz = o.gzip.as_ref().unwrap();
         assert!(gz.body.len() < body.len());
-        assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
         assert!(o.br.is_some());
         assert_eq!(
-            o.variant(Some(b"gzip, br")).headers[header::CONTENT_ENCODING],
+            o.variant(Some(b"gzip, br")).headers()[header::CONTENT_ENCODING],
             "br"
         );
         assert_eq!(
-            o.variant(Some(b"gzip")).headers[header::CONTENT_ENCODING],
+            o.variant(Some(b"gzip")).headers()[header::CONTENT_ENCODING],
             "gzip"
         );
         assert!(
             o.variant(None)
-                .headers
+                .headers()
                 .get(header::CONTENT_ENCODING)
                 .is_none()
         );
-        let etag = o.identity().headers[header::ETAG]
+        let etag = o.identity().headers()[header::ETAG]
             .to_str()
             .unwrap()
             .to_owned();
@@ -445,5 +539,56 @@ mod tests {
         assert!(!o.matches(b"\"other\""));
         let small = Output::new(Kind::Json, StatusCode::OK, b"{}".to_vec(), true);
         assert!(small.gzip.is_none() && small.br.is_none());
+    }
+
+    #[test]
+    fn outputs_of_a_kind_share_their_headers() {
+        let a = Output::new(
+            Kind::Json,
+            StatusCode::OK,
+            "a ".repeat(400).into_bytes(),
+            true,
+        );
+        let b = Output::new(
+            Kind::Json,
+            StatusCode::OK,
+            "b ".repeat(400).into_bytes(),
+            true,
+        );
+        let (ga, gb) = (a.gzip.as_ref().unwrap(), b.gzip.as_ref().unwrap());
+        assert!(Arc::ptr_eq(&ga.shared, &gb.shared));
+        assert_ne!(ga.headers()[header::ETAG], gb.headers()[header::ETAG]);
+        let private = Output::new(Kind::Json, StatusCode::OK, b"{}".to_vec(), false);
+        assert_eq!(
+            private.identity().headers()[header::CACHE_CONTROL],
+            "no-store"
+        );
+        assert_eq!(a.identity().headers()[header::CACHE_CONTROL], PUBLIC_CACHE);
+        let nm = a.not_modified(Some(b"gzip"));
+        assert_eq!(nm[header::ETAG], ga.headers()[header::ETAG]);
+        assert!(nm.get(header::CONTENT_TYPE).is_none());
+        assert_eq!(
+            a.not_modified(None)[header::ETAG],
+            a.identity().headers()[header::ETAG]
+        );
+    }
+
+    #[test]
+    fn a_compact_output_keeps_its_compressed_variants_only() {
+        let body = "an incident update, ".repeat(300).into_bytes();
+        let whole = Output::new(Kind::Json, StatusCode::OK, body.clone(), true);
+        let compact = Output::compact(Kind::Json, StatusCode::OK, body.clone());
+        assert_eq!(compact.identity().body.as_ref(), &body[..]);
+        assert_eq!(compact.identity().headers(), whole.identity().headers());
+        assert_eq!(compact.len(), body.len());
+        assert_eq!(
+            compact.held_bytes() + body.len(),
+            whole.held_bytes(),
+            "the uncompressed body is neither kept nor counted"
+        );
+        // Too small to compress: kept as it is.
+        let small = Output::compact(Kind::Json, StatusCode::OK, b"{}".to_vec());
+        assert_eq!(small.identity().body.as_ref(), b"{}");
+        assert_eq!(small.held_bytes(), 2);
     }
 }

@@ -263,11 +263,10 @@ pub fn render_cold(src: &Source, key: &ColdKey) -> Option<Arc<Output>> {
         return None;
     }
     let html = |(body, style): (String, String)| {
-        Arc::new(Output::new(
+        Arc::new(Output::compact(
             Kind::Html(style),
             StatusCode::OK,
             body.into_bytes(),
-            true,
         ))
     };
     match key {
@@ -285,7 +284,7 @@ pub fn render_cold(src: &Source, key: &ColdKey) -> Option<Arc<Output>> {
             } else {
                 (Kind::Svg, charts::svg_document(src, c, *period))
             };
-            Some(Arc::new(Output::new(kind, StatusCode::OK, body, true)))
+            Some(Arc::new(Output::compact(kind, StatusCode::OK, body)))
         }
     }
 }
