@@ -48,13 +48,15 @@ pub enum Place {
     Later,
 }
 
-/// One piece of a document, in every encoding.
+/// One piece of a document, in every encoding. Each is held at its exact length: a page
+/// with long timelines keeps tens of thousands of pieces, and the compressors' working
+/// slack (kilobytes each) would outweigh the pieces.
 #[derive(Debug)]
 pub struct Fragment {
     /// The bytes.
-    pub text: Vec<u8>,
-    deflate: Vec<u8>,
-    brotli: Vec<u8>,
+    pub text: Box<[u8]>,
+    deflate: Box<[u8]>,
+    brotli: Box<[u8]>,
     crc: crc32fast::Hasher,
     digest: [u8; 32],
 }
@@ -128,11 +130,11 @@ impl Fragment {
         let mut crc = crc32fast::Hasher::new();
         crc.update(&text);
         Fragment {
-            deflate: deflate(&text),
-            brotli: brotli(&text, place),
+            deflate: deflate(&text).into_boxed_slice(),
+            brotli: brotli(&text, place).into_boxed_slice(),
             digest: Sha256::digest(&text).into(),
             crc,
-            text,
+            text: text.into_boxed_slice(),
         }
     }
 
@@ -370,7 +372,7 @@ impl Pieces {
             .current
             .get(&key)
             .or_else(|| inner.previous.get(&key))
-            .filter(|f| f.text == text)
+            .filter(|f| *f.text == *text)
             .cloned();
         let f = found.unwrap_or_else(|| Arc::new(Fragment::new(text, place)));
         inner.current.insert(key, f.clone());

@@ -349,8 +349,9 @@ impl Output {
         } else {
             PUBLIC_CACHE
         };
+        // At their exact length: the compressors leave up to half a buffer unused.
         let variant = |bytes: Vec<u8>, suffix: &str, enc: &'static str| Variant {
-            body: Bytes::from(bytes),
+            body: Bytes::from(bytes.into_boxed_slice()),
             etag: hv(&format!("\"{tag}{suffix}\"")),
             shared: shared_headers((kind.clone(), cache, Some(enc))),
         };
@@ -362,7 +363,7 @@ impl Output {
         let gz = smaller(gz).map(|g| variant(g, "-gz", "gzip"));
         let br = smaller(br).map(|b| variant(b, "-br", "br"));
         let identity = match body {
-            Body::Ready(b) => Identity::Ready(Bytes::from(b)),
+            Body::Ready(b) => Identity::Ready(Bytes::from(b.into_boxed_slice())),
             Body::Later(_, make) => Identity::Later(std::sync::OnceLock::new(), make),
         };
         Output {
