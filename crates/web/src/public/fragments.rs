@@ -57,8 +57,40 @@ pub struct Fragment {
     pub text: Box<[u8]>,
     deflate: Box<[u8]>,
     brotli: Box<[u8]>,
-    crc: crc32fast::Hasher,
+    /// The CRC-32 of the bytes, and what appending them multiplies an earlier CRC by
+    /// ([`crc_shift`]): a document's CRC is then one multiplication per piece.
+    crc: u32,
+    shift: u32,
     digest: [u8; 32],
+}
+
+/// The reflected CRC-32 polynomial (gzip's).
+const CRC_POLY: u32 = 0xedb8_8320;
+
+/// `a(x) · b(x)` modulo the CRC polynomial, reflected (zlib's `multmodp`); `a` not zero.
+fn crc_multiply(a: u32, mut b: u32) -> u32 {
+    let mut p = 0u32;
+    for i in 0..32 {
+        p ^= b & ((a >> (31 - i)) & 1).wrapping_neg();
+        b = (b >> 1) ^ ((b & 1).wrapping_neg() & CRC_POLY);
+    }
+    p
+}
+
+/// `x^(8·len)` modulo the CRC polynomial, reflected (zlib's `x8nmodp`): the CRC of `A`
+/// followed by `len` bytes `B` is `crc_multiply(crc_shift(len), crc(A)) ^ crc(B)`
+/// (zlib's `crc32_combine_op`). `crc32fast::Hasher::combine` works this out again on every
+/// call, a few dozen multiplications; a piece works it out once.
+fn crc_shift(len: usize) -> u32 {
+    let (mut p, mut square, mut n) = (0x8000_0000u32, 0x0080_0000u32, len);
+    while n != 0 {
+        if n & 1 != 0 {
+            p = crc_multiply(square, p);
+        }
+        square = crc_multiply(square, square);
+        n >>= 1;
+    }
+    p
 }
 
 thread_local! {
@@ -127,13 +159,12 @@ fn brotli(text: &[u8], place: Place) -> Vec<u8> {
 impl Fragment {
     /// `text`, compressed for standing at `place` in a document.
     pub fn new(text: Vec<u8>, place: Place) -> Fragment {
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&text);
         Fragment {
+            crc: crc32fast::hash(&text),
+            shift: crc_shift(text.len()),
             deflate: deflate(&text).into_boxed_slice(),
             brotli: brotli(&text, place).into_boxed_slice(),
             digest: Sha256::digest(&text).into(),
-            crc,
             text: text.into_boxed_slice(),
         }
     }
@@ -154,16 +185,16 @@ fn gzip(parts: &[Arc<Fragment>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(size + 20);
     // A gzip member header: no name, no time, unknown OS.
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-    let mut crc = crc32fast::Hasher::new();
+    let mut crc = 0u32;
     let mut len: u64 = 0;
     for p in parts {
         out.extend_from_slice(&p.deflate);
-        crc.combine(&p.crc);
+        crc = crc_multiply(p.shift, crc) ^ p.crc;
         len += p.text.len() as u64;
     }
     // The final block: fixed Huffman codes, nothing but the end-of-block code.
     out.extend_from_slice(&[0x03, 0x00]);
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&((len & 0xffff_ffff) as u32).to_le_bytes());
     out
 }
@@ -301,11 +332,7 @@ pub fn splice(
     };
     for (insert, list) in inserts {
         let marker = insert.marker.as_bytes();
-        let Some(found) = text[from..]
-            .windows(marker.len())
-            .position(|w| w == marker)
-            .map(|p| p + from)
-        else {
+        let Some(found) = memchr::memmem::find(&text[from..], marker).map(|p| p + from) else {
             continue;
         };
         pending.extend_from_slice(&text[from..found]);
@@ -442,6 +469,26 @@ mod tests {
             .iter()
             .map(|t| Arc::new(Fragment::new(t.as_bytes().to_vec(), Place::Later)))
             .collect()
+    }
+
+    #[test]
+    fn crcs_of_pieces_combine_into_the_documents() {
+        let text: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for cuts in [
+            vec![],
+            vec![0, 0, 1],
+            vec![1, 2, 3, 4096],
+            vec![17, 65_535, 65_536, 69_999],
+        ] {
+            let mut crc = 0u32;
+            let mut from = 0;
+            for to in cuts.into_iter().chain([text.len()]) {
+                let piece = &text[from..to];
+                crc = crc_multiply(crc_shift(piece.len()), crc) ^ crc32fast::hash(piece);
+                from = to;
+            }
+            assert_eq!(crc, crc32fast::hash(&text));
+        }
     }
 
     fn check(texts: &[&str]) {
