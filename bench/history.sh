@@ -20,6 +20,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(small 1k 10k)
 export HERALD_API_REQUESTS_PER_MINUTE=100000000 RUST_LOG=${RUST_LOG:-warn}
+# Herald runs with glibc's allocator set as deploy/herald.service sets it (with glibc's
+# defaults the 10k page's RSS after the writes is about twice as large: bench/RESULTS.md).
+# MALLOC="" to compare.
+malloc=${MALLOC-MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072}
 # PROFILE=quick-release (no LTO, builds in minutes) for iterating; figures recorded use release.
 profile=${PROFILE:-release}
 [ -x "target/$profile/herald" ] && [ -x "target/$profile/page-seed" ] || cargo build --profile "$profile" -p herald -p herald-bench
@@ -55,7 +59,7 @@ seed() {  # seed SIZE URL -> "page=.. slug=.. key=.."
 
 serve() {  # serve NAME URL [ENV...] -> sets $port, $pid
   port=$(freeport)
-  env HERALD_DATABASE_URL="$2" HERALD_LISTEN="127.0.0.1:$port" "${@:3}" $bin serve >"$dir/$1.log" 2>&1 &
+  env $malloc HERALD_DATABASE_URL="$2" HERALD_LISTEN="127.0.0.1:$port" "${@:3}" $bin serve >"$dir/$1.log" 2>&1 &
   pid=$!; pids+=($pid)
   wait_up "http://127.0.0.1:$port"
 }
@@ -65,7 +69,7 @@ for size in "${sizes[@]}"; do
   db="sqlite://$dir/$size.db"
   if [ "$size" = small ]; then
     port=$(freeport)
-    $bin demo --listen "127.0.0.1:$port" --file "$dir/small.db" >"$dir/demo.out" 2>"$dir/small.log" &
+    env $malloc $bin demo --listen "127.0.0.1:$port" --file "$dir/small.db" >"$dir/demo.out" 2>"$dir/small.log" &
     pid=$!; pids+=($pid)
     wait_up "http://127.0.0.1:$port"
     key=$(awk '/API key:/ {print $3}' "$dir/demo.out")

@@ -48,6 +48,8 @@ impl std::fmt::Debug for ColdCache {
     }
 }
 
+/// What an entry costs: its bodies, and 1 KiB for the rest (the output, its tag and ETags,
+/// the key, the cache's own entry: about 0.7 KB measured with heaptrack on a 10k page).
 fn weight(o: &Output) -> u32 {
     let n = o.held_bytes() + 1024;
     u32::try_from(n).unwrap_or(u32::MAX)
