@@ -129,29 +129,69 @@ fn make_headers((kind, cache, encoding): &SharedKey) -> SharedHeaders {
     SharedHeaders { full, not_modified }
 }
 
-/// One encoding of an output: its body, its ETag and the headers it shares with every
-/// output of its kind.
+/// An output variant's response headers.
+#[derive(Debug, Clone)]
+enum Headers {
+    /// Made whole, ETag included, when the output was rendered: each response clones them
+    /// (the outputs every request may ask for, a few dozen per page).
+    Made(Arc<(HeaderMap, HeaderMap)>),
+    /// The maps its kind shares, the ETag added for each response: a cold output keeps
+    /// less, as the cache holds thousands.
+    Shared(Arc<SharedHeaders>, HeaderValue),
+}
+
+impl Headers {
+    fn new(shared: Arc<SharedHeaders>, etag: HeaderValue, compact: bool) -> Headers {
+        if compact {
+            return Headers::Shared(shared, etag);
+        }
+        let mut full = shared.full.clone();
+        full.insert(header::ETAG, etag.clone());
+        let mut not_modified = shared.not_modified.clone();
+        not_modified.insert(header::ETAG, etag);
+        Headers::Made(Arc::new((full, not_modified)))
+    }
+
+    fn full(&self) -> HeaderMap {
+        match self {
+            Headers::Made(m) => m.0.clone(),
+            Headers::Shared(shared, etag) => {
+                let mut h = shared.full.clone();
+                h.insert(header::ETAG, etag.clone());
+                h
+            }
+        }
+    }
+
+    fn not_modified(&self) -> HeaderMap {
+        match self {
+            Headers::Made(m) => m.1.clone(),
+            Headers::Shared(shared, etag) => {
+                let mut h = shared.not_modified.clone();
+                h.insert(header::ETAG, etag.clone());
+                h
+            }
+        }
+    }
+}
+
+/// One encoding of an output: its body and its response headers.
 #[derive(Debug, Clone)]
 pub struct Variant {
     /// The bytes sent.
     pub body: Bytes,
-    etag: HeaderValue,
-    shared: Arc<SharedHeaders>,
+    headers: Headers,
 }
 
 impl Variant {
     /// Every header of a 200 (or 404) response.
     pub fn headers(&self) -> HeaderMap {
-        let mut h = self.shared.full.clone();
-        h.insert(header::ETAG, self.etag.clone());
-        h
+        self.headers.full()
     }
 
     /// The headers of a 304 answer.
     pub fn not_modified(&self) -> HeaderMap {
-        let mut h = self.shared.not_modified.clone();
-        h.insert(header::ETAG, self.etag.clone());
-        h
+        self.headers.not_modified()
     }
 }
 
@@ -179,9 +219,8 @@ pub struct Output {
     /// The hash shared by the variants' ETags (`If-None-Match` matching).
     pub tag: String,
     identity: Identity,
-    /// The identity variant's ETag and headers.
-    identity_etag: HeaderValue,
-    identity_headers: Arc<SharedHeaders>,
+    /// The identity variant's headers.
+    identity_headers: Headers,
     /// The uncompressed body's length.
     len: usize,
     /// What it is (for [`Output::settled`]).
@@ -252,22 +291,49 @@ fn brotli(body: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// How an output's variants are made.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    /// Shared caches may keep it.
+    cacheable: bool,
+    /// It goes to the cold cache: headers from the shared maps per response.
+    compact: bool,
+    /// Its compressed variants are whole streams made from pieces' bytes (ETag suffixes
+    /// `-gzw`, `-brw`).
+    whole: bool,
+}
+
 impl Output {
     /// Renders the variants and headers of a body. `cacheable` is false for outputs that
     /// shared caches must not keep (private pages, bad requests).
     pub fn new(kind: Kind, status: StatusCode, body: Vec<u8>, cacheable: bool) -> Output {
+        Self::made(kind, status, body, cacheable, false)
+    }
+
+    fn made(
+        kind: Kind,
+        status: StatusCode,
+        body: Vec<u8>,
+        cacheable: bool,
+        compact: bool,
+    ) -> Output {
         let tag = tag_of(&body);
         let compress = body.len() >= MIN_COMPRESS;
         let gz = compress.then(|| gzip(&body)).flatten();
         let br = compress.then(|| brotli(&body)).flatten();
-        Self::build(kind, status, tag, Body::Ready(body), gz, br, cacheable)
+        let how = Made {
+            cacheable,
+            compact,
+            whole: false,
+        };
+        Self::build(kind, status, tag, Body::Ready(body), gz, br, how)
     }
 
     /// As [`Output::new`], for an output kept in the cold cache: when it has a gzip variant,
     /// the uncompressed body is not kept but inflated from it for the rare client that
     /// wants it.
     pub fn compact(kind: Kind, status: StatusCode, body: Vec<u8>) -> Output {
-        let mut o = Self::new(kind, status, body, true);
+        let mut o = Self::made(kind, status, body, true, true);
         if o.gzip.is_some() {
             o.identity = Identity::Inflated;
         }
@@ -286,7 +352,12 @@ impl Output {
         br: Option<Vec<u8>>,
     ) -> Output {
         let tag = tag_of_digest(digest);
-        let mut o = Self::build(kind, status, tag, Body::Later(len, make), gz, br, true);
+        let how = Made {
+            cacheable: true,
+            compact: false,
+            whole: false,
+        };
+        let mut o = Self::build(kind, status, tag, Body::Later(len, make), gz, br, how);
         o.pieced = true;
         o
     }
@@ -306,31 +377,25 @@ impl Output {
         let body = make();
         let gz = gzip(&body);
         let br = brotli(&body);
-        let mut o = Self::build(
+        let how = Made {
+            cacheable: true,
+            compact: false,
+            whole: true,
+        };
+        Some(Self::build(
             self.kind.clone(),
             self.status,
             self.tag.clone(),
             Body::Later(body.len(), make.clone()),
             gz,
             br,
-            true,
-        );
-        o.suffix_whole();
-        Some(o)
+            how,
+        ))
     }
 
     /// Whether this output's compressed variants are pieces' streams joined.
     pub fn is_pieced(&self) -> bool {
         self.pieced
-    }
-
-    /// Marks the compressed variants' ETags as those of whole streams.
-    fn suffix_whole(&mut self) {
-        for (v, suffix) in [(&mut self.gzip, "-gzw"), (&mut self.br, "-brw")] {
-            if let Some(v) = v {
-                v.etag = hv(&format!("\"{}{suffix}\"", self.tag));
-            }
-        }
     }
 
     fn build(
@@ -340,9 +405,9 @@ impl Output {
         body: Body,
         gz: Option<Vec<u8>>,
         br: Option<Vec<u8>>,
-        cacheable: bool,
+        how: Made,
     ) -> Output {
-        let cache = if !cacheable {
+        let cache = if !how.cacheable {
             NO_STORE
         } else if kind == Kind::ImmutableCss {
             "public, max-age=31536000, immutable"
@@ -350,10 +415,19 @@ impl Output {
             PUBLIC_CACHE
         };
         // At their exact length: the compressors leave up to half a buffer unused.
+        let headers = |suffix: &str, enc: Option<&'static str>| {
+            // Compressed whole, the bytes differ from the pieces': so does the ETag.
+            let whole = if how.whole && enc.is_some() { "w" } else { "" };
+            let etag = hv(&format!("\"{tag}{suffix}{whole}\""));
+            Headers::new(
+                shared_headers((kind.clone(), cache, enc)),
+                etag,
+                how.compact,
+            )
+        };
         let variant = |bytes: Vec<u8>, suffix: &str, enc: &'static str| Variant {
             body: Bytes::from(bytes.into_boxed_slice()),
-            etag: hv(&format!("\"{tag}{suffix}\"")),
-            shared: shared_headers((kind.clone(), cache, Some(enc))),
+            headers: headers(suffix, Some(enc)),
         };
         let len = match &body {
             Body::Ready(b) => b.len(),
@@ -369,8 +443,7 @@ impl Output {
         Output {
             status,
             identity,
-            identity_etag: hv(&format!("\"{tag}\"")),
-            identity_headers: shared_headers((kind.clone(), cache, None)),
+            identity_headers: headers("", None),
             len,
             kind,
             pieced: false,
@@ -394,8 +467,7 @@ impl Output {
         };
         Variant {
             body,
-            etag: self.identity_etag.clone(),
-            shared: self.identity_headers.clone(),
+            headers: self.identity_headers.clone(),
         }
     }
 
@@ -450,11 +522,7 @@ impl Output {
     pub fn not_modified(&self, accept_encoding: Option<&[u8]>) -> HeaderMap {
         match self.compressed(accept_encoding) {
             Some(v) => v.not_modified(),
-            None => {
-                let mut h = self.identity_headers.not_modified.clone();
-                h.insert(header::ETAG, self.identity_etag.clone());
-                h
-            }
+            None => self.identity_headers.not_modified(),
         }
     }
 
@@ -543,35 +611,42 @@ mod tests {
     }
 
     #[test]
-    fn outputs_of_a_kind_share_their_headers() {
-        let a = Output::new(
+    fn compact_outputs_of_a_kind_share_their_headers() {
+        let shared = |o: &Output| match &o.gzip.as_ref().unwrap().headers {
+            Headers::Shared(h, _) => h.clone(),
+            Headers::Made(_) => panic!("a compact output keeps the shared maps"),
+        };
+        let a = Output::compact(Kind::Json, StatusCode::OK, "a ".repeat(400).into_bytes());
+        let b = Output::compact(Kind::Json, StatusCode::OK, "b ".repeat(400).into_bytes());
+        assert!(Arc::ptr_eq(&shared(&a), &shared(&b)));
+        let (ga, gb) = (a.gzip.as_ref().unwrap(), b.gzip.as_ref().unwrap());
+        assert_ne!(ga.headers()[header::ETAG], gb.headers()[header::ETAG]);
+        // The same headers as an output made whole, ETag included.
+        let whole = Output::new(
             Kind::Json,
             StatusCode::OK,
             "a ".repeat(400).into_bytes(),
             true,
         );
-        let b = Output::new(
-            Kind::Json,
-            StatusCode::OK,
-            "b ".repeat(400).into_bytes(),
-            true,
+        assert!(matches!(
+            whole.gzip.as_ref().unwrap().headers,
+            Headers::Made(_)
+        ));
+        assert_eq!(ga.headers(), whole.gzip.as_ref().unwrap().headers());
+        assert_eq!(
+            a.not_modified(Some(b"gzip")),
+            whole.not_modified(Some(b"gzip"))
         );
-        let (ga, gb) = (a.gzip.as_ref().unwrap(), b.gzip.as_ref().unwrap());
-        assert!(Arc::ptr_eq(&ga.shared, &gb.shared));
-        assert_ne!(ga.headers()[header::ETAG], gb.headers()[header::ETAG]);
+        assert_eq!(a.not_modified(None), whole.not_modified(None));
+        let nm = a.not_modified(Some(b"gzip"));
+        assert_eq!(nm[header::ETAG], ga.headers()[header::ETAG]);
+        assert!(nm.get(header::CONTENT_TYPE).is_none());
         let private = Output::new(Kind::Json, StatusCode::OK, b"{}".to_vec(), false);
         assert_eq!(
             private.identity().headers()[header::CACHE_CONTROL],
             "no-store"
         );
         assert_eq!(a.identity().headers()[header::CACHE_CONTROL], PUBLIC_CACHE);
-        let nm = a.not_modified(Some(b"gzip"));
-        assert_eq!(nm[header::ETAG], ga.headers()[header::ETAG]);
-        assert!(nm.get(header::CONTENT_TYPE).is_none());
-        assert_eq!(
-            a.not_modified(None)[header::ETAG],
-            a.identity().headers()[header::ETAG]
-        );
     }
 
     #[test]
