@@ -10,8 +10,6 @@
 //! page before the answer, as a components API write does.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -21,7 +19,7 @@ use herald_domain::automation::{Integration, IntegrationKind, Outcome, TOKEN_PRE
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ClientIp;
+use crate::extract::{ClientIp, HookBody};
 use crate::state::AppState;
 
 /// Largest body a hook accepts: a group of 10,000 alerts fits, 10 MiB does not.
@@ -100,9 +98,8 @@ fn json_value(body: &[u8]) -> ApiResult<serde_json::Value> {
 pub async fn receive(
     State(app): State<AppState>,
     Hook { integration: i, ip }: Hook,
-    body: Result<Bytes, BytesRejection>,
+    HookBody(body): HookBody,
 ) -> ApiResult<Json<Outcome>> {
-    let body = body?;
     let now = app.now();
     let store = app.store();
     let out = match i.kind {

@@ -136,6 +136,24 @@ where
     }
 }
 
+/// A hook's body read whole: at most [`crate::api::hooks::HOOK_BODY_LIMIT`] bytes; larger
+/// is a 413, refused before a byte is read when the length is announced (a sender then
+/// gets the answer instead of a connection closed under its upload).
+#[derive(Debug)]
+pub struct HookBody(pub Bytes);
+
+impl<S> FromRequest<S> for HookBody
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (_, bytes) = read_whole(req, state, crate::api::hooks::HOOK_BODY_LIMIT).await?;
+        Ok(HookBody(bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,6 @@ mod client_ip;
 mod params;
 
 pub use auth::{Caller, ReadPage, WritePage};
-pub use body::{ApiBody, Upload};
+pub use body::{ApiBody, HookBody, Upload};
 pub use client_ip::ClientIp;
 pub use params::{ApiPath, ApiQuery, ListParams};
