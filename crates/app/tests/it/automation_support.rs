@@ -48,25 +48,16 @@ pub async fn post_raw(app: &TestApp, url: &str, body: Vec<u8>) -> Resp {
 /// `Content-Length` alone (a client sending the whole body may instead see the connection
 /// closed under it, which is a race, not an answer).
 pub async fn post_announcing(app: &TestApp, url: &str, len: usize) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let url = reqwest::Url::parse(url).expect("url");
     let target = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     };
-    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "POST {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n",
         app.addr
     );
-    s.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = s.read(&mut buf).await.unwrap();
-    String::from_utf8_lossy(&buf[..n])
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned()
+    crate::helpers::status_after_head(app, &head).await
 }
 
 /// POSTs `body` (JSON) to `url`.

@@ -434,6 +434,22 @@ pub async fn read(r: reqwest::Response) -> Resp {
     }
 }
 
+/// Sends `head` (a request's head, and any first bytes of its body) to the app on a new
+/// connection and returns the answer's status line: for bodies refused from their announced
+/// length, before they are sent.
+pub async fn status_after_head(app: &TestApp, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
 /// Redactions for snapshots of v1 objects: ids and timestamps vary, their shape does not.
 /// Timestamps are checked to have Statuspage's shape (3 fractional digits and `Z`) before
 /// being replaced.

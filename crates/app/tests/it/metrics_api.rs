@@ -411,20 +411,11 @@ async fn bad_points_and_foreign_metrics_are_refused_whole_naming_the_field(b: Ba
 /// Sends the head of a POST announcing `len` bytes of JSON and its first bytes; returns the
 /// answer's status line.
 async fn post_huge(app: &TestApp, path: &str, len: usize) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: OAuth {}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n{{\"data\": {{",
         app.addr, app.key
     );
-    s.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = s.read(&mut buf).await.unwrap();
-    String::from_utf8_lossy(&buf[..n])
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned()
+    crate::helpers::status_after_head(app, &head).await
 }
 
 /// Whether an audit-log line of a dump mentions `needle`.
