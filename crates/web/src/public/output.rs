@@ -1,6 +1,7 @@
 //! One URL's response, ready to send: identity, gzip and brotli variants, each with its
-//! ETag and a header map (content type, caching, CORS, security headers) made once for
-//! every output of its kind and shared; a response clones the map and adds the ETag.
+//! response headers (content type, ETag, caching, CORS, security headers) made when the
+//! output is rendered, never per request; a cold output instead keeps the maps its kind
+//! shares and adds its ETag per response (`Headers`).
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use base64::Engine;
@@ -64,8 +65,8 @@ impl Kind {
 
 /// The response headers every output of one kind, cache policy and encoding sends, but its
 /// ETag. Made once and shared (`shared_headers`): a page with years of history keeps
-/// thousands of outputs in its cold cache, and a dozen header maps each would weigh more
-/// than their compressed bodies.
+/// thousands of outputs in its cold cache, and eight header maps each weighed more than
+/// their compressed bodies.
 #[derive(Debug)]
 struct SharedHeaders {
     /// A 200 (or 404) response's.
@@ -93,7 +94,6 @@ fn shared_headers(key: SharedKey) -> Arc<SharedHeaders> {
 }
 
 fn make_headers((kind, cache, encoding): &SharedKey) -> SharedHeaders {
-    // One more than each holds: the ETag added per response needs no reallocation.
     let mut full = HeaderMap::with_capacity(12);
     full.insert(
         header::CONTENT_TYPE,
