@@ -140,37 +140,35 @@ enum Headers {
     Shared(Arc<SharedHeaders>, HeaderValue),
 }
 
+/// `shared` with `etag` added.
+fn with_etag(shared: &HeaderMap, etag: &HeaderValue) -> HeaderMap {
+    let mut h = shared.clone();
+    h.insert(header::ETAG, etag.clone());
+    h
+}
+
 impl Headers {
     fn new(shared: Arc<SharedHeaders>, etag: HeaderValue, compact: bool) -> Headers {
         if compact {
             return Headers::Shared(shared, etag);
         }
-        let mut full = shared.full.clone();
-        full.insert(header::ETAG, etag.clone());
-        let mut not_modified = shared.not_modified.clone();
-        not_modified.insert(header::ETAG, etag);
-        Headers::Made(Arc::new((full, not_modified)))
+        Headers::Made(Arc::new((
+            with_etag(&shared.full, &etag),
+            with_etag(&shared.not_modified, &etag),
+        )))
     }
 
     fn full(&self) -> HeaderMap {
         match self {
             Headers::Made(m) => m.0.clone(),
-            Headers::Shared(shared, etag) => {
-                let mut h = shared.full.clone();
-                h.insert(header::ETAG, etag.clone());
-                h
-            }
+            Headers::Shared(shared, etag) => with_etag(&shared.full, etag),
         }
     }
 
     fn not_modified(&self) -> HeaderMap {
         match self {
             Headers::Made(m) => m.1.clone(),
-            Headers::Shared(shared, etag) => {
-                let mut h = shared.not_modified.clone();
-                h.insert(header::ETAG, etag.clone());
-                h
-            }
+            Headers::Shared(shared, etag) => with_etag(&shared.not_modified, etag),
         }
     }
 }
@@ -293,7 +291,7 @@ fn brotli(body: &[u8]) -> Option<Vec<u8>> {
 
 /// How an output's variants are made.
 #[derive(Debug, Clone, Copy)]
-struct Made {
+struct Recipe {
     /// Shared caches may keep it.
     cacheable: bool,
     /// It goes to the cold cache: headers from the shared maps per response.
@@ -321,7 +319,7 @@ impl Output {
         let compress = body.len() >= MIN_COMPRESS;
         let gz = compress.then(|| gzip(&body)).flatten();
         let br = compress.then(|| brotli(&body)).flatten();
-        let how = Made {
+        let how = Recipe {
             cacheable,
             compact,
             whole: false,
@@ -352,7 +350,7 @@ impl Output {
         br: Option<Vec<u8>>,
     ) -> Output {
         let tag = tag_of_digest(digest);
-        let how = Made {
+        let how = Recipe {
             cacheable: true,
             compact: false,
             whole: false,
@@ -377,7 +375,7 @@ impl Output {
         let body = make();
         let gz = gzip(&body);
         let br = brotli(&body);
-        let how = Made {
+        let how = Recipe {
             cacheable: true,
             compact: false,
             whole: true,
@@ -405,7 +403,7 @@ impl Output {
         body: Body,
         gz: Option<Vec<u8>>,
         br: Option<Vec<u8>>,
-        how: Made,
+        how: Recipe,
     ) -> Output {
         let cache = if !how.cacheable {
             NO_STORE
@@ -414,7 +412,6 @@ impl Output {
         } else {
             PUBLIC_CACHE
         };
-        // At their exact length: the compressors leave up to half a buffer unused.
         let headers = |suffix: &str, enc: Option<&'static str>| {
             // Compressed whole, the bytes differ from the pieces': so does the ETag.
             let whole = if how.whole && enc.is_some() { "w" } else { "" };
@@ -425,6 +422,7 @@ impl Output {
                 how.compact,
             )
         };
+        // At their exact length: the compressors leave up to half a buffer unused.
         let variant = |bytes: Vec<u8>, suffix: &str, enc: &'static str| Variant {
             body: Bytes::from(bytes.into_boxed_slice()),
             headers: headers(suffix, Some(enc)),
