@@ -130,6 +130,9 @@ pub struct Config {
     pub snapshot_refresh_secs: u64,
     /// Milliseconds between page-version polls (`HERALD_SNAPSHOT_POLL_MS`).
     pub snapshot_poll_ms: u64,
+    /// Shortest time in milliseconds between two renders of one page that other nodes'
+    /// changes ask for (`HERALD_SNAPSHOT_REMOTE_GAP_MS`).
+    pub snapshot_remote_gap_ms: u64,
     /// Listen for other nodes' changes with PostgreSQL LISTEN (`HERALD_SNAPSHOT_LISTEN`).
     pub snapshot_listen: bool,
     /// Megabytes of memory for rarely read public outputs (old incident pages, history and
@@ -183,6 +186,7 @@ impl Default for Config {
             uptime_weight_degraded: 0.0,
             snapshot_refresh_secs: 60,
             snapshot_poll_ms: 1000,
+            snapshot_remote_gap_ms: 20,
             snapshot_listen: true,
             snapshot_cache_mb: 64,
             metrics_poll_secs: 60,
@@ -234,6 +238,7 @@ impl fmt::Debug for Config {
             .field("uptime_weight_degraded", &self.uptime_weight_degraded)
             .field("snapshot_refresh_secs", &self.snapshot_refresh_secs)
             .field("snapshot_poll_ms", &self.snapshot_poll_ms)
+            .field("snapshot_remote_gap_ms", &self.snapshot_remote_gap_ms)
             .field("snapshot_listen", &self.snapshot_listen)
             .field("snapshot_cache_mb", &self.snapshot_cache_mb)
             .field("metrics_poll_secs", &self.metrics_poll_secs)
@@ -350,6 +355,11 @@ impl Config {
             anyhow::bail!("configuration: api_requests_per_minute must be at least 1");
         }
         self.uptime_weights()?;
+        if self.snapshot_remote_gap_ms > 10_000 {
+            anyhow::bail!(
+                "configuration: snapshot_remote_gap_ms must be at most 10000 (other nodes would show changes later than their version poll does)"
+            );
+        }
         if self.snapshot_refresh_secs == 0 || self.snapshot_poll_ms == 0 {
             anyhow::bail!(
                 "configuration: snapshot_refresh_secs and snapshot_poll_ms must be at least 1"
@@ -525,6 +535,16 @@ mod tests {
             jail.set_env("HERALD_LISTEN", "not an address");
             let e = Config::load(Path::new("none.toml"), &Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("listen"), "{e}");
+            jail.set_env("HERALD_LISTEN", "127.0.0.1:0");
+            jail.set_env("HERALD_SNAPSHOT_REMOTE_GAP_MS", "60000");
+            let e = Config::load(Path::new("none.toml"), &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("snapshot_remote_gap_ms"), "{e}");
+            jail.set_env("HERALD_SNAPSHOT_REMOTE_GAP_MS", "0");
+            let c = Config::load(Path::new("none.toml"), &Overrides::default()).unwrap();
+            assert_eq!(
+                c.snapshot_remote_gap_ms, 0,
+                "no gap: render every change at once"
+            );
             Ok(())
         });
     }

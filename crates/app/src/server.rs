@@ -147,6 +147,7 @@ pub async fn run(
         snapshots: SnapshotOptions {
             refresh_every: Duration::from_secs(config.snapshot_refresh_secs),
             poll_every: Duration::from_millis(config.snapshot_poll_ms),
+            remote_gap: Duration::from_millis(config.snapshot_remote_gap_ms),
             listen: config.snapshot_listen,
             cache_bytes: config.snapshot_cache_mb << 20,
         },

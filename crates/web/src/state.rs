@@ -111,15 +111,18 @@ impl AppState {
         let limiter = KeyLimiter::new(config.api_requests_per_minute);
         let assets = Arc::new(Assets::new());
         let snapshots = Arc::new(Snapshots::new(config.default_page.clone()));
-        let publisher = Arc::new(Publisher::new(
-            store.clone(),
-            clock.clone(),
-            config.public_url.clone(),
-            config.uptime_weights,
-            snapshots,
-            assets.clone(),
-            config.snapshots.cache_bytes,
-        ));
+        let publisher = Arc::new(
+            Publisher::new(
+                store.clone(),
+                clock.clone(),
+                config.public_url.clone(),
+                config.uptime_weights,
+                snapshots,
+                assets.clone(),
+                config.snapshots.cache_bytes,
+            )
+            .with_metrics(metrics.clone()),
+        );
         Self {
             inner: Arc::new(Inner {
                 store,

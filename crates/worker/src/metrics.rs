@@ -88,6 +88,7 @@ pub struct Metrics {
     pub reconciler_last_success: Family<NameLabels, FGauge>,
     pub reconciler_runs: Family<OutcomeLabels, Counter>,
     pub snapshot_age: Family<PageLabels, FGauge>,
+    pub snapshot_renders: Family<PageLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -118,6 +119,7 @@ impl Metrics {
             reconciler_last_success: Family::default(),
             reconciler_runs: Family::default(),
             snapshot_age: Family::default(),
+            snapshot_renders: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -176,7 +178,21 @@ impl Metrics {
             "Age of each public page's in-memory snapshot",
             m.snapshot_age.clone(),
         );
+        r.register(
+            "snapshot_renders",
+            "Snapshots of each public page rendered and installed (writes, other nodes' changes, the passing of time)",
+            m.snapshot_renders.clone(),
+        );
         Self { registry, ..m }
+    }
+
+    /// Counts one snapshot of the page `slug` rendered and installed.
+    pub fn snapshot_rendered(&self, slug: &str) {
+        self.snapshot_renders
+            .get_or_create(&PageLabels {
+                page: slug.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts one finished job attempt.

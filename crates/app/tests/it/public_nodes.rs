@@ -112,3 +112,66 @@ async fn a_node_keeps_serving_its_snapshot_when_its_store_is_closed() {
     assert_eq!(home_after.text, home.text);
     eprintln!("served unchanged at snapshot age {age} s");
 }
+
+/// The renders of its snapshots that `metrics` (a `/metrics` text) counts, over every page.
+fn renders(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("herald_snapshot_renders_total{"))
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .expect("a counter value") as u64
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_storm_on_another_node_costs_one_render_per_gap() {
+    // Arrange: B hears other nodes' changes by NOTIFY only, and renders them at most once
+    // per gap (3 s here, so that the whole storm falls in one or two gaps)
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let gap = Duration::from_secs(3);
+    let b = Node::start(&app.db.url, |c| {
+        c.snapshot_poll_ms = 3_600_000;
+        c.snapshot_refresh_secs = 3600;
+        c.snapshot_remote_gap_ms = gap.as_millis() as u64;
+    })
+    .await;
+    let storm = app
+        .incident(json!({"name": "Storm", "status": "investigating", "body": "update 0"}))
+        .await;
+    let started = Instant::now();
+    // Assert: the first change after a quiet spell is rendered at once, not after the gap
+    let first = time_until_visible(&b, "update 0", started).await;
+    assert!(first < gap, "the first change took {first:?}");
+    let (b_before, a_before) = (
+        renders(&b.get("/metrics").await.text),
+        renders(&app.get("/metrics").await.text),
+    );
+    // Act: ten more updates, one after another
+    let writes = 10;
+    let storm_started = Instant::now();
+    for n in 1..=writes {
+        let r = app
+            .patch(
+                &app.page_path(&format!("/incidents/{}", storm["id"].as_str().unwrap())),
+                &json!({"incident": {"body": format!("update {n}")}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let span = storm_started.elapsed();
+    time_until_visible(&b, &format!("update {writes}"), storm_started).await;
+    // Assert: the writing node rendered each of its writes before answering; B rendered
+    // the storm once per gap it spanned (and once more for the gap's end)
+    let a_renders = renders(&app.get("/metrics").await.text) - a_before;
+    let b_renders = renders(&b.get("/metrics").await.text) - b_before;
+    assert!(a_renders >= writes, "A rendered {a_renders} times");
+    let most = 1 + (span.as_secs_f64() / gap.as_secs_f64()).ceil() as u64;
+    assert!(
+        (1..=most).contains(&b_renders),
+        "B rendered {b_renders} times for {writes} writes in {span:?} (at most {most})"
+    );
+}
