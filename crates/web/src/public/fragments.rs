@@ -149,11 +149,7 @@ fn brotli(text: &[u8], place: Place) -> Vec<u8> {
         size_hint: text.len(),
         ..BrotliEncoderParams::default()
     };
-    let mut out = Vec::with_capacity(text.len() / 4 + 64);
-    let mut input = text;
-    // Writing to a Vec cannot fail.
-    let _ = brotli::BrotliCompress(&mut input, &mut out, &params);
-    out
+    super::brotli_pool::compress(text, &params)
 }
 
 impl Fragment {

@@ -12,6 +12,7 @@
 //!
 //! The server loop (`crate::server`) answers public GETs from the snapshots before routing.
 
+pub mod brotli_pool;
 pub mod cold;
 pub mod fragments;
 pub mod model;

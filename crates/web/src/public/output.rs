@@ -281,12 +281,13 @@ fn gunzip(body: &[u8]) -> Vec<u8> {
 }
 
 fn brotli(body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-        w.write_all(body).ok()?;
-    }
-    Some(out)
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 5,
+        lgwin: 22,
+        size_hint: body.len(),
+        ..brotli::enc::BrotliEncoderParams::default()
+    };
+    Some(super::brotli_pool::compress(body, &params))
 }
 
 /// How an output's variants are made.

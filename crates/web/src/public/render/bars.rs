@@ -47,10 +47,13 @@ pub struct Uptime<'a> {
     src: &'a Source,
     /// The days from the first one shown to today.
     bounds: DayBounds,
-    /// Per component: the dates and names of the incidents that named it, in the page's
-    /// incident order (newest first), as indexes into `incidents`.
+    /// Per component: the incidents that named it, in the page's incident order (newest
+    /// first), as indexes into `incidents`.
     touched: HashMap<&'a str, Vec<usize>>,
-    incidents: Vec<(NaiveDate, NaiveDate, &'a str)>,
+    /// The incidents that may touch a bar: each one's index in the page's incidents, its
+    /// first and last dates, and its name. Only these: a page with years of history keeps
+    /// a few months' worth here, not a vector as long as its history on every render.
+    incidents: Vec<(usize, NaiveDate, NaiveDate, &'a str)>,
     /// Today, and its date as the bars show it (every row has a bar for today).
     today: (NaiveDate, String),
 }
@@ -65,14 +68,14 @@ impl<'a> Uptime<'a> {
         // the zone): they are skipped before any date arithmetic.
         let from = bounds.instant_from().unwrap_or(src.now) - chrono::TimeDelta::days(1);
         let mut touched: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut incidents = Vec::with_capacity(src.incidents.len());
-        for (n, i) in src.incidents.iter().enumerate() {
+        let mut incidents = Vec::new();
+        for (at, i) in src.incidents.iter().enumerate() {
             if i.resolved_at.is_some_and(|r| r < from) {
-                incidents.push((NaiveDate::MAX, NaiveDate::MIN, ""));
                 continue;
             }
             let (a, b) = uptime::incident_dates(zone, i.started_at, i.resolved_at, src.now);
-            incidents.push((a, b, i.name.as_str()));
+            let n = incidents.len();
+            incidents.push((at, a, b, i.name.as_str()));
             for id in &i.component_ids {
                 let list = touched.entry(id.as_str()).or_default();
                 if list.last() != Some(&n) {
@@ -153,7 +156,7 @@ impl<'a> Uptime<'a> {
             }
         }
         for n in self.touching(&members) {
-            self.src.incidents[n].rev.hash(&mut h);
+            self.src.incidents[self.incidents[n].0].rev.hash(&mut h);
         }
         (h.finish(), held)
     }
@@ -200,8 +203,8 @@ impl<'a> Uptime<'a> {
                 let names = touching
                     .iter()
                     .map(|&n| self.incidents[n])
-                    .filter(|(a, b, _)| *a <= d.date && d.date <= *b)
-                    .map(|(_, _, name)| name)
+                    .filter(|(_, a, b, _)| *a <= d.date && d.date <= *b)
+                    .map(|(_, _, _, name)| name)
                     .collect();
                 (d, names)
             })

@@ -229,9 +229,12 @@ struct UpdatesView {
 }
 
 /// A day of the "past incidents" list.
-pub struct PastDay {
-    pub date: String,
-    pub incidents: Vec<(String, String, &'static str)>,
+#[derive(Template)]
+#[template(path = "public/past_day.html")]
+struct PastDay<'a> {
+    date: String,
+    /// Each incident's name, link and impact.
+    incidents: Vec<(&'a str, String, &'static str)>,
 }
 
 #[derive(Template)]
@@ -250,7 +253,9 @@ struct IndexView {
     rows: &'static str,
     /// Where the metric charts go, when the page displays any (each a piece).
     metrics: Option<&'static str>,
-    past: Vec<PastDay>,
+    /// Where the days of the "past incidents" list go (a piece each: the page's
+    /// last-updated time changes with every write, and must not take them along).
+    past: &'static str,
     /// Which subscribe forms the page offers.
     subscribe: SubscribeForms,
 }
@@ -292,6 +297,7 @@ const ACTIVE: &str = "<!--herald:active-->";
 const MAINTENANCE: &str = "<!--herald:maintenance-->";
 const UPCOMING: &str = "<!--herald:upcoming-->";
 const METRICS: &str = "<!--herald:metrics-->";
+const PAST: &str = "<!--herald:past-->";
 
 #[derive(Template)]
 #[template(path = "public/card.html")]
@@ -362,21 +368,26 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
         .filter(|i| i.kind == IncidentKind::Realtime && i.started_at >= since)
         .map(|i| &**i)
         .collect();
-    let past = (0..PAST_DAYS)
+    let past: Vec<Arc<Fragment>> = (0..PAST_DAYS)
         .map(|n| today - chrono::TimeDelta::days(n))
-        .map(|d| PastDay {
-            date: d.format("%b %-d, %Y").to_string(),
-            incidents: recent
-                .iter()
-                .filter(|i| z.date(i.started_at) == d)
-                .map(|i| {
-                    (
-                        i.name.clone(),
-                        format!("incidents/{}", i.id),
-                        i.impact.as_str(),
-                    )
-                })
-                .collect(),
+        .map(|d| {
+            let day = PastDay {
+                date: d.format("%b %-d, %Y").to_string(),
+                incidents: recent
+                    .iter()
+                    .filter(|i| z.date(i.started_at) == d)
+                    .map(|i| {
+                        (
+                            i.name.as_str(),
+                            format!("incidents/{}", i.id),
+                            i.impact.as_str(),
+                        )
+                    })
+                    .collect(),
+            };
+            let mut text = b"\n".to_vec();
+            text.extend_from_slice(day.render().unwrap_or_default().as_bytes());
+            pieces.get(text, Place::Later)
         })
         .collect();
     let settings = &src.page.settings;
@@ -391,7 +402,7 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
         upcoming: some(&upcoming, UPCOMING),
         rows: ROWS,
         metrics: (!src.metrics.is_empty()).then_some(METRICS),
-        past,
+        past: PAST,
         l,
     };
     let (html, style) = finish(&view, &view.l.style);
@@ -407,6 +418,7 @@ pub fn index(src: &Source, pieces: &Pieces) -> (Vec<Arc<Fragment>>, String) {
         (Insert::comment(UPCOMING), upcoming),
         (Insert::comment(ROWS), rows),
         (Insert::comment(METRICS), charts),
+        (Insert::comment(PAST), past),
     ];
     (splice(html.as_bytes(), inserts, pieces), style)
 }
