@@ -42,11 +42,12 @@ pub struct SnapshotOptions {
     /// Listen for other nodes' changes with PostgreSQL `LISTEN` (default true).
     pub listen: bool,
     /// Shortest time between the starts of two renders of one page that other nodes'
-    /// changes ask for (default 20 ms). The first change after a quiet spell renders at
-    /// once; during a write storm on another node one render here covers every change
-    /// that arrived in the gap, so this node's renders stop competing with the writing
-    /// node for CPU. It adds at most this much to how far this node lags behind a NOTIFY
-    /// (the target is 100 ms) and never delays this node's own writes.
+    /// changes ask for (default 20 ms; longer for a page whose renders take long, up to
+    /// 50 ms: `remote_gap`). The first change after a quiet spell renders at once; during a
+    /// write storm on another node one render here covers every change that arrived in the
+    /// gap, so this node's renders stop competing with the writing node for CPU. It adds
+    /// at most the gap to how far this node lags behind a NOTIFY (the target is 100 ms) and
+    /// never delays this node's own writes.
     pub remote_gap: Duration,
     /// Memory for rarely read outputs (incident pages, history and uptime months), in bytes.
     pub cache_bytes: u64,
@@ -87,6 +88,21 @@ struct Remote {
     waiting: bool,
     /// When the last one started.
     last: Option<tokio::time::Instant>,
+    /// How long the page's last render took (for whatever cause).
+    took: Duration,
+}
+
+/// The longest a page's own render time stretches the gap between renders for other
+/// nodes' changes (`remote_gap`).
+const MAX_SCALED_GAP: Duration = Duration::from_millis(50);
+
+/// The gap between two renders of a page for other nodes' changes: at least `least` (the
+/// setting), and at least ten times as long as the page's last render took, up to
+/// [`MAX_SCALED_GAP`]. So during another node's write storm this node spends at most about a
+/// tenth of a core re-rendering a page (a 10k-incident page's render takes 5–10 ms under
+/// load), and a small page, whose renders take a millisecond, keeps the setting's gap.
+fn remote_gap(least: Duration, took: Duration) -> Duration {
+    least.max((took * 10).min(MAX_SCALED_GAP))
 }
 
 /// Whose turn it is to render a page, and how far renders have got.
@@ -229,7 +245,8 @@ impl Publisher {
     }
 
     /// Brings `page_id` up to date after another node's change (a NOTIFY): at once if no
-    /// such render started in the last `gap`, else when the gap is over. A change that
+    /// such render started in the last gap, else when the gap is over (`gap`, or longer for
+    /// a page whose renders take long: `remote_gap`). A change that
     /// arrives while a render waits is left to it (returns at once): that render has not
     /// started, so it reads the change.
     pub async fn refresh_remote(
@@ -244,6 +261,7 @@ impl Publisher {
                 return Ok(());
             }
             g.waiting = true;
+            let gap = remote_gap(gap, g.took);
             g.last.map(|last| last + gap)
         };
         let waiting = Waiting(&r);
@@ -435,6 +453,7 @@ impl Publisher {
                 }
             });
         }
+        renders.remote().took = started.elapsed();
         tracing::debug!(
             page.id = %page_id,
             version,
@@ -717,5 +736,28 @@ async fn listen(p: Arc<Publisher>, gap: Duration, stop: CancellationToken) {
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gap_for_other_nodes_changes_grows_with_the_render_time_up_to_a_bound() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            remote_gap(ms(20), ms(1)),
+            ms(20),
+            "a small page keeps the setting"
+        );
+        assert_eq!(remote_gap(ms(20), ms(3)), ms(30), "ten renders' time");
+        assert_eq!(remote_gap(ms(20), ms(40)), ms(50), "bounded");
+        assert_eq!(
+            remote_gap(ms(3000), ms(40)),
+            ms(3000),
+            "the setting is a floor"
+        );
+        assert_eq!(remote_gap(ms(0), ms(0)), ms(0), "no gap at all when asked");
     }
 }
