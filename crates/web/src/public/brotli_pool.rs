@@ -19,8 +19,9 @@ use std::sync::Mutex;
 
 /// Blocks at least this large are pooled; smaller ones come and go through malloc.
 const LARGE: usize = 32 << 10;
-/// The most the pool keeps, in bytes (a quality 5 encoder's tables are about 1.1 MB).
-const KEPT_BYTES: usize = 4 << 20;
+/// The most the pool keeps, in bytes: a quality 5 encoder's tables (about 1.1 MB) and a
+/// few quality 3 ones (256 KB each), enough for the renders and settles that run at once.
+const KEPT_BYTES: usize = 2 << 20;
 
 /// Freed hash tables, each a `Box<[u32]>` or `Box<[u16]>` with its length in bytes, the
 /// most recently freed last.
