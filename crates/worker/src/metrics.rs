@@ -89,6 +89,7 @@ pub struct Metrics {
     pub reconciler_runs: Family<OutcomeLabels, Counter>,
     pub snapshot_age: Family<PageLabels, FGauge>,
     pub snapshot_renders: Family<PageLabels, Counter>,
+    pub snapshot_compressed: Family<PageLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -120,6 +121,7 @@ impl Metrics {
             reconciler_runs: Family::default(),
             snapshot_age: Family::default(),
             snapshot_renders: Family::default(),
+            snapshot_compressed: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -183,16 +185,24 @@ impl Metrics {
             "Snapshots of each public page rendered and installed (writes, other nodes' changes, the passing of time)",
             m.snapshot_renders.clone(),
         );
+        r.register(
+            "snapshot_compressed_bytes",
+            "Bytes of each public page's text compressed into new pieces by its renders (what writes cost in compression)",
+            m.snapshot_compressed.clone(),
+        );
         Self { registry, ..m }
     }
 
-    /// Counts one snapshot of the page `slug` rendered and installed.
-    pub fn snapshot_rendered(&self, slug: &str) {
-        self.snapshot_renders
-            .get_or_create(&PageLabels {
-                page: slug.to_owned(),
-            })
-            .inc();
+    /// Counts one snapshot of the page `slug` rendered and installed, which compressed
+    /// `compressed` bytes into new pieces.
+    pub fn snapshot_rendered(&self, slug: &str, compressed: u64) {
+        let page = PageLabels {
+            page: slug.to_owned(),
+        };
+        self.snapshot_renders.get_or_create(&page).inc();
+        self.snapshot_compressed
+            .get_or_create(&page)
+            .inc_by(compressed);
     }
 
     /// Counts one finished job attempt.

@@ -338,7 +338,57 @@ async fn badge_and_embed_script(b: Backend) {
     assert!(!js.text.contains("innerHTML"));
 }
 
+/// The bytes `metrics` (a `/metrics` text) says renders compressed into new pieces.
+fn compressed(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("herald_snapshot_compressed_bytes_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+async fn a_write_compresses_what_it_changed_not_the_whole_home_page(b: Backend) {
+    // Arrange: a page whose "past incidents" list is long (eighty incidents of the last
+    // days, resolved, with long names), and one open incident
+    let app = TestApp::spawn(b).await;
+    for n in 0..80 {
+        app.incident(json!({
+            "name": format!("Resolved incident number {n} with a name long enough to weigh in the list of past incidents"),
+            "status": "resolved",
+            "body": "Fixed.",
+        }))
+        .await;
+    }
+    let open = app
+        .incident(json!({"name": "Open one", "status": "investigating", "body": "Looking."}))
+        .await;
+    let home = app.public("/", &[]).await.text;
+    let before = compressed(&app.get("/metrics").await.text);
+    // Act: one update of the open incident (a new timeline entry, a new last-updated time)
+    let r = app
+        .patch(
+            &app.page_path(&format!("/incidents/{}", open["id"].as_str().unwrap())),
+            &json!({"incident": {"body": "Found it."}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Assert: the render compressed the incident's pieces and the documents' envelopes,
+    // not the past-incident list (each of its days is a piece, and none changed)
+    let made = compressed(&app.get("/metrics").await.text) - before;
+    let list = home
+        .find("Past incidents")
+        .map(|at| (home.len() - at) as u64)
+        .unwrap();
+    assert!(list > 10_000, "the list is long: {list} bytes");
+    assert!(
+        made < list / 2,
+        "one update compressed {made} new bytes; the past-incident list alone is {list}"
+    );
+    assert!(app.public("/", &[]).await.text.contains("Found it."));
+}
+
 both_backends!(
+    a_write_compresses_what_it_changed_not_the_whole_home_page,
     the_home_page_shows_status_incidents_components_and_bars,
     only_show_if_degraded_hides_an_operational_component,
     incident_pages_history_and_uptime,

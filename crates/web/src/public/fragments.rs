@@ -355,6 +355,8 @@ pub fn splice(
 #[derive(Debug, Default)]
 pub struct Pieces {
     inner: Mutex<PiecesInner>,
+    /// Bytes compressed into new pieces so far (`made_bytes`).
+    made: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -387,6 +389,23 @@ pub fn hasher() -> &'static std::hash::RandomState {
 }
 
 impl Pieces {
+    /// A new piece of `text` at `place` (compressed now, and counted in `made_bytes`).
+    pub fn make(&self, text: Vec<u8>, place: Place) -> Arc<Fragment> {
+        Arc::new(self.compress(text, place))
+    }
+
+    fn compress(&self, text: Vec<u8>, place: Place) -> Fragment {
+        self.made
+            .fetch_add(text.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Fragment::new(text, place)
+    }
+
+    /// How many bytes renders have compressed into new pieces so far: what a write cost in
+    /// compression, which should follow what it changed, not the page's size.
+    pub fn made_bytes(&self) -> u64 {
+        self.made.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The piece with these bytes at `place`: the earlier one, or made now.
     pub fn get(&self, text: Vec<u8>, place: Place) -> Arc<Fragment> {
         let key: Key = (hasher().hash_one(&text), place);
@@ -397,7 +416,7 @@ impl Pieces {
             .or_else(|| inner.previous.get(&key))
             .filter(|f| *f.text == *text)
             .cloned();
-        let f = found.unwrap_or_else(|| Arc::new(Fragment::new(text, place)));
+        let f = found.unwrap_or_else(|| self.make(text, place));
         inner.current.insert(key, f.clone());
         f
     }
@@ -412,7 +431,7 @@ impl Pieces {
     ) -> Arc<Fragment> {
         // A remembered value like any other, under a key of its own kind.
         self.memo(hasher().hash_one(("piece", key, place)), || {
-            Fragment::new(make(), place)
+            self.compress(make(), place)
         })
     }
 

@@ -246,9 +246,9 @@ impl Publisher {
 
     /// Brings `page_id` up to date after another node's change (a NOTIFY): at once if no
     /// such render started in the last gap, else when the gap is over (`gap`, or longer for
-    /// a page whose renders take long: `remote_gap`). A change that
-    /// arrives while a render waits is left to it (returns at once): that render has not
-    /// started, so it reads the change.
+    /// a page whose renders take long: `remote_gap`). A change that arrives while a render
+    /// waits is left to it (returns at once): that render has not started, so it reads the
+    /// change.
     pub async fn refresh_remote(
         self: &Arc<Self>,
         page_id: &str,
@@ -417,11 +417,13 @@ impl Publisher {
             }
             _ => renders.cold.invalidate_all(model.version()),
         }
+        let made = renders.pieces.made_bytes();
         let hot = render_hot(&src, current.as_deref(), &self.assets, &renders.pieces);
+        let compressed = renders.pieces.made_bytes() - made;
         let snap = Arc::new(PageSnapshot::new(src, hot, renders.cold.clone()));
         self.snapshots.install_arc(snap.clone());
         if let Some(m) = &self.metrics {
-            m.snapshot_rendered(&snap.slug);
+            m.snapshot_rendered(&snap.slug, compressed);
         }
         // The incidents just written are the pages subscribers open next: render them soon,
         // off the writer's path (a request before then renders its own). Not at once: in a
@@ -458,6 +460,7 @@ impl Publisher {
             page.id = %page_id,
             version,
             full = change.is_none(),
+            compressed_bytes = compressed,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "public snapshot rendered"
         );

@@ -128,7 +128,7 @@ fn row(
             }),
         });
         Closed {
-            open: Arc::new(Fragment::new(open, Place::Later)),
+            open: pieces.make(open, Place::Later),
             sum: uptime::Figures::sum(days.iter().map(|(d, _)| &d.figures)),
             days: days.len(),
             _held: held,
