@@ -100,8 +100,12 @@ const MAX_SCALED_GAP: Duration = Duration::from_millis(50);
 /// setting), and at least ten times as long as the page's last render took, up to
 /// [`MAX_SCALED_GAP`]. So during another node's write storm this node spends at most about a
 /// tenth of a core re-rendering a page (a 10k-incident page's render takes 5–10 ms under
-/// load), and a small page, whose renders take a millisecond, keeps the setting's gap.
+/// load), and a small page, whose renders take a millisecond, keeps the setting's gap. A
+/// setting of zero turns the gap off: every change is rendered at once.
 fn remote_gap(least: Duration, took: Duration) -> Duration {
+    if least.is_zero() {
+        return least;
+    }
     least.max((took * 10).min(MAX_SCALED_GAP))
 }
 
@@ -761,6 +765,6 @@ mod tests {
             ms(3000),
             "the setting is a floor"
         );
-        assert_eq!(remote_gap(ms(0), ms(0)), ms(0), "no gap at all when asked");
+        assert_eq!(remote_gap(ms(0), ms(40)), ms(0), "no gap at all when asked");
     }
 }
