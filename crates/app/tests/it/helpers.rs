@@ -434,6 +434,21 @@ pub async fn read(r: reqwest::Response) -> Resp {
     }
 }
 
+/// The sum of a counter's series (`name{...} value` lines) in a `/metrics` text.
+pub fn counter_sum(metrics: &str, name: &str) -> u64 {
+    let series = format!("{name}{{");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&series))
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .expect("a counter value") as u64
+        })
+        .sum()
+}
+
 /// Sends `head` (a request's head, and any first bytes of its body) to the app on a new
 /// connection and returns the answer's status line: for bodies refused from their announced
 /// length, before they are sent.

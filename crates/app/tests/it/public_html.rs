@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{Backend, Node, TestApp};
+use crate::helpers::{Backend, Node, TestApp, counter_sum};
 use crate::public_api::seed;
 
 fn count(hay: &str, needle: &str) -> usize {
@@ -338,15 +338,6 @@ async fn badge_and_embed_script(b: Backend) {
     assert!(!js.text.contains("innerHTML"));
 }
 
-/// The bytes `metrics` (a `/metrics` text) says renders compressed into new pieces.
-fn compressed(metrics: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("herald_snapshot_compressed_bytes_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 async fn a_write_compresses_what_it_changed_not_the_whole_home_page(b: Backend) {
     // Arrange: a page whose "past incidents" list is long (eighty incidents of the last
     // days, resolved, with long names), and one open incident
@@ -363,7 +354,8 @@ async fn a_write_compresses_what_it_changed_not_the_whole_home_page(b: Backend) 
         .incident(json!({"name": "Open one", "status": "investigating", "body": "Looking."}))
         .await;
     let home = app.public("/", &[]).await.text;
-    let before = compressed(&app.get("/metrics").await.text);
+    let compressed = "herald_snapshot_compressed_bytes_total";
+    let before = counter_sum(&app.get("/metrics").await.text, compressed);
     // Act: one update of the open incident (a new timeline entry, a new last-updated time)
     let r = app
         .patch(
@@ -374,7 +366,7 @@ async fn a_write_compresses_what_it_changed_not_the_whole_home_page(b: Backend) 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // Assert: the render compressed the incident's pieces and the documents' envelopes,
     // not the past-incident list (each of its days is a piece, and none changed)
-    let made = compressed(&app.get("/metrics").await.text) - before;
+    let made = counter_sum(&app.get("/metrics").await.text, compressed) - before;
     let list = home
         .find("Past incidents")
         .map(|at| (home.len() - at) as u64)

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{Backend, Node, TestApp, figure};
+use crate::helpers::{Backend, Node, TestApp, counter_sum, figure};
 
 /// A bound that only catches a hang (an hour-long poll would take far longer).
 const HANG: Duration = Duration::from_secs(60);
@@ -115,16 +115,7 @@ async fn a_node_keeps_serving_its_snapshot_when_its_store_is_closed() {
 
 /// The renders of its snapshots that `metrics` (a `/metrics` text) counts, over every page.
 fn renders(metrics: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("herald_snapshot_renders_total{"))
-        .map(|l| {
-            l.rsplit(' ')
-                .next()
-                .and_then(|v| v.parse::<f64>().ok())
-                .expect("a counter value") as u64
-        })
-        .sum()
+    counter_sum(metrics, "herald_snapshot_renders_total")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,7 +36,7 @@ fn pool() -> std::sync::MutexGuard<'static, Vec<(usize, Box<dyn Any + Send>)>> {
 struct Pooled;
 
 /// A block of the encoder's memory.
-pub struct Block<T>(Box<[T]>);
+struct Block<T>(Box<[T]>);
 
 impl<T> Default for Block<T> {
     fn default() -> Self {
