@@ -105,7 +105,7 @@ LUA
   fi
   for u in / /api/v2/summary.json; do
     settled "$api$u"
-    r=$(ACCEPT_ENCODING="gzip, br" bash /work/shared/bench/page-vs-nginx.sh "$api$u" 8 64 2>/dev/null | tail -2 | tr '\n' ' ')
+    r=$(ACCEPT_ENCODING="gzip, br" bash bench/page-vs-nginx.sh "$api$u" 8 64 | tail -2 | tr '\n' ' ')
     say "vs nginx (gzip, br) $u" "$r"
   done
   kill "$pid" 2>/dev/null || true

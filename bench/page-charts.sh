@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Public page throughput with system metric charts on it and without, each against nginx
-# serving the same bytes (shared/bench/page-vs-nginx.sh, ACCEPT_ENCODING="gzip, br" as
+# serving the same bytes (bench/page-vs-nginx.sh, ACCEPT_ENCODING="gzip, br" as
 # browsers ask), on one `herald demo` (quick-release profile: no LTO) in one run. The demo
 # shows two charts; "without" hides them (PATCH display=false through the v1 API, then waits
 # until the page no longer has them), "with" shows them again. Alternates ROUNDS times so
@@ -10,7 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-8}; conns=${2:-64}; rounds=${3:-2}
-shared=${SHARED_BENCH:-../shared/bench/page-vs-nginx.sh}
 cargo build --profile quick-release -p herald
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -40,7 +39,7 @@ for round in $(seq "$rounds"); do
     show "$charts"
     for path in / /api/v2/summary.json; do
       settled "http://127.0.0.1:$port$path"
-      out=$(ACCEPT_ENCODING="gzip, br" bash "$shared" "http://127.0.0.1:$port$path" "$secs" "$conns")
+      out=$(ACCEPT_ENCODING="gzip, br" bash bench/page-vs-nginx.sh "http://127.0.0.1:$port$path" "$secs" "$conns")
       echo "case charts=$charts path=$path round=$round $(echo "$out" | tr '\n' ' ') load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" at $(date -u +%H:%M:%S)"
     done
   done

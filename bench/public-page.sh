@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
-# Public page throughput against nginx serving the same bytes (shared/bench/page-vs-nginx.sh),
+# Public page throughput against nginx serving the same bytes (bench/page-vs-nginx.sh),
 # for the cached HTML page and summary.json, with and without `Accept-Encoding: gzip`, on a
 # release build of `herald demo`. Prints one "case ... ratio=" line per run and the demo's
 # peak RSS (VmHWM) after all the load.
 #
 #   bench/public-page.sh [SECONDS] [CONNECTIONS] [RUNS]
 #
-# The shared script fetches the URL and loads it with wrk without extra headers; for the
-# gzip cases a copy of it is made at run time with `-H 'Accept-Encoding: gzip'` added to its
-# curl and wrk calls, so nginx serves the same gzip bytes herald sends.
+# For the gzip cases both curl and wrk send `Accept-Encoding: gzip`, so nginx serves the same
+# gzip bytes herald sends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-8}; conns=${2:-64}; runs=${3:-2}
-shared=${SHARED_BENCH:-../shared/bench/page-vs-nginx.sh}
 [ -x target/release/herald ] || cargo build --release -p herald
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -20,15 +18,11 @@ RUST_LOG=warn target/release/herald demo --listen "127.0.0.1:$port" --file "$dir
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.2; done
-sed -e "s|curl -fsS \"\$url\"|curl -fsS -H 'Accept-Encoding: gzip' \"\$url\"|" \
-    -e "s|curl -fsS -o /dev/null|curl -fsS -H 'Accept-Encoding: gzip' -o /dev/null|" \
-    -e "s|wrk -t1 |wrk -t1 -H 'Accept-Encoding: gzip' |" "$shared" > "$dir/page-vs-nginx-gzip.sh"
-grep -q "Accept-Encoding: gzip' \"\$url\"" "$dir/page-vs-nginx-gzip.sh" || { echo "could not make the gzip variant" >&2; exit 1; }
 for run in $(seq "$runs"); do
   for path in / /api/v2/summary.json; do
     for enc in identity gzip; do
-      script=$shared; [ "$enc" = gzip ] && script="$dir/page-vs-nginx-gzip.sh"
-      out=$(bash "$script" "http://127.0.0.1:$port$path" "$secs" "$conns")
+      ae=""; [ "$enc" = gzip ] && ae=gzip
+      out=$(ACCEPT_ENCODING=$ae bash bench/page-vs-nginx.sh "http://127.0.0.1:$port$path" "$secs" "$conns")
       echo "case path=$path encoding=$enc run=$run $(echo "$out" | tr '\n' ' ')"
     done
   done
