@@ -80,7 +80,7 @@ for size in "${sizes[@]}"; do
     say "seeded (SQLite)" "$(( $(date +%s) - t0 )) s: $line"
     page=$(sed 's/.*page=\([^ ]*\).*/\1/' <<<"$line"); key=$(sed 's/.*key=\([^ ]*\).*/\1/' <<<"$line")
     serve "$size-sqlite" "$db" RUST_LOG=warn,herald_web::public::publisher=debug
-    started=$(grep -m1 'public snapshot rendered' "$dir/$size-sqlite.log" | grep -o 'duration_ms=[0-9.]*' || true)
+    started=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/$size-sqlite.log" | grep -m1 'public snapshot rendered' | grep -o 'duration_ms=[0-9.]*' || true)
     say "full load + render at start (SQLite)" "${started:-n/a}; RSS $(rss $pid)"
   fi
   api="http://127.0.0.1:$port"
