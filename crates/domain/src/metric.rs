@@ -131,6 +131,17 @@ fn nonblank(v: Option<&str>) -> Option<&str> {
 }
 
 impl Provider {
+    /// Whether `other` has the fields an import writes as this one has them: all but the
+    /// credentials (the source never sends them) and the revalidation time.
+    pub fn same_imported(&self, other: &Provider) -> bool {
+        self.kind == other.kind
+            && self.disabled == other.disabled
+            && self.metric_base_uri == other.metric_base_uri
+            && self.account_id == other.account_id
+            && self.created_at == other.created_at
+            && self.updated_at == other.updated_at
+    }
+
     /// Validates a new provider. The base URI's reachability (egress policy) is checked by
     /// the caller, which owns the network rules.
     pub fn parse(page_id: &PageId, input: &ProviderInput, now: DateTime<Utc>) -> Result<Self> {
@@ -328,6 +339,25 @@ pub struct MetricInput {
 }
 
 impl Metric {
+    /// Whether `other` has the fields an import writes as this one has them: its
+    /// definition, not its polling state or points.
+    pub fn same_imported(&self, other: &Metric) -> bool {
+        self.provider_id == other.provider_id
+            && self.name == other.name
+            && self.metric_identifier == other.metric_identifier
+            && self.transform == other.transform
+            && self.suffix == other.suffix
+            && self.y_axis_min == other.y_axis_min
+            && self.y_axis_max == other.y_axis_max
+            && self.y_axis_hidden == other.y_axis_hidden
+            && self.display == other.display
+            && self.decimal_places == other.decimal_places
+            && self.tooltip_description == other.tooltip_description
+            && self.position == other.position
+            && self.created_at == other.created_at
+            && self.updated_at == other.updated_at
+    }
+
     /// Validates a new metric of `provider`.
     pub fn parse(provider: &Provider, input: &MetricInput, now: DateTime<Utc>) -> Result<Self> {
         let mut m = Metric {

@@ -65,6 +65,7 @@ impl Run<'_> {
             if self.opts.dry_run || self.page.is_none() {
                 let outcome = match here {
                     None => Imported::Created,
+                    Some(h) if h.same_imported(&p) => Imported::Unchanged,
                     Some(_) => Imported::Updated,
                 };
                 self.summary.count("metrics providers", outcome);
@@ -113,10 +114,10 @@ impl Run<'_> {
                     Some(_) => self.store.get_metric(&self.page_id, &m.id).await?,
                     None => None,
                 };
-                let outcome = if here.is_some() {
-                    Imported::Updated
-                } else {
-                    Imported::Created
+                let outcome = match here {
+                    None => Imported::Created,
+                    Some(h) if h.same_imported(&m) => Imported::Unchanged,
+                    Some(_) => Imported::Updated,
                 };
                 self.summary.count("metrics", outcome);
                 continue;

@@ -818,6 +818,16 @@ async fn metrics_providers_and_metrics_arrive_with_their_ids(b: Backend) {
         latency.most_recent_data_at.is_some(),
         "the re-run touched the metric's data"
     );
+    // Act 3: a dry run against the page as the import left it
+    let dry = import(&app.db.url, &fixture.base(), PAGE, KEY, &["--dry-run"]).await;
+    // Assert 3: it finds every provider and metric there, none to update
+    assert!(dry.ok, "{}\n{}", dry.stdout, dry.stderr);
+    for line in [
+        "metrics providers: would create 0, would update 0, already there 2",
+        "metrics: would create 0, would update 0, already there 2",
+    ] {
+        assert!(dry.stdout.contains(line), "{line:?} not in {}", dry.stdout);
+    }
 }
 
 both_backends!(

@@ -17,34 +17,6 @@ use crate::metrics::settings_json;
 use crate::write::{Touched, Write};
 use crate::{Result, Store, StoreError};
 
-/// The fields of a provider an import writes: all but its credentials.
-fn same_provider(a: &Provider, b: &Provider) -> bool {
-    a.kind == b.kind
-        && a.disabled == b.disabled
-        && a.metric_base_uri == b.metric_base_uri
-        && a.account_id == b.account_id
-        && a.created_at == b.created_at
-        && a.updated_at == b.updated_at
-}
-
-/// The fields of a metric an import writes: its definition, not its polling state or data.
-fn same_metric(a: &Metric, b: &Metric) -> bool {
-    a.provider_id == b.provider_id
-        && a.name == b.name
-        && a.metric_identifier == b.metric_identifier
-        && a.transform == b.transform
-        && a.suffix == b.suffix
-        && a.y_axis_min == b.y_axis_min
-        && a.y_axis_max == b.y_axis_max
-        && a.y_axis_hidden == b.y_axis_hidden
-        && a.display == b.display
-        && a.decimal_places == b.decimal_places
-        && a.tooltip_description == b.tooltip_description
-        && a.position == b.position
-        && a.created_at == b.created_at
-        && a.updated_at == b.updated_at
-}
-
 impl Store {
     /// Writes a provider as the source has it (id, type, settings, times); a new one gets
     /// `p`'s credentials (none, from Statuspage), an existing one keeps its own.
@@ -55,7 +27,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Imported> {
         let existing = self.get_provider(&p.page_id, &p.id).await?;
-        if existing.as_ref().is_some_and(|e| same_provider(e, p)) {
+        if existing.as_ref().is_some_and(|e| e.same_imported(p)) {
             return Ok(Imported::Unchanged);
         }
         let mut w = Write::on_page(self, &p.page_id, actor, now).await?;
@@ -112,7 +84,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Imported> {
         let existing = self.get_metric(&m.page_id, &m.id).await?;
-        if existing.as_ref().is_some_and(|e| same_metric(e, m)) {
+        if existing.as_ref().is_some_and(|e| e.same_imported(m)) {
             return Ok(Imported::Unchanged);
         }
         let mut w = Write::on_page(self, &m.page_id, actor, now).await?;
