@@ -5,16 +5,18 @@
 # peak RSS (VmHWM) after all the load.
 #
 #   bench/public-page.sh [SECONDS] [CONNECTIONS] [RUNS]
+#   PROFILE=quick-release bench/public-page.sh ...   # no LTO, builds in minutes
 #
 # For the gzip cases both curl and wrk send `Accept-Encoding: gzip`, so nginx serves the same
 # gzip bytes herald sends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-8}; conns=${2:-64}; runs=${3:-2}
-[ -x target/release/herald ] || cargo build --release -p herald
+profile=${PROFILE:-release}
+[ -x "target/$profile/herald" ] || cargo build --profile "$profile" -p herald
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=warn target/release/herald demo --listen "127.0.0.1:$port" --file "$dir/demo.db" >"$dir/demo.out" 2>"$dir/demo.err" &
+RUST_LOG=warn "target/$profile/herald" demo --listen "127.0.0.1:$port" --file "$dir/demo.db" >"$dir/demo.out" 2>"$dir/demo.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.2; done
