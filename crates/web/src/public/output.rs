@@ -280,14 +280,14 @@ fn gunzip(body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn brotli(body: &[u8]) -> Option<Vec<u8>> {
+fn brotli(body: &[u8]) -> Vec<u8> {
     let params = brotli::enc::BrotliEncoderParams {
         quality: 5,
         lgwin: 22,
         size_hint: body.len(),
         ..brotli::enc::BrotliEncoderParams::default()
     };
-    Some(super::brotli_pool::compress(body, &params))
+    super::brotli_pool::compress(body, &params)
 }
 
 /// How an output's variants are made.
@@ -319,7 +319,7 @@ impl Output {
         let tag = tag_of(&body);
         let compress = body.len() >= MIN_COMPRESS;
         let gz = compress.then(|| gzip(&body)).flatten();
-        let br = compress.then(|| brotli(&body)).flatten();
+        let br = compress.then(|| brotli(&body));
         let how = Recipe {
             cacheable,
             compact,
@@ -375,7 +375,7 @@ impl Output {
         }
         let body = make();
         let gz = gzip(&body);
-        let br = brotli(&body);
+        let br = Some(brotli(&body));
         let how = Recipe {
             cacheable: true,
             compact: false,
